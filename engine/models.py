@@ -1,0 +1,276 @@
+"""Database tables: the engine's durable state and the projections the screens read.
+
+An instance's SpiffWorkflow state is stored once, as text (never jsonb: SpiffWorkflow 3.2
+restores task data by key order). Everything a list or a screen needs (tasks, timers, jobs,
+incidents, audit) is a projection written in the same transaction as the state.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use engine.clock")
+        from datetime import UTC
+
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        from datetime import UTC
+
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Region(Base):
+    """A regional government (province, kabupaten or kota) with its time zone."""
+
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))  # provinsi | kabupaten | kota
+    timezone: Mapped[str] = mapped_column(String(40))  # Asia/Jakarta | Asia/Makassar | Asia/Jayapura
+    province_code: Mapped[str | None] = mapped_column(String(20))
+
+
+class CalendarOverride(Base):
+    """An operator's correction of the working-day calendar (a decree adds or moves a holiday)."""
+
+    __tablename__ = "calendar_overrides"
+    __table_args__ = (UniqueConstraint("day", "region_code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))  # None: national
+    is_holiday: Mapped[bool] = mapped_column(Boolean)  # True adds a day off, False makes it a working day
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LookupValue(Base):
+    """An operator-editable list of values that handlers read (e.g. countries without relations)."""
+
+    __tablename__ = "lookup_values"
+    list_name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ProcessDefinition(Base):
+    """One deployed version of a process: its files, and the parsed spec stored once."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    files: Mapped[str] = mapped_column(Text)  # JSON {filename: text}
+    sha256: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[str] = mapped_column(Text)  # JSON of the serialized spec and subprocess specs
+    spiff_version: Mapped[str] = mapped_column(String(20))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deployed_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Instance(Base):
+    """A case. `lock_version` rises on every step: a writer that read an older one loses."""
+
+    __tablename__ = "instances"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    process_version: Mapped[int] = mapped_column(Integer)
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running | completed | cancelled
+    stage: Mapped[int | None] = mapped_column(Integer)
+    stage_name: Mapped[str | None] = mapped_column(String(200))
+    variables: Mapped[str] = mapped_column(Text, default="{}")  # JSON projection of the case variables
+    state: Mapped[str] = mapped_column(Text)  # SpiffWorkflow state without the spec
+    spiff_version: Mapped[str] = mapped_column(String(20))
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Task(Base):
+    """A user task, ready or completed. Its id is SpiffWorkflow's task id (a UUID)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_ready", "status", "due_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    lane: Mapped[str | None] = mapped_column(String(200))
+    stage: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # ready | completed | cancelled
+    candidate_groups: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
+    candidate_users: Mapped[str] = mapped_column(String(500), default="")
+    assignee: Mapped[str | None] = mapped_column(String(100))  # claimed by / assigned to
+    priority: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    form: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of form fields
+    handler: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    submitted: Mapped[str | None] = mapped_column(Text)  # JSON of the submitted values
+
+
+class Timer(Base):
+    """A waiting timer event and when it is due. Id: the SpiffWorkflow task id."""
+
+    __tablename__ = "timers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    interrupting: Mapped[bool] = mapped_column(Boolean, default=False)
+    attached_to: Mapped[str | None] = mapped_column(String(200))
+
+
+class Job(Base):
+    """A service task waiting for (or being run by) a worker. Id: the SpiffWorkflow task id."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "next_run_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    topic: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # ready | failed (incident open)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    retry_delay_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(Base):
+    """A job that ran out of retries: its path stops until an operator retries it."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    traceback: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class AuditEvent(Base):
+    """Append-only history: who did what, when, on which task."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+
+
+class OutboxMessage(Base):
+    """A notification written in the step that caused it; delivered later, at least once."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # idempotency key: a retried job writes once
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
+    recipient_group: Mapped[str] = mapped_column(String(60))
+    region_code: Mapped[str | None] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Document(Base):
+    """An uploaded file. Stored in the database so every web process and worker sees it."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    stage: Mapped[int | None] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str | None] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Comment(Base):
+    """A remark on a case, optionally about one task."""
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A staff account. Regional groups (pemda, kepala_daerah, dprd) belong to one region."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    groups: Mapped[str] = mapped_column(String(300), default="")  # comma-separated
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,129 @@
+"""Handlers: plain functions bound in the diagram by name.
+
+Service tasks are bound by `camunda:topic` (with `camunda:type="external"`); user tasks by the
+`handler` entry of their `camunda:properties`. A handler receives a `HandlerContext` and returns
+the variables to set. It never sees the database session or SpiffWorkflow: what it may do
+beyond returning variables (notify a group, read a lookup list, compute working days) goes
+through the context, and the engine writes it in the same transaction as the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from .errors import ValidationFailed
+
+__all__ = [
+    "HandlerContext",
+    "HandlerRegistry",
+    "Notification",
+    "RegionInfo",
+    "ValidationFailed",
+]
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    code: str
+    name: str
+    level: str  # provinsi | kabupaten | kota
+    timezone: str  # IANA name: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)
+
+
+@dataclass(frozen=True)
+class Notification:
+    recipient_group: str
+    subject: str
+    body: str = ""
+
+
+class Calendar(Protocol):
+    def add_working_days(self, start: date, n: int) -> date: ...
+    def working_days_between(self, start: date, end: date) -> int: ...
+    def is_working_day(self, day: date) -> bool: ...
+
+
+@dataclass
+class HandlerContext:
+    """What a handler may see and do. `variables` already include a user task's submitted values."""
+
+    variables: Mapping[str, Any]
+    instance_id: int
+    business_key: str | None
+    region: RegionInfo | None
+    now: datetime  # the engine clock, UTC
+    today: date  # in the region's time zone
+    calendar: Calendar  # the region's working-day calendar
+    task_id: str
+    bpmn_id: str
+    task_name: str
+    stage: int | None
+    user: str | None = None
+    lookups: Callable[[str], dict[str, str]] = lambda name: {}
+    notifications: list[Notification] = field(default_factory=list)
+
+    def notify(self, recipient_group: str, subject: str, body: str = "") -> None:
+        """Queue a message to a candidate group of the case's region, via the outbox."""
+        self.notifications.append(Notification(recipient_group, subject, body))
+
+
+ServiceHandler = Callable[[HandlerContext], Mapping[str, Any] | None]
+UserTaskHandler = Callable[[HandlerContext], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class HandlerInfo:
+    name: str
+    kind: str  # "service" | "user"
+    function: Callable[[HandlerContext], Mapping[str, Any] | None]
+    label: str
+    description: str
+
+
+class HandlerRegistry:
+    """Service handlers by topic, user-task handlers by name; the source of element templates."""
+
+    def __init__(self) -> None:
+        self._service: dict[str, HandlerInfo] = {}
+        self._user: dict[str, HandlerInfo] = {}
+
+    def service(self, topic: str, label: str = "", description: str = "") -> Callable:
+        """Register a service-task handler: `@registry.service("ksdpl.hitung-batas-dprd")`."""
+
+        def register(fn: ServiceHandler) -> ServiceHandler:
+            self._add(self._service, HandlerInfo(topic, "service", fn, label or topic, description))
+            return fn
+
+        return register
+
+    def user_task(self, name: str, label: str = "", description: str = "") -> Callable:
+        """Register a user-task handler; raise `ValidationFailed({field: message})` to refuse."""
+
+        def register(fn: UserTaskHandler) -> UserTaskHandler:
+            self._add(self._user, HandlerInfo(name, "user", fn, label or name, description))
+            return fn
+
+        return register
+
+    @staticmethod
+    def _add(table: dict[str, HandlerInfo], info: HandlerInfo) -> None:
+        if info.name in table:
+            raise ValueError(f"handler {info.name!r} registered twice")
+        table[info.name] = info
+
+    def service_handler(self, topic: str) -> HandlerInfo | None:
+        return self._service.get(topic)
+
+    def user_handler(self, name: str) -> HandlerInfo | None:
+        return self._user.get(name)
+
+    @property
+    def services(self) -> list[HandlerInfo]:
+        return sorted(self._service.values(), key=lambda h: h.name)
+
+    @property
+    def user_tasks(self) -> list[HandlerInfo]:
+        return sorted(self._user.values(), key=lambda h: h.name)

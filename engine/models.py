@@ -89,7 +89,7 @@ class LookupValue(Base):
 
 
 class ProcessDefinition(Base):
-    """One deployed version of a process: its files, and the parsed spec stored once."""
+    """One deployed version of a process: its files, stored once and parsed once per process."""
 
     __tablename__ = "process_definitions"
     __table_args__ = (UniqueConstraint("key", "version"),)
@@ -99,7 +99,6 @@ class ProcessDefinition(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     files: Mapped[str] = mapped_column(Text)  # JSON {filename: text}
     sha256: Mapped[str] = mapped_column(String(64))
-    spec: Mapped[str] = mapped_column(Text)  # JSON of the serialized spec and subprocess specs
     spiff_version: Mapped[str] = mapped_column(String(20))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deployed_by: Mapped[str | None] = mapped_column(String(100))

@@ -1,0 +1,258 @@
+"""Deploy-time checks: a broken diagram is refused whole, never half-run.
+
+Each problem is reported as `file: element-id: message`. What is checked: well-formed XML,
+the BPMN 2.0 schema, the Camunda 7 platform, every service task bound to a registered topic
+(not to Java), script languages, user tasks someone can do, every expression parsing and
+calling only known functions, timers with a definition, DMN tables as FEEL, references to
+decisions and called processes, and no element this engine could accept but never finish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+
+from .expressions import ExpressionError, compile_expression, compile_feel, compile_unary_tests
+from .parser import CAMUNDA_NS, MODELER_NS, ZEEBE_NS, parse_files, read_extensions
+from .registry import HandlerRegistry
+from .runtime import parse_retry_cycle
+from .scripting import FUNCTION_NAMES
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+DMN_NAMESPACES = (
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+)
+FORM_TYPES = {"string", "long", "boolean", "date", "enum", "textarea", "file"}
+CONSTRAINTS = {"required", "readonly", "minlength", "maxlength", "min", "max"}
+RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow's own task spec names
+NO_DELIVERY = "this engine has no API that delivers it, so the case would wait forever"
+
+_schema: etree.XMLSchema | None = None
+
+
+def _b(tag: str) -> str:
+    return f"{{{BPMN_NS}}}{tag}"
+
+
+def bpmn_schema() -> etree.XMLSchema:
+    global _schema
+    if _schema is None:
+        _schema = etree.XMLSchema(etree.parse(XSD_PATH))
+    return _schema
+
+
+def _element_at_line(root: etree._Element, line: int) -> str:
+    best = "-"
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if element.sourceline and element.sourceline <= line and element.get("id"):
+            best = element.get("id")
+        if element.sourceline and element.sourceline > line:
+            break
+    return best
+
+
+class _Report:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, filename: str, element_id: str | None, message: str) -> None:
+        self.problems.append(f"{filename}: {element_id or '-'}: {message}")
+
+
+def _check_expression(report: _Report, filename: str, element_id: str, text: str | None, what: str) -> None:
+    if text is None or not text.strip():
+        return
+    try:
+        compiled = compile_expression(text, element_id)
+    except ExpressionError as err:
+        report.add(filename, element_id, f"{what} does not parse: {err.message} (in '{text.strip()}')")
+        return
+    unknown = sorted(compiled.functions - FUNCTION_NAMES)
+    if unknown:
+        report.add(filename, element_id, f"{what} calls unknown function(s) {', '.join(unknown)}; "
+                   f"known: {', '.join(sorted(FUNCTION_NAMES))}")
+
+
+def _check_form(report: _Report, filename: str, element_id: str, fields: list[dict]) -> None:
+    for f in fields:
+        if f["type"] not in FORM_TYPES:
+            report.add(filename, element_id, f"form field '{f['id']}' has type '{f['type']}'; "
+                       f"use one of {', '.join(sorted(FORM_TYPES))}")
+        if f["type"] == "enum" and not f["options"]:
+            report.add(filename, element_id, f"enum form field '{f['id']}' offers no values")
+        for name, config in f["constraints"].items():
+            if name not in CONSTRAINTS:
+                report.add(filename, element_id, f"form field '{f['id']}' has unknown constraint '{name}'; "
+                           f"use one of {', '.join(sorted(CONSTRAINTS))}")
+            elif name in {"minlength", "maxlength", "min", "max"}:
+                try:
+                    float(config or "")
+                except ValueError:
+                    report.add(filename, element_id, f"form field '{f['id']}': constraint {name} needs a number")
+
+
+def _check_bpmn(report: _Report, filename: str, root: etree._Element, registry: HandlerRegistry,
+                decisions: set[str], processes: set[str]) -> None:
+    platform = root.get(f"{{{MODELER_NS}}}executionPlatform")
+    if root.nsmap and ZEEBE_NS in root.nsmap.values() or platform == "Camunda Cloud":
+        report.add(filename, root.get("id"), "this is a Camunda 8 diagram; set the execution platform to "
+                   "Camunda Platform 7 in Camunda Modeler")
+        return
+    for node in root.iter():
+        if node.get("id") in RESERVED_IDS and isinstance(node.tag, str) and node.tag.startswith(f"{{{BPMN_NS}}}"):
+            report.add(filename, node.get("id"), "this id is reserved by the engine; rename the element")
+    for node in root.iter(_b("serviceTask"), _b("sendTask"), _b("businessRuleTask")):
+        info = read_extensions(node)
+        node_id = node.get("id")
+        if info["java"]:
+            report.add(filename, node_id, f"bound to Java ({', '.join('camunda:' + j for j in info['java'])}); "
+                       "use camunda:type=\"external\" with a camunda:topic that a Python handler serves")
+            continue
+        if node.tag == _b("businessRuleTask"):
+            ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
+            if not ref:
+                report.add(filename, node_id, "business rule task needs camunda:decisionRef")
+            elif ref not in decisions:
+                report.add(filename, node_id, f"decision '{ref}' is not in this deployment "
+                           f"(found: {', '.join(sorted(decisions)) or 'none'})")
+            continue
+        if info["camunda_type"] != "external" or not info["topic"]:
+            report.add(filename, node_id, "a service task needs camunda:type=\"external\" and a camunda:topic")
+        elif registry.service_handler(info["topic"]) is None:
+            known = ", ".join(h.name for h in registry.services) or "none"
+            report.add(filename, node_id, f"no handler registered for topic '{info['topic']}' (known: {known})")
+        if info["retry_cycle"]:
+            try:
+                parse_retry_cycle(info["retry_cycle"])
+            except ValueError as err:
+                report.add(filename, node_id, str(err))
+    for node in root.iter(_b("scriptTask")):
+        language = (node.get("scriptFormat") or "").lower()
+        if language not in {"python", "py"}:
+            report.add(filename, node.get("id"), f"script language '{language or 'none'}' is not supported; "
+                       "use scriptFormat=\"python\", or better a service task with a handler")
+    for node in root.iter(_b("userTask")):
+        info = read_extensions(node)
+        node_id = node.get("id")
+        if not (info["candidate_groups"] or info["candidate_users"] or info["assignee"]):
+            report.add(filename, node_id, "a user task needs camunda:candidateGroups, candidateUsers or assignee")
+        if info["handler"] and registry.user_handler(info["handler"]) is None:
+            known = ", ".join(h.name for h in registry.user_tasks) or "none"
+            report.add(filename, node_id, f"no user-task handler named '{info['handler']}' (known: {known})")
+        for attr in ("due_date", "follow_up_date", "assignee"):
+            _check_expression(report, filename, node_id, info[attr] if "${" in (info[attr] or "") else None,
+                              f"camunda:{attr}")
+        _check_form(report, filename, node_id, info["form"])
+    for node in root.iter(_b("startEvent")):
+        _check_form(report, filename, node.get("id"), read_extensions(node)["form"])
+    for node in root.iter(_b("manualTask"), _b("receiveTask")):
+        report.add(filename, node.get("id"), f"{etree.QName(node).localname} is not supported ({NO_DELIVERY}); "
+                   "use a user task with camunda:candidateGroups")
+    for tag in ("messageEventDefinition", "signalEventDefinition", "conditionalEventDefinition"):
+        for definition in root.iter(_b(tag)):
+            event = definition.getparent()
+            if event.tag in {_b("intermediateThrowEvent"), _b("endEvent")}:
+                continue
+            if event.tag == _b("startEvent") and event.getparent().tag == _b("process"):
+                report.add(filename, event.get("id"), f"a {tag[:-15]} start event cannot be started; use a none start event")
+            else:
+                report.add(filename, event.get("id"), f"a {tag[:-15]} catch event is not supported ({NO_DELIVERY})")
+    for definition in root.iter(_b("timerEventDefinition")):
+        event_id = definition.getparent().get("id")
+        values = [child for child in definition if isinstance(child.tag, str)]
+        if not values or not any((child.text or "").strip() for child in values):
+            report.add(filename, event_id, "a timer needs a timeDate, timeDuration or timeCycle")
+        for child in values:
+            _check_expression(report, filename, event_id, child.text, etree.QName(child).localname)
+    flows = {flow.get("id"): flow for flow in root.iter(_b("sequenceFlow"))}
+    for flow in flows.values():
+        condition = flow.find(_b("conditionExpression"))
+        if condition is not None:
+            _check_expression(report, filename, flow.get("id"), condition.text, "condition")
+    for gateway in root.iter(_b("exclusiveGateway"), _b("inclusiveGateway")):
+        outgoing = [f for f in flows.values() if f.get("sourceRef") == gateway.get("id")]
+        if len(outgoing) < 2:
+            continue
+        for flow in outgoing:
+            if flow.find(_b("conditionExpression")) is None and gateway.get("default") != flow.get("id"):
+                report.add(filename, flow.get("id"), f"flow out of gateway {gateway.get('id')} has no condition "
+                           "and is not the default flow")
+    for node in root.iter(_b("callActivity")):
+        called = node.get("calledElement")
+        if not called or called not in processes:
+            report.add(filename, node.get("id"), f"called process '{called}' is not in this deployment")
+
+
+def _check_dmn(report: _Report, filename: str, root: etree._Element) -> set[str]:
+    ns = etree.QName(root).namespace
+    decisions = set()
+    for decision in root.iter(f"{{{ns}}}decision"):
+        decisions.add(decision.get("id"))
+        for table in decision.iter(f"{{{ns}}}decisionTable"):
+            inputs = table.findall(f"{{{ns}}}input")
+            for item in inputs:
+                text = item.findtext(f"{{{ns}}}inputExpression/{{{ns}}}text")
+                try:
+                    compile_feel(text or "", item.get("id"))
+                except ExpressionError as err:
+                    report.add(filename, item.get("id"), f"input expression: {err.message}")
+            for rule in table.iter(f"{{{ns}}}rule"):
+                for entry in rule.findall(f"{{{ns}}}inputEntry"):
+                    try:
+                        compile_unary_tests(entry.findtext(f"{{{ns}}}text"), entry.get("id"))
+                    except ExpressionError as err:
+                        report.add(filename, entry.get("id"), f"input entry: {err.message}")
+                for entry in rule.findall(f"{{{ns}}}outputEntry"):
+                    try:
+                        compile_feel(entry.findtext(f"{{{ns}}}text") or "", entry.get("id"))
+                    except ExpressionError as err:
+                        report.add(filename, entry.get("id"), f"output entry: {err.message}")
+    return decisions
+
+
+def check_files(files: Mapping[str, str], registry: HandlerRegistry) -> list[str]:
+    """Every problem in a deployment, as `file: element-id: message`; empty when it may deploy."""
+    report = _Report()
+    if not files:
+        report.add("-", None, "nothing to deploy: give .bpmn (and .dmn) files")
+        return report.problems
+    roots: dict[str, etree._Element] = {}
+    for name, text in files.items():
+        try:
+            roots[name] = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError as err:
+            report.add(name, None, f"not well-formed XML: {err}")
+    bpmn = {name: root for name, root in roots.items() if root.tag == _b("definitions")}
+    dmn = {name: root for name, root in roots.items() if etree.QName(root).namespace in DMN_NAMESPACES}
+    for name, root in roots.items():
+        if name not in bpmn and name not in dmn:
+            report.add(name, None, f"not a BPMN 2.0 or DMN file (root element {root.tag})")
+    decisions: set[str] = set()
+    for name, root in dmn.items():
+        decisions |= _check_dmn(report, name, root)
+    processes = {p.get("id") for root in bpmn.values() for p in root.iter(_b("process"))}
+    for name, root in bpmn.items():
+        schema = bpmn_schema()
+        if not schema.validate(root):
+            for error in schema.error_log:
+                report.add(name, _element_at_line(root, error.line), f"BPMN schema: {error.message} (line {error.line})")
+            continue
+        _check_bpmn(report, name, root, registry, decisions, processes)
+    if not bpmn and not report.problems:
+        report.add("-", None, "no BPMN file in this deployment")
+    if report.problems:
+        return report.problems
+    try:
+        parse_files(files)
+    except ValidationException as err:
+        report.add(err.file_name or "-", err.id or None, err.message if hasattr(err, "message") else str(err))
+    except Exception as err:  # the parser's other failures still name the problem
+        report.add("-", None, f"{type(err).__name__}: {err}")
+    return report.problems

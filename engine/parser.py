@@ -1,0 +1,176 @@
+"""The Camunda 7 dialect: what Camunda Modeler writes, read on top of SpiffWorkflow's CamundaParser.
+
+SpiffWorkflow's Camunda parser ignores candidate groups, assignees, due dates, external topics,
+retry cycles and the properties on events and gateways. Every node parser here is the stock
+one plus `CamundaExtensions.parse_extensions`, which puts all of that into
+`task_spec.extensions` (a plain dict). Specs themselves are never serialised: a version's spec
+is re-parsed from its stored files on a cache miss, so no spec classes of our own are needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
+
+from .decisions import FeelDecisionEngine
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+MODELER_NS = "http://camunda.org/schema/modeler/1.0"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+
+JAVA_BINDINGS = ("class", "delegateExpression", "expression")
+
+
+def _c(name: str) -> str:
+    return f"{{{CAMUNDA_NS}}}{name}"
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def read_form_fields(node: etree._Element) -> list[dict[str, Any]]:
+    """The `camunda:formData` fields of a user task or start event, as plain dicts."""
+    fields = []
+    for xml_field in node.findall(f"./{{*}}extensionElements/{_c('formData')}/{_c('formField')}"):
+        constraints: dict[str, str | None] = {}
+        for constraint in xml_field.findall(f"./{_c('validation')}/{_c('constraint')}"):
+            constraints[constraint.get("name", "")] = constraint.get("config")
+        fields.append(
+            {
+                "id": xml_field.get("id"),
+                "label": xml_field.get("label") or xml_field.get("id"),
+                "type": xml_field.get("type") or "string",
+                "default": xml_field.get("defaultValue"),
+                "constraints": constraints,
+                "options": [
+                    {"id": value.get("id"), "name": value.get("name") or value.get("id")}
+                    for value in xml_field.findall(_c("value"))
+                ],
+                "properties": {
+                    prop.get("id"): prop.get("value")
+                    for prop in xml_field.findall(f"./{_c('properties')}/{_c('property')}")
+                },
+            }
+        )
+    return fields
+
+
+def read_extensions(node: etree._Element) -> dict[str, Any]:
+    """Everything the Camunda 7 engine would read from one flow node."""
+    properties = {
+        prop.get("name"): prop.get("value")
+        for prop in node.findall(f"./{{*}}extensionElements/{_c('properties')}/{_c('property')}")
+    }
+    stage = properties.get("stage")
+    retry = node.find(f"./{{*}}extensionElements/{_c('failedJobRetryTimeCycle')}")
+    connector = node.find(f"./{{*}}extensionElements/{_c('connector')}")
+    java = [name for name in JAVA_BINDINGS if node.get(_c(name))]
+    if connector is not None:
+        java.append("connector")
+    return {
+        "properties": properties,
+        "stage": int(stage) if stage and stage.strip().isdigit() else None,
+        "handler": properties.get("handler"),
+        "candidate_groups": _split(node.get(_c("candidateGroups"))),
+        "candidate_users": _split(node.get(_c("candidateUsers"))),
+        "assignee": node.get(_c("assignee")),
+        "due_date": node.get(_c("dueDate")),
+        "follow_up_date": node.get(_c("followUpDate")),
+        "priority": node.get(_c("priority")),
+        "camunda_type": node.get(_c("type")),
+        "topic": node.get(_c("topic")),
+        "async_before": node.get(_c("asyncBefore")) == "true",
+        "retry_cycle": retry.text.strip() if retry is not None and retry.text else None,
+        "java": java,
+        "script_format": node.get("scriptFormat"),
+        "form": read_form_fields(node),
+    }
+
+
+class CamundaExtensions:
+    """Mixed into every node parser: read the Camunda 7 attributes into `extensions`."""
+
+    def parse_extensions(self, node=None):  # noqa: D102 (SpiffWorkflow's hook)
+        return read_extensions(node if node is not None else self.node)
+
+
+def _with_extensions(table: Mapping[str, tuple[type, type]]) -> dict[str, tuple[type, type]]:
+    return {
+        tag: (type(f"Camunda7{parser.__name__}", (CamundaExtensions, parser), {}), spec)
+        for tag, (parser, spec) in table.items()
+    }
+
+
+class Camunda7Parser(CamundaParser):
+    """SpiffWorkflow's CamundaParser with every node's Camunda 7 attributes and FEEL decisions.
+
+    Extension tables: `OVERRIDE_PARSER_CLASSES` (every tag gets `CamundaExtensions`),
+    `get_engine` (DMN tables are evaluated by `FeelDecisionEngine`).
+    """
+
+    OVERRIDE_PARSER_CLASSES = _with_extensions({**BpmnParser.PARSER_CLASSES, **CamundaParser.OVERRIDE_PARSER_CLASSES})
+
+    def __init__(self, validate_schema: bool = True) -> None:
+        super().__init__(namespaces=NSMAP, validator=BpmnValidator() if validate_schema else None)
+
+    def get_engine(self, decision_ref, node):
+        engine = super().get_engine(decision_ref, node)
+        return FeelDecisionEngine(engine.decision_table)
+
+
+@dataclass
+class ParsedDeployment:
+    """The specs of one deployment, ready to run, with what the Modeler recorded."""
+
+    key: str
+    name: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    execution_platform: str | None = None
+    execution_platform_version: str | None = None
+    start_form: list[dict[str, Any]] = field(default_factory=list)
+
+
+def executable_process_ids(xml: etree._Element) -> list[str]:
+    return [
+        process.get("id")
+        for process in xml.iter(full_tag("process"))
+        if process.get("isExecutable", "true") == "true"
+    ]
+
+
+def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
+    """Parse a deployment's .bpmn and .dmn files into runnable specs, one per executable process."""
+    parser = Camunda7Parser()
+    roots: dict[str, etree._Element] = {}
+    for name, text in sorted(files.items()):
+        root = etree.fromstring(text.encode("utf-8"))
+        if name.endswith(".dmn"):
+            parser.add_dmn_xml(root, filename=name)
+        else:
+            roots[name] = root
+            parser.add_bpmn_xml(root, filename=name)
+    parsed = []
+    for name, root in roots.items():
+        for key in executable_process_ids(root):
+            process = root.find(f".//{full_tag('process')}[@id='{key}']")
+            start = process.find(full_tag("startEvent")) if process is not None else None
+            parsed.append(
+                ParsedDeployment(
+                    key=key,
+                    name=(process.get("name") if process is not None else None) or key,
+                    spec=parser.get_spec(key),
+                    subprocess_specs=parser.get_subprocess_specs(key),
+                    execution_platform=root.get(f"{{{MODELER_NS}}}executionPlatform"),
+                    execution_platform_version=root.get(f"{{{MODELER_NS}}}executionPlatformVersion"),
+                    start_form=read_form_fields(start) if start is not None else [],
+                )
+            )
+    return parsed

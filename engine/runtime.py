@@ -1,0 +1,222 @@
+"""One case's workflow in memory: state in and out, and the engine steps it can take.
+
+This module knows SpiffWorkflow and nothing of the database. The state written here holds
+the instance's tasks and data only; its spec comes from the deployed version (parsed once
+per process and cached), so a step never serialises or parses a spec.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from importlib.metadata import version as _dist_version
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as _SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from .parser import ParsedDeployment
+
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_DELAY = timedelta(minutes=5)
+SPIFF_VERSION = f"{_dist_version('spiffworkflow')}/{_SERIALIZER_VERSION}"
+
+
+def parse_retry_cycle(cycle: str | None) -> tuple[int, timedelta]:
+    """`failedJobRetryTimeCycle` as Camunda writes it (`R3/PT5M`): tries and the delay between."""
+    if not cycle:
+        return DEFAULT_RETRIES, DEFAULT_RETRY_DELAY
+    match = re.fullmatch(r"R(\d+)/P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", cycle.strip())
+    if not match:
+        raise ValueError(f"failedJobRetryTimeCycle {cycle!r} is not R<n>/<duration>")
+    tries, days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return max(tries, 1), timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+class StateConverter(BpmnWorkflowConverter):
+    """Writes a workflow without its spec; restores it onto spec objects passed in the dict."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = deepcopy(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = StateConverter
+    registry = BpmnWorkflowSerializer.configure(config)
+    registry.register(date, lambda d: {"value": d.isoformat()}, lambda v: date.fromisoformat(v["value"]), "date")
+    registry.register(Decimal, lambda d: {"value": str(d)}, lambda v: Decimal(v["value"]), "decimal")
+    return BpmnWorkflowSerializer(registry)
+
+
+SERIALIZER = _make_serializer()
+
+
+def json_default(value: Any) -> Any:
+    """JSON for case variables shown on screens and in the CLI."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return repr(value)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=json_default, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class TimerInfo:
+    id: str
+    bpmn_id: str
+    name: str
+    due: str | None
+    interrupting: bool
+    attached_to: str | None
+
+
+def ext(task) -> dict[str, Any]:
+    """The Camunda 7 attributes the parser put on a task's spec."""
+    return getattr(task.task_spec, "extensions", None) or {}
+
+
+class Case:
+    """A workflow plus the operations a step may apply to it."""
+
+    def __init__(self, workflow: BpmnWorkflow) -> None:
+        self.workflow = workflow
+
+    @classmethod
+    def create(cls, deployment: ParsedDeployment, script_engine, variables: dict[str, Any]) -> Case:
+        workflow = BpmnWorkflow(deployment.spec, deployment.subprocess_specs, script_engine=script_engine)
+        workflow.task_tree.data.update(variables)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(variables)
+        case = cls(workflow)
+        case.run_engine()
+        return case
+
+    @classmethod
+    def load(cls, state: str, deployment: ParsedDeployment, script_engine) -> Case:
+        dct = json.loads(state)
+        dct["spec"] = deployment.spec
+        dct["subprocess_specs"] = dict(deployment.subprocess_specs)
+        workflow = SERIALIZER.from_dict(dct)
+        workflow.script_engine = script_engine
+        return cls(workflow)
+
+    def dump(self) -> str:
+        return json.dumps(SERIALIZER.to_dict(self.workflow), separators=(",", ":"))
+
+    # --- engine steps -------------------------------------------------------------------
+    def run_engine(self) -> None:
+        """Run gateways, events and other engine tasks until only people, jobs or timers are left.
+
+        SpiffWorkflow notices a due timer at the end of `do_engine_steps` but runs what it made
+        ready only on the next call, hence the loop."""
+        while True:
+            self.workflow.do_engine_steps()
+            if not self.workflow.get_tasks(state=TaskState.READY, manual=False):
+                return
+
+    def task(self, task_id: str):
+        return self.workflow.get_task_from_id(UUID(task_id))
+
+    def complete_user_task(self, task_id: str, values: dict[str, Any]) -> None:
+        task = self.task(task_id)
+        task.set_data(**values)
+        task.run()
+        self.run_engine()
+
+    def complete_job(self, task_id: str, values: dict[str, Any]) -> None:
+        task = self.task(task_id)
+        task.set_data(**values)
+        task.complete()
+        self.run_engine()
+
+    def fire_due_timers(self) -> None:
+        self.workflow.refresh_timers()
+        self.run_engine()
+
+    def cancel(self) -> None:
+        self.workflow.cancel()
+
+    # --- what the projections read ---------------------------------------------------------
+    @property
+    def completed(self) -> bool:
+        return self.workflow.completed
+
+    def ready_user_tasks(self) -> list:
+        return self.workflow.get_tasks(state=TaskState.READY, manual=True)
+
+    def open_jobs(self) -> list:
+        return [
+            task
+            for task in self.workflow.get_tasks(state=TaskState.STARTED)
+            if isinstance(task.task_spec, ServiceTask) and ext(task).get("topic")
+        ]
+
+    def waiting_timers(self) -> list[TimerInfo]:
+        timers = []
+        for task in self.workflow.event_manager.tasks.values():
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            details = definition.details(task)
+            spec = task.task_spec
+            attached = getattr(spec, "attached_to", None) if hasattr(spec, "cancel_activity") else None
+            timers.append(
+                TimerInfo(
+                    id=str(task.id),
+                    bpmn_id=spec.bpmn_id,
+                    name=spec.bpmn_name or spec.bpmn_id,
+                    due=details.value if isinstance(details.value, str) else None,
+                    interrupting=bool(getattr(spec, "cancel_activity", False)),
+                    attached_to=attached,
+                )
+            )
+        return timers
+
+    def variables(self) -> dict[str, Any]:
+        """The case variables as the latest tasks see them (for screens, not for logic)."""
+        data: dict[str, Any] = {}
+        last = self.workflow.last_task
+        if last is not None:
+            data.update(last.data)
+        for task in self.ready_user_tasks() + self.open_jobs():
+            data.update(task.data)
+        return {key: value for key, value in data.items() if not key.startswith("_")}
+
+    def stage(self) -> tuple[int | None, str | None]:
+        """The stage property of where the case waits; the furthest one when several branches wait."""
+        waiting = self.ready_user_tasks() + self.open_jobs()
+        waiting += [
+            task
+            for task in self.workflow.event_manager.tasks.values()
+            if not hasattr(task.task_spec, "cancel_activity")
+        ]
+        staged = [(ext(task).get("stage"), task) for task in waiting if ext(task).get("stage")]
+        if staged:
+            stage, task = max(staged, key=lambda pair: pair[0])
+            return stage, task.task_spec.bpmn_name
+        finished = self.workflow.get_tasks(state=TaskState.COMPLETED)
+        for task in sorted(finished, key=lambda t: t.last_state_change, reverse=True):
+            if ext(task).get("stage"):
+                return ext(task)["stage"], task.task_spec.bpmn_name
+        return None, None

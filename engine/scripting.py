@@ -1,0 +1,109 @@
+"""How a diagram's expressions run: the functions they may call and SpiffWorkflow's script engine.
+
+SpiffWorkflow evaluates conditions, timers and DMN cells with Python `eval`. This engine sends
+every expression through `engine.expressions` instead, with the case variables and the named
+functions below, bound to the case region's calendar and time zone.
+"""
+
+from __future__ import annotations
+
+import calendar as _months
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .calendar import WorkingCalendar, end_of_day, local_today, start_of_day
+from .clock import clock
+from .expressions import ExpressionError, compile_expression
+
+
+def as_date(value: Any) -> date:
+    """Dates arrive as `date`, `datetime` or ISO text (a form, a variable, a literal)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    raise ValueError(f"not a date: {value!r}")
+
+
+def add_years(value: Any, years: int) -> date:
+    """Same day and month `years` later; 29 February becomes 28 February in a common year."""
+    day = as_date(value)
+    year = day.year + int(years)
+    last = _months.monthrange(year, day.month)[1]
+    return day.replace(year=year, day=min(day.day, last))
+
+
+def build_functions(calendar: WorkingCalendar, timezone: str) -> dict[str, Callable[..., Any]]:
+    """The functions a diagram may call, bound to one region's calendar and time zone."""
+    return {
+        "add_working_days": lambda d, n: calendar.add_working_days(as_date(d), int(n)),
+        "working_days_between": lambda a, b: calendar.working_days_between(as_date(a), as_date(b)),
+        "add_days": lambda d, n: as_date(d) + timedelta(days=int(n)),
+        "add_years": add_years,
+        "start_of_day": lambda d: start_of_day(as_date(d), timezone),
+        "end_of_day": lambda d: end_of_day(as_date(d), timezone),
+        "now": clock.now,
+        "today": lambda: local_today(clock.now(), timezone),
+    }
+
+
+FUNCTION_NAMES = frozenset(build_functions(WorkingCalendar(), "Asia/Jakarta"))
+
+
+def to_instant(value: Any, timezone: str, *, date_means_end: bool) -> datetime | None:
+    """A due date or timer value as an aware datetime. A bare date means the start of that
+    day for timers (as Camunda reads `2027-05-14`) and the end of that day for due dates."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError as err:
+            raise ExpressionError(f"not a date or time: {value!r}") from err
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=start_of_day(value.date(), timezone).tzinfo)
+        return value
+    if isinstance(value, date):
+        return end_of_day(value, timezone) if date_means_end else start_of_day(value, timezone)
+    raise ExpressionError(f"not a date or time: {value!r}")
+
+
+class ExpressionScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's script engine with every expression evaluated by `engine.expressions`.
+
+    Timer expressions may give a date or datetime; SpiffWorkflow wants ISO text there, so
+    those results are converted. Python script tasks still run through SpiffWorkflow
+    (deploy-time checks refuse other script languages)."""
+
+    def __init__(self, functions: Mapping[str, Callable[..., Any]], timezone: str) -> None:
+        super().__init__()
+        self.functions = dict(functions)
+        self.timezone = timezone
+
+    @staticmethod
+    def variables(task) -> dict[str, Any]:
+        return task.data
+
+    def validate(self, expression: str) -> None:
+        compile_expression(expression)
+
+    def evaluate(self, task, expression, external_context=None):
+        element_id = getattr(task.task_spec, "bpmn_id", None)
+        variables = {**task.data, **(external_context or {})}
+        try:
+            value = compile_expression(expression, element_id).evaluate(variables, self.functions, element_id)
+            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition) and isinstance(
+                value, date
+            ):
+                return to_instant(value, self.timezone, date_means_end=False).isoformat()
+            return value
+        except ExpressionError as err:
+            raise WorkflowTaskException(str(err), task=task, exception=err) from err

@@ -1,0 +1,798 @@
+"""The orchestrator's commands. Each is one transaction: load, apply, run engine steps, save the
+state and every projection, commit. A failure anywhere rolls all of it back.
+
+Concurrency: every step bumps `instances.lock_version` with `UPDATE ... WHERE lock_version = :seen`.
+A writer that read an older version changes nothing and gets `Conflict`. Workers claim due jobs
+and timers with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number can run side by side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from . import forms
+from .access import Actor, candidate_of, visible_instances
+from .calendar import WorkingCalendar, local_today
+from .checks import check_files
+from .clock import clock
+from .errors import Conflict, DeploymentRejected, EngineError, Forbidden, NotFound, ValidationFailed
+from .expressions import ExpressionError, compile_expression
+from .models import (
+    AuditEvent,
+    CalendarOverride,
+    Comment,
+    Document,
+    Incident,
+    Instance,
+    Job,
+    LookupValue,
+    OutboxMessage,
+    ProcessDefinition,
+    Region,
+    Task,
+    Timer,
+)
+from .parser import ParsedDeployment, parse_files
+from .registry import HandlerContext, HandlerRegistry, RegionInfo
+from .runtime import SPIFF_VERSION, Case, dumps, ext, parse_retry_cycle
+from .scripting import ExpressionScriptEngine, build_functions, to_instant
+from .store import UnitOfWork, make_engine, read_session
+
+log = logging.getLogger(__name__)
+
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    key: str
+    version: int
+    changed: bool
+    definition_id: int
+
+
+@dataclass(frozen=True)
+class NextTask:
+    name: str
+    candidate_groups: list[str]
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StepResult:
+    instance_id: int
+    status: str
+    stage: int | None
+    stage_name: str | None
+    next_tasks: list[NextTask]
+
+
+@dataclass
+class RunReport:
+    jobs_run: int = 0
+    jobs_failed: int = 0
+    incidents: int = 0
+    timers_fired: int = 0
+    conflicts: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.jobs_run + self.jobs_failed + self.timers_fired
+
+
+@dataclass
+class _Env:
+    """What one case's step needs besides its state: its region, calendar and script engine."""
+
+    region: RegionInfo | None
+    timezone: str
+    calendar: WorkingCalendar
+    script_engine: ExpressionScriptEngine
+    lookups: Callable[[str], dict[str, str]] = field(default=lambda name: {})
+
+
+def _files_text(files: Mapping[str, str | bytes]) -> dict[str, str]:
+    texts = {}
+    for name, content in files.items():
+        texts[name.rsplit("/", 1)[-1]] = content.decode("utf-8") if isinstance(content, bytes) else content
+    return texts
+
+
+def _sha256(files: Mapping[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()
+
+
+class Orchestrator:
+    """Deploys diagrams, starts cases and applies every state change as one step."""
+
+    def __init__(self, database_url: str, registry: HandlerRegistry, *, default_timezone: str = "Asia/Jakarta"):
+        self.database_url = database_url
+        self.registry = registry
+        self.default_timezone = default_timezone
+        self.db = make_engine(database_url)
+        self._sessions = sessionmaker(self.db, expire_on_commit=False)
+        self._parsed: dict[int, dict[str, ParsedDeployment]] = {}
+        self.after_load: Callable[[int], None] | None = None  # test hook: runs between load and save
+
+    # --- sessions -------------------------------------------------------------------------
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for reading projections (screens, lists, the CLI)."""
+        with read_session(self._sessions) as session:
+            yield session
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self._sessions)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # --- deployments ----------------------------------------------------------------------
+    def check(self, files: Mapping[str, str | bytes]) -> list[str]:
+        """The deploy-time checks alone: `file: element-id: message` for each problem."""
+        return check_files(_files_text(files), self.registry)
+
+    def deploy(self, files: Mapping[str, str | bytes], user: str | None = None) -> list[DeployResult]:
+        """A new version for each process whose files changed; nothing otherwise."""
+        texts = _files_text(files)
+        problems = check_files(texts, self.registry)
+        if problems:
+            raise DeploymentRejected(problems)
+        parsed = parse_files(texts)
+        digest = _sha256(texts)
+        now = clock.now()
+        results = []
+        with self.uow() as uow:
+            s = uow.session
+            for deployment in parsed:
+                latest = s.scalars(
+                    select(ProcessDefinition)
+                    .where(ProcessDefinition.key == deployment.key)
+                    .order_by(ProcessDefinition.version.desc())
+                    .limit(1)
+                ).first()
+                if latest is not None and latest.sha256 == digest:
+                    results.append(DeployResult(deployment.key, latest.version, False, latest.id))
+                    continue
+                definition = ProcessDefinition(
+                    key=deployment.key,
+                    version=(latest.version + 1) if latest else 1,
+                    name=deployment.name,
+                    files=json.dumps(texts, ensure_ascii=False),
+                    sha256=digest,
+                    spiff_version=SPIFF_VERSION,
+                    deployed_at=now,
+                    deployed_by=user,
+                )
+                s.add(definition)
+                s.flush()
+                self._parsed[definition.id] = {p.key: p for p in parsed}
+                s.add(
+                    AuditEvent(
+                        at=now,
+                        actor=user,
+                        action="deploy",
+                        detail=dumps({"key": definition.key, "version": definition.version}),
+                    )
+                )
+                results.append(DeployResult(definition.key, definition.version, True, definition.id))
+            uow.commit()
+        return results
+
+    def _deployment(self, s: Session, definition_id: int, key: str) -> ParsedDeployment:
+        """The parsed spec of a version: parsed once per process, then cached."""
+        parsed = self._parsed.get(definition_id)
+        if parsed is None:
+            files = json.loads(s.scalar(select(ProcessDefinition.files).where(ProcessDefinition.id == definition_id)))
+            parsed = {p.key: p for p in parse_files(files)}
+            self._parsed[definition_id] = parsed
+        return parsed[key]
+
+    def _latest(self, s: Session, key: str) -> ProcessDefinition:
+        definition = s.scalars(
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        ).first()
+        if definition is None:
+            raise NotFound(f"Proses '{key}' belum di-deploy")
+        return definition
+
+    def start_form(self, key: str) -> list[dict[str, Any]]:
+        """The fields of the newest version's start event (`camunda:formData`)."""
+        with self.session() as s:
+            definition = self._latest(s, key)
+            return self._deployment(s, definition.id, key).start_form
+
+    # --- per-region environment ---------------------------------------------------------------
+    def _env(self, s: Session, region_code: str | None) -> _Env:
+        region = s.get(Region, region_code) if region_code else None
+        timezone = region.timezone if region else self.default_timezone
+        rows = s.execute(
+            select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description, CalendarOverride.region_code)
+            .where((CalendarOverride.region_code.is_(None)) | (CalendarOverride.region_code == region_code))
+            .order_by(CalendarOverride.region_code.is_not(None))
+        ).all()
+        calendar = WorkingCalendar(
+            {row.day: row.is_holiday for row in rows}, {row.day: row.description for row in rows if row.description}
+        )
+
+        def lookups(name: str) -> dict[str, str]:
+            return dict(s.execute(select(LookupValue.code, LookupValue.label).where(LookupValue.list_name == name)).all())
+
+        return _Env(
+            region=RegionInfo(region.code, region.name, region.level, region.timezone) if region else None,
+            timezone=timezone,
+            calendar=calendar,
+            script_engine=ExpressionScriptEngine(build_functions(calendar, timezone), timezone),
+            lookups=lookups,
+        )
+
+    # --- starting a case ------------------------------------------------------------------------
+    def start(
+        self,
+        key: str,
+        region_code: str | None,
+        raw_values: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
+        business_key: str | None = None,
+        user: str | None = None,
+    ) -> int:
+        """Start a case of the newest version, its start form's values checked like any task form."""
+        user = actor.username if actor else user
+        if actor is not None and not actor.is_operator:
+            if "pemda" not in actor.groups or actor.region_code != region_code:
+                raise Forbidden("Hanya Pemerintah Daerah wilayah ini yang dapat memulai kasus")
+        with self.uow() as uow:
+            s = uow.session
+            if region_code is not None and s.get(Region, region_code) is None:
+                raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
+            definition = self._latest(s, key)
+            deployment = self._deployment(s, definition.id, key)
+            values = self._validated(deployment.start_form, raw_values or {}, None, s)
+            env = self._env(s, region_code)
+            case = Case.create(deployment, env.script_engine, values)
+            now = clock.now()
+            title = business_key or next(
+                (str(values[f["id"]]) for f in deployment.start_form if isinstance(values.get(f["id"]), str)), key
+            )
+            instance = Instance(
+                definition_id=definition.id,
+                process_key=key,
+                process_version=definition.version,
+                business_key=business_key,
+                title=title[:300],
+                region_code=region_code,
+                status="running",
+                state="{}",
+                spiff_version=SPIFF_VERSION,
+                lock_version=0,
+                started_at=now,
+                started_by=user,
+                updated_at=now,
+            )
+            s.add(instance)
+            s.flush()
+            self._audit(s, instance.id, user, "start", detail={"values": values, "version": definition.version})
+            self._save(s, instance.id, 0, case, env, user)
+            uow.commit()
+            return instance.id
+
+    # --- steps on a running case -----------------------------------------------------------------
+    def _step(
+        self,
+        s: Session,
+        instance_id: int,
+        user: str | None,
+        apply: Callable[[Case, _Env], None],
+    ) -> StepResult:
+        row = s.execute(
+            select(Instance.state, Instance.lock_version, Instance.definition_id, Instance.process_key,
+                   Instance.region_code, Instance.status).where(Instance.id == instance_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"Kasus {instance_id} tidak ditemukan")
+        if row.status != "running":
+            raise Conflict(f"Kasus {instance_id} sudah {'selesai' if row.status == 'completed' else 'dibatalkan'}")
+        env = self._env(s, row.region_code)
+        case = Case.load(row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine)
+        if self.after_load:
+            self.after_load(instance_id)
+        try:
+            apply(case, env)
+        except (SpiffWorkflowException, ExpressionError) as err:
+            raise EngineError(f"Proses gagal dijalankan: {err}") from err
+        return self._save(s, instance_id, row.lock_version, case, env, user)
+
+    def _save(self, s: Session, instance_id: int, seen: int, case: Case, env: _Env, user: str | None) -> StepResult:
+        """Write the state and the projections that changed; lose to a concurrent writer cleanly."""
+        now = clock.now()
+        status = "completed" if case.completed else "running"
+        stage, stage_name = case.stage()
+        try:
+            updated = s.execute(
+                update(Instance)
+                .where(Instance.id == instance_id, Instance.lock_version == seen)
+                .values(
+                    state=case.dump(),
+                    lock_version=seen + 1,
+                    status=status,
+                    stage=stage,
+                    stage_name=stage_name,
+                    variables=dumps(case.variables()),
+                    updated_at=now,
+                    ended_at=now if status == "completed" else None,
+                )
+            ).rowcount
+        except OperationalError as err:  # SQLite: another connection holds the write lock on a stale snapshot
+            raise Conflict("Kasus sedang diubah oleh pengguna lain; muat ulang lalu coba lagi") from err
+        if updated != 1:
+            raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
+        next_tasks = self._project_tasks(s, instance_id, case, env, now)
+        self._project_jobs(s, instance_id, case, now)
+        self._project_timers(s, instance_id, case, env)
+        if status == "completed":
+            self._audit(s, instance_id, None, "completed")
+        return StepResult(instance_id, status, stage, stage_name, next_tasks)
+
+    def _project_tasks(self, s: Session, instance_id: int, case: Case, env: _Env, now: datetime) -> list[NextTask]:
+        existing = set(s.scalars(select(Task.id).where(Task.instance_id == instance_id, Task.status == "ready")))
+        ready = {str(task.id): task for task in case.ready_user_tasks()}
+        gone = existing - ready.keys()
+        if gone:
+            s.execute(update(Task).where(Task.id.in_(gone)).values(status="cancelled", completed_at=now))
+        new_rows = []
+        for task_id in ready.keys() - existing:
+            task = ready[task_id]
+            info = ext(task)
+            functions = env.script_engine.functions
+            due = self._evaluate(info.get("due_date"), task, functions)
+            follow_up = self._evaluate(info.get("follow_up_date"), task, functions)
+            new_rows.append(
+                {
+                    "id": task_id,
+                    "instance_id": instance_id,
+                    "bpmn_id": task.task_spec.bpmn_id,
+                    "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                    "lane": task.task_spec.lane,
+                    "stage": info.get("stage"),
+                    "status": "ready",
+                    "candidate_groups": ",".join(self._evaluate_list(info.get("candidate_groups"), task, functions)),
+                    "candidate_users": ",".join(self._evaluate_list(info.get("candidate_users"), task, functions)),
+                    "assignee": self._evaluate(info.get("assignee"), task, functions),
+                    "priority": int(info["priority"]) if (info.get("priority") or "").isdigit() else None,
+                    "due_at": to_instant(due, env.timezone, date_means_end=True),
+                    "follow_up_at": to_instant(follow_up, env.timezone, date_means_end=True),
+                    "form": dumps(info.get("form") or []),
+                    "handler": info.get("handler"),
+                    "created_at": now,
+                }
+            )
+        if new_rows:
+            s.execute(insert(Task), new_rows)
+        return [
+            NextTask(
+                task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                list(ext(task).get("candidate_groups") or []),
+                next((r["due_at"] for r in new_rows if r["id"] == task_id), None),
+            )
+            for task_id, task in ready.items()
+        ]
+
+    @staticmethod
+    def _evaluate(expression: str | None, task, functions) -> Any:
+        if not expression:
+            return None
+        if "${" not in expression and "#{" not in expression:
+            return expression
+        return compile_expression(expression, task.task_spec.bpmn_id).evaluate(
+            task.data, functions, task.task_spec.bpmn_id
+        )
+
+    def _evaluate_list(self, values: list[str] | None, task, functions) -> list[str]:
+        result: list[str] = []
+        for value in values or []:
+            evaluated = self._evaluate(value, task, functions)
+            result.extend(evaluated if isinstance(evaluated, list) else [str(evaluated)])
+        return result
+
+    def _project_jobs(self, s: Session, instance_id: int, case: Case, now: datetime) -> None:
+        existing = set(s.scalars(select(Job.id).where(Job.instance_id == instance_id)))
+        open_jobs = {str(task.id): task for task in case.open_jobs()}
+        gone = existing - open_jobs.keys()
+        if gone:
+            s.execute(delete(Job).where(Job.id.in_(gone)))
+        rows = []
+        for task_id in open_jobs.keys() - existing:
+            task = open_jobs[task_id]
+            info = ext(task)
+            tries, delay = parse_retry_cycle(info.get("retry_cycle"))
+            rows.append(
+                {
+                    "id": task_id,
+                    "instance_id": instance_id,
+                    "bpmn_id": task.task_spec.bpmn_id,
+                    "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                    "topic": info["topic"],
+                    "status": "ready",
+                    "attempts": 0,
+                    "max_attempts": tries,
+                    "retry_delay_seconds": int(delay.total_seconds()),
+                    "next_run_at": now,
+                }
+            )
+        if rows:
+            s.execute(insert(Job), rows)
+
+    def _project_timers(self, s: Session, instance_id: int, case: Case, env: _Env) -> None:
+        existing = {row.id: row.due_at for row in s.execute(select(Timer.id, Timer.due_at).where(Timer.instance_id == instance_id))}
+        waiting = {timer.id: timer for timer in case.waiting_timers()}
+        gone = existing.keys() - waiting.keys()
+        if gone:
+            s.execute(delete(Timer).where(Timer.id.in_(gone)))
+        rows = []
+        for timer_id, timer in waiting.items():
+            due = to_instant(timer.due, env.timezone, date_means_end=False) if timer.due else None
+            if due is None:
+                continue
+            if timer_id not in existing:
+                rows.append(
+                    {
+                        "id": timer_id,
+                        "instance_id": instance_id,
+                        "bpmn_id": timer.bpmn_id,
+                        "name": timer.name,
+                        "due_at": due,
+                        "interrupting": timer.interrupting,
+                        "attached_to": timer.attached_to,
+                    }
+                )
+            elif existing[timer_id] != due:
+                s.execute(update(Timer).where(Timer.id == timer_id).values(due_at=due))
+        if rows:
+            s.execute(insert(Timer), rows)
+
+    def _audit(self, s: Session, instance_id: int | None, actor: str | None, action: str, *,
+               task_id: str | None = None, bpmn_id: str | None = None, detail: Mapping[str, Any] | None = None) -> None:
+        s.execute(
+            insert(AuditEvent).values(
+                instance_id=instance_id, at=clock.now(), actor=actor, action=action,
+                task_id=task_id, bpmn_id=bpmn_id, detail=dumps(dict(detail or {})),
+            )
+        )
+
+    def _outbox(self, s: Session, instance_id: int, region_code: str | None, key: str, notifications) -> None:
+        for n, note in enumerate(notifications):
+            exists = s.scalar(select(OutboxMessage.id).where(OutboxMessage.key == f"{key}:{n}"))
+            if exists is None:
+                s.add(OutboxMessage(
+                    key=f"{key}:{n}", instance_id=instance_id, recipient_group=note.recipient_group,
+                    region_code=region_code, subject=note.subject[:300], body=note.body, created_at=clock.now(),
+                ))
+
+    def _validated(self, fields: list[dict], raw: Mapping[str, Any], instance_id: int | None, s: Session) -> dict[str, Any]:
+        values, errors = forms.coerce_values(fields, raw)
+        for f in fields:
+            if f["type"] == "file" and values.get(f["id"]) is not None:
+                owner = s.scalar(select(Document.instance_id).where(Document.id == values[f["id"]]))
+                if owner is None or owner != instance_id:
+                    errors[f["id"]] = "Dokumen tidak ditemukan pada kasus ini"
+        if errors:
+            raise ValidationFailed(errors)
+        return values
+
+    def _context(self, s: Session, instance_id: int, case: Case, task, env: _Env, user: str | None,
+                 variables: Mapping[str, Any]) -> HandlerContext:
+        now = clock.now()
+        return HandlerContext(
+            variables=dict(variables),
+            instance_id=instance_id,
+            business_key=s.scalar(select(Instance.business_key).where(Instance.id == instance_id)),
+            region=env.region,
+            now=now,
+            today=local_today(now, env.timezone),
+            calendar=env.calendar,
+            task_id=str(task.id),
+            bpmn_id=task.task_spec.bpmn_id,
+            task_name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+            stage=ext(task).get("stage"),
+            user=user,
+            lookups=env.lookups,
+        )
+
+    def _ready_task(self, s: Session, task_id: str, actor: Actor | None) -> Task:
+        """A task the actor may see; 404 for another region's task, 409 when no longer ready."""
+        query = select(Task).join(Instance, Instance.id == Task.instance_id).where(Task.id == task_id)
+        if actor is not None:
+            query = query.where(visible_instances(actor))
+        task = s.scalars(query).first()
+        if task is None:
+            raise NotFound("Tugas tidak ditemukan")
+        if task.status == "completed":
+            raise Conflict("Tugas ini sudah diselesaikan")
+        if task.status != "ready":
+            raise Conflict("Tugas ini sudah tidak berlaku")
+        if actor is not None and not actor.is_operator:
+            allowed = s.scalar(select(Task.id).where(Task.id == task_id, candidate_of(actor)))
+            if allowed is None:
+                raise Forbidden("Anda tidak berhak mengerjakan tugas ini")
+        return task
+
+    # --- user tasks ------------------------------------------------------------------------------
+    def complete_task(self, task_id: str, raw_values: Mapping[str, Any] | None = None,
+                      actor: Actor | None = None, user: str | None = None) -> StepResult:
+        """Check the submitted values against the form and the task's handler, then complete it."""
+        user = actor.username if actor else user
+        with self.uow() as uow:
+            s = uow.session
+            row = self._ready_task(s, task_id, actor)
+            if row.assignee and user and row.assignee != user and not (actor and actor.is_operator):
+                raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
+            values = self._validated(json.loads(row.form), raw_values or {}, row.instance_id, s)
+            instance_id = row.instance_id
+            region = s.scalar(select(Instance.region_code).where(Instance.id == instance_id))
+
+            def apply(case: Case, env: _Env) -> None:
+                task = case.task(task_id)
+                derived: Mapping[str, Any] = {}
+                handler_name = ext(task).get("handler")
+                if handler_name:
+                    handler = self.registry.user_handler(handler_name)
+                    if handler is None:
+                        raise EngineError(f"Handler '{handler_name}' tidak terdaftar")
+                    ctx = self._context(s, instance_id, case, task, env, user, {**task.data, **values})
+                    derived = handler.function(ctx) or {}
+                    self._outbox(s, instance_id, region, f"task:{task_id}", ctx.notifications)
+                case.complete_user_task(task_id, {**values, **derived})
+
+            result = self._step(s, instance_id, user, apply)
+            s.execute(
+                update(Task).where(Task.id == task_id).values(
+                    status="completed", completed_at=clock.now(), completed_by=user, submitted=dumps(values)
+                )
+            )
+            self._audit(s, instance_id, user, "complete", task_id=task_id, bpmn_id=row.bpmn_id,
+                        detail={"task": row.name, "values": values})
+            uow.commit()
+            return result
+
+    def claim(self, task_id: str, actor: Actor) -> None:
+        """Take a task so others see it is being worked on."""
+        with self.uow() as uow:
+            s = uow.session
+            task = self._ready_task(s, task_id, actor)
+            if task.assignee and task.assignee != actor.username:
+                raise Conflict(f"Tugas ini sudah diambil oleh {task.assignee}")
+            s.execute(update(Task).where(Task.id == task_id).values(assignee=actor.username))
+            self._audit(s, task.instance_id, actor.username, "claim", task_id=task_id, bpmn_id=task.bpmn_id,
+                        detail={"task": task.name})
+            uow.commit()
+
+    def unclaim(self, task_id: str, actor: Actor) -> None:
+        with self.uow() as uow:
+            s = uow.session
+            task = self._ready_task(s, task_id, actor)
+            if task.assignee and task.assignee != actor.username and not actor.is_operator:
+                raise Forbidden(f"Tugas ini diambil oleh {task.assignee}")
+            s.execute(update(Task).where(Task.id == task_id).values(assignee=None))
+            self._audit(s, task.instance_id, actor.username, "unclaim", task_id=task_id, bpmn_id=task.bpmn_id,
+                        detail={"task": task.name})
+            uow.commit()
+
+    # --- documents and comments ----------------------------------------------------------------
+    def _visible_instance(self, s: Session, instance_id: int, actor: Actor | None) -> Instance:
+        query = select(Instance).where(Instance.id == instance_id)
+        if actor is not None:
+            query = query.where(visible_instances(actor))
+        instance = s.scalars(query).first()
+        if instance is None:
+            raise NotFound("Kasus tidak ditemukan")
+        return instance
+
+    def add_document(self, instance_id: int, filename: str, content_type: str, content: bytes,
+                     actor: Actor | None = None, task_id: str | None = None, field: str | None = None,
+                     user: str | None = None) -> int:
+        user = actor.username if actor else user
+        if len(content) > MAX_DOCUMENT_BYTES:
+            raise ValidationFailed({field or "file": "Berkas terlalu besar (maks. 10 MB)"})
+        if not content:
+            raise ValidationFailed({field or "file": "Berkas kosong"})
+        with self.uow() as uow:
+            s = uow.session
+            instance = self._visible_instance(s, instance_id, actor)
+            stage = None
+            if task_id is not None:
+                task = self._ready_task(s, task_id, actor)
+                if task.instance_id != instance_id:
+                    raise NotFound("Tugas tidak ditemukan")
+                stage = task.stage
+            document = Document(
+                instance_id=instance.id, task_id=task_id, stage=stage if stage is not None else instance.stage,
+                field=field, filename=filename[-255:], content_type=content_type[:100], size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by=user, uploaded_at=clock.now(),
+            )
+            s.add(document)
+            s.flush()
+            self._audit(s, instance_id, user, "document", task_id=task_id,
+                        detail={"document": document.id, "filename": document.filename, "sha256": document.sha256})
+            uow.commit()
+            return document.id
+
+    def add_comment(self, instance_id: int, body: str, actor: Actor | None = None, task_id: str | None = None,
+                    user: str | None = None) -> int:
+        user = actor.username if actor else user
+        body = (body or "").strip()
+        if not body:
+            raise ValidationFailed({"komentar": "Komentar tidak boleh kosong"})
+        if len(body) > 4000:
+            raise ValidationFailed({"komentar": "Komentar paling banyak 4000 karakter"})
+        with self.uow() as uow:
+            s = uow.session
+            self._visible_instance(s, instance_id, actor)
+            comment = Comment(instance_id=instance_id, task_id=task_id, author=user or "sistem", body=body,
+                              created_at=clock.now())
+            s.add(comment)
+            s.flush()
+            self._audit(s, instance_id, user, "comment", task_id=task_id, detail={"comment": comment.id})
+            uow.commit()
+            return comment.id
+
+    # --- operators -------------------------------------------------------------------------------
+    def cancel(self, instance_id: int, actor: Actor | None = None, user: str | None = None) -> None:
+        user = actor.username if actor else user
+        if actor is not None and not actor.is_operator:
+            raise Forbidden("Hanya operator yang dapat membatalkan kasus")
+        with self.uow() as uow:
+            s = uow.session
+            result = self._step(s, instance_id, user, lambda case, env: case.cancel())
+            s.execute(update(Instance).where(Instance.id == instance_id).values(status="cancelled", ended_at=clock.now()))
+            s.execute(update(Task).where(Task.instance_id == instance_id, Task.status == "ready")
+                      .values(status="cancelled", completed_at=clock.now()))
+            s.execute(delete(Job).where(Job.instance_id == instance_id))
+            s.execute(delete(Timer).where(Timer.instance_id == instance_id))
+            self._audit(s, instance_id, user, "cancel", detail={"stage": result.stage})
+            uow.commit()
+
+    def retry(self, incident_id: int, actor: Actor | None = None, user: str | None = None) -> None:
+        """Give a failed job its tries back; the worker runs it on its next tick."""
+        user = actor.username if actor else user
+        if actor is not None and not actor.is_operator:
+            raise Forbidden("Hanya operator yang dapat mengulang job")
+        with self.uow() as uow:
+            s = uow.session
+            incident = s.get(Incident, incident_id)
+            if incident is None:
+                raise NotFound(f"Insiden {incident_id} tidak ditemukan")
+            if incident.resolved_at is not None:
+                raise Conflict(f"Insiden {incident_id} sudah ditangani")
+            now = clock.now()
+            incident.resolved_at, incident.resolved_by = now, user
+            s.execute(update(Job).where(Job.id == incident.job_id).values(
+                status="ready", attempts=0, next_run_at=now, locked_by=None, locked_until=None))
+            self._audit(s, incident.instance_id, user, "retry", bpmn_id=incident.bpmn_id,
+                        detail={"incident": incident_id})
+            uow.commit()
+
+    # --- the worker's work -----------------------------------------------------------------------
+    def next_due(self) -> datetime | None:
+        """When the earliest job or timer is due (for the worker's scheduler)."""
+        with self.session() as s:
+            job = s.scalar(select(func.min(Job.next_run_at)).where(Job.status == "ready"))
+            timer = s.scalar(select(func.min(Timer.due_at)))
+        due = [moment for moment in (job, timer) if moment is not None]
+        return min(due) if due else None
+
+    def run_due(self, worker_id: str = "worker", limit: int = 1000) -> RunReport:
+        """Run every job and fire every timer due now, each in its own step."""
+        report = RunReport()
+        seen: set[str] = set()
+        while report.total + report.conflicts < limit:
+            if not (self._run_one_timer(report, seen) or self._run_one_job(worker_id, report, seen)):
+                break
+        return report
+
+    def _claim(self, s: Session, query):
+        return s.scalars(query.limit(1).with_for_update(skip_locked=True)).first()
+
+    def _run_one_timer(self, report: RunReport, seen: set[str]) -> bool:
+        now = clock.now()
+        with self.uow() as uow:
+            s = uow.session
+            blocked = select(Incident.job_id).where(Incident.resolved_at.is_(None), Incident.job_id.is_not(None))
+            timer = self._claim(s, select(Timer).where(Timer.due_at <= now, Timer.id.not_in(seen),
+                                                       Timer.id.not_in(blocked)).order_by(Timer.due_at))
+            if timer is None:
+                return False
+            seen.add(timer.id)
+            try:
+                with s.begin_nested():
+                    self._step(s, timer.instance_id, None, lambda case, env: case.fire_due_timers())
+            except Conflict:
+                report.conflicts += 1
+                return True
+            except Exception as err:  # the path after the timer failed: an incident, retried by an operator
+                s.add(Incident(instance_id=timer.instance_id, job_id=timer.id, bpmn_id=timer.bpmn_id,
+                               message=f"{timer.name}: {type(err).__name__}: {err}",
+                               traceback=traceback.format_exc(), created_at=now))
+                self._audit(s, timer.instance_id, None, "incident", task_id=timer.id, bpmn_id=timer.bpmn_id,
+                            detail={"timer": timer.name, "error": str(err)})
+                uow.commit()
+                report.incidents += 1
+                return True
+            self._audit(s, timer.instance_id, None, "timer", task_id=timer.id, bpmn_id=timer.bpmn_id,
+                        detail={"timer": timer.name, "due": timer.due_at})
+            uow.commit()
+            report.timers_fired += 1
+            return True
+
+    def _run_one_job(self, worker_id: str, report: RunReport, seen: set[str]) -> bool:
+        now = clock.now()
+        with self.uow() as uow:
+            s = uow.session
+            job = self._claim(s, select(Job).where(Job.status == "ready", Job.next_run_at <= now, Job.id.not_in(seen))
+                              .order_by(Job.next_run_at))
+            if job is None:
+                return False
+            seen.add(job.id)
+            handler = self.registry.service_handler(job.topic)
+            region = s.scalar(select(Instance.region_code).where(Instance.id == job.instance_id))
+
+            def apply(case: Case, env: _Env) -> None:
+                if handler is None:
+                    raise LookupError(f"no handler registered for topic '{job.topic}'")
+                task = case.task(job.id)
+                ctx = self._context(s, job.instance_id, case, task, env, None, task.data)
+                result = handler.function(ctx) or {}
+                self._outbox(s, job.instance_id, region, f"job:{job.id}", ctx.notifications)
+                case.complete_job(job.id, dict(result))
+
+            try:
+                with s.begin_nested():
+                    self._step(s, job.instance_id, None, apply)
+                    self._audit(s, job.instance_id, None, "job", task_id=job.id, bpmn_id=job.bpmn_id,
+                                detail={"topic": job.topic, "job": job.name})
+            except Conflict:
+                report.conflicts += 1
+                return True
+            except Exception as err:  # a handler's failure of any kind is recorded, never lost
+                self._job_failed(s, job, err, now)
+                report.jobs_failed += 1
+                if job.status == "failed":
+                    report.incidents += 1
+                uow.commit()
+                return True
+            uow.commit()
+            report.jobs_run += 1
+            return True
+
+    def _job_failed(self, s: Session, job: Job, err: Exception, now: datetime) -> None:
+        job.attempts += 1
+        job.last_error = f"{type(err).__name__}: {err}"
+        log.warning("job %s (%s) failed, attempt %s of %s: %s", job.id, job.topic, job.attempts, job.max_attempts, err)
+        if job.attempts >= job.max_attempts:
+            job.status = "failed"
+            s.add(Incident(instance_id=job.instance_id, job_id=job.id, bpmn_id=job.bpmn_id,
+                           message=f"{job.name}: {job.last_error}", traceback=traceback.format_exc(), created_at=now))
+            self._audit(s, job.instance_id, None, "incident", task_id=job.id, bpmn_id=job.bpmn_id,
+                        detail={"topic": job.topic, "error": job.last_error})
+        else:
+            job.next_run_at = now + timedelta(seconds=job.retry_delay_seconds * (2 ** (job.attempts - 1)))
+            self._audit(s, job.instance_id, None, "job-failed", task_id=job.id, bpmn_id=job.bpmn_id,
+                        detail={"topic": job.topic, "error": job.last_error, "attempt": job.attempts})

@@ -1,0 +1,395 @@
+"""`ksdpl` engine commands. Scriptable: `--json` everywhere, errors on stderr, no tracebacks.
+
+The handler registry is imported by module name (`KSDPL_HANDLERS`, default `handlers`), so the
+engine stays free of any one process's code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from .calendar import TIMEZONES
+from .config import Settings
+from .errors import DeploymentRejected, EngineError, ValidationFailed
+from .models import CalendarOverride, LookupValue, Region
+from .registry import HandlerRegistry
+from .runtime import json_default
+from .service import Orchestrator
+from .store import upgrade
+from .views import instance_detail, list_instances, list_tasks
+
+
+class Context:
+    """Settings and the orchestrator, built once per command."""
+
+    def __init__(self) -> None:
+        self.settings = Settings.from_env()
+
+    @cached_property
+    def registry(self) -> HandlerRegistry:
+        module = importlib.import_module(os.environ.get("KSDPL_HANDLERS", "handlers"))
+        return module.registry
+
+    @cached_property
+    def orchestrator(self) -> Orchestrator:
+        return Orchestrator(self.settings.database_url, self.registry, default_timezone=self.settings.timezone)
+
+
+class FriendlyGroup(click.Group):
+    """Turns every refused request into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationFailed as err:
+            click.echo(f"error: {err}", err=True)
+            for name, message in err.errors.items():
+                click.echo(f"  {name}: {message}", err=True)
+            sys.exit(1)
+        except DeploymentRejected as err:
+            click.echo("error: deployment refused", err=True)
+            for problem in err.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+        except EngineError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as err:
+            if os.environ.get("KSDPL_DEBUG"):
+                raise
+            click.echo(f"error: {type(err).__name__}: {err}", err=True)
+            sys.exit(1)
+
+
+def emit(as_json: bool, data: Any, text: Callable[[Any], str]) -> None:
+    click.echo(json.dumps(data, default=json_default, ensure_ascii=False, indent=2) if as_json else text(data))
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"'{pair}' is not name=value", param_hint="--var")
+        values[name.strip()] = value
+    return values
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group(cls=FriendlyGroup)
+def cli() -> None:
+    """KSDPL process orchestrator."""
+
+
+@cli.command("init-db")
+@json_option
+@pass_context
+def init_db(ctx: Context, as_json: bool) -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    upgrade(ctx.settings.database_url)
+    emit(as_json, {"database": ctx.settings.database_url, "status": "ok"}, lambda d: "database ready")
+
+
+def _read_files(paths: tuple[str, ...]) -> dict[str, str]:
+    files = {}
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            raise EngineError(f"{path}: no such file")
+        try:
+            files[p.name] = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise EngineError(f"{path}: not a text file") from err
+    return files
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--user", default=None, help="Recorded as the deployer.")
+@json_option
+@pass_context
+def deploy(ctx: Context, paths: tuple[str, ...], user: str | None, as_json: bool) -> None:
+    """Deploy .bpmn/.dmn files: a new version if they changed, nothing otherwise."""
+    results = ctx.orchestrator.deploy(_read_files(paths), user=user or os.environ.get("USER"))
+    emit(as_json, [r.__dict__ for r in results],
+         lambda rs: "\n".join(f"{'deployed' if r['changed'] else 'unchanged'} {r['key']} version {r['version']}" for r in rs))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@json_option
+@pass_context
+def check(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
+    """Run the deploy-time checks only."""
+    problems = ctx.orchestrator.check(_read_files(paths))
+    emit(as_json, {"problems": problems}, lambda d: "\n".join(problems) if problems else "ok")
+    if problems:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--region", required=True, help="Region code of the case.")
+@click.option("--var", "variables", multiple=True, help="name=value, typed by the start form.")
+@click.option("--business-key", default=None)
+@click.option("--user", default=None)
+@json_option
+@pass_context
+def start(ctx: Context, key: str, region: str, variables: tuple[str, ...], business_key: str | None,
+          user: str | None, as_json: bool) -> None:
+    """Start a case; prints its id."""
+    instance_id = ctx.orchestrator.start(key, region, parse_vars(variables), business_key=business_key, user=user)
+    emit(as_json, {"id": instance_id}, lambda d: str(d["id"]))
+
+
+@cli.command()
+@click.option("--status", type=click.Choice(["running", "completed", "cancelled"]), default=None)
+@json_option
+@pass_context
+def instances(ctx: Context, status: str | None, as_json: bool) -> None:
+    """List cases, newest first."""
+    with ctx.orchestrator.session() as s:
+        rows = list_instances(s, status=status)
+    emit(as_json, rows, lambda rs: "\n".join(
+        f"{r['id']:>6}  {r['status']:<9} stage {r['stage'] or '-':>2}  {r['region'] or '-':<8} {r['title']}" for r in rs
+    ) or "no cases")
+
+
+def _show_text(d: dict[str, Any]) -> str:
+    lines = [f"case {d['id']}: {d['title']}", f"  process {d['process']} version {d['version']}, region {d['region']}",
+             f"  status {d['status']}, stage {d['stage']} ({d['stage_name']})", "  variables:"]
+    lines += [f"    {k} = {json.dumps(v, default=json_default, ensure_ascii=False)}" for k, v in d["variables"].items()]
+    lines.append("  open tasks:")
+    for t in d["tasks"]:
+        lines.append(f"    {t['id']}  {t['name']} [{', '.join(t['candidate_groups'])}] due {t['due_at'] or '-'}")
+        for f in t["form"]:
+            constraints = ", ".join(f"{k}={v}" if v else k for k, v in f["constraints"].items())
+            options = "|".join(o["id"] for o in f["options"])
+            lines.append(f"      - {f['id']} ({f['type']}{': ' + options if options else ''}) {constraints}")
+    lines.append("  timers:")
+    lines += [f"    {t['name']} due {t['due_at']}" for t in d["timers"]]
+    lines.append("  jobs:")
+    lines += [f"    {j['topic']} {j['status']} attempts {j['attempts']}/{j['max_attempts']}" for j in d["jobs"]]
+    lines.append("  incidents:")
+    lines += [f"    #{i['id']} {i['message']}{' (resolved)' if i['resolved_at'] else ''}" for i in d["incidents"]]
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("instance_id", type=int)
+@json_option
+@pass_context
+def show(ctx: Context, instance_id: int, as_json: bool) -> None:
+    """A case: status, stage, variables, open tasks with their forms, timers, jobs, incidents."""
+    with ctx.orchestrator.session() as s:
+        detail = instance_detail(s, instance_id)
+    if detail is None:
+        raise EngineError(f"case {instance_id} not found")
+    emit(as_json, detail, _show_text)
+
+
+@cli.command()
+@click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--group", default=None)
+@json_option
+@pass_context
+def tasks(ctx: Context, instance_id: int | None, group: str | None, as_json: bool) -> None:
+    """Ready user tasks, by due date."""
+    with ctx.orchestrator.session() as s:
+        rows = list_tasks(s, instance_id=instance_id, group=group)
+    emit(as_json, rows, lambda rs: "\n".join(
+        f"{r['id']}  case {r['instance_id']:>5}  stage {r['stage'] or '-':>2}  {r['name']} "
+        f"[{', '.join(r['candidate_groups'])}] due {r['due_at'] or '-'}" for r in rs
+    ) or "no tasks")
+
+
+@cli.command()
+@click.argument("task_id")
+@click.option("--var", "variables", multiple=True, help="name=value, typed and checked by the task's form.")
+@click.option("--user", default=None)
+@json_option
+@pass_context
+def complete(ctx: Context, task_id: str, variables: tuple[str, ...], user: str | None, as_json: bool) -> None:
+    """Complete a user task with its form values."""
+    result = ctx.orchestrator.complete_task(task_id, parse_vars(variables), user=user)
+    data = {"instance_id": result.instance_id, "status": result.status, "stage": result.stage,
+            "next_tasks": [t.__dict__ for t in result.next_tasks]}
+    emit(as_json, data, lambda d: f"case {d['instance_id']}: {d['status']}, stage {d['stage']}; next: "
+         + (", ".join(t["name"] for t in d["next_tasks"]) or "-"))
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run everything due now, then exit.")
+@click.option("--interval", type=float, default=30.0, show_default=True, help="Seconds between polls.")
+@json_option
+@pass_context
+def worker(ctx: Context, once: bool, interval: float, as_json: bool) -> None:
+    """Run due jobs and fire due timers."""
+    from .worker import Worker
+
+    w = Worker(ctx.orchestrator, interval=interval)
+    if once:
+        report = w.run_once()
+        emit(as_json, report.__dict__, lambda r: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in r.items()))
+    else:
+        click.echo(f"worker {w.worker_id} running; Ctrl-C stops it", err=True)
+        w.run_forever()
+
+
+@cli.command()
+@click.argument("incident_id", type=int)
+@click.option("--user", default=None)
+@json_option
+@pass_context
+def retry(ctx: Context, incident_id: int, user: str | None, as_json: bool) -> None:
+    """Give a failed job its tries back."""
+    ctx.orchestrator.retry(incident_id, user=user)
+    emit(as_json, {"incident": incident_id, "status": "retrying"}, lambda d: f"incident {incident_id}: retrying")
+
+
+@cli.command()
+@click.argument("instance_id", type=int)
+@click.option("--user", default=None)
+@json_option
+@pass_context
+def cancel(ctx: Context, instance_id: int, user: str | None, as_json: bool) -> None:
+    """Cancel a running case."""
+    ctx.orchestrator.cancel(instance_id, user=user)
+    emit(as_json, {"id": instance_id, "status": "cancelled"}, lambda d: f"case {instance_id} cancelled")
+
+
+@cli.group()
+def region() -> None:
+    """Regions (provinsi, kabupaten, kota) and their time zones."""
+
+
+@region.command("add")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--level", type=click.Choice(["provinsi", "kabupaten", "kota"]), required=True)
+@click.option("--timezone", "zone", type=click.Choice(sorted(TIMEZONES)), default="WIB", show_default=True)
+@click.option("--province", "province_code", default=None, help="Code of the province a kabupaten/kota is in.")
+@json_option
+@pass_context
+def region_add(ctx: Context, code: str, name: str, level: str, zone: str, province_code: str | None,
+               as_json: bool) -> None:
+    with ctx.orchestrator.uow() as uow:
+        if uow.session.get(Region, code) is not None:
+            raise EngineError(f"region {code} already exists")
+        uow.session.add(Region(code=code, name=name, level=level, timezone=TIMEZONES[zone], province_code=province_code))
+        uow.commit()
+    emit(as_json, {"code": code}, lambda d: f"region {code} added")
+
+
+@region.command("list")
+@json_option
+@pass_context
+def region_list(ctx: Context, as_json: bool) -> None:
+    with ctx.orchestrator.session() as s:
+        rows = [{"code": r.code, "name": r.name, "level": r.level, "timezone": r.timezone}
+                for r in s.scalars(select(Region).order_by(Region.code))]
+    emit(as_json, rows, lambda rs: "\n".join(f"{r['code']:<8} {r['level']:<9} {r['timezone']:<15} {r['name']}"
+                                             for r in rs) or "no regions")
+
+
+@cli.group("calendar")
+def calendar_group() -> None:
+    """Operator corrections to the working-day calendar (a decree adds or moves a day off)."""
+
+
+@calendar_group.command("set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--holiday/--working-day", required=True)
+@click.option("--region", "region_code", default=None, help="Only for this region (default: national).")
+@click.option("--description", default="")
+@click.option("--user", default=None)
+@json_option
+@pass_context
+def calendar_set(ctx: Context, day, holiday: bool, region_code: str | None, description: str, user: str | None,
+                 as_json: bool) -> None:
+    from .clock import clock
+
+    with ctx.orchestrator.uow() as uow:
+        s = uow.session
+        existing = s.scalars(select(CalendarOverride).where(CalendarOverride.day == day.date(),
+                                                            CalendarOverride.region_code.is_(region_code)
+                                                            if region_code is None else
+                                                            CalendarOverride.region_code == region_code)).first()
+        row = existing or CalendarOverride(day=day.date(), region_code=region_code, created_at=clock.now())
+        row.is_holiday, row.description, row.created_by = holiday, description, user
+        s.add(row)
+        uow.commit()
+    emit(as_json, {"day": day.date(), "holiday": holiday}, lambda d: f"{day.date()}: {'holiday' if holiday else 'working day'}")
+
+
+@calendar_group.command("list")
+@json_option
+@pass_context
+def calendar_list(ctx: Context, as_json: bool) -> None:
+    with ctx.orchestrator.session() as s:
+        rows = [{"day": r.day, "region": r.region_code, "holiday": r.is_holiday, "description": r.description}
+                for r in s.scalars(select(CalendarOverride).order_by(CalendarOverride.day))]
+    emit(as_json, rows, lambda rs: "\n".join(
+        f"{r['day']} {'libur' if r['holiday'] else 'kerja'} {r['region'] or 'nasional'} {r['description']}" for r in rs
+    ) or "no overrides")
+
+
+@cli.group()
+def lookup() -> None:
+    """Operator-edited lists that handlers read (e.g. countries without diplomatic relations)."""
+
+
+@lookup.command("add")
+@click.argument("list_name")
+@click.argument("code")
+@click.argument("label", default="")
+@pass_context
+def lookup_add(ctx: Context, list_name: str, code: str, label: str) -> None:
+    with ctx.orchestrator.uow() as uow:
+        uow.session.merge(LookupValue(list_name=list_name, code=code, label=label))
+        uow.commit()
+    click.echo(f"{list_name}: {code} added")
+
+
+@lookup.command("remove")
+@click.argument("list_name")
+@click.argument("code")
+@pass_context
+def lookup_remove(ctx: Context, list_name: str, code: str) -> None:
+    with ctx.orchestrator.uow() as uow:
+        row = uow.session.get(LookupValue, (list_name, code))
+        if row is None:
+            raise EngineError(f"{list_name}: {code} not found")
+        uow.session.delete(row)
+        uow.commit()
+    click.echo(f"{list_name}: {code} removed")
+
+
+@lookup.command("list")
+@click.argument("list_name")
+@json_option
+@pass_context
+def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
+    with ctx.orchestrator.session() as s:
+        rows = [{"code": r.code, "label": r.label}
+                for r in s.scalars(select(LookupValue).where(LookupValue.list_name == list_name).order_by(LookupValue.code))]
+    emit(as_json, rows, lambda rs: "\n".join(f"{r['code']:<6} {r['label']}" for r in rs) or "empty")
+
+
+_ = date  # dates arrive through click.DateTime

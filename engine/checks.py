@@ -47,15 +47,12 @@ def bpmn_schema() -> etree.XMLSchema:
 
 
 def _element_at_line(root: etree._Element, line: int) -> str:
-    best = "-"
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        if element.sourceline and element.sourceline <= line and element.get("id"):
-            best = element.get("id")
-        if element.sourceline and element.sourceline > line:
-            break
-    return best
+    """The id of the BPMN element that holds the schema error on `line`."""
+    at_line = next((e for e in root.iter() if isinstance(e.tag, str) and e.sourceline == line), None)
+    for element in ([at_line, *at_line.iterancestors()] if at_line is not None else []):
+        if element.get("id") and etree.QName(element).namespace == BPMN_NS:
+            return element.get("id")
+    return "-"
 
 
 class _Report:
@@ -242,7 +239,7 @@ def check_files(files: Mapping[str, str], registry: HandlerRegistry) -> list[str
         schema = bpmn_schema()
         if not schema.validate(root):
             for error in schema.error_log:
-                report.add(name, _element_at_line(root, error.line), f"BPMN schema: {error.message} (line {error.line})")
+                report.add(name, _element_at_line(root, error.line), f"BPMN schema: {error.message.replace('{' + BPMN_NS + '}', 'bpmn:')} (line {error.line})")
             continue
         _check_bpmn(report, name, root, registry, decisions, processes)
     if not bpmn and not report.problems:

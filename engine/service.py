@@ -290,8 +290,8 @@ class Orchestrator:
             )
             s.add(instance)
             s.flush()
-            self._audit(s, instance.id, user, "start", detail={"values": values, "version": definition.version})
-            self._save(s, instance.id, 0, case, env, user)
+            self._save(s, instance.id, 0, case, env, user,
+                       ("start", None, None, {"values": values, "version": definition.version}))
             uow.commit()
             return instance.id
 
@@ -302,7 +302,13 @@ class Orchestrator:
         instance_id: int,
         user: str | None,
         apply: Callable[[Case, _Env], None],
+        action: str,
+        *,
+        task_id: str | None = None,
+        bpmn_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
     ) -> StepResult:
+        """Load a case, apply one command, run the engine, save; audited as `action`."""
         row = s.execute(
             select(Instance.state, Instance.lock_version, Instance.definition_id, Instance.process_key,
                    Instance.region_code, Instance.status).where(Instance.id == instance_id)
@@ -319,9 +325,11 @@ class Orchestrator:
             apply(case, env)
         except (SpiffWorkflowException, ExpressionError) as err:
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
-        return self._save(s, instance_id, row.lock_version, case, env, user)
+        return self._save(s, instance_id, row.lock_version, case, env, user,
+                          (action, task_id, bpmn_id, detail))
 
-    def _save(self, s: Session, instance_id: int, seen: int, case: Case, env: _Env, user: str | None) -> StepResult:
+    def _save(self, s: Session, instance_id: int, seen: int, case: Case, env: _Env, user: str | None,
+              audit: tuple[str, str | None, str | None, Mapping[str, Any] | None]) -> StepResult:
         """Write the state and the projections that changed; lose to a concurrent writer cleanly."""
         now = clock.now()
         status = "completed" if case.completed else "running"
@@ -345,6 +353,8 @@ class Orchestrator:
             raise Conflict("Kasus sedang diubah oleh pengguna lain; muat ulang lalu coba lagi") from err
         if updated != 1:
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
+        action, task_id, bpmn_id, detail = audit
+        self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
         next_tasks = self._project_tasks(s, instance_id, case, env, now)
         self._project_jobs(s, instance_id, case, now)
         self._project_timers(s, instance_id, case, env)
@@ -562,14 +572,13 @@ class Orchestrator:
                     self._outbox(s, instance_id, region, f"task:{task_id}", ctx.notifications)
                 case.complete_user_task(task_id, {**values, **derived})
 
-            result = self._step(s, instance_id, user, apply)
+            result = self._step(s, instance_id, user, apply, "complete", task_id=task_id, bpmn_id=row.bpmn_id,
+                                detail={"task": row.name, "values": values})
             s.execute(
                 update(Task).where(Task.id == task_id).values(
                     status="completed", completed_at=clock.now(), completed_by=user, submitted=dumps(values)
                 )
             )
-            self._audit(s, instance_id, user, "complete", task_id=task_id, bpmn_id=row.bpmn_id,
-                        detail={"task": row.name, "values": values})
             uow.commit()
             return result
 
@@ -661,13 +670,12 @@ class Orchestrator:
             raise Forbidden("Hanya operator yang dapat membatalkan kasus")
         with self.uow() as uow:
             s = uow.session
-            result = self._step(s, instance_id, user, lambda case, env: case.cancel())
+            self._step(s, instance_id, user, lambda case, env: case.cancel(), "cancel")
             s.execute(update(Instance).where(Instance.id == instance_id).values(status="cancelled", ended_at=clock.now()))
             s.execute(update(Task).where(Task.instance_id == instance_id, Task.status == "ready")
                       .values(status="cancelled", completed_at=clock.now()))
             s.execute(delete(Job).where(Job.instance_id == instance_id))
             s.execute(delete(Timer).where(Timer.instance_id == instance_id))
-            self._audit(s, instance_id, user, "cancel", detail={"stage": result.stage})
             uow.commit()
 
     def retry(self, incident_id: int, actor: Actor | None = None, user: str | None = None) -> None:
@@ -723,7 +731,8 @@ class Orchestrator:
             seen.add(timer.id)
             try:
                 with s.begin_nested():
-                    self._step(s, timer.instance_id, None, lambda case, env: case.fire_due_timers())
+                    self._step(s, timer.instance_id, None, lambda case, env: case.fire_due_timers(), "timer",
+                               task_id=timer.id, bpmn_id=timer.bpmn_id, detail={"timer": timer.name, "due": timer.due_at})
             except Conflict:
                 report.conflicts += 1
                 return True
@@ -736,8 +745,6 @@ class Orchestrator:
                 uow.commit()
                 report.incidents += 1
                 return True
-            self._audit(s, timer.instance_id, None, "timer", task_id=timer.id, bpmn_id=timer.bpmn_id,
-                        detail={"timer": timer.name, "due": timer.due_at})
             uow.commit()
             report.timers_fired += 1
             return True
@@ -765,9 +772,8 @@ class Orchestrator:
 
             try:
                 with s.begin_nested():
-                    self._step(s, job.instance_id, None, apply)
-                    self._audit(s, job.instance_id, None, "job", task_id=job.id, bpmn_id=job.bpmn_id,
-                                detail={"topic": job.topic, "job": job.name})
+                    self._step(s, job.instance_id, None, apply, "job", task_id=job.id, bpmn_id=job.bpmn_id,
+                               detail={"topic": job.topic, "job": job.name})
             except Conflict:
                 report.conflicts += 1
                 return True

@@ -1,0 +1,282 @@
+"""The orchestrator on a real database (SQLite, and PostgreSQL when configured): steps,
+projections, versions, jobs, timers, conflicts and refusals that change nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.access import Actor
+from engine.clock import clock
+from engine.errors import Conflict, DeploymentRejected, Forbidden, NotFound, ValidationFailed
+from engine.models import AuditEvent, Incident, Instance, Job, OutboxMessage, ProcessDefinition, Task, Timer
+from engine.service import Orchestrator
+from tests.engine.conftest import REVIEW
+
+MONDAY = datetime(2027, 4, 5, 2, 0, tzinfo=UTC)  # 09:00 WIB, an ordinary working week
+
+
+def ready(orch: Orchestrator, instance_id: int) -> list[Task]:
+    with orch.session() as s:
+        return list(s.scalars(select(Task).where(Task.instance_id == instance_id, Task.status == "ready")))
+
+
+def snapshot(orch: Orchestrator, instance_id: int) -> dict:
+    """Everything a refused command must leave as it was."""
+    with orch.session() as s:
+        instance = s.get(Instance, instance_id)
+        return {
+            "lock": instance.lock_version,
+            "state": instance.state,
+            "tasks": sorted((t.id, t.status, t.assignee) for t in s.scalars(select(Task).where(Task.instance_id == instance_id))),
+            "jobs": s.scalar(select(func.count()).select_from(Job)),
+            "audit": s.scalar(select(func.count()).select_from(AuditEvent)),
+        }
+
+
+def start(orch: Orchestrator, region: str = "3171") -> int:
+    return orch.start("review", region, {"judul": "Kerja sama uji"}, user="budi")
+
+
+def through_draft(orch: Orchestrator, instance_id: int, isi: str = "isi draf") -> None:
+    [draft] = ready(orch, instance_id)
+    orch.complete_task(draft.id, {"isi": isi, "jumlah": "2"}, user="budi")
+    orch.run_due()
+
+
+def test_start_projects_the_first_task_with_due_date(deployed):
+    clock.set(MONDAY)
+    instance_id = start(deployed)
+    [draft] = ready(deployed, instance_id)
+    assert (draft.name, draft.stage, draft.candidate_groups) == ("Susun draf", 2, "pemda")
+    # five working days after Monday 5 April 2027 is Monday 12 April; due at its end, 00:00 WIB
+    assert draft.due_at == datetime(2027, 4, 12, 17, 0, tzinfo=UTC)
+    assert json.loads(draft.form)[0]["id"] == "isi"
+    with deployed.session() as s:
+        instance = s.get(Instance, instance_id)
+        assert (instance.status, instance.stage, instance.title, instance.process_version) == (
+            "running", 2, "Kerja sama uji", 1)
+        assert instance.spiff_version.startswith("3.2.0/")
+
+
+def test_full_path_with_job_timer_handler_and_outbox(deployed):
+    clock.set(MONDAY)
+    instance_id = start(deployed)
+    through_draft(deployed, instance_id, isi="abcd")
+    [review] = ready(deployed, instance_id)
+    assert review.candidate_groups == "kemendagri,kemenlu" and review.priority == 60
+    with deployed.session() as s:
+        [timer] = s.scalars(select(Timer).where(Timer.instance_id == instance_id))
+        assert timer.interrupting and timer.due_at == datetime(2027, 4, 8, 17, 0, tzinfo=UTC)
+    result = deployed.complete_task(review.id, {"keputusan": "setuju"}, user="sari")
+    assert (result.status, result.stage) == ("completed", 4)
+    with deployed.session() as s:
+        instance = s.get(Instance, instance_id)
+        assert json.loads(instance.variables)["ditinjau_oleh"] == "sari"
+        assert s.scalar(select(func.count()).select_from(Timer)) == 0
+        [message] = s.scalars(select(OutboxMessage))
+        assert (message.recipient_group, message.region_code, message.subject) == ("pemda", "3171", "Draf ditinjau: setuju")
+        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)))
+        assert actions == ["start", "complete", "job", "complete", "completed"]
+
+
+def test_boundary_timer_fires_even_when_missed_while_worker_was_down(deployed):
+    clock.set(MONDAY)
+    instance_id = start(deployed)
+    through_draft(deployed, instance_id)
+    [review] = ready(deployed, instance_id)
+    clock.set(MONDAY + timedelta(days=3))  # Thursday 09:00: not yet due
+    assert deployed.run_due().timers_fired == 0
+    clock.set(MONDAY + timedelta(days=40))  # the worker was down for weeks
+    assert deployed.run_due().timers_fired == 1
+    with deployed.session() as s:
+        instance = s.get(Instance, instance_id)
+        assert (instance.status, instance.stage_name) == ("completed", "Dianggap disetujui")
+        assert s.get(Task, review.id).status == "cancelled"
+
+
+def test_handler_refusal_keeps_the_task_ready_and_changes_nothing(deployed):
+    instance_id = start(deployed)
+    through_draft(deployed, instance_id, isi="ab")  # skor 2
+    [review] = ready(deployed, instance_id)
+    before = snapshot(deployed, instance_id)
+    with pytest.raises(ValidationFailed) as err:
+        deployed.complete_task(review.id, {"keputusan": "setuju"})
+    assert err.value.errors == {"keputusan": "Skor terlalu rendah untuk disetujui"}
+    assert snapshot(deployed, instance_id) == before
+
+
+@pytest.mark.parametrize("values, errors", [
+    ({"jumlah": "2"}, {"isi": "Wajib diisi"}),
+    ({"isi": "x", "jumlah": "99"}, {"jumlah": "Paling besar 50"}),
+    ({"isi": "x", "jumlah": "dua"}, {"jumlah": "Harus berupa bilangan bulat"}),
+])
+def test_form_constraints_refuse_bad_values(deployed, values, errors):
+    instance_id = start(deployed)
+    [draft] = ready(deployed, instance_id)
+    before = snapshot(deployed, instance_id)
+    with pytest.raises(ValidationFailed) as err:
+        deployed.complete_task(draft.id, values)
+    assert err.value.errors == errors
+    assert snapshot(deployed, instance_id) == before
+
+
+def test_unknown_task_and_double_completion(deployed):
+    instance_id = start(deployed)
+    with pytest.raises(NotFound):
+        deployed.complete_task("00000000-0000-0000-0000-000000000000", {})
+    [draft] = ready(deployed, instance_id)
+    deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"})
+    before = snapshot(deployed, instance_id)
+    with pytest.raises(Conflict, match="sudah diselesaikan"):
+        deployed.complete_task(draft.id, {"isi": "y", "jumlah": "1"})
+    assert snapshot(deployed, instance_id) == before
+
+
+def test_bad_start_changes_nothing(deployed):
+    with pytest.raises(ValidationFailed) as err:
+        deployed.start("review", "3171", {"judul": "x" * 101})
+    assert err.value.errors == {"judul": "Paling banyak 100 karakter"}
+    with pytest.raises(NotFound):
+        deployed.start("review", "0000", {"judul": "x"})
+    with pytest.raises(NotFound):
+        deployed.start("nope", "3171", {"judul": "x"})
+    with deployed.session() as s:
+        assert s.scalar(select(func.count()).select_from(Instance)) == 0
+
+
+def test_authorisation_by_region_and_group(deployed):
+    instance_id = start(deployed)
+    [draft] = ready(deployed, instance_id)
+    before = snapshot(deployed, instance_id)
+    other_region = Actor("dprd_b", frozenset({"pemda"}), "9171")
+    with pytest.raises(NotFound):
+        deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=other_region)
+    wrong_group = Actor("dprd_a", frozenset({"dprd"}), "3171")
+    with pytest.raises(Forbidden):
+        deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=wrong_group)
+    with pytest.raises(Forbidden):
+        deployed.start("review", "3171", {"judul": "x"}, actor=Actor("k", frozenset({"kemenlu"})))
+    assert snapshot(deployed, instance_id) == before
+    deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=Actor("budi", frozenset({"pemda"}), "3171"))
+
+
+def test_claimed_task_is_taken(deployed):
+    instance_id = start(deployed)
+    [draft] = ready(deployed, instance_id)
+    budi, ani = Actor("budi", frozenset({"pemda"}), "3171"), Actor("ani", frozenset({"pemda"}), "3171")
+    deployed.claim(draft.id, budi)
+    with pytest.raises(Conflict, match="sudah diambil oleh budi"):
+        deployed.claim(draft.id, ani)
+    with pytest.raises(Conflict, match="sedang dikerjakan oleh budi"):
+        deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=ani)
+    deployed.unclaim(draft.id, budi)
+    deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=ani)
+
+
+def test_failing_job_retries_with_backoff_then_incident_then_retry(deployed, calls):
+    clock.set(MONDAY)
+    instance_id = start(deployed)
+    [draft] = ready(deployed, instance_id)
+    deployed.complete_task(draft.id, {"isi": "abcd", "jumlah": "1"})
+    calls.fail_times = 5
+    assert deployed.run_due().jobs_failed == 1  # try 1 of 2 (R2/PT1M)
+    assert deployed.run_due().total == 0  # backoff: not due again yet
+    clock.advance(timedelta(minutes=1))
+    report = deployed.run_due()
+    assert (report.jobs_failed, report.incidents) == (1, 1)
+    with deployed.session() as s:
+        [incident] = s.scalars(select(Incident))
+        assert "layanan skor tidak menjawab" in incident.message and "RuntimeError" in incident.traceback
+        assert s.get(Job, incident.job_id).status == "failed"
+    clock.advance(timedelta(hours=1))
+    assert deployed.run_due().total == 0  # the path stays stopped until an operator retries
+    calls.fail_times = 0
+    deployed.retry(incident.id, user="operator")
+    with pytest.raises(Conflict):
+        deployed.retry(incident.id, user="operator")
+    assert deployed.run_due().jobs_run == 1
+    assert [t.name for t in ready(deployed, instance_id)] == ["Tinjau"]
+    assert len(calls.score) == 3
+
+
+def test_cancel(deployed):
+    instance_id = start(deployed)
+    deployed.cancel(instance_id, user="operator")
+    with deployed.session() as s:
+        assert s.get(Instance, instance_id).status == "cancelled"
+        assert [t.status for t in s.scalars(select(Task))] == ["cancelled"]
+    with pytest.raises(Conflict):
+        deployed.cancel(instance_id, user="operator")
+
+
+def test_versions_and_running_cases_stay_on_theirs(deployed):
+    old_case = start(deployed)
+    assert deployed.deploy({"review.bpmn": REVIEW})[0].changed is False
+    changed = REVIEW.replace('name="Susun draf"', 'name="Susun rancangan"')
+    [result] = deployed.deploy({"review.bpmn": changed})
+    assert (result.version, result.changed) == (2, True)
+    new_case = start(deployed)
+    assert ready(deployed, old_case)[0].name == "Susun draf"
+    assert ready(deployed, new_case)[0].name == "Susun rancangan"
+    with deployed.session() as s:
+        assert [i.process_version for i in s.scalars(select(Instance).order_by(Instance.id))] == [1, 2]
+        assert s.scalar(select(func.count()).select_from(ProcessDefinition)) == 2
+    # the old version still runs after a restart (fresh cache)
+    fresh = Orchestrator(deployed.database_url, deployed.registry)
+    through_draft(fresh, old_case)
+    assert ready(fresh, old_case)[0].name == "Tinjau"
+    fresh.close()
+
+
+def test_broken_deployment_is_refused_whole(deployed):
+    with pytest.raises(DeploymentRejected) as err:
+        deployed.deploy({"review.bpmn": REVIEW.replace("test.score", "test.unknown")})
+    assert err.value.problems == ["review.bpmn: Score: no handler registered for topic 'test.unknown' (known: test.score)"]
+    with deployed.session() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessDefinition)) == 1
+
+
+def test_documents_belong_to_their_case(deployed):
+    a, b = start(deployed), start(deployed)
+    doc = deployed.add_document(a, "kajian.pdf", "application/pdf", b"%PDF-1.4 x", user="budi")
+    with deployed.session() as s:
+        from engine.models import Document
+
+        assert len(s.get(Document, doc).sha256) == 64
+    with pytest.raises(NotFound):
+        deployed.add_document(b, "x.pdf", "application/pdf", b"x", actor=Actor("z", frozenset({"pemda"}), "9171"))
+
+
+def test_two_writers_on_one_case_exactly_one_wins(deployed):
+    instance_id = start(deployed)
+    [draft] = ready(deployed, instance_id)
+    before = snapshot(deployed, instance_id)
+    barrier = threading.Barrier(2, timeout=20)
+    deployed.after_load = lambda _id: barrier.wait()
+    outcomes: list[object] = []
+
+    def complete(isi: str) -> None:
+        try:
+            outcomes.append(deployed.complete_task(draft.id, {"isi": isi, "jumlah": "1"}))
+        except Exception as err:  # noqa: BLE001 - the loser's error is the point
+            outcomes.append(err)
+
+    threads = [threading.Thread(target=complete, args=(isi,)) for isi in ("pertama", "kedua")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    deployed.after_load = None
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(outcomes) == 2 and len(errors) == 1
+    assert isinstance(errors[0], Conflict), errors[0]
+    after = snapshot(deployed, instance_id)
+    assert after["lock"] == before["lock"] + 1  # one step, not two
+    with deployed.session() as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == 1
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "complete")) == 1

@@ -41,13 +41,19 @@ def visible_instances(actor: Actor) -> ColumnElement[bool]:
 
 def _listed(column, value: str) -> ColumnElement[bool]:
     """`value` is one of the comma-separated entries of `column`."""
+    if not value:
+        return false()
     padded = literal(",") + func.replace(column, " ", "") + literal(",")
     return padded.contains(f",{value},", autoescape=True)
 
 
+def offered_to_group(group: str) -> ColumnElement[bool]:
+    return _listed(Task.candidate_groups, group)
+
+
 def candidate_of(actor: Actor) -> ColumnElement[bool]:
     """The task is offered to one of the actor's groups, or to the actor by name."""
-    clauses = [_listed(Task.candidate_groups, group) for group in sorted(actor.groups)]
+    clauses = [offered_to_group(group) for group in sorted(actor.groups)]
     clauses.append(_listed(Task.candidate_users, actor.username))
     clauses.append(Task.assignee == actor.username)
     return or_(*clauses)

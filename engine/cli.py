@@ -11,7 +11,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -392,4 +391,6 @@ def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
     emit(as_json, rows, lambda rs: "\n".join(f"{r['code']:<6} {r['label']}" for r in rs) or "empty")
 
 
-_ = date  # dates arrive through click.DateTime
+
+if __name__ == "__main__":
+    cli()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from .access import Actor, candidate_of, visible_instances
+from .access import Actor, candidate_of, offered_to_group, visible_instances
 from .models import AuditEvent, Incident, Instance, Job, Region, Task, Timer
 
 
@@ -82,7 +82,7 @@ def list_tasks(s: Session, actor: Actor | None = None, instance_id: int | None =
     if instance_id is not None:
         query = query.where(Task.instance_id == instance_id)
     if group:
-        query = query.where(candidate_of(Actor(username="", groups=frozenset({group}))))
+        query = query.where(offered_to_group(group))
     return [task_summary(t, with_form=True) for t in s.scalars(query)]
 
 

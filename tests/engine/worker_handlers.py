@@ -1,0 +1,21 @@
+"""Handlers for the two-worker test: each run of a job is appended to a shared log file."""
+
+import os
+import time
+
+from engine.registry import HandlerRegistry
+
+registry = HandlerRegistry()
+
+
+@registry.service("test.score")
+def score(ctx):
+    with open(os.environ["KSDPL_TEST_JOB_LOG"], "a") as log:
+        log.write(f"{ctx.task_id} {os.getpid()}\n")
+    time.sleep(0.05)  # long enough for the two workers to overlap
+    return {"skor": 1}
+
+
+@registry.user_task("test.review")
+def review(ctx):
+    return {}

@@ -19,8 +19,8 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.workflow import VERSION as _SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as _SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -91,6 +91,15 @@ class TimerInfo:
     attached_to: str | None
 
 
+@dataclass(frozen=True)
+class OpenIds:
+    """Ids of the ready user tasks and open jobs, and the waiting timers with their due values."""
+
+    tasks: frozenset[str]
+    jobs: frozenset[str]
+    timers: dict[str, str]
+
+
 def ext(task) -> dict[str, Any]:
     """The Camunda 7 attributes the parser put on a task's spec."""
     return getattr(task.task_spec, "extensions", None) or {}
@@ -101,6 +110,9 @@ class Case:
 
     def __init__(self, workflow: BpmnWorkflow) -> None:
         self.workflow = workflow
+        self._open: tuple[list, list] | None = None  # (ready user tasks, open jobs), until the next change
+        # What the stored projections hold: they are written with the state, so they mirror it as loaded.
+        self.projected = OpenIds(frozenset(), frozenset(), {})
 
     @classmethod
     def create(cls, deployment: ParsedDeployment, script_engine, variables: dict[str, Any]) -> Case:
@@ -119,7 +131,9 @@ class Case:
         dct["subprocess_specs"] = dict(deployment.subprocess_specs)
         workflow = SERIALIZER.from_dict(dct)
         workflow.script_engine = script_engine
-        return cls(workflow)
+        case = cls(workflow)
+        case.projected = case.open_ids()
+        return case
 
     def dump(self) -> str:
         return json.dumps(SERIALIZER.to_dict(self.workflow), separators=(",", ":"))
@@ -130,6 +144,7 @@ class Case:
 
         SpiffWorkflow notices a due timer at the end of `do_engine_steps` but runs what it made
         ready only on the next call, hence the loop."""
+        self._open = None
         while True:
             self.workflow.do_engine_steps()
             if not self.workflow.get_tasks(state=TaskState.READY, manual=False):
@@ -155,6 +170,7 @@ class Case:
         self.run_engine()
 
     def cancel(self) -> None:
+        self._open = None
         self.workflow.cancel()
 
     # --- what the projections read ---------------------------------------------------------
@@ -162,15 +178,23 @@ class Case:
     def completed(self) -> bool:
         return self.workflow.completed
 
+    def _open_tasks(self) -> tuple[list, list]:
+        """One walk of the task tree for both lists; every screen-facing method reads it."""
+        if self._open is None:
+            ready, jobs = [], []
+            for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED):
+                if task.state == TaskState.READY and task.task_spec.manual:
+                    ready.append(task)
+                elif task.state == TaskState.STARTED and isinstance(task.task_spec, ServiceTask) and ext(task).get("topic"):
+                    jobs.append(task)
+            self._open = (ready, jobs)
+        return self._open
+
     def ready_user_tasks(self) -> list:
-        return self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        return list(self._open_tasks()[0])
 
     def open_jobs(self) -> list:
-        return [
-            task
-            for task in self.workflow.get_tasks(state=TaskState.STARTED)
-            if isinstance(task.task_spec, ServiceTask) and ext(task).get("topic")
-        ]
+        return list(self._open_tasks()[1])
 
     def waiting_timers(self) -> list[TimerInfo]:
         timers = []
@@ -192,6 +216,13 @@ class Case:
                 )
             )
         return timers
+
+    def open_ids(self) -> OpenIds:
+        return OpenIds(
+            frozenset(str(t.id) for t in self.ready_user_tasks()),
+            frozenset(str(t.id) for t in self.open_jobs()),
+            {t.id: t.due for t in self.waiting_timers() if t.due},
+        )
 
     def variables(self) -> dict[str, Any]:
         """The case variables as the latest tasks see them (for screens, not for logic)."""

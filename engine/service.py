@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,18 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import forms
+from . import forms, projections
 from .access import Actor, candidate_of, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .checks import check_files
 from .clock import clock
 from .errors import Conflict, DeploymentRejected, EngineError, Forbidden, NotFound, ValidationFailed
-from .expressions import ExpressionError, compile_expression
+from .expressions import ExpressionError
 from .models import (
     AuditEvent,
     CalendarOverride,
@@ -46,12 +47,22 @@ from .models import (
     Timer,
 )
 from .parser import ParsedDeployment, parse_files
+from .projections import LOAD, LOAD_COLUMNS, SAVE, Completion, NextTask
 from .registry import HandlerContext, HandlerRegistry, RegionInfo
-from .runtime import SPIFF_VERSION, Case, dumps, ext, parse_retry_cycle
-from .scripting import ExpressionScriptEngine, build_functions, to_instant
+from .runtime import SPIFF_VERSION, Case, dumps, ext
+from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, make_engine, read_session
 
 log = logging.getLogger(__name__)
+
+AUDIT = insert(AuditEvent)
+TASK_COLUMNS = (Task.id, Task.instance_id, Task.status, Task.assignee, Task.form, Task.bpmn_id, Task.name, Task.stage)
+TASK_AND_CASE = (
+    select(*TASK_COLUMNS, *LOAD_COLUMNS)
+    .join(Instance, Instance.id == Task.instance_id)
+    .outerjoin(Region, Region.code == Instance.region_code)
+)
+READY_TASK = TASK_AND_CASE.where(Task.id == bindparam("id"))
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
@@ -62,13 +73,6 @@ class DeployResult:
     version: int
     changed: bool
     definition_id: int
-
-
-@dataclass(frozen=True)
-class NextTask:
-    name: str
-    candidate_groups: list[str]
-    due_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,34 @@ class _Env:
     calendar: WorkingCalendar
     script_engine: ExpressionScriptEngine
     lookups: Callable[[str], dict[str, str]] = field(default=lambda name: {})
+    business_key: str | None = None
+
+
+class CalendarCache:
+    """Working calendars per region with the operators' overrides, reloaded after `ttl` seconds,
+    so a step does not query them; an override entered in any process counts everywhere within
+    that time (and at once in the process that entered it)."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[str | None, tuple[float, WorkingCalendar]] = {}
+
+    def get(self, s: Session, region_code: str | None) -> WorkingCalendar:
+        entry = self._entries.get(region_code)
+        if entry is not None and time.monotonic() - entry[0] < self.ttl:
+            return entry[1]
+        rows = s.execute(
+            select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description)
+            .where(CalendarOverride.region_code.is_(None) | (CalendarOverride.region_code == region_code))
+            .order_by(CalendarOverride.region_code.is_not(None))  # a region's own entry wins
+        ).all()
+        calendar = WorkingCalendar({r.day: r.is_holiday for r in rows},
+                                   {r.day: r.description for r in rows if r.description})
+        self._entries[region_code] = (time.monotonic(), calendar)
+        return calendar
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 def _files_text(files: Mapping[str, str | bytes]) -> dict[str, str]:
@@ -128,6 +160,7 @@ class Orchestrator:
         self.db = make_engine(database_url)
         self._sessions = sessionmaker(self.db, expire_on_commit=False)
         self._parsed: dict[int, dict[str, ParsedDeployment]] = {}
+        self._calendars = CalendarCache()
         self.after_load: Callable[[int], None] | None = None  # test hook: runs between load and save
 
     # --- sessions -------------------------------------------------------------------------
@@ -222,28 +255,19 @@ class Orchestrator:
             return self._deployment(s, definition.id, key).start_form
 
     # --- per-region environment ---------------------------------------------------------------
-    def _env(self, s: Session, region_code: str | None) -> _Env:
-        region = s.get(Region, region_code) if region_code else None
+    def _env(self, s: Session, region: RegionInfo | None) -> _Env:
         timezone = region.timezone if region else self.default_timezone
-        rows = s.execute(
-            select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description, CalendarOverride.region_code)
-            .where((CalendarOverride.region_code.is_(None)) | (CalendarOverride.region_code == region_code))
-            .order_by(CalendarOverride.region_code.is_not(None))
-        ).all()
-        calendar = WorkingCalendar(
-            {row.day: row.is_holiday for row in rows}, {row.day: row.description for row in rows if row.description}
-        )
+        calendar = self._calendars.get(s, region.code if region else None)
 
         def lookups(name: str) -> dict[str, str]:
             return dict(s.execute(select(LookupValue.code, LookupValue.label).where(LookupValue.list_name == name)).all())
 
-        return _Env(
-            region=RegionInfo(region.code, region.name, region.level, region.timezone) if region else None,
-            timezone=timezone,
-            calendar=calendar,
-            script_engine=ExpressionScriptEngine(build_functions(calendar, timezone), timezone),
-            lookups=lookups,
-        )
+        return _Env(region, timezone, calendar,
+                    ExpressionScriptEngine(build_functions(calendar, timezone), timezone), lookups)
+
+    def _region(self, s: Session, region_code: str | None) -> RegionInfo | None:
+        region = s.get(Region, region_code) if region_code else None
+        return RegionInfo(region.code, region.name, region.level, region.timezone) if region else None
 
     # --- starting a case ------------------------------------------------------------------------
     def start(
@@ -267,7 +291,7 @@ class Orchestrator:
             definition = self._latest(s, key)
             deployment = self._deployment(s, definition.id, key)
             values = self._validated(deployment.start_form, raw_values or {}, None, s)
-            env = self._env(s, region_code)
+            env = self._env(s, self._region(s, region_code))
             case = Case.create(deployment, env.script_engine, values)
             now = clock.now()
             title = business_key or next(
@@ -307,17 +331,21 @@ class Orchestrator:
         task_id: str | None = None,
         bpmn_id: str | None = None,
         detail: Mapping[str, Any] | None = None,
+        loaded=None,
+        completion: Completion | None = None,
     ) -> StepResult:
-        """Load a case, apply one command, run the engine, save; audited as `action`."""
-        row = s.execute(
-            select(Instance.state, Instance.lock_version, Instance.definition_id, Instance.process_key,
-                   Instance.region_code, Instance.status).where(Instance.id == instance_id)
-        ).first()
+        """Load a case (unless the caller's query already did), apply one command, run the engine,
+        save; audited as `action`."""
+        row = loaded or s.connection().execute(LOAD, {"id": instance_id}).first()
         if row is None:
             raise NotFound(f"Kasus {instance_id} tidak ditemukan")
-        if row.status != "running":
-            raise Conflict(f"Kasus {instance_id} sudah {'selesai' if row.status == 'completed' else 'dibatalkan'}")
-        env = self._env(s, row.region_code)
+        if row.instance_status != "running":
+            state = "selesai" if row.instance_status == "completed" else "dibatalkan"
+            raise Conflict(f"Kasus {instance_id} sudah {state}")
+        region = (RegionInfo(row.region_code, row.region_name, row.region_level, row.region_timezone)
+                  if row.region_code else None)
+        env = self._env(s, region)
+        env.business_key = row.business_key
         case = Case.load(row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine)
         if self.after_load:
             self.after_load(instance_id)
@@ -326,169 +354,44 @@ class Orchestrator:
         except (SpiffWorkflowException, ExpressionError) as err:
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
         return self._save(s, instance_id, row.lock_version, case, env, user,
-                          (action, task_id, bpmn_id, detail))
+                          (action, task_id, bpmn_id, detail), completion)
 
     def _save(self, s: Session, instance_id: int, seen: int, case: Case, env: _Env, user: str | None,
-              audit: tuple[str, str | None, str | None, Mapping[str, Any] | None]) -> StepResult:
+              audit: tuple[str, str | None, str | None, Mapping[str, Any] | None],
+              completion: Completion | None = None) -> StepResult:
         """Write the state and the projections that changed; lose to a concurrent writer cleanly."""
         now = clock.now()
         status = "completed" if case.completed else "running"
         stage, stage_name = case.stage()
+        conn = s.connection()
         try:
-            updated = s.execute(
-                update(Instance)
-                .where(Instance.id == instance_id, Instance.lock_version == seen)
-                .values(
-                    state=case.dump(),
-                    lock_version=seen + 1,
-                    status=status,
-                    stage=stage,
-                    stage_name=stage_name,
-                    variables=dumps(case.variables()),
-                    updated_at=now,
-                    ended_at=now if status == "completed" else None,
-                )
-            ).rowcount
+            updated = conn.execute(SAVE, {
+                "iid": instance_id, "seen": seen, "next": seen + 1, "state": case.dump(), "status": status,
+                "stage": stage, "stage_name": stage_name, "variables": dumps(case.variables()), "now": now,
+                "ended": now if status == "completed" else None,
+            }).rowcount
         except OperationalError as err:  # SQLite: another connection holds the write lock on a stale snapshot
             raise Conflict("Kasus sedang diubah oleh pengguna lain; muat ulang lalu coba lagi") from err
         if updated != 1:
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
         action, task_id, bpmn_id, detail = audit
         self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
-        next_tasks = self._project_tasks(s, instance_id, case, env, now)
-        self._project_jobs(s, instance_id, case, now)
-        self._project_timers(s, instance_id, case, env)
+        next_tasks = projections.write(conn, instance_id, case, env.script_engine.functions, env.timezone, now,
+                                       completion)
         if status == "completed":
             self._audit(s, instance_id, None, "completed")
         return StepResult(instance_id, status, stage, stage_name, next_tasks)
 
-    def _project_tasks(self, s: Session, instance_id: int, case: Case, env: _Env, now: datetime) -> list[NextTask]:
-        existing = set(s.scalars(select(Task.id).where(Task.instance_id == instance_id, Task.status == "ready")))
-        ready = {str(task.id): task for task in case.ready_user_tasks()}
-        gone = existing - ready.keys()
-        if gone:
-            s.execute(update(Task).where(Task.id.in_(gone)).values(status="cancelled", completed_at=now))
-        new_rows = []
-        for task_id in ready.keys() - existing:
-            task = ready[task_id]
-            info = ext(task)
-            functions = env.script_engine.functions
-            due = self._evaluate(info.get("due_date"), task, functions)
-            follow_up = self._evaluate(info.get("follow_up_date"), task, functions)
-            new_rows.append(
-                {
-                    "id": task_id,
-                    "instance_id": instance_id,
-                    "bpmn_id": task.task_spec.bpmn_id,
-                    "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                    "lane": task.task_spec.lane,
-                    "stage": info.get("stage"),
-                    "status": "ready",
-                    "candidate_groups": ",".join(self._evaluate_list(info.get("candidate_groups"), task, functions)),
-                    "candidate_users": ",".join(self._evaluate_list(info.get("candidate_users"), task, functions)),
-                    "assignee": self._evaluate(info.get("assignee"), task, functions),
-                    "priority": int(info["priority"]) if (info.get("priority") or "").isdigit() else None,
-                    "due_at": to_instant(due, env.timezone, date_means_end=True),
-                    "follow_up_at": to_instant(follow_up, env.timezone, date_means_end=True),
-                    "form": dumps(info.get("form") or []),
-                    "handler": info.get("handler"),
-                    "created_at": now,
-                }
-            )
-        if new_rows:
-            s.execute(insert(Task), new_rows)
-        return [
-            NextTask(
-                task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                list(ext(task).get("candidate_groups") or []),
-                next((r["due_at"] for r in new_rows if r["id"] == task_id), None),
-            )
-            for task_id, task in ready.items()
-        ]
-
-    @staticmethod
-    def _evaluate(expression: str | None, task, functions) -> Any:
-        if not expression:
-            return None
-        if "${" not in expression and "#{" not in expression:
-            return expression
-        return compile_expression(expression, task.task_spec.bpmn_id).evaluate(
-            task.data, functions, task.task_spec.bpmn_id
-        )
-
-    def _evaluate_list(self, values: list[str] | None, task, functions) -> list[str]:
-        result: list[str] = []
-        for value in values or []:
-            evaluated = self._evaluate(value, task, functions)
-            result.extend(evaluated if isinstance(evaluated, list) else [str(evaluated)])
-        return result
-
-    def _project_jobs(self, s: Session, instance_id: int, case: Case, now: datetime) -> None:
-        existing = set(s.scalars(select(Job.id).where(Job.instance_id == instance_id)))
-        open_jobs = {str(task.id): task for task in case.open_jobs()}
-        gone = existing - open_jobs.keys()
-        if gone:
-            s.execute(delete(Job).where(Job.id.in_(gone)))
-        rows = []
-        for task_id in open_jobs.keys() - existing:
-            task = open_jobs[task_id]
-            info = ext(task)
-            tries, delay = parse_retry_cycle(info.get("retry_cycle"))
-            rows.append(
-                {
-                    "id": task_id,
-                    "instance_id": instance_id,
-                    "bpmn_id": task.task_spec.bpmn_id,
-                    "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                    "topic": info["topic"],
-                    "status": "ready",
-                    "attempts": 0,
-                    "max_attempts": tries,
-                    "retry_delay_seconds": int(delay.total_seconds()),
-                    "next_run_at": now,
-                }
-            )
-        if rows:
-            s.execute(insert(Job), rows)
-
-    def _project_timers(self, s: Session, instance_id: int, case: Case, env: _Env) -> None:
-        existing = {row.id: row.due_at for row in s.execute(select(Timer.id, Timer.due_at).where(Timer.instance_id == instance_id))}
-        waiting = {timer.id: timer for timer in case.waiting_timers()}
-        gone = existing.keys() - waiting.keys()
-        if gone:
-            s.execute(delete(Timer).where(Timer.id.in_(gone)))
-        rows = []
-        for timer_id, timer in waiting.items():
-            due = to_instant(timer.due, env.timezone, date_means_end=False) if timer.due else None
-            if due is None:
-                continue
-            if timer_id not in existing:
-                rows.append(
-                    {
-                        "id": timer_id,
-                        "instance_id": instance_id,
-                        "bpmn_id": timer.bpmn_id,
-                        "name": timer.name,
-                        "due_at": due,
-                        "interrupting": timer.interrupting,
-                        "attached_to": timer.attached_to,
-                    }
-                )
-            elif existing[timer_id] != due:
-                s.execute(update(Timer).where(Timer.id == timer_id).values(due_at=due))
-        if rows:
-            s.execute(insert(Timer), rows)
-
     def _audit(self, s: Session, instance_id: int | None, actor: str | None, action: str, *,
                task_id: str | None = None, bpmn_id: str | None = None, detail: Mapping[str, Any] | None = None) -> None:
-        s.execute(
-            insert(AuditEvent).values(
-                instance_id=instance_id, at=clock.now(), actor=actor, action=action,
-                task_id=task_id, bpmn_id=bpmn_id, detail=dumps(dict(detail or {})),
-            )
-        )
+        s.connection().execute(AUDIT, {
+            "instance_id": instance_id, "at": clock.now(), "actor": actor, "action": action,
+            "task_id": task_id, "bpmn_id": bpmn_id, "detail": dumps(dict(detail or {})),
+        })
 
-    def _outbox(self, s: Session, instance_id: int, region_code: str | None, key: str, notifications) -> None:
+    def _outbox(self, s: Session, instance_id: int, region: RegionInfo | None, key: str, notifications) -> None:
+        """Notifications keyed on the task, so a retried job writes each message once."""
+        region_code = region.code if region else None
         for n, note in enumerate(notifications):
             exists = s.scalar(select(OutboxMessage.id).where(OutboxMessage.key == f"{key}:{n}"))
             if exists is None:
@@ -514,7 +417,7 @@ class Orchestrator:
         return HandlerContext(
             variables=dict(variables),
             instance_id=instance_id,
-            business_key=s.scalar(select(Instance.business_key).where(Instance.id == instance_id)),
+            business_key=env.business_key,
             region=env.region,
             now=now,
             today=local_today(now, env.timezone),
@@ -527,22 +430,22 @@ class Orchestrator:
             lookups=env.lookups,
         )
 
-    def _ready_task(self, s: Session, task_id: str, actor: Actor | None) -> Task:
+    def _ready_task(self, s: Session, task_id: str, actor: Actor | None):
         """A task the actor may see; 404 for another region's task, 409 when no longer ready."""
-        query = select(Task).join(Instance, Instance.id == Task.instance_id).where(Task.id == task_id)
-        if actor is not None:
-            query = query.where(visible_instances(actor))
-        task = s.scalars(query).first()
+        if actor is None:
+            task = s.connection().execute(READY_TASK, {"id": task_id}).first()
+        else:
+            query = (TASK_AND_CASE.add_columns(candidate_of(actor).label("allowed"))
+                     .where(Task.id == task_id, visible_instances(actor)))
+            task = s.connection().execute(query).first()
         if task is None:
             raise NotFound("Tugas tidak ditemukan")
         if task.status == "completed":
             raise Conflict("Tugas ini sudah diselesaikan")
         if task.status != "ready":
             raise Conflict("Tugas ini sudah tidak berlaku")
-        if actor is not None and not actor.is_operator:
-            allowed = s.scalar(select(Task.id).where(Task.id == task_id, candidate_of(actor)))
-            if allowed is None:
-                raise Forbidden("Anda tidak berhak mengerjakan tugas ini")
+        if actor is not None and not actor.is_operator and not task.allowed:
+            raise Forbidden("Anda tidak berhak mengerjakan tugas ini")
         return task
 
     # --- user tasks ------------------------------------------------------------------------------
@@ -557,7 +460,6 @@ class Orchestrator:
                 raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
             values = self._validated(json.loads(row.form), raw_values or {}, row.instance_id, s)
             instance_id = row.instance_id
-            region = s.scalar(select(Instance.region_code).where(Instance.id == instance_id))
 
             def apply(case: Case, env: _Env) -> None:
                 task = case.task(task_id)
@@ -569,16 +471,12 @@ class Orchestrator:
                         raise EngineError(f"Handler '{handler_name}' tidak terdaftar")
                     ctx = self._context(s, instance_id, case, task, env, user, {**task.data, **values})
                     derived = handler.function(ctx) or {}
-                    self._outbox(s, instance_id, region, f"task:{task_id}", ctx.notifications)
+                    self._outbox(s, instance_id, env.region, f"task:{task_id}", ctx.notifications)
                 case.complete_user_task(task_id, {**values, **derived})
 
             result = self._step(s, instance_id, user, apply, "complete", task_id=task_id, bpmn_id=row.bpmn_id,
-                                detail={"task": row.name, "values": values})
-            s.execute(
-                update(Task).where(Task.id == task_id).values(
-                    status="completed", completed_at=clock.now(), completed_by=user, submitted=dumps(values)
-                )
-            )
+                                detail={"task": row.name, "values": values}, loaded=row,
+                                completion=Completion(task_id, user, dumps(values)))
             uow.commit()
             return result
 
@@ -672,10 +570,6 @@ class Orchestrator:
             s = uow.session
             self._step(s, instance_id, user, lambda case, env: case.cancel(), "cancel")
             s.execute(update(Instance).where(Instance.id == instance_id).values(status="cancelled", ended_at=clock.now()))
-            s.execute(update(Task).where(Task.instance_id == instance_id, Task.status == "ready")
-                      .values(status="cancelled", completed_at=clock.now()))
-            s.execute(delete(Job).where(Job.instance_id == instance_id))
-            s.execute(delete(Timer).where(Timer.instance_id == instance_id))
             uow.commit()
 
     def retry(self, incident_id: int, actor: Actor | None = None, user: str | None = None) -> None:
@@ -759,7 +653,6 @@ class Orchestrator:
                 return False
             seen.add(job.id)
             handler = self.registry.service_handler(job.topic)
-            region = s.scalar(select(Instance.region_code).where(Instance.id == job.instance_id))
 
             def apply(case: Case, env: _Env) -> None:
                 if handler is None:
@@ -767,7 +660,7 @@ class Orchestrator:
                 task = case.task(job.id)
                 ctx = self._context(s, job.instance_id, case, task, env, None, task.data)
                 result = handler.function(ctx) or {}
-                self._outbox(s, job.instance_id, region, f"job:{job.id}", ctx.notifications)
+                self._outbox(s, job.instance_id, env.region, f"job:{job.id}", ctx.notifications)
                 case.complete_job(job.id, dict(result))
 
             try:

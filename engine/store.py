@@ -33,7 +33,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_recycle=1800)
 
 
 def alembic_config(url: str) -> Config:

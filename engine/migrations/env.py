@@ -1,6 +1,7 @@
 """Alembic environment: migrations run against the URL the caller configured."""
 
 from alembic import context
+
 from engine.models import Base
 from engine.store import make_engine
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.calendar import WorkingCalendar
 from engine.parser import parse_files
 from engine.runtime import Case, ext
 from engine.scripting import ExpressionScriptEngine, build_functions
-from engine.calendar import WorkingCalendar
 from tests.engine.conftest import REVIEW
 
 

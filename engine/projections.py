@@ -1,0 +1,178 @@
+"""Projections: the task, job and timer rows a step leaves behind, written beside the state.
+
+This is the hot path of every step, so it uses Core statements built once (their compiled form
+and cache key are reused), one query to read what is already projected, and writes only the
+rows that changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import case as sql_case
+
+from .expressions import compile_expression
+from .models import Instance, Job, Region, Task, Timer
+from .runtime import Case, dumps, ext, parse_retry_cycle
+from .scripting import to_instant
+
+LOAD_COLUMNS = (
+    Instance.state, Instance.lock_version, Instance.definition_id, Instance.process_key, Instance.region_code,
+    Instance.status.label("instance_status"), Instance.business_key, Region.name.label("region_name"),
+    Region.level.label("region_level"), Region.timezone.label("region_timezone"),
+)
+LOAD = (
+    select(*LOAD_COLUMNS)
+    .outerjoin(Region, Region.code == Instance.region_code)
+    .where(Instance.id == bindparam("id"))
+)
+
+SAVE = (
+    update(Instance)
+    .where(Instance.id == bindparam("iid"), Instance.lock_version == bindparam("seen"))
+    .values(state=bindparam("state"), lock_version=bindparam("next"), status=bindparam("status"),
+            stage=bindparam("stage"), stage_name=bindparam("stage_name"), variables=bindparam("variables"),
+            updated_at=bindparam("now"), ended_at=bindparam("ended"))
+)
+
+CLOSE_TASKS = update(Task).where(Task.id.in_(bindparam("ids", expanding=True))).values(
+    status=sql_case((Task.id == bindparam("done"), "completed"), else_="cancelled"),
+    completed_at=bindparam("now"),
+    completed_by=sql_case((Task.id == bindparam("done"), bindparam("user")), else_=None),
+    submitted=sql_case((Task.id == bindparam("done"), bindparam("values")), else_=None),
+)
+DELETE_JOBS = delete(Job).where(Job.id.in_(bindparam("ids", expanding=True)))
+DELETE_TIMERS = delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
+MOVE_TIMER = update(Timer).where(Timer.id == bindparam("tid")).values(due_at=bindparam("due"))
+
+
+@dataclass(frozen=True)
+class NextTask:
+    name: str
+    candidate_groups: list[str]
+    due_at: datetime | None
+
+
+def _evaluate(expression: str | None, task, functions) -> Any:
+    """A Camunda attribute that may hold `${...}` (dueDate, assignee, candidateGroups)."""
+    if not expression:
+        return None
+    if "${" not in expression and "#{" not in expression:
+        return expression
+    element = task.task_spec.bpmn_id
+    return compile_expression(expression, element).evaluate(task.data, functions, element)
+
+
+def _evaluate_list(values: list[str] | None, task, functions) -> list[str]:
+    result: list[str] = []
+    for value in values or []:
+        evaluated = _evaluate(value, task, functions)
+        result.extend(evaluated if isinstance(evaluated, list) else [str(evaluated)])
+    return result
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The user task a step completed: its row closes as completed, the others as cancelled."""
+
+    task_id: str
+    user: str | None
+    values: str  # JSON
+
+
+def write(conn: Connection, instance_id: int, case: Case, functions: dict[str, Callable[..., Any]],
+          timezone: str, now: datetime, completion: Completion | None = None) -> list[NextTask]:
+    """Bring the task, job and timer rows of one case in line with its state.
+
+    What the rows held before is `case.projected` (they were written with the state just
+    loaded), so nothing needs reading first."""
+    before = case.projected
+    next_tasks = _write_tasks(conn, instance_id, case, functions, timezone, now, before.tasks, completion)
+    _write_jobs(conn, instance_id, case, now, before.jobs)
+    _write_timers(conn, instance_id, case, timezone, before.timers)
+    return next_tasks
+
+
+def _write_tasks(conn, instance_id, case, functions, timezone, now, existing: frozenset[str],
+                 completion: Completion | None) -> list[NextTask]:
+    ready = {str(task.id): task for task in case.ready_user_tasks()}
+    gone = existing - ready.keys()
+    if gone:
+        done = completion or Completion("", None, "")
+        conn.execute(CLOSE_TASKS, {"ids": sorted(gone), "now": now, "done": done.task_id, "user": done.user,
+                                   "values": done.values})
+    rows, due_by_id = [], {}
+    for task_id in ready.keys() - existing:
+        task = ready[task_id]
+        info = ext(task)
+        due = to_instant(_evaluate(info.get("due_date"), task, functions), timezone, date_means_end=True)
+        due_by_id[task_id] = due
+        rows.append({
+            "id": task_id,
+            "instance_id": instance_id,
+            "bpmn_id": task.task_spec.bpmn_id,
+            "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+            "lane": task.task_spec.lane,
+            "stage": info.get("stage"),
+            "status": "ready",
+            "candidate_groups": ",".join(_evaluate_list(info.get("candidate_groups"), task, functions)),
+            "candidate_users": ",".join(_evaluate_list(info.get("candidate_users"), task, functions)),
+            "assignee": _evaluate(info.get("assignee"), task, functions),
+            "priority": int(info["priority"]) if (info.get("priority") or "").isdigit() else None,
+            "due_at": due,
+            "follow_up_at": to_instant(_evaluate(info.get("follow_up_date"), task, functions), timezone,
+                                       date_means_end=True),
+            "form": dumps(info.get("form") or []),
+            "handler": info.get("handler"),
+            "created_at": now,
+        })
+    if rows:
+        conn.execute(insert(Task), rows)
+    return [
+        NextTask(task.task_spec.bpmn_name or task.task_spec.bpmn_id, list(ext(task).get("candidate_groups") or []),
+                 due_by_id.get(task_id))
+        for task_id, task in ready.items()
+    ]
+
+
+def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
+    open_jobs = {str(task.id): task for task in case.open_jobs()}
+    gone = existing - open_jobs.keys()
+    if gone:
+        conn.execute(DELETE_JOBS, {"ids": sorted(gone)})
+    rows = []
+    for task_id in open_jobs.keys() - existing:
+        task = open_jobs[task_id]
+        info = ext(task)
+        tries, delay = parse_retry_cycle(info.get("retry_cycle"))
+        rows.append({
+            "id": task_id, "instance_id": instance_id, "bpmn_id": task.task_spec.bpmn_id,
+            "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "topic": info["topic"],
+            "status": "ready", "attempts": 0, "max_attempts": tries,
+            "retry_delay_seconds": int(delay.total_seconds()), "next_run_at": now,
+        })
+    if rows:
+        conn.execute(insert(Job), rows)
+
+
+def _write_timers(conn, instance_id, case, timezone, existing: dict[str, str]) -> None:
+    waiting = {timer.id: timer for timer in case.waiting_timers()}
+    gone = existing.keys() - waiting.keys()
+    if gone:
+        conn.execute(DELETE_TIMERS, {"ids": sorted(gone)})
+    rows = []
+    for timer_id, timer in waiting.items():
+        due = to_instant(timer.due, timezone, date_means_end=False) if timer.due else None
+        if due is None:
+            continue
+        if timer_id not in existing:
+            rows.append({"id": timer_id, "instance_id": instance_id, "bpmn_id": timer.bpmn_id, "name": timer.name,
+                         "due_at": due, "interrupting": timer.interrupting, "attached_to": timer.attached_to})
+        elif existing[timer_id] != timer.due:
+            conn.execute(MOVE_TIMER, {"tid": timer_id, "due": due})
+    if rows:
+        conn.execute(insert(Timer), rows)

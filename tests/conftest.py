@@ -36,6 +36,8 @@ def db_url(request, tmp_path) -> Iterator[str]:
         yield url
         return
     if not PG_URL:
+        if os.environ.get("KSDPL_REQUIRE_POSTGRES"):
+            pytest.fail("KSDPL_REQUIRE_POSTGRES is set but KSDPL_TEST_DATABASE_URL is not")
         pytest.skip("PostgreSQL not configured: set KSDPL_TEST_DATABASE_URL")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")

@@ -1,0 +1,39 @@
+# The two commands of the README: `make run` (the product on SQLite with demo data) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BPMN_CHECK := $(CURDIR)/../shared/tools/bpmn-check
+
+.PHONY: run test install chromium bpmn-check lint bench
+
+$(BIN)/ksdpl: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/ksdpl
+
+install: $(BIN)/ksdpl
+
+run: install
+	$(BIN)/ksdpl init-db
+	$(BIN)/ksdpl demo
+	$(BIN)/ksdpl serve --with-worker
+
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+# The diagram lint/render tools live read-only in ../shared; tests use a writable copy.
+bpmn-check:
+	@if [ -d "$(BPMN_CHECK)" ]; then \
+	  mkdir -p .cache && rm -rf .cache/bpmn-check && cp -r "$(BPMN_CHECK)" .cache/bpmn-check && chmod -R u+w .cache/bpmn-check && \
+	  (cd .cache/bpmn-check && npm ci --silent --no-audit --no-fund >/dev/null); \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install chromium bpmn-check lint
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/step_cost.py

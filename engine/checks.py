@@ -29,6 +29,7 @@ DMN_NAMESPACES = (
 )
 FORM_TYPES = {"string", "long", "boolean", "date", "enum", "textarea", "file"}
 CONSTRAINTS = {"required", "readonly", "minlength", "maxlength", "min", "max"}
+THROWING = {f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}endEvent"}
 RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow's own task spec names
 NO_DELIVERY = "this engine has no API that delivers it, so the case would wait forever"
 
@@ -152,11 +153,18 @@ def _check_bpmn(report: _Report, filename: str, root: etree._Element, registry: 
     for node in root.iter(_b("manualTask"), _b("receiveTask")):
         report.add(filename, node.get("id"), f"{etree.QName(node).localname} is not supported ({NO_DELIVERY}); "
                    "use a user task with camunda:candidateGroups")
+    thrown = {
+        definition.get("signalRef") or definition.get("messageRef")
+        for definition in root.iter(_b("signalEventDefinition"), _b("messageEventDefinition"))
+        if definition.getparent().tag in THROWING
+    }
     for tag in ("messageEventDefinition", "signalEventDefinition", "conditionalEventDefinition"):
         for definition in root.iter(_b(tag)):
             event = definition.getparent()
-            if event.tag in {_b("intermediateThrowEvent"), _b("endEvent")}:
+            if event.tag in THROWING:
                 continue
+            if (definition.get("signalRef") or definition.get("messageRef") or "-") in thrown:
+                continue  # thrown by this process itself, so something does deliver it
             if event.tag == _b("startEvent") and event.getparent().tag == _b("process"):
                 report.add(filename, event.get("id"), f"a {tag[:-15]} start event cannot be started; use a none start event")
             else:

@@ -62,6 +62,7 @@ class HandlerContext:
     task_name: str
     stage: int | None
     user: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)  # the element's camunda:properties
     lookups: Callable[[str], dict[str, str]] = lambda name: {}
     notifications: list[Notification] = field(default_factory=list)
 

@@ -427,6 +427,7 @@ class Orchestrator:
             task_name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
             stage=ext(task).get("stage"),
             user=user,
+            properties=dict(ext(task).get("properties") or {}),
             lookups=env.lookups,
         )
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .expressions import ExpressionError, compile_feel, compile_unary_tests
 
@@ -55,3 +57,17 @@ class FeelDecisionEngine(DMNEngine):
             )
             for entry in rule.outputEntries
         }
+
+
+class DecisionTask(BusinessRuleTask):
+    """A business rule task whose outputs replace earlier values of the same variables, as in
+    Camunda. SpiffWorkflow deep-merges them, so a re-check would mix in the previous run's
+    lists (a reason that no longer applies would still be reported)."""
+
+    def _run_hook(self, my_task):
+        try:
+            my_task.data.update(self.dmnEngine.result(my_task))
+        except SpiffWorkflowException as err:
+            err.add_note(f"Business Rule Task '{my_task.task_spec.bpmn_name}'.")
+            raise
+        return True

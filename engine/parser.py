@@ -17,8 +17,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 
-from .decisions import FeelDecisionEngine
+from .decisions import DecisionTask, FeelDecisionEngine
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 MODELER_NS = "http://camunda.org/schema/modeler/1.0"
@@ -101,6 +102,14 @@ class CamundaExtensions:
         return read_extensions(node if node is not None else self.node)
 
 
+class DecisionTaskParser(BusinessRuleTaskParser):
+    """The stock parser always builds SpiffWorkflow's own spec; this one builds `spec_class`."""
+
+    def create_task(self):
+        engine = self.process_parser.parser.get_engine(self.get_decision_ref(self.node), self.node)
+        return self.spec_class(self.spec, self.bpmn_id, dmnEngine=engine, **self.bpmn_attributes)
+
+
 def _with_extensions(table: Mapping[str, tuple[type, type]]) -> dict[str, tuple[type, type]]:
     return {
         tag: (type(f"Camunda7{parser.__name__}", (CamundaExtensions, parser), {}), spec)
@@ -115,7 +124,11 @@ class Camunda7Parser(CamundaParser):
     `get_engine` (DMN tables are evaluated by `FeelDecisionEngine`).
     """
 
-    OVERRIDE_PARSER_CLASSES = _with_extensions({**BpmnParser.PARSER_CLASSES, **CamundaParser.OVERRIDE_PARSER_CLASSES})
+    OVERRIDE_PARSER_CLASSES = _with_extensions({
+        **BpmnParser.PARSER_CLASSES,
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
+    })
 
     def __init__(self, validate_schema: bool = True) -> None:
         super().__init__(namespaces=NSMAP, validator=BpmnValidator() if validate_schema else None)

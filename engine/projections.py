@@ -21,7 +21,7 @@ from .runtime import Case, dumps, ext, parse_retry_cycle
 from .scripting import to_instant
 
 LOAD_COLUMNS = (
-    Instance.state, Instance.lock_version, Instance.definition_id, Instance.process_key, Instance.region_code,
+    Instance.state, Instance.variables.label("projected_variables"), Instance.lock_version, Instance.definition_id, Instance.process_key, Instance.region_code,
     Instance.status.label("instance_status"), Instance.business_key, Region.name.label("region_name"),
     Region.level.label("region_level"), Region.timezone.label("region_timezone"),
 )

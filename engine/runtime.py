@@ -113,6 +113,9 @@ class Case:
         self._open: tuple[list, list] | None = None  # (ready user tasks, open jobs), until the next change
         # What the stored projections hold: they are written with the state, so they mirror it as loaded.
         self.projected = OpenIds(frozenset(), frozenset(), {})
+        # The variables screens saw after the previous step: branches that ended (a lapse warning,
+        # an overdue report) leave their results there, as the main path never sees them.
+        self.earlier_variables: dict[str, Any] = {}
 
     @classmethod
     def create(cls, deployment: ParsedDeployment, script_engine, variables: dict[str, Any]) -> Case:
@@ -127,6 +130,7 @@ class Case:
     @classmethod
     def load(cls, state: str, deployment: ParsedDeployment, script_engine) -> Case:
         dct = json.loads(state)
+        SERIALIZER.migrate(dct)
         dct["spec"] = deployment.spec
         dct["subprocess_specs"] = dict(deployment.subprocess_specs)
         workflow = SERIALIZER.from_dict(dct)
@@ -136,7 +140,7 @@ class Case:
         return case
 
     def dump(self) -> str:
-        return json.dumps(SERIALIZER.to_dict(self.workflow), separators=(",", ":"))
+        return SERIALIZER.serialize_json(self.workflow)
 
     # --- engine steps -------------------------------------------------------------------
     def run_engine(self) -> None:
@@ -225,8 +229,9 @@ class Case:
         )
 
     def variables(self) -> dict[str, Any]:
-        """The case variables as the latest tasks see them (for screens, not for logic)."""
-        data: dict[str, Any] = {}
+        """The case variables as the latest tasks see them, over those of earlier steps (for
+        screens, not for logic)."""
+        data: dict[str, Any] = dict(self.earlier_variables)
         last = self.workflow.last_task
         if last is not None:
             data.update(last.data)

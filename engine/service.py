@@ -353,6 +353,7 @@ class Orchestrator:
             apply(case, env)
         except (SpiffWorkflowException, ExpressionError) as err:
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
+        case.earlier_variables = json.loads(row.projected_variables)
         return self._save(s, instance_id, row.lock_version, case, env, user,
                           (action, task_id, bpmn_id, detail), completion)
 

@@ -322,19 +322,10 @@ def calendar_group() -> None:
 @pass_context
 def calendar_set(ctx: Context, day, holiday: bool, region_code: str | None, description: str, user: str | None,
                  as_json: bool) -> None:
-    from .clock import clock
-
-    with ctx.orchestrator.uow() as uow:
-        s = uow.session
-        existing = s.scalars(select(CalendarOverride).where(CalendarOverride.day == day.date(),
-                                                            CalendarOverride.region_code.is_(region_code)
-                                                            if region_code is None else
-                                                            CalendarOverride.region_code == region_code)).first()
-        row = existing or CalendarOverride(day=day.date(), region_code=region_code, created_at=clock.now())
-        row.is_holiday, row.description, row.created_by = holiday, description, user
-        s.add(row)
-        uow.commit()
-    emit(as_json, {"day": day.date(), "holiday": holiday}, lambda d: f"{day.date()}: {'holiday' if holiday else 'working day'}")
+    """Make DAY a day off (--holiday) or a working day (--working-day)."""
+    ctx.orchestrator.set_calendar_override(day.date(), holiday, region_code, description, user)
+    emit(as_json, {"day": day.date(), "holiday": holiday, "region": region_code},
+         lambda d: f"{day.date()}: {'hari libur' if holiday else 'hari kerja'} ({region_code or 'nasional'})")
 
 
 @calendar_group.command("list")
@@ -358,26 +349,28 @@ def lookup() -> None:
 @click.argument("list_name")
 @click.argument("code")
 @click.argument("label", default="")
+@json_option
 @pass_context
-def lookup_add(ctx: Context, list_name: str, code: str, label: str) -> None:
+def lookup_add(ctx: Context, list_name: str, code: str, label: str, as_json: bool) -> None:
     with ctx.orchestrator.uow() as uow:
         uow.session.merge(LookupValue(list_name=list_name, code=code, label=label))
         uow.commit()
-    click.echo(f"{list_name}: {code} added")
+    emit(as_json, {"list": list_name, "code": code, "label": label}, lambda d: f"{list_name}: {code} added")
 
 
 @lookup.command("remove")
 @click.argument("list_name")
 @click.argument("code")
+@json_option
 @pass_context
-def lookup_remove(ctx: Context, list_name: str, code: str) -> None:
+def lookup_remove(ctx: Context, list_name: str, code: str, as_json: bool) -> None:
     with ctx.orchestrator.uow() as uow:
         row = uow.session.get(LookupValue, (list_name, code))
         if row is None:
             raise EngineError(f"{list_name}: {code} not found")
         uow.session.delete(row)
         uow.commit()
-    click.echo(f"{list_name}: {code} removed")
+    emit(as_json, {"list": list_name, "code": code, "removed": True}, lambda d: f"{list_name}: {code} removed")
 
 
 @lookup.command("list")

@@ -594,6 +594,24 @@ class Orchestrator:
                         detail={"incident": incident_id})
             uow.commit()
 
+    def set_calendar_override(self, day, is_holiday: bool, region_code: str | None = None,
+                              description: str = "", user: str | None = None) -> None:
+        """Record a decree's change to the working days (nationally or for one region)."""
+        with self.uow() as uow:
+            s = uow.session
+            if region_code is not None and s.get(Region, region_code) is None:
+                raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
+            same_region = (CalendarOverride.region_code.is_(None) if region_code is None
+                           else CalendarOverride.region_code == region_code)
+            row = s.scalars(select(CalendarOverride).where(CalendarOverride.day == day, same_region)).first()
+            row = row or CalendarOverride(day=day, region_code=region_code, created_at=clock.now())
+            row.is_holiday, row.description, row.created_by = is_holiday, description[:200], user
+            s.add(row)
+            self._audit(s, None, user, "calendar", detail={"day": day, "holiday": is_holiday, "region": region_code,
+                                                           "description": description})
+            uow.commit()
+        self._calendars.clear()
+
     # --- the worker's work -----------------------------------------------------------------------
     def next_due(self) -> datetime | None:
         """When the earliest job or timer is due (for the worker's scheduler)."""

@@ -280,3 +280,18 @@ def test_two_writers_on_one_case_exactly_one_wins(deployed):
     with deployed.session() as s:
         assert s.scalar(select(func.count()).select_from(Job)) == 1
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "complete")) == 1
+
+
+def test_calendar_override_moves_deadlines_of_its_region_only(deployed):
+    from datetime import date
+
+    clock.set(MONDAY)
+    deployed.set_calendar_override(date(2027, 4, 7), True, None, "Libur nasional tambahan", user="operator")
+    deployed.set_calendar_override(date(2027, 4, 8), True, "9171", "Libur daerah Kota B", user="operator")
+    a, b = start(deployed, "3171"), start(deployed, "9171")
+    # Kota A: Tue 6, Thu 8, Fri 9, Mon 12, Tue 13 -> end of Tue 13 April (WIB)
+    assert ready(deployed, a)[0].due_at == datetime(2027, 4, 13, 17, 0, tzinfo=UTC)
+    # Kota B also loses Thursday 8: Tue 6, Fri 9, Mon 12, Tue 13, Wed 14 -> end of Wed 14 April (WIT)
+    assert ready(deployed, b)[0].due_at == datetime(2027, 4, 14, 15, 0, tzinfo=UTC)
+    with pytest.raises(NotFound):
+        deployed.set_calendar_override(date(2027, 4, 9), True, "0000")

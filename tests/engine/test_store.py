@@ -1,0 +1,46 @@
+"""The database layer: migrations match the models, SQLite runs in WAL mode."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from engine.models import Base
+from engine.runtime import parse_retry_cycle
+from engine.store import make_engine
+
+
+def test_migrations_create_exactly_the_models(db_url):
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == [], "models changed without a migration: add one in engine/migrations/versions"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_runs_in_wal_mode(db_url):
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+
+
+@pytest.mark.parametrize("cycle, expected", [
+    (None, (3, timedelta(minutes=5))),
+    ("R5/PT10M", (5, timedelta(minutes=10))),
+    ("R1/P1D", (1, timedelta(days=1))),
+    ("R3/PT1H30M", (3, timedelta(hours=1, minutes=30))),
+])
+def test_retry_cycles(cycle, expected):
+    assert parse_retry_cycle(cycle) == expected
+
+
+def test_bad_retry_cycle_is_refused():
+    with pytest.raises(ValueError, match="R<n>/<duration>"):
+        parse_retry_cycle("every minute")

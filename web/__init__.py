@@ -1,0 +1,157 @@
+"""The staff web app: inbox, task forms, cases. `create_app` is the composition root.
+
+It reads the settings, builds the one Orchestrator this process uses (with the KSDPL handlers)
+and plugs every module in; reading it top to bottom gives the app's table of contents.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, render_template
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .formatting import format_size
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+DEFAULT_MAX_UPLOAD_MB = 10
+
+ERROR_TEXT = {
+    400: ("Permintaan tidak valid", "Permintaan tidak dapat diproses."),
+    403: ("Tidak berwenang", "Anda tidak berwenang membuka atau mengubah ini."),
+    404: ("Tidak ditemukan", "Halaman atau data yang dicari tidak ada, atau bukan wewenang Anda."),
+    405: ("Metode tidak diizinkan", "Cara membuka halaman ini tidak diizinkan."),
+    409: ("Bentrok", "Data sudah diubah oleh pengguna lain. Muat ulang halaman."),
+    413: ("Berkas terlalu besar", "Kiriman melebihi batas ukuran. Setiap berkas paling besar {max_size}."),
+    500: ("Terjadi kesalahan", "Terjadi kesalahan pada server. Coba lagi atau hubungi operator."),
+}
+
+
+def _env_settings() -> dict[str, Any]:
+    """Settings from the environment; explicit `config` passed to `create_app` wins over these."""
+    settings: dict[str, Any] = {}
+    if url := os.environ.get("KSDPL_DATABASE_URL"):
+        settings["KSDPL_DATABASE_URL"] = url
+    if key := os.environ.get("KSDPL_SECRET_KEY"):
+        settings["SECRET_KEY"] = key
+    if size := os.environ.get("KSDPL_MAX_UPLOAD_MB"):
+        settings["KSDPL_MAX_UPLOAD_BYTES"] = int(size) * MB
+    if secure := os.environ.get("KSDPL_SECURE_COOKIES"):
+        settings["SESSION_COOKIE_SECURE"] = secure.lower() not in ("0", "false", "no", "tidak")
+    if storage := os.environ.get("KSDPL_RATELIMIT_STORAGE_URI"):
+        settings["RATELIMIT_STORAGE_URI"] = storage
+    if proxies := os.environ.get("KSDPL_TRUSTED_PROXIES"):
+        settings["KSDPL_TRUSTED_PROXIES"] = int(proxies)
+    return settings
+
+
+def _dev_secret_key(app: Flask) -> str:
+    """A key kept in the instance folder so sessions survive restarts; production sets its own."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    log.warning("KSDPL_SECRET_KEY is not set: using the development key in %s", path)
+    return path.read_text().strip()
+
+
+def _build_orchestrator(database_url: str) -> Any:
+    """The one Orchestrator of this process, with the same handler module and zone as the CLI."""
+    from engine.config import Settings
+    from engine.service import Orchestrator
+
+    registry = importlib.import_module(os.environ.get("KSDPL_HANDLERS", "handlers")).registry
+    return Orchestrator(database_url, registry, default_timezone=Settings.from_env().timezone)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` (tests) overrides the environment; `KSDPL_ORCHESTRATOR` injects one."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        KSDPL_DATABASE_URL=f"sqlite:///{os.path.abspath('ksdpl.db')}",
+        KSDPL_PROCESS_KEY="ksdpl",
+        KSDPL_MAX_UPLOAD_BYTES=DEFAULT_MAX_UPLOAD_MB * MB,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    overrides = {**_env_settings(), **(config or {})}
+    app.config.from_mapping(overrides)
+    # Secure cookies unless debugging/testing over plain HTTP; KSDPL_SECURE_COOKIES decides when set.
+    if "SESSION_COOKIE_SECURE" not in overrides:
+        app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _dev_secret_key(app)
+    # Room for a few files per form; each file is checked against KSDPL_MAX_UPLOAD_BYTES on its own.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = 5 * app.config["KSDPL_MAX_UPLOAD_BYTES"] + MB
+
+    orchestrator = app.config.get("KSDPL_ORCHESTRATOR")
+    if orchestrator is None:
+        orchestrator = _build_orchestrator(app.config["KSDPL_DATABASE_URL"])
+    app.extensions["ksdpl"] = orchestrator
+    if proxies := int(app.config.get("KSDPL_TRUSTED_PROXIES") or 0):
+        # Behind nginx & co.: the client's address (for the login limit) and scheme come from them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
+    from . import auth, cases, db, formatting, inbox
+
+    db.init_app(app)
+    formatting.register(app)
+    CSRFProtect(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(cases.bp)
+    auth.init_app(app)  # after the blueprint: it rate-limits the registered login view
+    _register_error_pages(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _security_headers(response: Response) -> Response:
+    """No scripts, no framing, no sniffing: the pages need none of it."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; "
+        "base-uri 'self'; form-action 'self'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    def http_error(error: HTTPException) -> ResponseReturnValue:
+        code = error.code or 500
+        title, message = ERROR_TEXT.get(code, (error.name, error.description or ""))
+        description = getattr(error, "description", None)
+        if description and description != type(error).description:  # a view's own Indonesian message
+            message = description
+        message = message.replace("{max_size}", format_size(app.config["KSDPL_MAX_UPLOAD_BYTES"]))
+        return render_template("error.html", title=title, message=message), code
+
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
+        message = "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu kirim lagi."
+        return render_template("error.html", title="Formulir tidak sah", message=message), 400
+
+    for code in (400, 403, 404, 405, 409, 413):
+        app.register_error_handler(code, http_error)
+    app.register_error_handler(CSRFError, csrf_error)

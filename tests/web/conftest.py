@@ -98,7 +98,9 @@ def orch(db_file) -> Iterator[Orchestrator]:
         s.add_all(
             [
                 Region(code=KOTA_A, name="Kota A", level="kota", timezone="Asia/Jakarta", province_code="32"),
-                Region(code=KOTA_B, name="Kota B", level="kota", timezone="Asia/Jayapura", province_code="91"),
+                Region(
+                    code=KOTA_B, name="Kota B", level="kota", timezone="Asia/Jayapura", province_code="91"
+                ),
             ]
         )
         s.flush()
@@ -192,14 +194,20 @@ def start_case(orch: Orchestrator, username: str = "pemda_a", **values: str) -> 
 def ready_task(orch: Orchestrator, instance_id: int, bpmn_id: str) -> str:
     with orch.session() as s:
         task_id = s.scalar(
-            select(Task.id).where(Task.instance_id == instance_id, Task.bpmn_id == bpmn_id, Task.status == "ready")
+            select(Task.id).where(
+                Task.instance_id == instance_id, Task.bpmn_id == bpmn_id, Task.status == "ready"
+            )
         )
     assert task_id, f"no ready {bpmn_id} in case {instance_id}"
     return task_id
 
 
-def add_pdf(orch: Orchestrator, instance_id: int, task_id: str, username: str = "pemda_a", name="kajian.pdf") -> int:
-    return orch.add_document(instance_id, name, "application/pdf", PDF, actor(username), task_id=task_id, field="kajian")
+def add_pdf(
+    orch: Orchestrator, instance_id: int, task_id: str, username: str = "pemda_a", name="kajian.pdf"
+) -> int:
+    return orch.add_document(
+        instance_id, name, "application/pdf", PDF, actor(username), task_id=task_id, field="kajian"
+    )
 
 
 PENJAJAKAN = {
@@ -231,13 +239,18 @@ def snapshot(orch: Orchestrator) -> Snapshot:
         return Snapshot(
             {
                 "instances": [
-                    tuple(r) for r in s.execute(select(Instance.id, Instance.lock_version, Instance.status, Instance.stage))
+                    tuple(r)
+                    for r in s.execute(
+                        select(Instance.id, Instance.lock_version, Instance.status, Instance.stage)
+                    )
                 ],
                 "instance_state": [r for r in s.scalars(select(Instance.state).order_by(Instance.id))],
                 "tasks": [
                     tuple(r)
                     for r in s.execute(
-                        select(Task.id, Task.status, Task.assignee, Task.submitted).order_by(Task.created_at, Task.id)
+                        select(Task.id, Task.status, Task.assignee, Task.submitted).order_by(
+                            Task.created_at, Task.id
+                        )
                     )
                 ],
                 "timers": s.scalar(select(func.count(Timer.id))),
@@ -258,4 +271,3 @@ def text_of(response) -> str:
 def submitted_values(orch: Orchestrator, task_id: str) -> dict[str, Any]:
     with orch.session() as s:
         return json.loads(s.scalar(select(Task.submitted).where(Task.id == task_id)) or "{}")
-

@@ -20,7 +20,9 @@ def test_anonymous_is_sent_to_login(client, path):
     assert response.headers["Location"].startswith("/login?next=")
 
 
-@pytest.mark.parametrize("path", ["/tugas/abc", "/tugas/abc/ambil", "/tugas/abc/lepas", "/kasus/1/komentar", "/kasus/baru"])
+@pytest.mark.parametrize(
+    "path", ["/tugas/abc", "/tugas/abc/ambil", "/tugas/abc/lepas", "/kasus/1/komentar", "/kasus/baru"]
+)
 def test_anonymous_post_changes_nothing(client, orch, path):
     before = snapshot(orch)
     response = client.post(path, data={"keputusan_dprd": "setuju", "komentar": "x"})
@@ -57,7 +59,9 @@ def test_logout_needs_post(client, auth):
     assert client.get("/").status_code == 200
 
 
-@pytest.mark.parametrize(("username", "password"), [("pemda_a", "salah-sekali"), ("tidak_ada", PASSWORD), ("", "")])
+@pytest.mark.parametrize(
+    ("username", "password"), [("pemda_a", "salah-sekali"), ("tidak_ada", PASSWORD), ("", "")]
+)
 def test_wrong_login(client, auth, username, password):
     response = auth.login(username, password)
     assert response.status_code == 401
@@ -109,25 +113,34 @@ def test_logged_in_user_visiting_login_goes_to_inbox(client, auth):
 
 
 def test_login_rate_limit_per_address(client, auth):
-    for _ in range(10):
-        assert auth.login("pemda_a", "salah-sekali").status_code == 401
-    response = auth.login("pemda_a")  # even the right password: the address is locked out for now
+    names = ["pemda_a", "kada_a", "dprd_a", "pemda_b", "dprd_b", "kemenlu", "operator", "x1", "x2", "x3"]
+    for name in names:  # ten different names: only the address limit applies
+        assert auth.login(name, "salah-sekali").status_code == 401
+    response = auth.login("kemendagri")  # even the right password: this address is locked out for now
     assert response.status_code == 429
     assert "Terlalu banyak percobaan masuk" in text_of(response)
     assert client.get("/").status_code == 302
 
 
 def test_failed_logins_lock_the_username_from_any_address(app):
-    for n in range(10):
-        client = app.test_client()
-        response = AuthActions(client).login("dprd_a", "salah-sekali", **{})
+    client = app.test_client()
+    for n in range(10):  # a different address for every attempt: only the username limit applies
+        response = client.post(
+            "/login",
+            data={"username": "dprd_a", "password": "salah"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
+        )
         assert response.status_code == 401, n
-        # a different address for every attempt
-    other = app.test_client()
-    response = other.post(
+    response = client.post(
         "/login", data={"username": "dprd_a", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.99"}
     )
     assert response.status_code == 429
+    assert "Terlalu banyak percobaan masuk" in text_of(response)
+    # another user is not affected
+    response = client.post(
+        "/login", data={"username": "dprd_b", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.98"}
+    )
+    assert response.status_code == 302
 
 
 def test_failed_username_lock_counts_only_failures(app):
@@ -160,6 +173,25 @@ def test_secure_cookie_flag_can_be_set_by_environment(orch, monkeypatch):
     monkeypatch.setenv("KSDPL_SECURE_COOKIES", "0")
     app = create_app({k: v for k, v in app_config(orch, TESTING=False).items()})
     assert app.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_behind_a_proxy_the_client_address_counts(orch, monkeypatch):
+    monkeypatch.setenv("KSDPL_TRUSTED_PROXIES", "1")
+    app = create_app(app_config(orch))
+    client = app.test_client()
+    for n in range(10):  # one proxy, ten clients: nobody is locked out by the others
+        headers = {"X-Forwarded-For": f"203.0.113.{n}"}
+        assert (
+            client.post(
+                "/login", data={"username": f"x{n}", "password": "salah"}, headers=headers
+            ).status_code
+            == 401
+        )
+    headers = {"X-Forwarded-For": "203.0.113.50"}
+    assert (
+        client.post("/login", data={"username": "pemda_a", "password": PASSWORD}, headers=headers).status_code
+        == 302
+    )
 
 
 def test_security_headers(client):

@@ -1,0 +1,164 @@
+"""Staff accounts: argon2 password hashes, groups and the region rule, shared by the web and the CLI.
+
+Accounts are not process state, so they are written here rather than through the orchestrator's
+steps; every write is still one session and one commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.access import ALL_GROUPS, NATIONAL_GROUPS, REGIONAL_GROUPS, Actor
+from engine.clock import clock
+from engine.models import Region, User
+
+MIN_PASSWORD_LENGTH = 8
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
+
+_hasher = PasswordHasher()
+# Verified when the username does not exist, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("tidak-ada-pengguna-ini")
+
+
+class AccountError(ValueError):
+    """A refused account change, with a message for the person at the keyboard."""
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """An account as screens and the CLI show it; never carries the hash."""
+
+    id: int
+    username: str
+    name: str
+    groups: tuple[str, ...]
+    region_code: str | None
+    region_name: str | None
+    active: bool
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, frozenset(self.groups), self.region_code)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Kata sandi paling sedikit {MIN_PASSWORD_LENGTH} karakter")
+
+
+def split_groups(groups: str | None) -> tuple[str, ...]:
+    return tuple(g.strip() for g in (groups or "").split(",") if g.strip())
+
+
+def _check_groups(session: Session, groups: list[str], region_code: str | None) -> None:
+    if not groups:
+        raise AccountError("Paling sedikit satu grup")
+    unknown = sorted(set(groups) - ALL_GROUPS)
+    if unknown:
+        raise AccountError(
+            f"Grup tidak dikenal: {', '.join(unknown)} (pilihan: {', '.join(sorted(ALL_GROUPS))})"
+        )
+    regional = set(groups) & REGIONAL_GROUPS
+    if regional and not region_code:
+        raise AccountError(f"Grup {', '.join(sorted(regional))} harus punya wilayah (--region)")
+    if regional and set(groups) & NATIONAL_GROUPS:
+        raise AccountError("Satu akun tidak boleh sekaligus grup daerah dan grup nasional")
+    if region_code and session.get(Region, region_code) is None:
+        raise AccountError(f"Wilayah '{region_code}' tidak dikenal")
+
+
+def create_user(
+    session: Session,
+    username: str,
+    name: str,
+    groups: list[str],
+    password: str,
+    region_code: str | None = None,
+) -> User:
+    """Add an account; the caller commits."""
+    username = username.strip().lower()
+    if not _USERNAME.fullmatch(username):
+        raise AccountError("Nama pengguna: 2-100 huruf kecil, angka, titik, garis bawah atau tanda hubung")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AccountError(f"Pengguna '{username}' sudah ada")
+    if not name.strip():
+        raise AccountError("Nama wajib diisi")
+    groups = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
+    _check_groups(session, groups, region_code)
+    check_password_strength(password)
+    user = User(
+        username=username,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        groups=",".join(groups),
+        region_code=region_code or None,
+        active=True,
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> None:
+    """Replace a password; existing sessions of that user end (their cookie no longer matches)."""
+    check_password_strength(password)
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise AccountError(f"Pengguna '{username}' tidak ditemukan")
+    user.password_hash = hash_password(password)
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this password, or None. Rehashes when argon2's parameters changed."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.active:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        session.commit()
+    return user
+
+
+def user_info(session: Session, user: User) -> UserInfo:
+    region = session.get(Region, user.region_code) if user.region_code else None
+    return UserInfo(
+        id=user.id,
+        username=user.username,
+        name=user.name,
+        groups=split_groups(user.groups),
+        region_code=user.region_code,
+        region_name=region.name if region else None,
+        active=user.active,
+    )
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    return [user_info(session, user) for user in session.scalars(select(User).order_by(User.username))]
+
+
+def display_names(session: Session, usernames: set[str | None]) -> dict[str, str]:
+    """Full names for usernames shown in lists and history; unknown names show as given."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.username, User.name).where(User.username.in_(wanted)))
+    names = {row.username: row.name for row in rows}
+    return {u: names.get(u, u) for u in wanted}

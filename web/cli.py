@@ -1,0 +1,179 @@
+"""The `ksdpl` console script: the engine's commands plus `serve`, `user` and `demo`.
+
+The engine owns the command group (deploy, start, worker, region, ...); this module adds what
+needs the web layer and the accounts. Errors go to stderr as one line with a non-zero exit,
+never a traceback (the engine's group turns `EngineError` into that).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+import click
+
+from engine.cli import Context, pass_context
+from engine.cli import cli as engine_cli
+from engine.errors import EngineError
+
+from .accounts import AccountError, create_user, list_users, set_password
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def _prompt_password() -> str:
+    return click.prompt("Kata sandi", hide_input=True, confirmation_prompt="Ulangi kata sandi")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--with-worker", is_flag=True, help="Also run due jobs and timers in this process.")
+@click.option(
+    "--worker-interval", default=30.0, show_default=True, type=float, help="Seconds between worker polls."
+)
+def serve(host: str, port: int, with_worker: bool, worker_interval: float) -> None:
+    """Serve the staff web app (for production use gunicorn 'web.wsgi:app')."""
+    from werkzeug.serving import run_simple
+
+    from . import create_app
+
+    app = create_app()
+    scheduler = None
+    if with_worker:
+        from engine.worker import Worker
+
+        scheduler = Worker(app.extensions["ksdpl"], interval=worker_interval).start_background()
+        click.echo(f"worker running every {worker_interval:g}s", err=True)
+    if app.config["SESSION_COOKIE_SECURE"] and host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            "note: session cookies are Secure: serve over HTTPS, "
+            "or set KSDPL_SECURE_COOKIES=0 on a trusted network",
+            err=True,
+        )
+    click.echo(f"KSDPL web app on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@click.group()
+def user() -> None:
+    """Staff accounts; regional groups (pemda, kepala_daerah, dprd) need --region."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", required=True, help="Full name shown on screens.")
+@click.option("--group", "groups", multiple=True, required=True, help="Repeat for several groups.")
+@click.option("--region", "region_code", default=None, help="Region code (required for regional groups).")
+@click.option("--password", default=None, help="Prompted (hidden) when not given.")
+@json_option
+@pass_context
+def user_add(
+    ctx: Context,
+    username: str,
+    name: str,
+    groups: tuple[str, ...],
+    region_code: str | None,
+    password: str | None,
+    as_json: bool,
+) -> None:
+    """Add an account."""
+    password = password if password is not None else _prompt_password()
+    with ctx.orchestrator.uow() as uow:
+        try:
+            account = create_user(uow.session, username, name, list(groups), password, region_code)
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+        data = {
+            "username": account.username,
+            "groups": account.groups.split(","),
+            "region": account.region_code,
+        }
+    click.echo(json.dumps(data) if as_json else f"user {data['username']} added")
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.option("--password", default=None, help="Prompted (hidden) when not given.")
+@pass_context
+def user_passwd(ctx: Context, username: str, password: str | None) -> None:
+    """Set a new password; the user's open sessions end."""
+    password = password if password is not None else _prompt_password()
+    with ctx.orchestrator.uow() as uow:
+        try:
+            set_password(uow.session, username, password)
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+    click.echo(f"password of {username.strip().lower()} changed")
+
+
+@user.command("list")
+@json_option
+@pass_context
+def user_list(ctx: Context, as_json: bool) -> None:
+    """List accounts (never their password hashes)."""
+    with ctx.orchestrator.session() as session:
+        users = list_users(session)
+    if as_json:
+        rows = [
+            {
+                "username": u.username,
+                "name": u.name,
+                "groups": list(u.groups),
+                "region": u.region_code,
+                "active": u.active,
+            }
+            for u in users
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not users:
+        click.echo("no users")
+    for u in users:
+        state = "" if u.active else "  (nonaktif)"
+        click.echo(f"{u.username:<20} {','.join(u.groups):<24} {u.region_code or '-':<8} {u.name}{state}")
+
+
+@click.command()
+@click.option("--no-cases", is_flag=True, help="Only processes, regions and users.")
+@json_option
+@pass_context
+def demo(ctx: Context, no_cases: bool, as_json: bool) -> None:
+    """Demo data: deploy the KSDPL process, three regions, one user per group, sample cases."""
+    from .demo import load_demo
+
+    report = load_demo(ctx.settings.database_url, ctx.orchestrator, with_cases=not no_cases)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for line in report["log"]:
+        click.echo(line)
+    click.echo("\nDemo users (log in at http://127.0.0.1:8000/ after `ksdpl serve --with-worker`):")
+    for row in report["users"]:
+        click.echo(
+            f"  {row['username']:<18} {row['password']:<24} {row['groups']:<14} {row['region'] or '-'}"
+        )
+
+
+def build_cli() -> click.Group:
+    """The engine's group with the web commands added (once, however often this is called)."""
+    for command in (serve, user, demo):
+        if command.name not in engine_cli.commands:
+            engine_cli.add_command(command)
+    return engine_cli
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `ksdpl` console script."""
+    build_cli().main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="ksdpl")
+
+
+if __name__ == "__main__":
+    main()

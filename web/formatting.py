@@ -1,0 +1,189 @@
+"""How dates, deadlines, groups and stages read on screen, in Indonesian and the region's time zone.
+
+A case belongs to a region, and its people read times on their own clock (WIB, WITA or WIT), so
+every instant shown goes through here with the case's time zone, never the server's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.calendar import TIMEZONES, WorkingCalendar, local_today, zone_label
+
+BULAN = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+
+STAGES: tuple[str, ...] = (
+    "Prakarsa",
+    "Penjajakan",
+    "Letter of Intent",
+    "Rencana Kerja Sama",
+    "Persetujuan DPRD",
+    "Penyampaian Rencana",
+    "Verifikasi",
+    "Penyusunan Naskah",
+    "Pembahasan",
+    "Persetujuan Mendagri",
+    "Pelaksanaan",
+    "Pelaporan",
+)
+
+GROUP_LABELS: dict[str, str] = {
+    "pemda": "Pemerintah Daerah",
+    "kepala_daerah": "Kepala Daerah",
+    "dprd": "DPRD",
+    "kemendagri": "Kementerian Dalam Negeri",
+    "kemenlu": "Kementerian Luar Negeri",
+    "operator": "Operator",
+    "admin": "Administrator",
+}
+
+LEVEL_LABELS = {"provinsi": "Provinsi", "kabupaten": "Kabupaten", "kota": "Kota"}
+
+STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "cancelled": "Dibatalkan"}
+
+DUE_SOON_WORKING_DAYS = 5
+
+
+def stage_label(stage: int | None) -> str:
+    if stage is None or not 1 <= stage <= len(STAGES):
+        return "-"
+    return f"{stage}. {STAGES[stage - 1]}"
+
+
+def group_label(group: str) -> str:
+    return GROUP_LABELS.get(group, group)
+
+
+def groups_label(groups: str | list[str] | tuple[str, ...] | None) -> str:
+    """'pemda,dprd' -> 'Pemerintah Daerah, DPRD'."""
+    if groups is None:
+        return "-"
+    items = [g.strip() for g in groups.split(",")] if isinstance(groups, str) else list(groups)
+    return ", ".join(group_label(g) for g in items if g) or "-"
+
+
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(TIMEZONES.get(tz, tz))
+
+
+def format_date(day: date | datetime | None, tz: str = "Asia/Jakarta") -> str:
+    """'14 Mei 2027'; an instant is first moved to `tz`."""
+    if day is None:
+        return "-"
+    if isinstance(day, datetime):
+        day = day.astimezone(_zone(tz)).date() if day.tzinfo else day.date()
+    return f"{day.day} {BULAN[day.month - 1]} {day.year}"
+
+
+def format_datetime(moment: datetime | None, tz: str = "Asia/Jakarta") -> str:
+    """'14 Mei 2027 pukul 10.30 WIB' in the region's time zone."""
+    if moment is None:
+        return "-"
+    local = moment.astimezone(_zone(tz))
+    return f"{format_date(local.date())} pukul {local:%H.%M} {zone_label(TIMEZONES.get(tz, tz))}"
+
+
+def deadline_day(due_at: datetime, tz: str) -> date:
+    """The last day to act. A deadline at 00:00 local means "by the end of the day before"."""
+    local = due_at.astimezone(_zone(tz))
+    if local.time() == time(0):
+        return local.date() - timedelta(days=1)
+    return local.date()
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A due instant as people read it: the last day, working days left, late or soon."""
+
+    due_at: datetime
+    day: date
+    label: str
+    working_days_left: int
+    overdue: bool
+    due_soon: bool
+    provisional: bool
+
+    @property
+    def left_label(self) -> str:
+        if self.overdue:
+            late = -self.working_days_left
+            return f"Terlambat {late} hari kerja" if late > 0 else "Terlambat"
+        if self.working_days_left == 0:
+            return "Hari ini"
+        return f"{self.working_days_left} hari kerja lagi"
+
+
+def deadline(due_at: datetime | None, tz: str, now: datetime, calendar: WorkingCalendar) -> Deadline | None:
+    """Working days from the region's today to the deadline's last day (Indonesian calendar)."""
+    if due_at is None:
+        return None
+    tz_name = TIMEZONES.get(tz, tz)
+    day = deadline_day(due_at, tz_name)
+    today = local_today(now, tz_name)
+    left = calendar.working_days_between(today, day)
+    overdue = now >= due_at
+    local = due_at.astimezone(_zone(tz_name))
+    label = format_date(day)
+    if local.time() != time(0):
+        label = f"{label} pukul {local:%H.%M}"
+    return Deadline(
+        due_at=due_at,
+        day=day,
+        label=f"{label} {zone_label(tz_name)}",
+        working_days_left=left,
+        overdue=overdue,
+        due_soon=not overdue and left <= DUE_SOON_WORKING_DAYS,
+        provisional=calendar.is_provisional(today, day),
+    )
+
+
+def format_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    megabytes = size / (1024 * 1024)
+    if megabytes == int(megabytes):
+        return f"{int(megabytes)} MB"
+    return f"{megabytes:.1f} MB".replace(".", ",")
+
+
+def lower_first(text: str) -> str:
+    """'Persetujuan DPRD' -> 'persetujuan DPRD' for use mid-sentence; acronyms stay as they are."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def register(app: Any) -> None:
+    """Jinja filters and globals used by every template."""
+    app.jinja_env.filters.update(
+        tanggal=format_date,
+        waktu=format_datetime,
+        grup=groups_label,
+        tahap=stage_label,
+        ukuran=format_size,
+        zona=lambda tz: zone_label(TIMEZONES.get(tz, tz)),
+    )
+    app.jinja_env.globals.update(
+        STAGES=STAGES,
+        GROUP_LABELS=GROUP_LABELS,
+        LEVEL_LABELS=LEVEL_LABELS,
+        STATUS_LABELS=STATUS_LABELS,
+    )

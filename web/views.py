@@ -1,0 +1,487 @@
+"""The read side: what the inbox, task and case pages show, as queries on the projections.
+
+Authorisation lives here, in SQL: every query is filtered with `visible_instances` or
+`actionable_tasks`, and a single row is looked up by id *with* that clause, so a guessed id of
+another region's case finds nothing (404) rather than something the template must hide.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
+
+from engine.access import Actor, actionable_tasks, candidate_of, visible_instances
+from engine.calendar import WorkingCalendar
+from engine.forms import display_value
+from engine.models import (
+    AuditEvent,
+    CalendarOverride,
+    Comment,
+    Document,
+    Incident,
+    Instance,
+    Job,
+    Region,
+    Task,
+    Timer,
+)
+
+from .accounts import display_names
+from .formatting import Deadline, deadline, format_datetime, group_label
+
+DEFAULT_TIMEZONE = "Asia/Jakarta"
+
+# Case variables that name the partner and the kind of cooperation, in the order shown.
+SUMMARY_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("nama_mitra", "Mitra"),
+    ("negara_mitra", "Negara"),
+    ("tingkat_mitra", "Tingkat mitra"),
+    ("jenis_kerja_sama", "Jenis"),
+    ("sumber_prakarsa", "Sumber prakarsa"),
+)
+
+ACTION_LABELS = {
+    "start": "Memulai kasus",
+    "complete": "Menyelesaikan tugas",
+    "claim": "Mengambil tugas",
+    "unclaim": "Melepas tugas",
+    "document": "Mengunggah dokumen",
+    "comment": "Menambahkan komentar",
+    "cancel": "Membatalkan kasus",
+    "retry": "Mengulang proses sistem",
+    "timer": "Batas waktu tercapai",
+    "job": "Sistem menjalankan",
+    "job-failed": "Proses sistem gagal, dicoba lagi",
+    "incident": "Gangguan proses sistem",
+    "completed": "Kasus selesai",
+}
+
+
+@dataclass(frozen=True)
+class RegionView:
+    code: str | None
+    name: str
+    level: str | None
+    timezone: str
+
+
+def region_view(session: Session, code: str | None) -> RegionView:
+    region = session.get(Region, code) if code else None
+    if region is None:
+        return RegionView(code, code or "Nasional", None, DEFAULT_TIMEZONE)
+    return RegionView(region.code, region.name, region.level, region.timezone)
+
+
+def calendar_for(session: Session, region_code: str | None) -> WorkingCalendar:
+    """National plus regional operator overrides; the region's own entries win."""
+    rows = session.execute(
+        select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description)
+        .where((CalendarOverride.region_code.is_(None)) | (CalendarOverride.region_code == region_code))
+        .order_by(CalendarOverride.region_code.is_not(None))
+    ).all()
+    return WorkingCalendar(
+        {row.day: row.is_holiday for row in rows},
+        {row.day: row.description for row in rows if row.description},
+    )
+
+
+class _Regions:
+    """Region and calendar per code, loaded once per page."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._regions: dict[str | None, RegionView] = {}
+        self._calendars: dict[str | None, WorkingCalendar] = {}
+
+    def region(self, code: str | None) -> RegionView:
+        if code not in self._regions:
+            self._regions[code] = region_view(self._session, code)
+        return self._regions[code]
+
+    def deadline(self, due_at: datetime | None, code: str | None, now: datetime) -> Deadline | None:
+        if due_at is None:
+            return None
+        if code not in self._calendars:
+            self._calendars[code] = calendar_for(self._session, code)
+        return deadline(due_at, self.region(code).timezone, now, self._calendars[code])
+
+
+def variables_of(instance: Instance) -> dict[str, Any]:
+    try:
+        variables = json.loads(instance.variables or "{}")
+    except ValueError:
+        return {}
+    return variables if isinstance(variables, dict) else {}
+
+
+def form_of(task: Task) -> list[dict[str, Any]]:
+    try:
+        fields = json.loads(task.form or "[]")
+    except ValueError:
+        return []
+    return [f for f in fields if isinstance(f, dict) and f.get("id")] if isinstance(fields, list) else []
+
+
+# --- inbox ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task_id: str
+    task_name: str
+    stage: int | None
+    instance_id: int
+    case_title: str
+    partner: str
+    country: str
+    region: RegionView
+    candidate_groups: str
+    deadline: Deadline | None
+    assignee: str | None
+    assignee_name: str | None
+    mine: bool
+
+    @property
+    def taken_by_other(self) -> bool:
+        return self.assignee is not None and not self.mine
+
+
+INBOX_FILTERS: dict[str, str] = {
+    "semua": "Semua",
+    "segera": "Segera jatuh tempo (≤ 5 hari kerja)",
+    "terlambat": "Terlambat",
+    "saya": "Diambil oleh saya",
+}
+
+
+def inbox(session: Session, actor: Actor, now: datetime) -> list[InboxRow]:
+    """Every ready task the actor may do, soonest deadline first, tasks without one last."""
+    rows = session.execute(
+        select(Task, Instance)
+        .join(Instance, Instance.id == Task.instance_id)
+        .where(actionable_tasks(actor))
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at)
+    ).all()
+    regions = _Regions(session)
+    names = display_names(session, {task.assignee for task, _ in rows})
+    result = []
+    for task, instance in rows:
+        variables = variables_of(instance)
+        result.append(
+            InboxRow(
+                task_id=task.id,
+                task_name=task.name,
+                stage=task.stage if task.stage is not None else instance.stage,
+                instance_id=instance.id,
+                case_title=instance.title,
+                partner=str(variables.get("nama_mitra") or "-"),
+                country=str(variables.get("negara_mitra") or "-"),
+                region=regions.region(instance.region_code),
+                candidate_groups=task.candidate_groups,
+                deadline=regions.deadline(task.due_at, instance.region_code, now),
+                assignee=task.assignee,
+                assignee_name=names.get(task.assignee) if task.assignee else None,
+                mine=task.assignee == actor.username,
+            )
+        )
+    return result
+
+
+def matches(row: InboxRow, name: str) -> bool:
+    if name == "segera":
+        return row.deadline is not None and row.deadline.due_soon
+    if name == "terlambat":
+        return row.deadline is not None and row.deadline.overdue
+    if name == "saya":
+        return row.mine
+    return True
+
+
+# --- a task --------------------------------------------------------------------------------------
+
+
+def task_for(session: Session, actor: Actor, task_id: str) -> tuple[Task, Instance] | None:
+    """A task of a case the actor may see (in any status), or None: another region's is not found."""
+    row = session.execute(
+        select(Task, Instance)
+        .join(Instance, Instance.id == Task.instance_id)
+        .where(Task.id == task_id, visible_instances(actor))
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def task_deadline(session: Session, task: Task, instance: Instance, now: datetime) -> Deadline | None:
+    return _Regions(session).deadline(task.due_at, instance.region_code, now)
+
+
+def may_do(session: Session, actor: Actor, task_id: str) -> bool:
+    """The task is offered to the actor (group, name or assignee), whatever its status."""
+    return session.scalar(select(Task.id).where(Task.id == task_id, candidate_of(actor))) is not None
+
+
+# --- a case --------------------------------------------------------------------------------------
+
+
+def case_for(session: Session, actor: Actor, instance_id: int) -> Instance | None:
+    return session.scalar(select(Instance).where(Instance.id == instance_id, visible_instances(actor)))
+
+
+def visible_cases(session: Session, actor: Actor, limit: int = 500) -> list[Instance]:
+    return list(
+        session.scalars(
+            select(Instance).where(visible_instances(actor)).order_by(Instance.updated_at.desc()).limit(limit)
+        )
+    )
+
+
+def document_for(session: Session, actor: Actor, document_id: int) -> Document | None:
+    return session.scalar(
+        select(Document)
+        .join(Instance, Instance.id == Document.instance_id)
+        .where(Document.id == document_id, visible_instances(actor))
+    )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    at_label: str
+    actor: str
+    action: str
+    subject: str
+    values: list[tuple[str, str, int | None]] = field(default_factory=list)  # label, text, document id
+
+
+@dataclass(frozen=True)
+class KeyDate:
+    label: str
+    value: str
+    stage: int | None
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    id: str
+    name: str
+    stage: int | None
+    groups: str
+    assignee_name: str | None
+    deadline: Deadline | None
+    may_do: bool
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    what: str
+    who: str
+    deadline: Deadline
+
+
+@dataclass
+class CaseView:
+    instance: Instance
+    region: RegionView
+    variables: dict[str, Any]
+    summary: list[tuple[str, str]]
+    key_dates: list[KeyDate]
+    open_tasks: list[OpenTask]
+    deadlines: list[DeadlineRow]
+    system_work: list[str]
+    documents_by_stage: list[tuple[int | None, list[Document]]]
+    history: list[HistoryEntry]
+    comments: list[tuple[Comment, str, str]]
+
+
+def case_view(
+    session: Session,
+    actor: Actor,
+    instance: Instance,
+    now: datetime,
+    start_fields: list[dict[str, Any]] | None = None,
+) -> CaseView:
+    """Everything the case page and the task page's summary show. `instance` is already visible.
+
+    `start_fields` (the start form) gives labels and option names to the values the case began with.
+    """
+    regions = _Regions(session)
+    region = regions.region(instance.region_code)
+    variables = variables_of(instance)
+    tasks = list(
+        session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.created_at))
+    )
+    forms = {task.id: form_of(task) for task in tasks}
+    events = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.instance_id == instance.id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+    )
+    comments = list(
+        session.scalars(
+            select(Comment).where(Comment.instance_id == instance.id).order_by(Comment.created_at)
+        )
+    )
+    names = display_names(
+        session,
+        {t.assignee for t in tasks} | {e.actor for e in events} | {c.author for c in comments},
+    )
+    actionable = set(
+        session.scalars(select(Task.id).where(Task.instance_id == instance.id, candidate_of(actor)))
+    )
+
+    # fields of every form of the case, for labels and Indonesian display of values
+    all_fields: dict[str, dict[str, Any]] = {f["id"]: f for f in start_fields or [] if f.get("id")}
+    field_stage: dict[str, int | None] = dict.fromkeys(all_fields, 1)
+    for task in tasks:
+        for f in forms[task.id]:
+            all_fields.setdefault(f["id"], f)
+            field_stage.setdefault(f["id"], task.stage)
+
+    summary = [
+        (label, display_value(all_fields.get(key, {"id": key}), variables.get(key)))
+        for key, label in SUMMARY_VARIABLES
+        if variables.get(key) not in (None, "")
+    ]
+    key_dates = [KeyDate("Dimulai", format_datetime(instance.started_at, region.timezone), 1)]
+    for key, f in all_fields.items():
+        if f.get("type") == "date" and variables.get(key):
+            key_dates.append(
+                KeyDate(str(f.get("label") or key), display_value(f, variables[key]), field_stage[key])
+            )
+    if instance.ended_at:
+        key_dates.append(
+            KeyDate("Berakhir", format_datetime(instance.ended_at, region.timezone), instance.stage)
+        )
+
+    open_tasks = [
+        OpenTask(
+            id=task.id,
+            name=task.name,
+            stage=task.stage,
+            groups=task.candidate_groups,
+            assignee_name=names.get(task.assignee) if task.assignee else None,
+            deadline=regions.deadline(task.due_at, instance.region_code, now),
+            may_do=task.id in actionable,
+        )
+        for task in tasks
+        if task.status == "ready"
+    ]
+    deadlines = [
+        DeadlineRow(t.name, _groups_text(t.groups), t.deadline) for t in open_tasks if t.deadline is not None
+    ]
+    for timer in session.scalars(
+        select(Timer).where(Timer.instance_id == instance.id).order_by(Timer.due_at)
+    ):
+        timer_deadline = regions.deadline(timer.due_at, instance.region_code, now)
+        if timer_deadline is not None:
+            deadlines.append(DeadlineRow(timer.name or timer.bpmn_id, "Sistem (otomatis)", timer_deadline))
+    deadlines.sort(key=lambda row: row.deadline.due_at)
+
+    system_work = [
+        f"Diproses sistem: {job.name}" + (" (gagal, menunggu operator)" if job.status == "failed" else "")
+        for job in session.scalars(select(Job).where(Job.instance_id == instance.id))
+    ]
+    system_work += [
+        f"Gangguan: {incident.message.splitlines()[0][:200]}"
+        for incident in session.scalars(
+            select(Incident).where(Incident.instance_id == instance.id, Incident.resolved_at.is_(None))
+        )
+    ]
+
+    documents = list(
+        session.scalars(
+            select(Document)
+            .options(defer(Document.content))
+            .where(Document.instance_id == instance.id)
+            .order_by(Document.stage, Document.uploaded_at)
+        )
+    )
+    filenames = {document.id: document.filename for document in documents}
+    by_stage: dict[int | None, list[Document]] = defaultdict(list)
+    for document in documents:
+        by_stage[document.stage].append(document)
+    documents_by_stage = sorted(by_stage.items(), key=lambda item: (item[0] is None, item[0] or 0))
+
+    task_names = {task.id: task.name for task in tasks}
+    history = [
+        _history_entry(event, names, task_names, forms, all_fields, filenames, region.timezone)
+        for event in events
+        if event.action != "deploy"
+    ]
+    return CaseView(
+        instance=instance,
+        region=region,
+        variables=variables,
+        summary=summary,
+        key_dates=key_dates,
+        open_tasks=open_tasks,
+        deadlines=deadlines,
+        system_work=system_work,
+        documents_by_stage=documents_by_stage,
+        history=history,
+        comments=[
+            (
+                comment,
+                names.get(comment.author, comment.author),
+                format_datetime(comment.created_at, region.timezone),
+            )
+            for comment in comments
+        ],
+    )
+
+
+def _groups_text(groups: str) -> str:
+    return ", ".join(group_label(g.strip()) for g in groups.split(",") if g.strip()) or "-"
+
+
+def _detail(event: AuditEvent) -> dict[str, Any]:
+    try:
+        detail = json.loads(event.detail or "{}")
+    except ValueError:
+        return {}
+    return detail if isinstance(detail, dict) else {}
+
+
+def _history_entry(
+    event: AuditEvent,
+    names: dict[str, str],
+    task_names: dict[str, str],
+    forms: dict[str, list[dict[str, Any]]],
+    all_fields: dict[str, dict[str, Any]],
+    filenames: dict[int, str],
+    tz: str,
+) -> HistoryEntry:
+    detail = _detail(event)
+    subject = str(
+        detail.get("task")
+        or detail.get("timer")
+        or detail.get("job")
+        or detail.get("filename")
+        or task_names.get(event.task_id or "", "")
+    )
+    values: list[tuple[str, str, int | None]] = []
+    submitted = detail.get("values") if event.action in ("start", "complete") else None
+    if isinstance(submitted, dict):
+        fields = {f["id"]: f for f in forms.get(event.task_id or "", [])}
+        for key, value in submitted.items():
+            f = fields.get(key) or all_fields.get(key) or {"id": key}
+            label = str(f.get("label") or key)
+            if f.get("type") == "file" and isinstance(value, int):
+                values.append((label, filenames.get(value, f"Dokumen #{value}"), value))
+            else:
+                values.append((label, display_value(f, value), None))
+    return HistoryEntry(
+        at=event.at,
+        at_label=format_datetime(event.at, tz),
+        actor=names.get(event.actor, event.actor) if event.actor else "Sistem",
+        action=ACTION_LABELS.get(event.action, event.action),
+        subject=subject,
+        values=values,
+    )

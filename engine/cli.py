@@ -384,6 +384,20 @@ def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
     emit(as_json, rows, lambda rs: "\n".join(f"{r['code']:<6} {r['label']}" for r in rs) or "empty")
 
 
+@cli.command("element-templates")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory to write ksdpl.json into [default: processes/.camunda/element-templates].")
+@json_option
+@pass_context
+def element_templates_command(ctx: Context, output: Path | None, as_json: bool) -> None:
+    """Write Camunda Modeler element templates for every registered handler."""
+    from . import element_templates
+
+    path = element_templates.write(ctx.registry, output or element_templates.DEFAULT_DIRECTORY)
+    count = len(element_templates.element_templates(ctx.registry))
+    emit(as_json, {"path": str(path), "templates": count}, lambda d: f"{path}: {count} templates")
+
+
 
 if __name__ == "__main__":
     cli()

@@ -32,11 +32,18 @@ class Clock:
 
 clock = Clock()
 
+_TIMER_RESOLUTION = timedelta(microseconds=1)
+
 
 class _ClockedDatetime(datetime):
+    """SpiffWorkflow fires a timer only when its date is strictly before now; Camunda, and the
+    worker's `due_at <= now`, fire it at that very moment. Timer values are microsecond-precise,
+    so one microsecond ahead turns `due < now` into `due <= clock.now()`: a timer due at 00:00
+    fires at 00:00, not on the worker's next tick."""
+
     @classmethod
     def now(cls, tz=None):  # type: ignore[override]
-        moment = clock.now()
+        moment = clock.now() + _TIMER_RESOLUTION
         return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
 
 

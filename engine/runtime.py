@@ -100,6 +100,13 @@ class OpenIds:
     timers: dict[str, str]
 
 
+def _attached_to(boundary_task) -> str | None:
+    """The activity a boundary event sits on: its sibling under SpiffWorkflow's boundary split
+    (the event spec itself does not record `attachedToRef`)."""
+    siblings = boundary_task.parent.children if boundary_task.parent is not None else []
+    return next((t.task_spec.bpmn_id for t in siblings if not hasattr(t.task_spec, "cancel_activity")), None)
+
+
 def ext(task) -> dict[str, Any]:
     """The Camunda 7 attributes the parser put on a task's spec."""
     return getattr(task.task_spec, "extensions", None) or {}
@@ -116,6 +123,10 @@ class Case:
         # The variables screens saw after the previous step: branches that ended (a lapse warning,
         # an overdue report) leave their results there, as the main path never sees them.
         self.earlier_variables: dict[str, Any] = {}
+        # What the open tasks held when the case was loaded, and the values this step set itself
+        # (a form, a handler's result): see `variables`.
+        self.loaded_variables: dict[str, Any] = {}
+        self.written: dict[str, Any] = {}
 
     @classmethod
     def create(cls, deployment: ParsedDeployment, script_engine, variables: dict[str, Any]) -> Case:
@@ -137,6 +148,7 @@ class Case:
         workflow.script_engine = script_engine
         case = cls(workflow)
         case.projected = case.open_ids()
+        case.loaded_variables = deepcopy(case._task_variables())
         return case
 
     def dump(self) -> str:
@@ -160,12 +172,14 @@ class Case:
     def complete_user_task(self, task_id: str, values: dict[str, Any]) -> None:
         task = self.task(task_id)
         task.set_data(**values)
+        self.written.update(values)
         task.run()
         self.run_engine()
 
     def complete_job(self, task_id: str, values: dict[str, Any]) -> None:
         task = self.task(task_id)
         task.set_data(**values)
+        self.written.update(values)
         task.complete()
         self.run_engine()
 
@@ -208,7 +222,7 @@ class Case:
                 continue
             details = definition.details(task)
             spec = task.task_spec
-            attached = getattr(spec, "attached_to", None) if hasattr(spec, "cancel_activity") else None
+            attached = _attached_to(task) if hasattr(spec, "cancel_activity") else None
             timers.append(
                 TimerInfo(
                     id=str(task.id),
@@ -228,15 +242,27 @@ class Case:
             {t.id: t.due for t in self.waiting_timers() if t.due},
         )
 
-    def variables(self) -> dict[str, Any]:
-        """The case variables as the latest tasks see them, over those of earlier steps (for
-        screens, not for logic)."""
-        data: dict[str, Any] = dict(self.earlier_variables)
+    def _task_variables(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
         last = self.workflow.last_task
         if last is not None:
             data.update(last.data)
         for task in self.ready_user_tasks() + self.open_jobs():
             data.update(task.data)
+        return data
+
+    def variables(self) -> dict[str, Any]:
+        """The case variables for screens (not for logic): last write wins, as in Camunda.
+
+        Each parallel branch holds its own copy of the data, so a task waiting on the main path
+        still carries a value a side branch has since replaced (`laporan_terlambat`). Hence the
+        earlier projection is updated only with what this step changed: values the open tasks
+        hold differently from when the case was loaded, then the values the step set itself."""
+        data: dict[str, Any] = dict(self.earlier_variables)
+        loaded = self.loaded_variables
+        data.update({key: value for key, value in self._task_variables().items()
+                     if key not in loaded or loaded[key] != value})
+        data.update(self.written)
         return {key: value for key, value in data.items() if not key.startswith("_")}
 
     def stage(self) -> tuple[int | None, str | None]:

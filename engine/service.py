@@ -294,9 +294,8 @@ class Orchestrator:
             env = self._env(s, self._region(s, region_code))
             case = Case.create(deployment, env.script_engine, values)
             now = clock.now()
-            title = business_key or next(
-                (str(values[f["id"]]) for f in deployment.start_form if isinstance(values.get(f["id"]), str)), key
-            )
+            first_text = (str(values[f["id"]]) for f in deployment.start_form if isinstance(values.get(f["id"]), str))
+            title = next(first_text, None) or business_key or key
             instance = Instance(
                 definition_id=definition.id,
                 process_key=key,

@@ -27,7 +27,8 @@ def pengajuan_dprd(ctx: HandlerContext):
 
 @registry.service("ksdpl.hitung-batas-dprd", label="Hitung batas waktu DPRD",
                   description="batas_dprd = hari kerja ke-N setelah tanggal diterima DPRD; N adalah properti "
-                              "'hari_kerja' pada tugas ini (Permendagri 25/2020: 45).")
+                              "'hari_kerja' pada tugas ini (Permendagri 25/2020: 45).",
+                  properties={"hari_kerja": "Jumlah hari kerja DPRD untuk memutus (Permendagri 25/2020: 45)"})
 def hitung_batas_dprd(ctx: HandlerContext):
     try:
         days = int(ctx.properties["hari_kerja"])

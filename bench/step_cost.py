@@ -83,7 +83,9 @@ def persisted(url: str, cases: int, steps: int) -> list[float]:
         instance_id = orch.start("loop", "B1", {})
         for _ in range(steps):
             with orch.session() as s:
-                task_id = s.scalars(select(Task.id).where(Task.instance_id == instance_id, Task.status == "ready")).one()
+                task_id = s.scalars(
+                    select(Task.id).where(Task.instance_id == instance_id, Task.status == "ready")
+                ).one()
             began = time.perf_counter()
             orch.complete_task(task_id, raw, user="bench")
             samples.append(time.perf_counter() - began)
@@ -110,8 +112,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--steps", type=int, default=20, help="task completions per case (a loop)")
-    parser.add_argument("--pg", default=os.environ.get("KSDPL_TEST_DATABASE_URL",
-                                                       "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "KSDPL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -133,15 +139,24 @@ def main() -> None:
     rows = []
     for name, samples in results.items():
         median, p95 = statistics.median(samples), percentile(samples, 95)
-        rows.append({"variant": name, "n": len(samples), "median_ms": round(median * 1000, 3),
-                     "p95_ms": round(p95 * 1000, 3), "ratio_to_baseline": round(median / baseline, 2)})
+        rows.append(
+            {
+                "variant": name,
+                "n": len(samples),
+                "median_ms": round(median * 1000, 3),
+                "p95_ms": round(p95 * 1000, 3),
+                "ratio_to_baseline": round(median / baseline, 2),
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"one task completion, {args.cases} cases x {args.steps} steps (loop), Python {sys.version.split()[0]}")
+    python = sys.version.split()[0]
+    print(f"one task completion, {args.cases} cases x {args.steps} steps (loop), Python {python}")
     print(f"{'variant':<48} {'n':>5} {'median ms':>10} {'p95 ms':>8} {'ratio':>6}")
     for r in rows:
-        print(f"{r['variant']:<48} {r['n']:>5} {r['median_ms']:>10.2f} {r['p95_ms']:>8.2f} {r['ratio_to_baseline']:>6.2f}")
+        figures = f"{r['median_ms']:>10.2f} {r['p95_ms']:>8.2f} {r['ratio_to_baseline']:>6.2f}"
+        print(f"{r['variant']:<48} {r['n']:>5} {figures}")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def bpmn_schema() -> etree.XMLSchema:
 def _element_at_line(root: etree._Element, line: int) -> str:
     """The id of the BPMN element that holds the schema error on `line`."""
     at_line = next((e for e in root.iter() if isinstance(e.tag, str) and e.sourceline == line), None)
-    for element in ([at_line, *at_line.iterancestors()] if at_line is not None else []):
+    for element in [at_line, *at_line.iterancestors()] if at_line is not None else []:
         if element.get("id") and etree.QName(element).namespace == BPMN_NS:
             return element.get("id")
     return "-"
@@ -74,58 +74,108 @@ def _check_expression(report: _Report, filename: str, element_id: str, text: str
         return
     unknown = sorted(compiled.functions - FUNCTION_NAMES)
     if unknown:
-        report.add(filename, element_id, f"{what} calls unknown function(s) {', '.join(unknown)}; "
-                   f"known: {', '.join(sorted(FUNCTION_NAMES))}")
+        report.add(
+            filename,
+            element_id,
+            f"{what} calls unknown function(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(FUNCTION_NAMES))}",
+        )
 
 
 def _check_form(report: _Report, filename: str, element_id: str, fields: list[dict]) -> None:
     for f in fields:
         if f["type"] not in FORM_TYPES:
-            report.add(filename, element_id, f"form field '{f['id']}' has type '{f['type']}'; "
-                       f"use one of {', '.join(sorted(FORM_TYPES))}")
+            report.add(
+                filename,
+                element_id,
+                f"form field '{f['id']}' has type '{f['type']}'; use one of {', '.join(sorted(FORM_TYPES))}",
+            )
         if f["type"] == "enum" and not f["options"]:
             report.add(filename, element_id, f"enum form field '{f['id']}' offers no values")
         for name, config in f["constraints"].items():
             if name not in CONSTRAINTS:
-                report.add(filename, element_id, f"form field '{f['id']}' has unknown constraint '{name}'; "
-                           f"use one of {', '.join(sorted(CONSTRAINTS))}")
+                report.add(
+                    filename,
+                    element_id,
+                    f"form field '{f['id']}' has unknown constraint '{name}'; "
+                    f"use one of {', '.join(sorted(CONSTRAINTS))}",
+                )
             elif name in {"minlength", "maxlength", "min", "max"}:
                 try:
                     float(config or "")
                 except ValueError:
-                    report.add(filename, element_id, f"form field '{f['id']}': constraint {name} needs a number")
+                    report.add(
+                        filename, element_id, f"form field '{f['id']}': constraint {name} needs a number"
+                    )
 
 
-def _check_bpmn(report: _Report, filename: str, root: etree._Element, registry: HandlerRegistry,
-                decisions: set[str], processes: set[str]) -> None:
+def _check_handler_properties(report: _Report, filename: str, node_id: str, handler, info: dict) -> None:
+    """A handler that reads a property of its element must find it there, or the job would fail."""
+    for name, label in handler.properties.items():
+        if not (info["properties"].get(name) or "").strip():
+            report.add(
+                filename, node_id, f"handler '{handler.name}' needs the camunda:property '{name}' ({label})"
+            )
+
+
+def _check_bpmn(
+    report: _Report,
+    filename: str,
+    root: etree._Element,
+    registry: HandlerRegistry,
+    decisions: set[str],
+    processes: set[str],
+) -> None:
     platform = root.get(f"{{{MODELER_NS}}}executionPlatform")
     if root.nsmap and ZEEBE_NS in root.nsmap.values() or platform == "Camunda Cloud":
-        report.add(filename, root.get("id"), "this is a Camunda 8 diagram; set the execution platform to "
-                   "Camunda Platform 7 in Camunda Modeler")
+        report.add(
+            filename,
+            root.get("id"),
+            "this is a Camunda 8 diagram; set the execution platform to "
+            "Camunda Platform 7 in Camunda Modeler",
+        )
         return
     for node in root.iter():
-        if node.get("id") in RESERVED_IDS and isinstance(node.tag, str) and node.tag.startswith(f"{{{BPMN_NS}}}"):
+        if (
+            node.get("id") in RESERVED_IDS
+            and isinstance(node.tag, str)
+            and node.tag.startswith(f"{{{BPMN_NS}}}")
+        ):
             report.add(filename, node.get("id"), "this id is reserved by the engine; rename the element")
     for node in root.iter(_b("serviceTask"), _b("sendTask"), _b("businessRuleTask")):
         info = read_extensions(node)
         node_id = node.get("id")
         if info["java"]:
-            report.add(filename, node_id, f"bound to Java ({', '.join('camunda:' + j for j in info['java'])}); "
-                       "use camunda:type=\"external\" with a camunda:topic that a Python handler serves")
+            report.add(
+                filename,
+                node_id,
+                f"bound to Java ({', '.join('camunda:' + j for j in info['java'])}); "
+                'use camunda:type="external" with a camunda:topic that a Python handler serves',
+            )
             continue
         if node.tag == _b("businessRuleTask"):
             ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef")
             if not ref:
                 report.add(filename, node_id, "business rule task needs camunda:decisionRef")
             elif ref not in decisions:
-                report.add(filename, node_id, f"decision '{ref}' is not in this deployment "
-                           f"(found: {', '.join(sorted(decisions)) or 'none'})")
+                report.add(
+                    filename,
+                    node_id,
+                    f"decision '{ref}' is not in this deployment "
+                    f"(found: {', '.join(sorted(decisions)) or 'none'})",
+                )
             continue
         if info["camunda_type"] != "external" or not info["topic"]:
-            report.add(filename, node_id, "a service task needs camunda:type=\"external\" and a camunda:topic")
+            report.add(filename, node_id, 'a service task needs camunda:type="external" and a camunda:topic')
         elif registry.service_handler(info["topic"]) is None:
             known = ", ".join(h.name for h in registry.services) or "none"
-            report.add(filename, node_id, f"no handler registered for topic '{info['topic']}' (known: {known})")
+            report.add(
+                filename, node_id, f"no handler registered for topic '{info['topic']}' (known: {known})"
+            )
+        else:
+            _check_handler_properties(
+                report, filename, node_id, registry.service_handler(info["topic"]), info
+            )
         if info["retry_cycle"]:
             try:
                 parse_retry_cycle(info["retry_cycle"])
@@ -134,25 +184,42 @@ def _check_bpmn(report: _Report, filename: str, root: etree._Element, registry: 
     for node in root.iter(_b("scriptTask")):
         language = (node.get("scriptFormat") or "").lower()
         if language not in {"python", "py"}:
-            report.add(filename, node.get("id"), f"script language '{language or 'none'}' is not supported; "
-                       "use scriptFormat=\"python\", or better a service task with a handler")
+            report.add(
+                filename,
+                node.get("id"),
+                f"script language '{language or 'none'}' is not supported; "
+                'use scriptFormat="python", or better a service task with a handler',
+            )
     for node in root.iter(_b("userTask")):
         info = read_extensions(node)
         node_id = node.get("id")
         if not (info["candidate_groups"] or info["candidate_users"] or info["assignee"]):
-            report.add(filename, node_id, "a user task needs camunda:candidateGroups, candidateUsers or assignee")
+            report.add(
+                filename, node_id, "a user task needs camunda:candidateGroups, candidateUsers or assignee"
+            )
         if info["handler"] and registry.user_handler(info["handler"]) is None:
             known = ", ".join(h.name for h in registry.user_tasks) or "none"
             report.add(filename, node_id, f"no user-task handler named '{info['handler']}' (known: {known})")
+        elif info["handler"]:
+            _check_handler_properties(report, filename, node_id, registry.user_handler(info["handler"]), info)
         for attr in ("due_date", "follow_up_date", "assignee"):
-            _check_expression(report, filename, node_id, info[attr] if "${" in (info[attr] or "") else None,
-                              f"camunda:{attr}")
+            _check_expression(
+                report,
+                filename,
+                node_id,
+                info[attr] if "${" in (info[attr] or "") else None,
+                f"camunda:{attr}",
+            )
         _check_form(report, filename, node_id, info["form"])
     for node in root.iter(_b("startEvent")):
         _check_form(report, filename, node.get("id"), read_extensions(node)["form"])
     for node in root.iter(_b("manualTask"), _b("receiveTask")):
-        report.add(filename, node.get("id"), f"{etree.QName(node).localname} is not supported ({NO_DELIVERY}); "
-                   "use a user task with camunda:candidateGroups")
+        report.add(
+            filename,
+            node.get("id"),
+            f"{etree.QName(node).localname} is not supported ({NO_DELIVERY}); "
+            "use a user task with camunda:candidateGroups",
+        )
     thrown = {
         definition.get("signalRef") or definition.get("messageRef")
         for definition in root.iter(_b("signalEventDefinition"), _b("messageEventDefinition"))
@@ -166,9 +233,15 @@ def _check_bpmn(report: _Report, filename: str, root: etree._Element, registry: 
             if (definition.get("signalRef") or definition.get("messageRef") or "-") in thrown:
                 continue  # thrown by this process itself, so something does deliver it
             if event.tag == _b("startEvent") and event.getparent().tag == _b("process"):
-                report.add(filename, event.get("id"), f"a {tag[:-15]} start event cannot be started; use a none start event")
+                report.add(
+                    filename,
+                    event.get("id"),
+                    f"a {tag[:-15]} start event cannot be started; use a none start event",
+                )
             else:
-                report.add(filename, event.get("id"), f"a {tag[:-15]} catch event is not supported ({NO_DELIVERY})")
+                report.add(
+                    filename, event.get("id"), f"a {tag[:-15]} catch event is not supported ({NO_DELIVERY})"
+                )
     for definition in root.iter(_b("timerEventDefinition")):
         event_id = definition.getparent().get("id")
         values = [child for child in definition if isinstance(child.tag, str)]
@@ -187,8 +260,11 @@ def _check_bpmn(report: _Report, filename: str, root: etree._Element, registry: 
             continue
         for flow in outgoing:
             if flow.find(_b("conditionExpression")) is None and gateway.get("default") != flow.get("id"):
-                report.add(filename, flow.get("id"), f"flow out of gateway {gateway.get('id')} has no condition "
-                           "and is not the default flow")
+                report.add(
+                    filename,
+                    flow.get("id"),
+                    f"flow out of gateway {gateway.get('id')} has no condition and is not the default flow",
+                )
     for node in root.iter(_b("callActivity")):
         called = node.get("calledElement")
         if not called or called not in processes:
@@ -231,7 +307,9 @@ def check_files(files: Mapping[str, str], registry: HandlerRegistry) -> list[str
     roots: dict[str, etree._Element] = {}
     for name, text in files.items():
         try:
-            roots[name] = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+            roots[name] = etree.fromstring(
+                text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True)
+            )
         except etree.XMLSyntaxError as err:
             report.add(name, None, f"not well-formed XML: {err}")
     bpmn = {name: root for name, root in roots.items() if root.tag == _b("definitions")}
@@ -247,7 +325,11 @@ def check_files(files: Mapping[str, str], registry: HandlerRegistry) -> list[str
         schema = bpmn_schema()
         if not schema.validate(root):
             for error in schema.error_log:
-                report.add(name, _element_at_line(root, error.line), f"BPMN schema: {error.message.replace('{' + BPMN_NS + '}', 'bpmn:')} (line {error.line})")
+                report.add(
+                    name,
+                    _element_at_line(root, error.line),
+                    f"BPMN schema: {error.message.replace('{' + BPMN_NS + '}', 'bpmn:')} (line {error.line})",
+                )
             continue
         _check_bpmn(report, name, root, registry, decisions, processes)
     if not bpmn and not report.problems:

@@ -42,7 +42,9 @@ class Context:
 
     @cached_property
     def orchestrator(self) -> Orchestrator:
-        return Orchestrator(self.settings.database_url, self.registry, default_timezone=self.settings.timezone)
+        return Orchestrator(
+            self.settings.database_url, self.registry, default_timezone=self.settings.timezone
+        )
 
 
 class FriendlyGroup(click.Group):
@@ -74,7 +76,9 @@ class FriendlyGroup(click.Group):
 
 
 def emit(as_json: bool, data: Any, text: Callable[[Any], str]) -> None:
-    click.echo(json.dumps(data, default=json_default, ensure_ascii=False, indent=2) if as_json else text(data))
+    click.echo(
+        json.dumps(data, default=json_default, ensure_ascii=False, indent=2) if as_json else text(data)
+    )
 
 
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -126,8 +130,13 @@ def _read_files(paths: tuple[str, ...]) -> dict[str, str]:
 def deploy(ctx: Context, paths: tuple[str, ...], user: str | None, as_json: bool) -> None:
     """Deploy .bpmn/.dmn files: a new version if they changed, nothing otherwise."""
     results = ctx.orchestrator.deploy(_read_files(paths), user=user or os.environ.get("USER"))
-    emit(as_json, [r.__dict__ for r in results],
-         lambda rs: "\n".join(f"{'deployed' if r['changed'] else 'unchanged'} {r['key']} version {r['version']}" for r in rs))
+    emit(
+        as_json,
+        [r.__dict__ for r in results],
+        lambda rs: "\n".join(
+            f"{'deployed' if r['changed'] else 'unchanged'} {r['key']} version {r['version']}" for r in rs
+        ),
+    )
 
 
 @cli.command()
@@ -150,10 +159,19 @@ def check(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
 @click.option("--user", default=None)
 @json_option
 @pass_context
-def start(ctx: Context, key: str, region: str, variables: tuple[str, ...], business_key: str | None,
-          user: str | None, as_json: bool) -> None:
+def start(
+    ctx: Context,
+    key: str,
+    region: str,
+    variables: tuple[str, ...],
+    business_key: str | None,
+    user: str | None,
+    as_json: bool,
+) -> None:
     """Start a case; prints its id."""
-    instance_id = ctx.orchestrator.start(key, region, parse_vars(variables), business_key=business_key, user=user)
+    instance_id = ctx.orchestrator.start(
+        key, region, parse_vars(variables), business_key=business_key, user=user
+    )
     emit(as_json, {"id": instance_id}, lambda d: str(d["id"]))
 
 
@@ -165,18 +183,36 @@ def instances(ctx: Context, status: str | None, as_json: bool) -> None:
     """List cases, newest first."""
     with ctx.orchestrator.session() as s:
         rows = list_instances(s, status=status)
-    emit(as_json, rows, lambda rs: "\n".join(
-        f"{r['id']:>6}  {r['status']:<9} stage {r['stage'] or '-':>2}  {r['region'] or '-':<8} {r['title']}" for r in rs
-    ) or "no cases")
+    emit(
+        as_json,
+        rows,
+        lambda rs: (
+            "\n".join(
+                f"{r['id']:>6}  {r['status']:<9} stage {r['stage'] or '-':>2}  "
+                f"{r['region'] or '-':<8} {r['title']}"
+                for r in rs
+            )
+            or "no cases"
+        ),
+    )
 
 
 def _show_text(d: dict[str, Any]) -> str:
-    lines = [f"case {d['id']}: {d['title']}", f"  process {d['process']} version {d['version']}, region {d['region']}",
-             f"  status {d['status']}, stage {d['stage']} ({d['stage_name']})", "  variables:"]
-    lines += [f"    {k} = {json.dumps(v, default=json_default, ensure_ascii=False)}" for k, v in d["variables"].items()]
+    lines = [
+        f"case {d['id']}: {d['title']}",
+        f"  process {d['process']} version {d['version']}, region {d['region']}",
+        f"  status {d['status']}, stage {d['stage']} ({d['stage_name']})",
+        "  variables:",
+    ]
+    lines += [
+        f"    {k} = {json.dumps(v, default=json_default, ensure_ascii=False)}"
+        for k, v in d["variables"].items()
+    ]
     lines.append("  open tasks:")
     for t in d["tasks"]:
-        lines.append(f"    {t['id']}  {t['name']} [{', '.join(t['candidate_groups'])}] due {t['due_at'] or '-'}")
+        lines.append(
+            f"    {t['id']}  {t['name']} [{', '.join(t['candidate_groups'])}] due {t['due_at'] or '-'}"
+        )
         for f in t["form"]:
             constraints = ", ".join(f"{k}={v}" if v else k for k, v in f["constraints"].items())
             options = "|".join(o["id"] for o in f["options"])
@@ -184,9 +220,13 @@ def _show_text(d: dict[str, Any]) -> str:
     lines.append("  timers:")
     lines += [f"    {t['name']} due {t['due_at']}" for t in d["timers"]]
     lines.append("  jobs:")
-    lines += [f"    {j['topic']} {j['status']} attempts {j['attempts']}/{j['max_attempts']}" for j in d["jobs"]]
+    lines += [
+        f"    {j['topic']} {j['status']} attempts {j['attempts']}/{j['max_attempts']}" for j in d["jobs"]
+    ]
     lines.append("  incidents:")
-    lines += [f"    #{i['id']} {i['message']}{' (resolved)' if i['resolved_at'] else ''}" for i in d["incidents"]]
+    lines += [
+        f"    #{i['id']} {i['message']}{' (resolved)' if i['resolved_at'] else ''}" for i in d["incidents"]
+    ]
     return "\n".join(lines)
 
 
@@ -212,10 +252,18 @@ def tasks(ctx: Context, instance_id: int | None, group: str | None, as_json: boo
     """Ready user tasks, by due date."""
     with ctx.orchestrator.session() as s:
         rows = list_tasks(s, instance_id=instance_id, group=group)
-    emit(as_json, rows, lambda rs: "\n".join(
-        f"{r['id']}  case {r['instance_id']:>5}  stage {r['stage'] or '-':>2}  {r['name']} "
-        f"[{', '.join(r['candidate_groups'])}] due {r['due_at'] or '-'}" for r in rs
-    ) or "no tasks")
+    emit(
+        as_json,
+        rows,
+        lambda rs: (
+            "\n".join(
+                f"{r['id']}  case {r['instance_id']:>5}  stage {r['stage'] or '-':>2}  {r['name']} "
+                f"[{', '.join(r['candidate_groups'])}] due {r['due_at'] or '-'}"
+                for r in rs
+            )
+            or "no tasks"
+        ),
+    )
 
 
 @cli.command()
@@ -227,10 +275,20 @@ def tasks(ctx: Context, instance_id: int | None, group: str | None, as_json: boo
 def complete(ctx: Context, task_id: str, variables: tuple[str, ...], user: str | None, as_json: bool) -> None:
     """Complete a user task with its form values."""
     result = ctx.orchestrator.complete_task(task_id, parse_vars(variables), user=user)
-    data = {"instance_id": result.instance_id, "status": result.status, "stage": result.stage,
-            "next_tasks": [t.__dict__ for t in result.next_tasks]}
-    emit(as_json, data, lambda d: f"case {d['instance_id']}: {d['status']}, stage {d['stage']}; next: "
-         + (", ".join(t["name"] for t in d["next_tasks"]) or "-"))
+    data = {
+        "instance_id": result.instance_id,
+        "status": result.status,
+        "stage": result.stage,
+        "next_tasks": [t.__dict__ for t in result.next_tasks],
+    }
+    emit(
+        as_json,
+        data,
+        lambda d: (
+            f"case {d['instance_id']}: {d['status']}, stage {d['stage']}; next: "
+            + (", ".join(t["name"] for t in d["next_tasks"]) or "-")
+        ),
+    )
 
 
 @cli.command()
@@ -245,7 +303,9 @@ def worker(ctx: Context, once: bool, interval: float, as_json: bool) -> None:
     w = Worker(ctx.orchestrator, interval=interval)
     if once:
         report = w.run_once()
-        emit(as_json, report.__dict__, lambda r: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in r.items()))
+        emit(
+            as_json, report.__dict__, lambda r: ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in r.items())
+        )
     else:
         click.echo(f"worker {w.worker_id} running; Ctrl-C stops it", err=True)
         w.run_forever()
@@ -259,7 +319,11 @@ def worker(ctx: Context, once: bool, interval: float, as_json: bool) -> None:
 def retry(ctx: Context, incident_id: int, user: str | None, as_json: bool) -> None:
     """Give a failed job its tries back."""
     ctx.orchestrator.retry(incident_id, user=user)
-    emit(as_json, {"incident": incident_id, "status": "retrying"}, lambda d: f"incident {incident_id}: retrying")
+    emit(
+        as_json,
+        {"incident": incident_id, "status": "retrying"},
+        lambda d: f"incident {incident_id}: retrying",
+    )
 
 
 @cli.command()
@@ -283,15 +347,20 @@ def region() -> None:
 @click.option("--name", required=True)
 @click.option("--level", type=click.Choice(["provinsi", "kabupaten", "kota"]), required=True)
 @click.option("--timezone", "zone", type=click.Choice(sorted(TIMEZONES)), default="WIB", show_default=True)
-@click.option("--province", "province_code", default=None, help="Code of the province a kabupaten/kota is in.")
+@click.option(
+    "--province", "province_code", default=None, help="Code of the province a kabupaten/kota is in."
+)
 @json_option
 @pass_context
-def region_add(ctx: Context, code: str, name: str, level: str, zone: str, province_code: str | None,
-               as_json: bool) -> None:
+def region_add(
+    ctx: Context, code: str, name: str, level: str, zone: str, province_code: str | None, as_json: bool
+) -> None:
     with ctx.orchestrator.uow() as uow:
         if uow.session.get(Region, code) is not None:
             raise EngineError(f"region {code} already exists")
-        uow.session.add(Region(code=code, name=name, level=level, timezone=TIMEZONES[zone], province_code=province_code))
+        uow.session.add(
+            Region(code=code, name=name, level=level, timezone=TIMEZONES[zone], province_code=province_code)
+        )
         uow.commit()
     emit(as_json, {"code": code}, lambda d: f"region {code} added")
 
@@ -301,10 +370,18 @@ def region_add(ctx: Context, code: str, name: str, level: str, zone: str, provin
 @pass_context
 def region_list(ctx: Context, as_json: bool) -> None:
     with ctx.orchestrator.session() as s:
-        rows = [{"code": r.code, "name": r.name, "level": r.level, "timezone": r.timezone}
-                for r in s.scalars(select(Region).order_by(Region.code))]
-    emit(as_json, rows, lambda rs: "\n".join(f"{r['code']:<8} {r['level']:<9} {r['timezone']:<15} {r['name']}"
-                                             for r in rs) or "no regions")
+        rows = [
+            {"code": r.code, "name": r.name, "level": r.level, "timezone": r.timezone}
+            for r in s.scalars(select(Region).order_by(Region.code))
+        ]
+    emit(
+        as_json,
+        rows,
+        lambda rs: (
+            "\n".join(f"{r['code']:<8} {r['level']:<9} {r['timezone']:<15} {r['name']}" for r in rs)
+            or "no regions"
+        ),
+    )
 
 
 @cli.group("calendar")
@@ -320,12 +397,22 @@ def calendar_group() -> None:
 @click.option("--user", default=None)
 @json_option
 @pass_context
-def calendar_set(ctx: Context, day, holiday: bool, region_code: str | None, description: str, user: str | None,
-                 as_json: bool) -> None:
+def calendar_set(
+    ctx: Context,
+    day,
+    holiday: bool,
+    region_code: str | None,
+    description: str,
+    user: str | None,
+    as_json: bool,
+) -> None:
     """Make DAY a day off (--holiday) or a working day (--working-day)."""
     ctx.orchestrator.set_calendar_override(day.date(), holiday, region_code, description, user)
-    emit(as_json, {"day": day.date(), "holiday": holiday, "region": region_code},
-         lambda d: f"{day.date()}: {'hari libur' if holiday else 'hari kerja'} ({region_code or 'nasional'})")
+    emit(
+        as_json,
+        {"day": day.date(), "holiday": holiday, "region": region_code},
+        lambda d: f"{day.date()}: {'hari libur' if holiday else 'hari kerja'} ({region_code or 'nasional'})",
+    )
 
 
 @calendar_group.command("list")
@@ -333,11 +420,22 @@ def calendar_set(ctx: Context, day, holiday: bool, region_code: str | None, desc
 @pass_context
 def calendar_list(ctx: Context, as_json: bool) -> None:
     with ctx.orchestrator.session() as s:
-        rows = [{"day": r.day, "region": r.region_code, "holiday": r.is_holiday, "description": r.description}
-                for r in s.scalars(select(CalendarOverride).order_by(CalendarOverride.day))]
-    emit(as_json, rows, lambda rs: "\n".join(
-        f"{r['day']} {'libur' if r['holiday'] else 'kerja'} {r['region'] or 'nasional'} {r['description']}" for r in rs
-    ) or "no overrides")
+        rows = [
+            {"day": r.day, "region": r.region_code, "holiday": r.is_holiday, "description": r.description}
+            for r in s.scalars(select(CalendarOverride).order_by(CalendarOverride.day))
+        ]
+    emit(
+        as_json,
+        rows,
+        lambda rs: (
+            "\n".join(
+                f"{r['day']} {'libur' if r['holiday'] else 'kerja'} "
+                f"{r['region'] or 'nasional'} {r['description']}"
+                for r in rs
+            )
+            or "no overrides"
+        ),
+    )
 
 
 @cli.group()
@@ -370,7 +468,9 @@ def lookup_remove(ctx: Context, list_name: str, code: str, as_json: bool) -> Non
             raise EngineError(f"{list_name}: {code} not found")
         uow.session.delete(row)
         uow.commit()
-    emit(as_json, {"list": list_name, "code": code, "removed": True}, lambda d: f"{list_name}: {code} removed")
+    emit(
+        as_json, {"list": list_name, "code": code, "removed": True}, lambda d: f"{list_name}: {code} removed"
+    )
 
 
 @lookup.command("list")
@@ -379,14 +479,22 @@ def lookup_remove(ctx: Context, list_name: str, code: str, as_json: bool) -> Non
 @pass_context
 def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
     with ctx.orchestrator.session() as s:
-        rows = [{"code": r.code, "label": r.label}
-                for r in s.scalars(select(LookupValue).where(LookupValue.list_name == list_name).order_by(LookupValue.code))]
+        rows = [
+            {"code": r.code, "label": r.label}
+            for r in s.scalars(
+                select(LookupValue).where(LookupValue.list_name == list_name).order_by(LookupValue.code)
+            )
+        ]
     emit(as_json, rows, lambda rs: "\n".join(f"{r['code']:<6} {r['label']}" for r in rs) or "empty")
 
 
 @cli.command("element-templates")
-@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Directory to write ksdpl.json into [default: processes/.camunda/element-templates].")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write ksdpl.json into [default: processes/.camunda/element-templates].",
+)
 @json_option
 @pass_context
 def element_templates_command(ctx: Context, output: Path | None, as_json: bool) -> None:
@@ -396,7 +504,6 @@ def element_templates_command(ctx: Context, output: Path | None, as_json: bool) 
     path = element_templates.write(ctx.registry, output or element_templates.DEFAULT_DIRECTORY)
     count = len(element_templates.element_templates(ctx.registry))
     emit(as_json, {"path": str(path), "templates": count}, lambda d: f"{path}: {count} templates")
-
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ class FeelDecisionEngine(DMNEngine):
             return {name: [row[name] for row in outputs] for name in names}
         if policy == "UNIQUE" and len(outputs) > 1:
             rows = ", ".join(str(rule.row_number) for rule in matched)
-            raise WorkflowTaskException(f"decision {table.id}: rules {rows} all match (hit policy UNIQUE)", task=task)
+            raise WorkflowTaskException(
+                f"decision {table.id}: rules {rows} all match (hit policy UNIQUE)", task=task
+            )
         return outputs[0] if outputs else {}
 
     @staticmethod

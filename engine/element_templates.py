@@ -48,8 +48,9 @@ def _declared_properties(info: HandlerInfo) -> list[dict[str, Any]]:
     ]
 
 
-def _template(template_id: str, info: HandlerInfo, applies_to: str,
-              properties: list[dict[str, Any]]) -> dict[str, Any]:
+def _template(
+    template_id: str, info: HandlerInfo, applies_to: str, properties: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "$schema": SCHEMA,
         "name": info.label,
@@ -63,30 +64,49 @@ def _template(template_id: str, info: HandlerInfo, applies_to: str,
 
 def service_template(info: HandlerInfo) -> dict[str, Any]:
     """An external service task bound to the handler's topic, named after the handler (editable)."""
-    return _template(f"ksdpl.topic.{info.name}", info, "bpmn:ServiceTask", [
-        {"label": "Nama", "type": "String", "value": info.label,
-         "binding": {"type": "property", "name": "name"}},
-        {"type": "Hidden", "value": "external", "binding": {"type": "property", "name": "camunda:type"}},
-        {"type": "Hidden", "value": info.name, "binding": {"type": "property", "name": "camunda:topic"}},
-        STAGE,
-        *_declared_properties(info),
-    ])
+    return _template(
+        f"ksdpl.topic.{info.name}",
+        info,
+        "bpmn:ServiceTask",
+        [
+            {
+                "label": "Nama",
+                "type": "String",
+                "value": info.label,
+                "binding": {"type": "property", "name": "name"},
+            },
+            {"type": "Hidden", "value": "external", "binding": {"type": "property", "name": "camunda:type"}},
+            {"type": "Hidden", "value": info.name, "binding": {"type": "property", "name": "camunda:topic"}},
+            STAGE,
+            *_declared_properties(info),
+        ],
+    )
 
 
 def user_task_template(info: HandlerInfo) -> dict[str, Any]:
     """A user task whose submitted form the named handler checks. Its name is left alone: the
     Modeler keeps the General group (name, id) visible on a templated element."""
-    return _template(f"ksdpl.user.{info.name}", info, "bpmn:UserTask", [
-        {"type": "Hidden", "value": info.name, "binding": {"type": "camunda:property", "name": "handler"}},
-        STAGE,
-        *_declared_properties(info),
-    ])
+    return _template(
+        f"ksdpl.user.{info.name}",
+        info,
+        "bpmn:UserTask",
+        [
+            {
+                "type": "Hidden",
+                "value": info.name,
+                "binding": {"type": "camunda:property", "name": "handler"},
+            },
+            STAGE,
+            *_declared_properties(info),
+        ],
+    )
 
 
 def element_templates(registry: HandlerRegistry) -> list[dict[str, Any]]:
     """Every template, service topics first, each group sorted by name (a stable file)."""
-    return ([service_template(info) for info in registry.services]
-            + [user_task_template(info) for info in registry.user_tasks])
+    return [service_template(info) for info in registry.services] + [
+        user_task_template(info) for info in registry.user_tasks
+    ]
 
 
 def render(registry: HandlerRegistry) -> str:

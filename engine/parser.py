@@ -124,11 +124,13 @@ class Camunda7Parser(CamundaParser):
     `get_engine` (DMN tables are evaluated by `FeelDecisionEngine`).
     """
 
-    OVERRIDE_PARSER_CLASSES = _with_extensions({
-        **BpmnParser.PARSER_CLASSES,
-        **CamundaParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
-    })
+    OVERRIDE_PARSER_CLASSES = _with_extensions(
+        {
+            **BpmnParser.PARSER_CLASSES,
+            **CamundaParser.OVERRIDE_PARSER_CLASSES,
+            full_tag("businessRuleTask"): (DecisionTaskParser, DecisionTask),
+        }
+    )
 
     def __init__(self, validate_schema: bool = True) -> None:
         super().__init__(namespaces=NSMAP, validator=BpmnValidator() if validate_schema else None)
@@ -171,7 +173,7 @@ def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
             roots[name] = root
             parser.add_bpmn_xml(root, filename=name)
     parsed = []
-    for name, root in roots.items():
+    for root in roots.values():
         for key in executable_process_ids(root):
             process = root.find(f".//{full_tag('process')}[@id='{key}']")
             start = process.find(full_tag("startEvent")) if process is not None else None

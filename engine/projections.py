@@ -21,9 +21,17 @@ from .runtime import Case, dumps, ext, parse_retry_cycle
 from .scripting import to_instant
 
 LOAD_COLUMNS = (
-    Instance.state, Instance.variables.label("projected_variables"), Instance.lock_version, Instance.definition_id, Instance.process_key, Instance.region_code,
-    Instance.status.label("instance_status"), Instance.business_key, Region.name.label("region_name"),
-    Region.level.label("region_level"), Region.timezone.label("region_timezone"),
+    Instance.state,
+    Instance.variables.label("projected_variables"),
+    Instance.lock_version,
+    Instance.definition_id,
+    Instance.process_key,
+    Instance.region_code,
+    Instance.status.label("instance_status"),
+    Instance.business_key,
+    Region.name.label("region_name"),
+    Region.level.label("region_level"),
+    Region.timezone.label("region_timezone"),
 )
 LOAD = (
     select(*LOAD_COLUMNS)
@@ -34,16 +42,27 @@ LOAD = (
 SAVE = (
     update(Instance)
     .where(Instance.id == bindparam("iid"), Instance.lock_version == bindparam("seen"))
-    .values(state=bindparam("state"), lock_version=bindparam("next"), status=bindparam("status"),
-            stage=bindparam("stage"), stage_name=bindparam("stage_name"), variables=bindparam("variables"),
-            updated_at=bindparam("now"), ended_at=bindparam("ended"))
+    .values(
+        state=bindparam("state"),
+        lock_version=bindparam("next"),
+        status=bindparam("status"),
+        stage=bindparam("stage"),
+        stage_name=bindparam("stage_name"),
+        variables=bindparam("variables"),
+        updated_at=bindparam("now"),
+        ended_at=bindparam("ended"),
+    )
 )
 
-CLOSE_TASKS = update(Task).where(Task.id.in_(bindparam("ids", expanding=True))).values(
-    status=sql_case((Task.id == bindparam("done"), "completed"), else_="cancelled"),
-    completed_at=bindparam("now"),
-    completed_by=sql_case((Task.id == bindparam("done"), bindparam("user")), else_=None),
-    submitted=sql_case((Task.id == bindparam("done"), bindparam("values")), else_=None),
+CLOSE_TASKS = (
+    update(Task)
+    .where(Task.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=sql_case((Task.id == bindparam("done"), "completed"), else_="cancelled"),
+        completed_at=bindparam("now"),
+        completed_by=sql_case((Task.id == bindparam("done"), bindparam("user")), else_=None),
+        submitted=sql_case((Task.id == bindparam("done"), bindparam("values")), else_=None),
+    )
 )
 DELETE_JOBS = delete(Job).where(Job.id.in_(bindparam("ids", expanding=True)))
 DELETE_TIMERS = delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
@@ -84,8 +103,15 @@ class Completion:
     values: str  # JSON
 
 
-def write(conn: Connection, instance_id: int, case: Case, functions: dict[str, Callable[..., Any]],
-          timezone: str, now: datetime, completion: Completion | None = None) -> list[NextTask]:
+def write(
+    conn: Connection,
+    instance_id: int,
+    case: Case,
+    functions: dict[str, Callable[..., Any]],
+    timezone: str,
+    now: datetime,
+    completion: Completion | None = None,
+) -> list[NextTask]:
     """Bring the task, job and timer rows of one case in line with its state.
 
     What the rows held before is `case.projected` (they were written with the state just
@@ -97,44 +123,53 @@ def write(conn: Connection, instance_id: int, case: Case, functions: dict[str, C
     return next_tasks
 
 
-def _write_tasks(conn, instance_id, case, functions, timezone, now, existing: frozenset[str],
-                 completion: Completion | None) -> list[NextTask]:
+def _write_tasks(
+    conn, instance_id, case, functions, timezone, now, existing: frozenset[str], completion: Completion | None
+) -> list[NextTask]:
     ready = {str(task.id): task for task in case.ready_user_tasks()}
     gone = existing - ready.keys()
     if gone:
         done = completion or Completion("", None, "")
-        conn.execute(CLOSE_TASKS, {"ids": sorted(gone), "now": now, "done": done.task_id, "user": done.user,
-                                   "values": done.values})
+        conn.execute(
+            CLOSE_TASKS,
+            {"ids": sorted(gone), "now": now, "done": done.task_id, "user": done.user, "values": done.values},
+        )
     rows, due_by_id = [], {}
     for task_id in ready.keys() - existing:
         task = ready[task_id]
         info = ext(task)
         due = to_instant(_evaluate(info.get("due_date"), task, functions), timezone, date_means_end=True)
         due_by_id[task_id] = due
-        rows.append({
-            "id": task_id,
-            "instance_id": instance_id,
-            "bpmn_id": task.task_spec.bpmn_id,
-            "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-            "lane": task.task_spec.lane,
-            "stage": info.get("stage"),
-            "status": "ready",
-            "candidate_groups": ",".join(_evaluate_list(info.get("candidate_groups"), task, functions)),
-            "candidate_users": ",".join(_evaluate_list(info.get("candidate_users"), task, functions)),
-            "assignee": _evaluate(info.get("assignee"), task, functions),
-            "priority": int(info["priority"]) if (info.get("priority") or "").isdigit() else None,
-            "due_at": due,
-            "follow_up_at": to_instant(_evaluate(info.get("follow_up_date"), task, functions), timezone,
-                                       date_means_end=True),
-            "form": dumps(info.get("form") or []),
-            "handler": info.get("handler"),
-            "created_at": now,
-        })
+        rows.append(
+            {
+                "id": task_id,
+                "instance_id": instance_id,
+                "bpmn_id": task.task_spec.bpmn_id,
+                "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                "lane": task.task_spec.lane,
+                "stage": info.get("stage"),
+                "status": "ready",
+                "candidate_groups": ",".join(_evaluate_list(info.get("candidate_groups"), task, functions)),
+                "candidate_users": ",".join(_evaluate_list(info.get("candidate_users"), task, functions)),
+                "assignee": _evaluate(info.get("assignee"), task, functions),
+                "priority": int(info["priority"]) if (info.get("priority") or "").isdigit() else None,
+                "due_at": due,
+                "follow_up_at": to_instant(
+                    _evaluate(info.get("follow_up_date"), task, functions), timezone, date_means_end=True
+                ),
+                "form": dumps(info.get("form") or []),
+                "handler": info.get("handler"),
+                "created_at": now,
+            }
+        )
     if rows:
         conn.execute(insert(Task), rows)
     return [
-        NextTask(task.task_spec.bpmn_name or task.task_spec.bpmn_id, list(ext(task).get("candidate_groups") or []),
-                 due_by_id.get(task_id))
+        NextTask(
+            task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+            list(ext(task).get("candidate_groups") or []),
+            due_by_id.get(task_id),
+        )
         for task_id, task in ready.items()
     ]
 
@@ -149,12 +184,20 @@ def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
         task = open_jobs[task_id]
         info = ext(task)
         tries, delay = parse_retry_cycle(info.get("retry_cycle"))
-        rows.append({
-            "id": task_id, "instance_id": instance_id, "bpmn_id": task.task_spec.bpmn_id,
-            "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id, "topic": info["topic"],
-            "status": "ready", "attempts": 0, "max_attempts": tries,
-            "retry_delay_seconds": int(delay.total_seconds()), "next_run_at": now,
-        })
+        rows.append(
+            {
+                "id": task_id,
+                "instance_id": instance_id,
+                "bpmn_id": task.task_spec.bpmn_id,
+                "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                "topic": info["topic"],
+                "status": "ready",
+                "attempts": 0,
+                "max_attempts": tries,
+                "retry_delay_seconds": int(delay.total_seconds()),
+                "next_run_at": now,
+            }
+        )
     if rows:
         conn.execute(insert(Job), rows)
 
@@ -170,8 +213,17 @@ def _write_timers(conn, instance_id, case, timezone, existing: dict[str, str]) -
         if due is None:
             continue
         if timer_id not in existing:
-            rows.append({"id": timer_id, "instance_id": instance_id, "bpmn_id": timer.bpmn_id, "name": timer.name,
-                         "due_at": due, "interrupting": timer.interrupting, "attached_to": timer.attached_to})
+            rows.append(
+                {
+                    "id": timer_id,
+                    "instance_id": instance_id,
+                    "bpmn_id": timer.bpmn_id,
+                    "name": timer.name,
+                    "due_at": due,
+                    "interrupting": timer.interrupting,
+                    "attached_to": timer.attached_to,
+                }
+            )
         elif existing[timer_id] != timer.due:
             conn.execute(MOVE_TIMER, {"tid": timer_id, "due": due})
     if rows:

@@ -93,27 +93,32 @@ class HandlerRegistry:
         self._service: dict[str, HandlerInfo] = {}
         self._user: dict[str, HandlerInfo] = {}
 
-    def service(self, topic: str, label: str = "", description: str = "",
-                properties: Mapping[str, str] | None = None) -> Callable:
+    def service(
+        self, topic: str, label: str = "", description: str = "", properties: Mapping[str, str] | None = None
+    ) -> Callable:
         """Register a service-task handler: `@registry.service("ksdpl.hitung-batas-dprd")`.
 
         `properties` names the `camunda:properties` the handler reads from its element
         (`ctx.properties`), with a label for each: the element templates make them fields."""
 
         def register(fn: ServiceHandler) -> ServiceHandler:
-            self._add(self._service, HandlerInfo(topic, "service", fn, label or topic, description,
-                                                 dict(properties or {})))
+            self._add(
+                self._service,
+                HandlerInfo(topic, "service", fn, label or topic, description, dict(properties or {})),
+            )
             return fn
 
         return register
 
-    def user_task(self, name: str, label: str = "", description: str = "",
-                  properties: Mapping[str, str] | None = None) -> Callable:
+    def user_task(
+        self, name: str, label: str = "", description: str = "", properties: Mapping[str, str] | None = None
+    ) -> Callable:
         """Register a user-task handler; raise `ValidationFailed({field: message})` to refuse."""
 
         def register(fn: UserTaskHandler) -> UserTaskHandler:
-            self._add(self._user, HandlerInfo(name, "user", fn, label or name, description,
-                                              dict(properties or {})))
+            self._add(
+                self._user, HandlerInfo(name, "user", fn, label or name, description, dict(properties or {}))
+            )
             return fn
 
         return register

@@ -58,7 +58,9 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = deepcopy(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = StateConverter
     registry = BpmnWorkflowSerializer.configure(config)
-    registry.register(date, lambda d: {"value": d.isoformat()}, lambda v: date.fromisoformat(v["value"]), "date")
+    registry.register(
+        date, lambda d: {"value": d.isoformat()}, lambda v: date.fromisoformat(v["value"]), "date"
+    )
     registry.register(Decimal, lambda d: {"value": str(d)}, lambda v: Decimal(v["value"]), "decimal")
     return BpmnWorkflowSerializer(registry)
 
@@ -203,7 +205,11 @@ class Case:
             for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED):
                 if task.state == TaskState.READY and task.task_spec.manual:
                     ready.append(task)
-                elif task.state == TaskState.STARTED and isinstance(task.task_spec, ServiceTask) and ext(task).get("topic"):
+                elif (
+                    task.state == TaskState.STARTED
+                    and isinstance(task.task_spec, ServiceTask)
+                    and ext(task).get("topic")
+                ):
                     jobs.append(task)
             self._open = (ready, jobs)
         return self._open
@@ -260,8 +266,13 @@ class Case:
         hold differently from when the case was loaded, then the values the step set itself."""
         data: dict[str, Any] = dict(self.earlier_variables)
         loaded = self.loaded_variables
-        data.update({key: value for key, value in self._task_variables().items()
-                     if key not in loaded or loaded[key] != value})
+        data.update(
+            {
+                key: value
+                for key, value in self._task_variables().items()
+                if key not in loaded or loaded[key] != value
+            }
+        )
         data.update(self.written)
         return {key: value for key, value in data.items() if not key.startswith("_")}
 

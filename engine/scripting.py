@@ -100,9 +100,9 @@ class ExpressionScriptEngine(PythonScriptEngine):
         variables = {**task.data, **(external_context or {})}
         try:
             value = compile_expression(expression, element_id).evaluate(variables, self.functions, element_id)
-            if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition) and isinstance(
-                value, date
-            ):
+            if isinstance(
+                getattr(task.task_spec, "event_definition", None), TimerEventDefinition
+            ) and isinstance(value, date):
                 return to_instant(value, self.timezone, date_means_end=False).isoformat()
             return value
         except ExpressionError as err:

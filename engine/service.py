@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,7 +56,16 @@ from .store import UnitOfWork, make_engine, read_session
 log = logging.getLogger(__name__)
 
 AUDIT = insert(AuditEvent)
-TASK_COLUMNS = (Task.id, Task.instance_id, Task.status, Task.assignee, Task.form, Task.bpmn_id, Task.name, Task.stage)
+TASK_COLUMNS = (
+    Task.id,
+    Task.instance_id,
+    Task.status,
+    Task.assignee,
+    Task.form,
+    Task.bpmn_id,
+    Task.name,
+    Task.stage,
+)
 TASK_AND_CASE = (
     select(*TASK_COLUMNS, *LOAD_COLUMNS)
     .join(Instance, Instance.id == Task.instance_id)
@@ -127,8 +136,9 @@ class CalendarCache:
             .where(CalendarOverride.region_code.is_(None) | (CalendarOverride.region_code == region_code))
             .order_by(CalendarOverride.region_code.is_not(None))  # a region's own entry wins
         ).all()
-        calendar = WorkingCalendar({r.day: r.is_holiday for r in rows},
-                                   {r.day: r.description for r in rows if r.description})
+        calendar = WorkingCalendar(
+            {r.day: r.is_holiday for r in rows}, {r.day: r.description for r in rows if r.description}
+        )
         self._entries[region_code] = (time.monotonic(), calendar)
         return calendar
 
@@ -153,7 +163,9 @@ def _sha256(files: Mapping[str, str]) -> str:
 class Orchestrator:
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
-    def __init__(self, database_url: str, registry: HandlerRegistry, *, default_timezone: str = "Asia/Jakarta"):
+    def __init__(
+        self, database_url: str, registry: HandlerRegistry, *, default_timezone: str = "Asia/Jakarta"
+    ):
         self.database_url = database_url
         self.registry = registry
         self.default_timezone = default_timezone
@@ -232,7 +244,9 @@ class Orchestrator:
         """The parsed spec of a version: parsed once per process, then cached."""
         parsed = self._parsed.get(definition_id)
         if parsed is None:
-            files = json.loads(s.scalar(select(ProcessDefinition.files).where(ProcessDefinition.id == definition_id)))
+            files = json.loads(
+                s.scalar(select(ProcessDefinition.files).where(ProcessDefinition.id == definition_id))
+            )
             parsed = {p.key: p for p in parse_files(files)}
             self._parsed[definition_id] = parsed
         return parsed[key]
@@ -260,10 +274,19 @@ class Orchestrator:
         calendar = self._calendars.get(s, region.code if region else None)
 
         def lookups(name: str) -> dict[str, str]:
-            return dict(s.execute(select(LookupValue.code, LookupValue.label).where(LookupValue.list_name == name)).all())
+            return dict(
+                s.execute(
+                    select(LookupValue.code, LookupValue.label).where(LookupValue.list_name == name)
+                ).all()
+            )
 
-        return _Env(region, timezone, calendar,
-                    ExpressionScriptEngine(build_functions(calendar, timezone), timezone), lookups)
+        return _Env(
+            region,
+            timezone,
+            calendar,
+            ExpressionScriptEngine(build_functions(calendar, timezone), timezone),
+            lookups,
+        )
 
     def _region(self, s: Session, region_code: str | None) -> RegionInfo | None:
         region = s.get(Region, region_code) if region_code else None
@@ -281,9 +304,13 @@ class Orchestrator:
     ) -> int:
         """Start a case of the newest version, its start form's values checked like any task form."""
         user = actor.username if actor else user
-        if actor is not None and not actor.is_operator:
-            if "pemda" not in actor.groups or actor.region_code != region_code:
-                raise Forbidden("Hanya Pemerintah Daerah wilayah ini yang dapat memulai kasus")
+        regional_bureau = (
+            actor is None
+            or actor.is_operator
+            or ("pemda" in actor.groups and actor.region_code == region_code)
+        )
+        if not regional_bureau:
+            raise Forbidden("Hanya Pemerintah Daerah wilayah ini yang dapat memulai kasus")
         with self.uow() as uow:
             s = uow.session
             if region_code is not None and s.get(Region, region_code) is None:
@@ -294,7 +321,9 @@ class Orchestrator:
             env = self._env(s, self._region(s, region_code))
             case = Case.create(deployment, env.script_engine, values)
             now = clock.now()
-            first_text = (str(values[f["id"]]) for f in deployment.start_form if isinstance(values.get(f["id"]), str))
+            first_text = (
+                str(values[f["id"]]) for f in deployment.start_form if isinstance(values.get(f["id"]), str)
+            )
             title = next(first_text, None) or business_key or key
             instance = Instance(
                 definition_id=definition.id,
@@ -313,8 +342,15 @@ class Orchestrator:
             )
             s.add(instance)
             s.flush()
-            self._save(s, instance.id, 0, case, env, user,
-                       ("start", None, None, {"values": values, "version": definition.version}))
+            self._save(
+                s,
+                instance.id,
+                0,
+                case,
+                env,
+                user,
+                ("start", None, None, {"values": values, "version": definition.version}),
+            )
             uow.commit()
             return instance.id
 
@@ -341,11 +377,16 @@ class Orchestrator:
         if row.instance_status != "running":
             state = "selesai" if row.instance_status == "completed" else "dibatalkan"
             raise Conflict(f"Kasus {instance_id} sudah {state}")
-        region = (RegionInfo(row.region_code, row.region_name, row.region_level, row.region_timezone)
-                  if row.region_code else None)
+        region = (
+            RegionInfo(row.region_code, row.region_name, row.region_level, row.region_timezone)
+            if row.region_code
+            else None
+        )
         env = self._env(s, region)
         env.business_key = row.business_key
-        case = Case.load(row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine)
+        case = Case.load(
+            row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine
+        )
         if self.after_load:
             self.after_load(instance_id)
         try:
@@ -353,54 +394,102 @@ class Orchestrator:
         except (SpiffWorkflowException, ExpressionError) as err:
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
         case.earlier_variables = json.loads(row.projected_variables)
-        return self._save(s, instance_id, row.lock_version, case, env, user,
-                          (action, task_id, bpmn_id, detail), completion)
+        return self._save(
+            s, instance_id, row.lock_version, case, env, user, (action, task_id, bpmn_id, detail), completion
+        )
 
-    def _save(self, s: Session, instance_id: int, seen: int, case: Case, env: _Env, user: str | None,
-              audit: tuple[str, str | None, str | None, Mapping[str, Any] | None],
-              completion: Completion | None = None) -> StepResult:
+    def _save(
+        self,
+        s: Session,
+        instance_id: int,
+        seen: int,
+        case: Case,
+        env: _Env,
+        user: str | None,
+        audit: tuple[str, str | None, str | None, Mapping[str, Any] | None],
+        completion: Completion | None = None,
+    ) -> StepResult:
         """Write the state and the projections that changed; lose to a concurrent writer cleanly."""
         now = clock.now()
         status = "completed" if case.completed else "running"
         stage, stage_name = case.stage()
         conn = s.connection()
         try:
-            updated = conn.execute(SAVE, {
-                "iid": instance_id, "seen": seen, "next": seen + 1, "state": case.dump(), "status": status,
-                "stage": stage, "stage_name": stage_name, "variables": dumps(case.variables()), "now": now,
-                "ended": now if status == "completed" else None,
-            }).rowcount
+            updated = conn.execute(
+                SAVE,
+                {
+                    "iid": instance_id,
+                    "seen": seen,
+                    "next": seen + 1,
+                    "state": case.dump(),
+                    "status": status,
+                    "stage": stage,
+                    "stage_name": stage_name,
+                    "variables": dumps(case.variables()),
+                    "now": now,
+                    "ended": now if status == "completed" else None,
+                },
+            ).rowcount
         except OperationalError as err:  # SQLite: another connection holds the write lock on a stale snapshot
             raise Conflict("Kasus sedang diubah oleh pengguna lain; muat ulang lalu coba lagi") from err
         if updated != 1:
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
         action, task_id, bpmn_id, detail = audit
         self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
-        next_tasks = projections.write(conn, instance_id, case, env.script_engine.functions, env.timezone, now,
-                                       completion)
+        next_tasks = projections.write(
+            conn, instance_id, case, env.script_engine.functions, env.timezone, now, completion
+        )
         if status == "completed":
             self._audit(s, instance_id, None, "completed")
         return StepResult(instance_id, status, stage, stage_name, next_tasks)
 
-    def _audit(self, s: Session, instance_id: int | None, actor: str | None, action: str, *,
-               task_id: str | None = None, bpmn_id: str | None = None, detail: Mapping[str, Any] | None = None) -> None:
-        s.connection().execute(AUDIT, {
-            "instance_id": instance_id, "at": clock.now(), "actor": actor, "action": action,
-            "task_id": task_id, "bpmn_id": bpmn_id, "detail": dumps(dict(detail or {})),
-        })
+    def _audit(
+        self,
+        s: Session,
+        instance_id: int | None,
+        actor: str | None,
+        action: str,
+        *,
+        task_id: str | None = None,
+        bpmn_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        s.connection().execute(
+            AUDIT,
+            {
+                "instance_id": instance_id,
+                "at": clock.now(),
+                "actor": actor,
+                "action": action,
+                "task_id": task_id,
+                "bpmn_id": bpmn_id,
+                "detail": dumps(dict(detail or {})),
+            },
+        )
 
-    def _outbox(self, s: Session, instance_id: int, region: RegionInfo | None, key: str, notifications) -> None:
+    def _outbox(
+        self, s: Session, instance_id: int, region: RegionInfo | None, key: str, notifications
+    ) -> None:
         """Notifications keyed on the task, so a retried job writes each message once."""
         region_code = region.code if region else None
         for n, note in enumerate(notifications):
             exists = s.scalar(select(OutboxMessage.id).where(OutboxMessage.key == f"{key}:{n}"))
             if exists is None:
-                s.add(OutboxMessage(
-                    key=f"{key}:{n}", instance_id=instance_id, recipient_group=note.recipient_group,
-                    region_code=region_code, subject=note.subject[:300], body=note.body, created_at=clock.now(),
-                ))
+                s.add(
+                    OutboxMessage(
+                        key=f"{key}:{n}",
+                        instance_id=instance_id,
+                        recipient_group=note.recipient_group,
+                        region_code=region_code,
+                        subject=note.subject[:300],
+                        body=note.body,
+                        created_at=clock.now(),
+                    )
+                )
 
-    def _validated(self, fields: list[dict], raw: Mapping[str, Any], instance_id: int | None, s: Session) -> dict[str, Any]:
+    def _validated(
+        self, fields: list[dict], raw: Mapping[str, Any], instance_id: int | None, s: Session
+    ) -> dict[str, Any]:
         values, errors = forms.coerce_values(fields, raw)
         for f in fields:
             if f["type"] == "file" and values.get(f["id"]) is not None:
@@ -411,8 +500,16 @@ class Orchestrator:
             raise ValidationFailed(errors)
         return values
 
-    def _context(self, s: Session, instance_id: int, case: Case, task, env: _Env, user: str | None,
-                 variables: Mapping[str, Any]) -> HandlerContext:
+    def _context(
+        self,
+        s: Session,
+        instance_id: int,
+        case: Case,
+        task,
+        env: _Env,
+        user: str | None,
+        variables: Mapping[str, Any],
+    ) -> HandlerContext:
         now = clock.now()
         return HandlerContext(
             variables=dict(variables),
@@ -436,8 +533,9 @@ class Orchestrator:
         if actor is None:
             task = s.connection().execute(READY_TASK, {"id": task_id}).first()
         else:
-            query = (TASK_AND_CASE.add_columns(candidate_of(actor).label("allowed"))
-                     .where(Task.id == task_id, visible_instances(actor)))
+            query = TASK_AND_CASE.add_columns(candidate_of(actor).label("allowed")).where(
+                Task.id == task_id, visible_instances(actor)
+            )
             task = s.connection().execute(query).first()
         if task is None:
             raise NotFound("Tugas tidak ditemukan")
@@ -450,8 +548,13 @@ class Orchestrator:
         return task
 
     # --- user tasks ------------------------------------------------------------------------------
-    def complete_task(self, task_id: str, raw_values: Mapping[str, Any] | None = None,
-                      actor: Actor | None = None, user: str | None = None) -> StepResult:
+    def complete_task(
+        self,
+        task_id: str,
+        raw_values: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
+        user: str | None = None,
+    ) -> StepResult:
         """Check the submitted values against the form and the task's handler, then complete it."""
         user = actor.username if actor else user
         with self.uow() as uow:
@@ -475,9 +578,18 @@ class Orchestrator:
                     self._outbox(s, instance_id, env.region, f"task:{task_id}", ctx.notifications)
                 case.complete_user_task(task_id, {**values, **derived})
 
-            result = self._step(s, instance_id, user, apply, "complete", task_id=task_id, bpmn_id=row.bpmn_id,
-                                detail={"task": row.name, "values": values}, loaded=row,
-                                completion=Completion(task_id, user, dumps(values)))
+            result = self._step(
+                s,
+                instance_id,
+                user,
+                apply,
+                "complete",
+                task_id=task_id,
+                bpmn_id=row.bpmn_id,
+                detail={"task": row.name, "values": values},
+                loaded=row,
+                completion=Completion(task_id, user, dumps(values)),
+            )
             uow.commit()
             return result
 
@@ -489,8 +601,15 @@ class Orchestrator:
             if task.assignee and task.assignee != actor.username:
                 raise Conflict(f"Tugas ini sudah diambil oleh {task.assignee}")
             s.execute(update(Task).where(Task.id == task_id).values(assignee=actor.username))
-            self._audit(s, task.instance_id, actor.username, "claim", task_id=task_id, bpmn_id=task.bpmn_id,
-                        detail={"task": task.name})
+            self._audit(
+                s,
+                task.instance_id,
+                actor.username,
+                "claim",
+                task_id=task_id,
+                bpmn_id=task.bpmn_id,
+                detail={"task": task.name},
+            )
             uow.commit()
 
     def unclaim(self, task_id: str, actor: Actor) -> None:
@@ -500,8 +619,15 @@ class Orchestrator:
             if task.assignee and task.assignee != actor.username and not actor.is_operator:
                 raise Forbidden(f"Tugas ini diambil oleh {task.assignee}")
             s.execute(update(Task).where(Task.id == task_id).values(assignee=None))
-            self._audit(s, task.instance_id, actor.username, "unclaim", task_id=task_id, bpmn_id=task.bpmn_id,
-                        detail={"task": task.name})
+            self._audit(
+                s,
+                task.instance_id,
+                actor.username,
+                "unclaim",
+                task_id=task_id,
+                bpmn_id=task.bpmn_id,
+                detail={"task": task.name},
+            )
             uow.commit()
 
     # --- documents and comments ----------------------------------------------------------------
@@ -514,9 +640,17 @@ class Orchestrator:
             raise NotFound("Kasus tidak ditemukan")
         return instance
 
-    def add_document(self, instance_id: int, filename: str, content_type: str, content: bytes,
-                     actor: Actor | None = None, task_id: str | None = None, field: str | None = None,
-                     user: str | None = None) -> int:
+    def add_document(
+        self,
+        instance_id: int,
+        filename: str,
+        content_type: str,
+        content: bytes,
+        actor: Actor | None = None,
+        task_id: str | None = None,
+        field: str | None = None,
+        user: str | None = None,
+    ) -> int:
         user = actor.username if actor else user
         if len(content) > MAX_DOCUMENT_BYTES:
             raise ValidationFailed({field or "file": "Berkas terlalu besar (maks. 10 MB)"})
@@ -532,19 +666,39 @@ class Orchestrator:
                     raise NotFound("Tugas tidak ditemukan")
                 stage = task.stage
             document = Document(
-                instance_id=instance.id, task_id=task_id, stage=stage if stage is not None else instance.stage,
-                field=field, filename=filename[-255:], content_type=content_type[:100], size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by=user, uploaded_at=clock.now(),
+                instance_id=instance.id,
+                task_id=task_id,
+                stage=stage if stage is not None else instance.stage,
+                field=field,
+                filename=filename[-255:],
+                content_type=content_type[:100],
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                content=content,
+                uploaded_by=user,
+                uploaded_at=clock.now(),
             )
             s.add(document)
             s.flush()
-            self._audit(s, instance_id, user, "document", task_id=task_id,
-                        detail={"document": document.id, "filename": document.filename, "sha256": document.sha256})
+            self._audit(
+                s,
+                instance_id,
+                user,
+                "document",
+                task_id=task_id,
+                detail={"document": document.id, "filename": document.filename, "sha256": document.sha256},
+            )
             uow.commit()
             return document.id
 
-    def add_comment(self, instance_id: int, body: str, actor: Actor | None = None, task_id: str | None = None,
-                    user: str | None = None) -> int:
+    def add_comment(
+        self,
+        instance_id: int,
+        body: str,
+        actor: Actor | None = None,
+        task_id: str | None = None,
+        user: str | None = None,
+    ) -> int:
         user = actor.username if actor else user
         body = (body or "").strip()
         if not body:
@@ -554,8 +708,13 @@ class Orchestrator:
         with self.uow() as uow:
             s = uow.session
             self._visible_instance(s, instance_id, actor)
-            comment = Comment(instance_id=instance_id, task_id=task_id, author=user or "sistem", body=body,
-                              created_at=clock.now())
+            comment = Comment(
+                instance_id=instance_id,
+                task_id=task_id,
+                author=user or "sistem",
+                body=body,
+                created_at=clock.now(),
+            )
             s.add(comment)
             s.flush()
             self._audit(s, instance_id, user, "comment", task_id=task_id, detail={"comment": comment.id})
@@ -570,7 +729,11 @@ class Orchestrator:
         with self.uow() as uow:
             s = uow.session
             self._step(s, instance_id, user, lambda case, env: case.cancel(), "cancel")
-            s.execute(update(Instance).where(Instance.id == instance_id).values(status="cancelled", ended_at=clock.now()))
+            s.execute(
+                update(Instance)
+                .where(Instance.id == instance_id)
+                .values(status="cancelled", ended_at=clock.now())
+            )
             uow.commit()
 
     def retry(self, incident_id: int, actor: Actor | None = None, user: str | None = None) -> None:
@@ -587,27 +750,50 @@ class Orchestrator:
                 raise Conflict(f"Insiden {incident_id} sudah ditangani")
             now = clock.now()
             incident.resolved_at, incident.resolved_by = now, user
-            s.execute(update(Job).where(Job.id == incident.job_id).values(
-                status="ready", attempts=0, next_run_at=now, locked_by=None, locked_until=None))
-            self._audit(s, incident.instance_id, user, "retry", bpmn_id=incident.bpmn_id,
-                        detail={"incident": incident_id})
+            s.execute(
+                update(Job)
+                .where(Job.id == incident.job_id)
+                .values(status="ready", attempts=0, next_run_at=now, locked_by=None, locked_until=None)
+            )
+            self._audit(
+                s,
+                incident.instance_id,
+                user,
+                "retry",
+                bpmn_id=incident.bpmn_id,
+                detail={"incident": incident_id},
+            )
             uow.commit()
 
-    def set_calendar_override(self, day, is_holiday: bool, region_code: str | None = None,
-                              description: str = "", user: str | None = None) -> None:
+    def set_calendar_override(
+        self,
+        day,
+        is_holiday: bool,
+        region_code: str | None = None,
+        description: str = "",
+        user: str | None = None,
+    ) -> None:
         """Record a decree's change to the working days (nationally or for one region)."""
         with self.uow() as uow:
             s = uow.session
             if region_code is not None and s.get(Region, region_code) is None:
                 raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
-            same_region = (CalendarOverride.region_code.is_(None) if region_code is None
-                           else CalendarOverride.region_code == region_code)
+            same_region = (
+                CalendarOverride.region_code.is_(None)
+                if region_code is None
+                else CalendarOverride.region_code == region_code
+            )
             row = s.scalars(select(CalendarOverride).where(CalendarOverride.day == day, same_region)).first()
             row = row or CalendarOverride(day=day, region_code=region_code, created_at=clock.now())
             row.is_holiday, row.description, row.created_by = is_holiday, description[:200], user
             s.add(row)
-            self._audit(s, None, user, "calendar", detail={"day": day, "holiday": is_holiday, "region": region_code,
-                                                           "description": description})
+            self._audit(
+                s,
+                None,
+                user,
+                "calendar",
+                detail={"day": day, "holiday": is_holiday, "region": region_code, "description": description},
+            )
             uow.commit()
         self._calendars.clear()
 
@@ -636,25 +822,53 @@ class Orchestrator:
         now = clock.now()
         with self.uow() as uow:
             s = uow.session
-            blocked = select(Incident.job_id).where(Incident.resolved_at.is_(None), Incident.job_id.is_not(None))
-            timer = self._claim(s, select(Timer).where(Timer.due_at <= now, Timer.id.not_in(seen),
-                                                       Timer.id.not_in(blocked)).order_by(Timer.due_at))
+            blocked = select(Incident.job_id).where(
+                Incident.resolved_at.is_(None), Incident.job_id.is_not(None)
+            )
+            timer = self._claim(
+                s,
+                select(Timer)
+                .where(Timer.due_at <= now, Timer.id.not_in(seen), Timer.id.not_in(blocked))
+                .order_by(Timer.due_at),
+            )
             if timer is None:
                 return False
             seen.add(timer.id)
             try:
                 with s.begin_nested():
-                    self._step(s, timer.instance_id, None, lambda case, env: case.fire_due_timers(), "timer",
-                               task_id=timer.id, bpmn_id=timer.bpmn_id, detail={"timer": timer.name, "due": timer.due_at})
+                    self._step(
+                        s,
+                        timer.instance_id,
+                        None,
+                        lambda case, env: case.fire_due_timers(),
+                        "timer",
+                        task_id=timer.id,
+                        bpmn_id=timer.bpmn_id,
+                        detail={"timer": timer.name, "due": timer.due_at},
+                    )
             except Conflict:
                 report.conflicts += 1
                 return True
             except Exception as err:  # the path after the timer failed: an incident, retried by an operator
-                s.add(Incident(instance_id=timer.instance_id, job_id=timer.id, bpmn_id=timer.bpmn_id,
-                               message=f"{timer.name}: {type(err).__name__}: {err}",
-                               traceback=traceback.format_exc(), created_at=now))
-                self._audit(s, timer.instance_id, None, "incident", task_id=timer.id, bpmn_id=timer.bpmn_id,
-                            detail={"timer": timer.name, "error": str(err)})
+                s.add(
+                    Incident(
+                        instance_id=timer.instance_id,
+                        job_id=timer.id,
+                        bpmn_id=timer.bpmn_id,
+                        message=f"{timer.name}: {type(err).__name__}: {err}",
+                        traceback=traceback.format_exc(),
+                        created_at=now,
+                    )
+                )
+                self._audit(
+                    s,
+                    timer.instance_id,
+                    None,
+                    "incident",
+                    task_id=timer.id,
+                    bpmn_id=timer.bpmn_id,
+                    detail={"timer": timer.name, "error": str(err)},
+                )
                 uow.commit()
                 report.incidents += 1
                 return True
@@ -666,8 +880,12 @@ class Orchestrator:
         now = clock.now()
         with self.uow() as uow:
             s = uow.session
-            job = self._claim(s, select(Job).where(Job.status == "ready", Job.next_run_at <= now, Job.id.not_in(seen))
-                              .order_by(Job.next_run_at))
+            job = self._claim(
+                s,
+                select(Job)
+                .where(Job.status == "ready", Job.next_run_at <= now, Job.id.not_in(seen))
+                .order_by(Job.next_run_at),
+            )
             if job is None:
                 return False
             seen.add(job.id)
@@ -684,8 +902,16 @@ class Orchestrator:
 
             try:
                 with s.begin_nested():
-                    self._step(s, job.instance_id, None, apply, "job", task_id=job.id, bpmn_id=job.bpmn_id,
-                               detail={"topic": job.topic, "job": job.name})
+                    self._step(
+                        s,
+                        job.instance_id,
+                        None,
+                        apply,
+                        "job",
+                        task_id=job.id,
+                        bpmn_id=job.bpmn_id,
+                        detail={"topic": job.topic, "job": job.name},
+                    )
             except Conflict:
                 report.conflicts += 1
                 return True
@@ -703,14 +929,38 @@ class Orchestrator:
     def _job_failed(self, s: Session, job: Job, err: Exception, now: datetime) -> None:
         job.attempts += 1
         job.last_error = f"{type(err).__name__}: {err}"
-        log.warning("job %s (%s) failed, attempt %s of %s: %s", job.id, job.topic, job.attempts, job.max_attempts, err)
+        log.warning(
+            "job %s (%s) failed, attempt %s of %s: %s", job.id, job.topic, job.attempts, job.max_attempts, err
+        )
         if job.attempts >= job.max_attempts:
             job.status = "failed"
-            s.add(Incident(instance_id=job.instance_id, job_id=job.id, bpmn_id=job.bpmn_id,
-                           message=f"{job.name}: {job.last_error}", traceback=traceback.format_exc(), created_at=now))
-            self._audit(s, job.instance_id, None, "incident", task_id=job.id, bpmn_id=job.bpmn_id,
-                        detail={"topic": job.topic, "error": job.last_error})
+            s.add(
+                Incident(
+                    instance_id=job.instance_id,
+                    job_id=job.id,
+                    bpmn_id=job.bpmn_id,
+                    message=f"{job.name}: {job.last_error}",
+                    traceback=traceback.format_exc(),
+                    created_at=now,
+                )
+            )
+            self._audit(
+                s,
+                job.instance_id,
+                None,
+                "incident",
+                task_id=job.id,
+                bpmn_id=job.bpmn_id,
+                detail={"topic": job.topic, "error": job.last_error},
+            )
         else:
             job.next_run_at = now + timedelta(seconds=job.retry_delay_seconds * (2 ** (job.attempts - 1)))
-            self._audit(s, job.instance_id, None, "job-failed", task_id=job.id, bpmn_id=job.bpmn_id,
-                        detail={"topic": job.topic, "error": job.last_error, "attempt": job.attempts})
+            self._audit(
+                s,
+                job.instance_id,
+                None,
+                "job-failed",
+                task_id=job.id,
+                bpmn_id=job.bpmn_id,
+                detail={"topic": job.topic, "error": job.last_error, "attempt": job.attempts},
+            )

@@ -61,16 +61,22 @@ def _scope(actor: Actor | None) -> ColumnElement[bool]:
     return visible_instances(actor) if actor is not None else true()
 
 
-def list_instances(s: Session, actor: Actor | None = None, status: str | None = None,
-                   limit: int = 200) -> list[dict[str, Any]]:
+def list_instances(
+    s: Session, actor: Actor | None = None, status: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
     query = select(Instance).where(_scope(actor)).order_by(Instance.id.desc()).limit(limit)
     if status:
         query = query.where(Instance.status == status)
     return [instance_summary(i) for i in s.scalars(query)]
 
 
-def list_tasks(s: Session, actor: Actor | None = None, instance_id: int | None = None,
-               group: str | None = None, status: str = "ready") -> list[dict[str, Any]]:
+def list_tasks(
+    s: Session,
+    actor: Actor | None = None,
+    instance_id: int | None = None,
+    group: str | None = None,
+    status: str = "ready",
+) -> list[dict[str, Any]]:
     query = (
         select(Task)
         .join(Instance, Instance.id == Task.instance_id)
@@ -100,23 +106,50 @@ def instance_detail(s: Session, instance_id: int, actor: Actor | None = None) ->
         for t in s.scalars(select(Task).where(Task.instance_id == instance_id, Task.status == "ready"))
     ]
     data["timers"] = [
-        {"id": t.id, "element": t.bpmn_id, "name": t.name, "due_at": _iso(t.due_at), "interrupting": t.interrupting}
+        {
+            "id": t.id,
+            "element": t.bpmn_id,
+            "name": t.name,
+            "due_at": _iso(t.due_at),
+            "interrupting": t.interrupting,
+        }
         for t in s.scalars(select(Timer).where(Timer.instance_id == instance_id).order_by(Timer.due_at))
     ]
     data["jobs"] = [
-        {"id": j.id, "element": j.bpmn_id, "name": j.name, "topic": j.topic, "status": j.status,
-         "attempts": j.attempts, "max_attempts": j.max_attempts, "next_run_at": _iso(j.next_run_at),
-         "last_error": j.last_error}
+        {
+            "id": j.id,
+            "element": j.bpmn_id,
+            "name": j.name,
+            "topic": j.topic,
+            "status": j.status,
+            "attempts": j.attempts,
+            "max_attempts": j.max_attempts,
+            "next_run_at": _iso(j.next_run_at),
+            "last_error": j.last_error,
+        }
         for j in s.scalars(select(Job).where(Job.instance_id == instance_id))
     ]
     data["incidents"] = [
-        {"id": i.id, "element": i.bpmn_id, "message": i.message, "created_at": _iso(i.created_at),
-         "resolved_at": _iso(i.resolved_at)}
+        {
+            "id": i.id,
+            "element": i.bpmn_id,
+            "message": i.message,
+            "created_at": _iso(i.created_at),
+            "resolved_at": _iso(i.resolved_at),
+        }
         for i in s.scalars(select(Incident).where(Incident.instance_id == instance_id).order_by(Incident.id))
     ]
     data["history"] = [
-        {"at": _iso(e.at), "actor": e.actor, "action": e.action, "task_id": e.task_id, "element": e.bpmn_id,
-         "detail": json.loads(e.detail)}
-        for e in s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id))
+        {
+            "at": _iso(e.at),
+            "actor": e.actor,
+            "action": e.action,
+            "task_id": e.task_id,
+            "element": e.bpmn_id,
+            "detail": json.loads(e.detail),
+        }
+        for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)
+        )
     ]
     return data

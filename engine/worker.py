@@ -7,6 +7,7 @@ while no worker ran is simply due when one starts, so it fires on the first tick
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -24,7 +25,9 @@ log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, orchestrator: Orchestrator, worker_id: str | None = None, interval: float = 30.0) -> None:
+    def __init__(
+        self, orchestrator: Orchestrator, worker_id: str | None = None, interval: float = 30.0
+    ) -> None:
         self.orchestrator = orchestrator
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.interval = interval
@@ -65,17 +68,22 @@ class Worker:
 
     def _build(self, scheduler: BaseScheduler) -> BaseScheduler:
         self.scheduler = scheduler
-        scheduler.add_job(self._tick, "interval", seconds=self.interval, id="tick",
-                          next_run_time=datetime.now(UTC), max_instances=1, coalesce=True)
+        scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=self.interval,
+            id="tick",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
         return scheduler
 
     def run_forever(self) -> None:
         """Block, running due work until interrupted (`ksdpl worker`)."""
         scheduler = self._build(BlockingScheduler(timezone=UTC))
-        try:
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
             scheduler.start()
-        except (KeyboardInterrupt, SystemExit):
-            pass
 
     def start_background(self) -> BaseScheduler:
         """Run beside a web server in the same process (`ksdpl serve --with-worker`)."""

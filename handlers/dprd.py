@@ -10,25 +10,39 @@ from .checks import Errors, tanggal
 from .registry import registry
 
 
-@registry.user_task("pengajuan-dprd", label="Pengajuan ke DPRD",
-                    description="Tanggal diterima DPRD tidak sebelum tanggal surat dan tidak setelah hari ini; "
-                                "mengosongkan keputusan putaran sebelumnya.")
+@registry.user_task(
+    "pengajuan-dprd",
+    label="Pengajuan ke DPRD",
+    description="Tanggal diterima DPRD tidak sebelum tanggal surat dan tidak setelah hari ini; "
+    "mengosongkan keputusan putaran sebelumnya.",
+)
 def pengajuan_dprd(ctx: HandlerContext):
     v = ctx.variables
     errors = Errors()
     errors.not_after_today(v, "tanggal_diterima_dprd", ctx.today, "Tanggal diterima")
     letter, received = v.get("tanggal_surat_pengajuan_dprd"), v.get("tanggal_diterima_dprd")
     if isinstance(letter, date) and isinstance(received, date) and received < letter:
-        errors.add("tanggal_diterima_dprd", f"Tidak boleh sebelum tanggal surat pengajuan ({tanggal(letter)})")
+        errors.add(
+            "tanggal_diterima_dprd", f"Tidak boleh sebelum tanggal surat pengajuan ({tanggal(letter)})"
+        )
     errors.raise_if_any()
-    return {"keputusan_dprd": None, "nomor_surat_keputusan_dprd": None, "tanggal_surat_keputusan_dprd": None,
-            "dokumen_keputusan_dprd": None, "alasan_penolakan_dprd": None, "dprd_dianggap_menyetujui": False}
+    return {
+        "keputusan_dprd": None,
+        "nomor_surat_keputusan_dprd": None,
+        "tanggal_surat_keputusan_dprd": None,
+        "dokumen_keputusan_dprd": None,
+        "alasan_penolakan_dprd": None,
+        "dprd_dianggap_menyetujui": False,
+    }
 
 
-@registry.service("ksdpl.hitung-batas-dprd", label="Hitung batas waktu DPRD",
-                  description="batas_dprd = hari kerja ke-N setelah tanggal diterima DPRD; N adalah properti "
-                              "'hari_kerja' pada tugas ini (Permendagri 25/2020: 45).",
-                  properties={"hari_kerja": "Jumlah hari kerja DPRD untuk memutus (Permendagri 25/2020: 45)"})
+@registry.service(
+    "ksdpl.hitung-batas-dprd",
+    label="Hitung batas waktu DPRD",
+    description="batas_dprd = hari kerja ke-N setelah tanggal diterima DPRD; N adalah properti "
+    "'hari_kerja' pada tugas ini (Permendagri 25/2020: 45).",
+    properties={"hari_kerja": "Jumlah hari kerja DPRD untuk memutus (Permendagri 25/2020: 45)"},
+)
 def hitung_batas_dprd(ctx: HandlerContext):
     try:
         days = int(ctx.properties["hari_kerja"])
@@ -36,36 +50,54 @@ def hitung_batas_dprd(ctx: HandlerContext):
         raise ValueError("properti 'hari_kerja' (bilangan bulat) belum diisi pada tugas ini") from err
     received = ctx.variables["tanggal_diterima_dprd"]
     due = ctx.calendar.add_working_days(received, days)
-    ctx.notify("dprd", "Rencana kerja sama menunggu persetujuan DPRD",
-               f"Diterima {tanggal(received)}; keputusan paling lambat {tanggal(due)} ({days} hari kerja). "
-               "Tanpa keputusan sampai batas itu, rencana dianggap disetujui.")
-    return {"batas_dprd": due, "batas_dprd_hari_kerja": days,
-            "batas_dprd_sementara": ctx.calendar.is_provisional(received, due)}
+    ctx.notify(
+        "dprd",
+        "Rencana kerja sama menunggu persetujuan DPRD",
+        f"Diterima {tanggal(received)}; keputusan paling lambat {tanggal(due)} ({days} hari kerja). "
+        "Tanpa keputusan sampai batas itu, rencana dianggap disetujui.",
+    )
+    return {
+        "batas_dprd": due,
+        "batas_dprd_hari_kerja": days,
+        "batas_dprd_sementara": ctx.calendar.is_provisional(received, due),
+    }
 
 
-@registry.user_task("keputusan-dprd", label="Keputusan DPRD",
-                    description="Tanggal surat keputusan antara tanggal diterima dan hari ini; alasan wajib bila "
-                                "menolak.")
+@registry.user_task(
+    "keputusan-dprd",
+    label="Keputusan DPRD",
+    description="Tanggal surat keputusan antara tanggal diterima dan hari ini; alasan wajib bila menolak.",
+)
 def keputusan_dprd(ctx: HandlerContext):
     v = ctx.variables
     errors = Errors()
     errors.not_after_today(v, "tanggal_surat_keputusan_dprd", ctx.today, "Tanggal surat")
     received, letter = v.get("tanggal_diterima_dprd"), v.get("tanggal_surat_keputusan_dprd")
     if isinstance(received, date) and isinstance(letter, date) and letter < received:
-        errors.add("tanggal_surat_keputusan_dprd", f"Tidak boleh sebelum rencana diterima ({tanggal(received)})")
+        errors.add(
+            "tanggal_surat_keputusan_dprd", f"Tidak boleh sebelum rencana diterima ({tanggal(received)})"
+        )
     if v.get("keputusan_dprd") == "tolak" and not (v.get("alasan_penolakan_dprd") or "").strip():
         errors.add("alasan_penolakan_dprd", "Wajib diisi bila DPRD menolak")
     errors.raise_if_any()
     return {"dprd_dianggap_menyetujui": False}
 
 
-@registry.service("ksdpl.dianggap-disetujui", label="Dianggap disetujui DPRD",
-                  description="DPRD tidak memutus sampai batas waktu: rencana dianggap disetujui.")
+@registry.service(
+    "ksdpl.dianggap-disetujui",
+    label="Dianggap disetujui DPRD",
+    description="DPRD tidak memutus sampai batas waktu: rencana dianggap disetujui.",
+)
 def dianggap_disetujui(ctx: HandlerContext):
     due = ctx.variables.get("batas_dprd")
-    body = (f"DPRD tidak memberi keputusan sampai {tanggal(due) if due else 'batas waktu'}; rencana kerja sama "
-            "dianggap disetujui. Kepala Daerah menyampaikan surat tindak lanjut kepada Menteri Dalam Negeri.")
+    body = (
+        f"DPRD tidak memberi keputusan sampai {tanggal(due) if due else 'batas waktu'}; rencana kerja sama "
+        "dianggap disetujui. Kepala Daerah menyampaikan surat tindak lanjut kepada Menteri Dalam Negeri."
+    )
     for group in ("kepala_daerah", "pemda", "dprd"):
         ctx.notify(group, "Rencana kerja sama dianggap disetujui DPRD", body)
-    return {"dprd_dianggap_menyetujui": True, "keputusan_dprd": "dianggap_setuju",
-            "tanggal_dianggap_disetujui": ctx.today}
+    return {
+        "dprd_dianggap_menyetujui": True,
+        "keputusan_dprd": "dianggap_setuju",
+        "tanggal_dianggap_disetujui": ctx.today,
+    }

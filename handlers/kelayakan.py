@@ -10,13 +10,24 @@ from .checks import Errors
 from .registry import registry
 
 NO_RELATIONS = "negara_tanpa_hubungan_diplomatik"
-MECHANISMS = ("mekanisme_komunikasi_media", "mekanisme_penggalian_informasi",
-              "mekanisme_kunjungan_langsung", "mekanisme_undangan_kunjungan")
-PARTNER_LEVEL = {"provinsi": "provinsi_negara_bagian", "kabupaten": "kota_kabupaten", "kota": "kota_kabupaten"}
+MECHANISMS = (
+    "mekanisme_komunikasi_media",
+    "mekanisme_penggalian_informasi",
+    "mekanisme_kunjungan_langsung",
+    "mekanisme_undangan_kunjungan",
+)
+PARTNER_LEVEL = {
+    "provinsi": "provinsi_negara_bagian",
+    "kabupaten": "kota_kabupaten",
+    "kota": "kota_kabupaten",
+}
 
 
-@registry.user_task("penjajakan", label="Penjajakan",
-                    description="Memastikan paling sedikit satu mekanisme penjajakan dicatat.")
+@registry.user_task(
+    "penjajakan",
+    label="Penjajakan",
+    description="Memastikan paling sedikit satu mekanisme penjajakan dicatat.",
+)
 def penjajakan(ctx: HandlerContext):
     if not any(ctx.variables.get(name) for name in MECHANISMS):
         errors = Errors()
@@ -25,8 +36,11 @@ def penjajakan(ctx: HandlerContext):
     return {}
 
 
-@registry.user_task("persyaratan", label="Periksa persyaratan",
-                    description="Kode negara, jenis mitra, dan kesetaraan tingkat mitra dengan tingkat Daerah.")
+@registry.user_task(
+    "persyaratan",
+    label="Periksa persyaratan",
+    description="Kode negara, jenis mitra, dan kesetaraan tingkat mitra dengan tingkat Daerah.",
+)
 def persyaratan(ctx: HandlerContext):
     v = ctx.variables
     errors = Errors()
@@ -42,24 +56,32 @@ def persyaratan(ctx: HandlerContext):
     elif level == "lembaga":
         errors.add("tingkat_mitra", "Mitra KSDPL adalah pemerintah daerah di luar negeri, bukan lembaga")
     elif v.get("kesetaraan_status") and ctx.region and PARTNER_LEVEL.get(ctx.region.level) != level:
-        errors.add("kesetaraan_status",
-                   f"Tingkat mitra tidak setara dengan tingkat Daerah ({ctx.region.level}); "
-                   "kosongkan centang ini bila memang tidak setara")
+        errors.add(
+            "kesetaraan_status",
+            f"Tingkat mitra tidak setara dengan tingkat Daerah ({ctx.region.level}); "
+            "kosongkan centang ini bila memang tidak setara",
+        )
     errors.raise_if_any()
     return {"negara_mitra": country}
 
 
-@registry.service("ksdpl.cek-hubungan-diplomatik", label="Cek hubungan diplomatik",
-                  description="Membandingkan negara mitra dengan daftar negara tanpa hubungan diplomatik "
-                              f"(daftar '{NO_RELATIONS}' yang dikelola operator).")
+@registry.service(
+    "ksdpl.cek-hubungan-diplomatik",
+    label="Cek hubungan diplomatik",
+    description="Membandingkan negara mitra dengan daftar negara tanpa hubungan diplomatik "
+    f"(daftar '{NO_RELATIONS}' yang dikelola operator).",
+)
 def cek_hubungan_diplomatik(ctx: HandlerContext):
     country = (ctx.variables.get("negara_mitra") or "").upper()
     return {"hubungan_diplomatik": country not in ctx.lookups(NO_RELATIONS)}
 
 
-@registry.service("ksdpl.ringkas-kelayakan", label="Ringkas hasil kelayakan",
-                  description="Menyimpulkan keluaran tabel keputusan kelayakan (COLLECT) menjadi layak ya/tidak "
-                              "beserta alasan yang tidak terpenuhi.")
+@registry.service(
+    "ksdpl.ringkas-kelayakan",
+    label="Ringkas hasil kelayakan",
+    description="Menyimpulkan keluaran tabel keputusan kelayakan (COLLECT) menjadi layak ya/tidak "
+    "beserta alasan yang tidak terpenuhi.",
+)
 def ringkas_kelayakan(ctx: HandlerContext):
     results = list(ctx.variables.get("layak") or [])
     reasons = list(ctx.variables.get("alasan") or [])

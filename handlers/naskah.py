@@ -19,17 +19,24 @@ def _end_after_start(v, errors: Errors) -> None:
 @registry.service("ksdpl.notifikasi-rencana-masuk", label="Beri tahu Kemendagri: rencana masuk")
 def notifikasi_rencana_masuk(ctx: HandlerContext):
     deemed = " (dianggap disetujui DPRD)" if ctx.variables.get("dprd_dianggap_menyetujui") else ""
-    ctx.notify("kemendagri", "Rencana kerja sama menunggu verifikasi",
-               f"{ctx.variables.get('judul_kerja_sama', '')}{deemed}")
+    ctx.notify(
+        "kemendagri",
+        "Rencana kerja sama menunggu verifikasi",
+        f"{ctx.variables.get('judul_kerja_sama', '')}{deemed}",
+    )
     return {}
 
 
 @registry.service("ksdpl.notifikasi-pertimbangan", label="Beri tahu Daerah: pertimbangan")
 def notifikasi_pertimbangan(ctx: HandlerContext):
     v = ctx.variables
-    follow_up = "memperbaiki rencana kerja sama" if v.get("hasil_verifikasi") == "revisi" else "menyusun naskah"
+    follow_up = (
+        "memperbaiki rencana kerja sama" if v.get("hasil_verifikasi") == "revisi" else "menyusun naskah"
+    )
     letter = v.get("tanggal_surat_pertimbangan")
-    body = f"Surat {v.get('nomor_surat_pertimbangan', '')}" + (f" tanggal {tanggal(letter)}" if letter else "")
+    body = f"Surat {v.get('nomor_surat_pertimbangan', '')}" + (
+        f" tanggal {tanggal(letter)}" if letter else ""
+    )
     for group in ("kepala_daerah", "pemda"):
         ctx.notify(group, f"Pertimbangan Kemendagri: {follow_up}", body)
     return {}
@@ -49,8 +56,11 @@ def naskah(ctx: HandlerContext):
     return {}
 
 
-@registry.user_task("rapat-pembahasan", label="Rapat pembahasan",
-                    description="Keempat unsur peserta; unsur kabupaten/kota hanya untuk Daerah kabupaten/kota.")
+@registry.user_task(
+    "rapat-pembahasan",
+    label="Rapat pembahasan",
+    description="Keempat unsur peserta; unsur kabupaten/kota hanya untuk Daerah kabupaten/kota.",
+)
 def rapat_pembahasan(ctx: HandlerContext):
     v = ctx.variables
     errors = Errors()
@@ -62,8 +72,11 @@ def rapat_pembahasan(ctx: HandlerContext):
     return {}
 
 
-@registry.user_task("penandatanganan-naskah", label="Penandatanganan naskah",
-                    description="Ditandatangani setelah surat persetujuan Mendagri; masa berlaku berurutan.")
+@registry.user_task(
+    "penandatanganan-naskah",
+    label="Penandatanganan naskah",
+    description="Ditandatangani setelah surat persetujuan Mendagri; masa berlaku berurutan.",
+)
 def penandatanganan_naskah(ctx: HandlerContext):
     v = ctx.variables
     errors = Errors()
@@ -71,7 +84,9 @@ def penandatanganan_naskah(ctx: HandlerContext):
     errors.not_after_today(v, "tanggal_penandatanganan_naskah", ctx.today, "Tanggal penandatanganan")
     approved, signed = v.get("tanggal_surat_persetujuan_mendagri"), v.get("tanggal_penandatanganan_naskah")
     if isinstance(approved, date) and isinstance(signed, date) and signed < approved:
-        errors.add("tanggal_penandatanganan_naskah",
-                   f"Tidak boleh sebelum surat persetujuan Mendagri ({tanggal(approved)})")
+        errors.add(
+            "tanggal_penandatanganan_naskah",
+            f"Tidak boleh sebelum surat persetujuan Mendagri ({tanggal(approved)})",
+        )
     errors.raise_if_any()
     return {"tahun_pelaksanaan_ke": 0}

@@ -10,12 +10,17 @@ from engine.scripting import add_years
 from .checks import Errors, tanggal
 from .registry import registry
 
-PLAN_DAYS = timedelta(days=30)  # the plan is due 30 days into the year; the report window opens 30 days before
+PLAN_DAYS = timedelta(
+    days=30
+)  # the plan is due 30 days into the year; the report window opens 30 days before
 
 
-@registry.service("ksdpl.jadwal-laporan-tahunan", label="Jadwal rencana dan laporan tahunan",
-                  description="Tahun pelaksanaan ke-k dihitung dari tanggal mulai berlaku dengan add_years "
-                              "(tanpa pergeseran 365 hari).")
+@registry.service(
+    "ksdpl.jadwal-laporan-tahunan",
+    label="Jadwal rencana dan laporan tahunan",
+    description="Tahun pelaksanaan ke-k dihitung dari tanggal mulai berlaku dengan add_years "
+    "(tanpa pergeseran 365 hari).",
+)
 def jadwal_laporan_tahunan(ctx: HandlerContext):
     v = ctx.variables
     start, end = v["masa_berlaku_naskah_mulai"], v["masa_berlaku_naskah_sampai"]
@@ -36,8 +41,11 @@ def jadwal_laporan_tahunan(ctx: HandlerContext):
     }
 
 
-@registry.user_task("laporan-tahunan", label="Laporan tahunan",
-                    description="Mencatat ketepatan waktu dan riwayat laporan tahunan.")
+@registry.user_task(
+    "laporan-tahunan",
+    label="Laporan tahunan",
+    description="Mencatat ketepatan waktu dan riwayat laporan tahunan.",
+)
 def laporan_tahunan(ctx: HandlerContext):
     v = ctx.variables
     errors = Errors()
@@ -45,18 +53,27 @@ def laporan_tahunan(ctx: HandlerContext):
     errors.raise_if_any()
     on_time = ctx.today <= v["batas_laporan_tahunan"]
     history = list(v.get("riwayat_laporan_tahunan") or [])
-    history.append({
-        "tahun_ke": v.get("tahun_pelaksanaan_ke"),
-        "periode_mulai": v.get("periode_mulai_tahunan"),
-        "periode_sampai": v.get("periode_sampai_tahunan"),
-        "tanggal_disampaikan": ctx.today,
-        "tepat_waktu": on_time,
-    })
-    return {"laporan_terlambat": False, "laporan_tahunan_tepat_waktu": on_time, "riwayat_laporan_tahunan": history}
+    history.append(
+        {
+            "tahun_ke": v.get("tahun_pelaksanaan_ke"),
+            "periode_mulai": v.get("periode_mulai_tahunan"),
+            "periode_sampai": v.get("periode_sampai_tahunan"),
+            "tanggal_disampaikan": ctx.today,
+            "tepat_waktu": on_time,
+        }
+    )
+    return {
+        "laporan_terlambat": False,
+        "laporan_tahunan_tepat_waktu": on_time,
+        "riwayat_laporan_tahunan": history,
+    }
 
 
-@registry.service("ksdpl.laporan-terlambat", label="Laporan tahunan terlambat",
-                  description="Menandai laporan tahunan yang melewati batas dan memberi tahu Pemda dan Kemendagri.")
+@registry.service(
+    "ksdpl.laporan-terlambat",
+    label="Laporan tahunan terlambat",
+    description="Menandai laporan tahunan yang melewati batas dan memberi tahu Pemda dan Kemendagri.",
+)
 def laporan_terlambat(ctx: HandlerContext):
     year = ctx.variables.get("tahun_pelaksanaan_ke")
     due = ctx.variables.get("batas_laporan_tahunan")

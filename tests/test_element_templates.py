@@ -45,10 +45,15 @@ def test_committed_file_is_up_to_date() -> None:
 def test_one_template_per_topic_and_per_user_task_handler() -> None:
     ids = [template["id"] for template in committed()]
     assert len(ids) == len(set(ids))
-    assert sorted(ids) == sorted([f"ksdpl.topic.{h.name}" for h in registry.services]
-                                 + [f"ksdpl.user.{h.name}" for h in registry.user_tasks])
+    assert sorted(ids) == sorted(
+        [f"ksdpl.topic.{h.name}" for h in registry.services]
+        + [f"ksdpl.user.{h.name}" for h in registry.user_tasks]
+    )
     for template in committed():
-        assert template["$schema"] == "https://unpkg.com/@camunda/element-templates-json-schema/resources/schema.json"
+        assert (
+            template["$schema"]
+            == "https://unpkg.com/@camunda/element-templates-json-schema/resources/schema.json"
+        )
         assert template["version"] == 1
         assert template["name"] and template["description"]
 
@@ -61,7 +66,10 @@ def test_service_templates_bind_an_external_topic() -> None:
         assert template["name"] == info.label
         props = bindings(template)
         assert props["property", "camunda:type"] == {
-            "type": "Hidden", "value": "external", "binding": {"type": "property", "name": "camunda:type"}}
+            "type": "Hidden",
+            "value": "external",
+            "binding": {"type": "property", "name": "camunda:type"},
+        }
         assert props["property", "camunda:topic"]["type"] == "Hidden"
         assert props["property", "camunda:topic"]["value"] == info.name
         assert props["property", "name"]["type"] == "String"
@@ -78,7 +86,10 @@ def test_user_task_templates_bind_the_handler_property() -> None:
         assert template["name"] == info.label
         props = bindings(template)
         assert props["camunda:property", "handler"] == {
-            "type": "Hidden", "value": info.name, "binding": {"type": "camunda:property", "name": "handler"}}
+            "type": "Hidden",
+            "value": info.name,
+            "binding": {"type": "camunda:property", "name": "handler"},
+        }
         assert props["camunda:property", "stage"]["type"] == "String"
         assert ("property", "name") not in props  # the task keeps the name the analyst gave it
 
@@ -127,8 +138,14 @@ def test_declared_properties_of_any_registry_become_fields() -> None:
 def test_cli_writes_the_descriptor(tmp_path: Path) -> None:
     output = tmp_path / "et"
     command = [sys.executable, "-m", "engine.cli", "element-templates", "--output", str(output), "--json"]
-    proc = subprocess.run(command, cwd=ROOT, env={**os.environ, "KSDPL_HANDLERS": "handlers"},
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "KSDPL_HANDLERS": "handlers"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     written = output / "ksdpl.json"
     assert json.loads(proc.stdout) == {"path": str(written), "templates": len(committed())}

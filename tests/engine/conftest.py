@@ -55,10 +55,12 @@ def registry(calls) -> HandlerRegistry:
 
 def add_regions(orch: Orchestrator) -> None:
     with orch.uow() as uow:
-        uow.session.add_all([
-            Region(code="3171", name="Kota A", level="kota", timezone="Asia/Jakarta"),
-            Region(code="9171", name="Kota B", level="kota", timezone="Asia/Jayapura"),
-        ])
+        uow.session.add_all(
+            [
+                Region(code="3171", name="Kota A", level="kota", timezone="Asia/Jakarta"),
+                Region(code="9171", name="Kota B", level="kota", timezone="Asia/Jayapura"),
+            ]
+        )
         uow.commit()
 
 

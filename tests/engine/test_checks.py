@@ -29,7 +29,7 @@ def test_not_bpmn():
 
 
 def test_schema_violation_names_the_element():
-    broken = REVIEW.replace('<bpmn:incoming>Flow_3</bpmn:incoming>', '<bpmn:bogus>Flow_3</bpmn:bogus>')
+    broken = REVIEW.replace("<bpmn:incoming>Flow_3</bpmn:incoming>", "<bpmn:bogus>Flow_3</bpmn:bogus>")
     found = problems(broken)
     assert found and all("BPMN schema" in p for p in found)
     assert any(p.startswith("review.bpmn: Review:") for p in found)
@@ -40,8 +40,14 @@ def test_unknown_topic():
     assert found == ["review.bpmn: Score: no handler registered for topic 'test.nope' (known: test.score)"]
 
 
-@pytest.mark.parametrize("binding", ['camunda:class="org.example.Score"', 'camunda:delegateExpression="${score}"',
-                                     'camunda:expression="${score.run()}"'])
+@pytest.mark.parametrize(
+    "binding",
+    [
+        'camunda:class="org.example.Score"',
+        'camunda:delegateExpression="${score}"',
+        'camunda:expression="${score.run()}"',
+    ],
+)
 def test_java_bindings_are_refused_with_what_to_use(binding):
     text = REVIEW.replace('camunda:type="external" camunda:topic="test.score"', binding)
     [problem] = problems(text)
@@ -55,22 +61,34 @@ def test_script_in_another_language():
         '<bpmn:scriptTask id="Js" name="JS" scriptFormat="javascript"><bpmn:script>1</bpmn:script></bpmn:scriptTask>'
         '<bpmn:endEvent id="Approved" name="Disetujui">',
     )
-    assert any(p.startswith("review.bpmn: Js: script language 'javascript' is not supported; use") for p in problems(text))
+    assert any(
+        p.startswith("review.bpmn: Js: script language 'javascript' is not supported; use")
+        for p in problems(text)
+    )
 
 
 def test_user_task_nobody_can_do():
     text = REVIEW.replace(' camunda:candidateGroups="pemda"', "")
-    assert problems(text) == ["review.bpmn: Draft: a user task needs camunda:candidateGroups, candidateUsers or assignee"]
+    assert problems(text) == [
+        "review.bpmn: Draft: a user task needs camunda:candidateGroups, candidateUsers or assignee"
+    ]
 
 
 def test_expression_that_does_not_parse():
-    text = REVIEW.replace('${keputusan == "revisi"}', '${keputusan == }')
+    text = REVIEW.replace('${keputusan == "revisi"}', "${keputusan == }")
     [problem] = problems(text)
     assert problem.startswith("review.bpmn: Flow_revise: condition does not parse")
 
 
-@pytest.mark.parametrize("evil", ['${__import__("os").system("id")}', '${().__class__.__base__}',
-                                  '${open("/etc/passwd")}', '${(lambda: 1)()}'])
+@pytest.mark.parametrize(
+    "evil",
+    [
+        '${__import__("os").system("id")}',
+        "${().__class__.__base__}",
+        '${open("/etc/passwd")}',
+        "${(lambda: 1)()}",
+    ],
+)
 def test_malicious_expression_is_refused(evil):
     text = REVIEW.replace('${keputusan == "revisi"}', evil.replace('"', "&quot;"))
     [problem] = problems(text)
@@ -85,8 +103,12 @@ def test_unknown_function():
 
 def test_timer_without_definition():
     text = REVIEW.replace(
-        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">${end_of_day(add_working_days(today(), 3))}</bpmn:timeDate>', "")
-    assert problems(text) == ["review.bpmn: ReviewTimeout: a timer needs a timeDate, timeDuration or timeCycle"]
+        '<bpmn:timeDate xsi:type="bpmn:tFormalExpression">${end_of_day(add_working_days(today(), 3))}</bpmn:timeDate>',
+        "",
+    )
+    assert problems(text) == [
+        "review.bpmn: ReviewTimeout: a timer needs a timeDate, timeDuration or timeCycle"
+    ]
 
 
 def test_missing_decision():
@@ -124,18 +146,48 @@ def test_message_catch_would_wait_forever():
 
 
 def test_camunda_8_file_is_refused():
-    text = REVIEW.replace('modeler:executionPlatform="Camunda Platform"', 'modeler:executionPlatform="Camunda Cloud"')
+    text = REVIEW.replace(
+        'modeler:executionPlatform="Camunda Platform"', 'modeler:executionPlatform="Camunda Cloud"'
+    )
     [problem] = problems(text)
     assert "Camunda 8" in problem
 
 
 def test_bad_form_definition():
-    text = REVIEW.replace('type="textarea"', 'type="richtext"').replace('name="max" config="50"', 'name="max" config="x"')
+    text = REVIEW.replace('type="textarea"', 'type="richtext"').replace(
+        'name="max" config="50"', 'name="max" config="x"'
+    )
     found = problems(text)
-    assert "review.bpmn: Draft: form field 'isi' has type 'richtext'; use one of boolean, date, enum, file, long, string, textarea" in found
+    assert (
+        "review.bpmn: Draft: form field 'isi' has type 'richtext'; use one of boolean, date, enum, file, long, string, textarea"
+        in found
+    )
     assert "review.bpmn: Draft: form field 'jumlah': constraint max needs a number" in found
 
 
 def test_every_problem_is_listed_at_once():
-    text = REVIEW.replace('camunda:topic="test.score"', 'camunda:topic="x"').replace(' camunda:candidateGroups="pemda"', "")
+    text = REVIEW.replace('camunda:topic="test.score"', 'camunda:topic="x"').replace(
+        ' camunda:candidateGroups="pemda"', ""
+    )
     assert len(problems(text)) == 2
+
+
+def test_handler_property_missing_on_its_element():
+    registry = make_registry(Calls())
+
+    @registry.service("test.deadline", properties={"hari_kerja": "Jumlah hari kerja"})
+    def deadline(ctx):
+        return {}
+
+    text = REVIEW.replace('camunda:topic="test.score"', 'camunda:topic="test.deadline"')
+    assert check_files({"review.bpmn": text}, registry) == [
+        "review.bpmn: Score: handler 'test.deadline' needs the camunda:property 'hari_kerja' (Jumlah hari kerja)"
+    ]
+    with_property = text.replace(
+        '<camunda:property name="stage" value="2" />\n        </camunda:properties>\n'
+        "      </bpmn:extensionElements>\n      <bpmn:incoming>Flow_2</bpmn:incoming>",
+        '<camunda:property name="stage" value="2" />\n<camunda:property name="hari_kerja" '
+        'value="45" />\n        </camunda:properties>\n      </bpmn:extensionElements>\n'
+        "      <bpmn:incoming>Flow_2</bpmn:incoming>",
+    )
+    assert check_files({"review.bpmn": with_property}, registry) == []

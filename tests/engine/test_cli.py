@@ -17,8 +17,14 @@ def ksdpl(db_url):
     env = {**os.environ, "KSDPL_DATABASE_URL": db_url, "KSDPL_HANDLERS": "tests.engine.cli_handlers"}
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine.cli", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if ok:
             assert proc.returncode == 0, proc.stderr
         return proc
@@ -34,7 +40,8 @@ def test_a_case_from_the_command_line(ksdpl):
     assert ksdpl("deploy", bpmn).stdout.strip() == "deployed review version 1"
     assert ksdpl("deploy", bpmn).stdout.strip() == "unchanged review version 1"
     assert json.loads(ksdpl("deploy", bpmn, "--json").stdout) == [
-        {"key": "review", "version": 1, "changed": False, "definition_id": 1}]
+        {"key": "review", "version": 1, "changed": False, "definition_id": 1}
+    ]
     instance_id = int(ksdpl("start", "review", "--region", "3171", "--var", "judul=Dari CLI").stdout)
     [task] = json.loads(ksdpl("tasks", "--instance", str(instance_id), "--json").stdout)
     assert task["name"] == "Susun draf" and [f["id"] for f in task["form"]] == ["isi", "jumlah"]
@@ -43,8 +50,19 @@ def test_a_case_from_the_command_line(ksdpl):
     bad = ksdpl("complete", task["id"], "--var", "isi=x", "--var", "jumlah=500", ok=False)
     assert bad.returncode == 1 and "jumlah: Paling besar 50" in bad.stderr and "Traceback" not in bad.stderr
 
-    done = json.loads(ksdpl("complete", task["id"], "--var", "isi=isi dari cli", "--var", "jumlah=7",
-                            "--user", "budi", "--json").stdout)
+    done = json.loads(
+        ksdpl(
+            "complete",
+            task["id"],
+            "--var",
+            "isi=isi dari cli",
+            "--var",
+            "jumlah=7",
+            "--user",
+            "budi",
+            "--json",
+        ).stdout
+    )
     assert done["status"] == "running"
     again = ksdpl("complete", task["id"], "--var", "isi=y", "--var", "jumlah=1", ok=False)
     assert again.returncode == 1 and "sudah diselesaikan" in again.stderr
@@ -71,8 +89,14 @@ def test_errors_are_one_line_without_traceback(ksdpl, tmp_path):
     junk.write_text("<definitions")
     checked = ksdpl("check", str(junk), ok=False)
     assert checked.returncode == 1 and checked.stdout.startswith("junk.bpmn: -: not well-formed XML")
-    for args in (("deploy", str(junk)), ("show", "999"), ("retry", "5"),
-                 ("complete", "nope"), ("start", "review", "--region", "x"), ("deploy", "/nonexistent.bpmn")):
+    for args in (
+        ("deploy", str(junk)),
+        ("show", "999"),
+        ("retry", "5"),
+        ("complete", "nope"),
+        ("start", "review", "--region", "x"),
+        ("deploy", "/nonexistent.bpmn"),
+    ):
         proc = ksdpl(*args, ok=False)
         assert proc.returncode != 0, args
         assert "Traceback" not in proc.stderr and proc.stderr.strip(), args

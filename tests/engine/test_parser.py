@@ -35,7 +35,10 @@ def test_reads_camunda_attributes_spiff_ignores():
     assert review["handler"] == "test.review"
     assert review["stage"] == 3
     assert [f["id"] for f in review["form"]] == ["keputusan"]
-    assert review["form"][0]["options"] == [{"id": "setuju", "name": "Setuju"}, {"id": "revisi", "name": "Revisi"}]
+    assert review["form"][0]["options"] == [
+        {"id": "setuju", "name": "Setuju"},
+        {"id": "revisi", "name": "Revisi"},
+    ]
     draft = specs["Draft"].extensions
     assert draft["due_date"] == "${end_of_day(add_working_days(today(), 5))}"
     assert draft["form"][1]["constraints"] == {"min": "1", "max": "50"}

@@ -34,6 +34,7 @@ def _steps(instance: list[int]) -> list[Callable[[Orchestrator], object]]:
         def step(o):
             clock.advance(delta)
             return o.run_due()
+
         return step
 
     return [
@@ -54,9 +55,15 @@ def _final(orch: Orchestrator, instance_id: int) -> dict:
             "status": instance.status,
             "stage": (instance.stage, instance.stage_name),
             "variables": json.loads(instance.variables),
-            "tasks": [(t.bpmn_id, t.status) for t in s.scalars(select(Task).order_by(Task.created_at, Task.bpmn_id))],
-            "audit": [e.action for e in s.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                                                  .order_by(AuditEvent.id))],
+            "tasks": [
+                (t.bpmn_id, t.status) for t in s.scalars(select(Task).order_by(Task.created_at, Task.bpmn_id))
+            ],
+            "audit": [
+                e.action
+                for e in s.scalars(
+                    select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)
+                )
+            ],
         }
 
 
@@ -87,5 +94,17 @@ def test_restart_between_every_step_ends_in_the_same_state(db_url, registry, tmp
     assert restarted["status"] == "completed"
     assert restarted["stage"] == (4, "Dianggap disetujui")
     assert restarted["variables"]["isi"] == "draf dua" and restarted["variables"]["keputusan"] == "revisi"
-    assert [t for t in restarted["tasks"] if t[0] == "Draft"] == [("Draft", "completed"), ("Draft", "completed")]
-    assert restarted["audit"] == ["start", "complete", "job", "complete", "complete", "job", "timer", "completed"]
+    assert [t for t in restarted["tasks"] if t[0] == "Draft"] == [
+        ("Draft", "completed"),
+        ("Draft", "completed"),
+    ]
+    assert restarted["audit"] == [
+        "start",
+        "complete",
+        "job",
+        "complete",
+        "complete",
+        "job",
+        "timer",
+        "completed",
+    ]

@@ -32,7 +32,10 @@ def snapshot(orch: Orchestrator, instance_id: int) -> dict:
         return {
             "lock": instance.lock_version,
             "state": instance.state,
-            "tasks": sorted((t.id, t.status, t.assignee) for t in s.scalars(select(Task).where(Task.instance_id == instance_id))),
+            "tasks": sorted(
+                (t.id, t.status, t.assignee)
+                for t in s.scalars(select(Task).where(Task.instance_id == instance_id))
+            ),
             "jobs": s.scalar(select(func.count()).select_from(Job)),
             "audit": s.scalar(select(func.count()).select_from(AuditEvent)),
         }
@@ -59,7 +62,11 @@ def test_start_projects_the_first_task_with_due_date(deployed):
     with deployed.session() as s:
         instance = s.get(Instance, instance_id)
         assert (instance.status, instance.stage, instance.title, instance.process_version) == (
-            "running", 2, "Kerja sama uji", 1)
+            "running",
+            2,
+            "Kerja sama uji",
+            1,
+        )
         assert instance.spiff_version.startswith("3.2.0/")
 
 
@@ -79,8 +86,16 @@ def test_full_path_with_job_timer_handler_and_outbox(deployed):
         assert json.loads(instance.variables)["ditinjau_oleh"] == "sari"
         assert s.scalar(select(func.count()).select_from(Timer)) == 0
         [message] = s.scalars(select(OutboxMessage))
-        assert (message.recipient_group, message.region_code, message.subject) == ("pemda", "3171", "Draf ditinjau: setuju")
-        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)))
+        assert (message.recipient_group, message.region_code, message.subject) == (
+            "pemda",
+            "3171",
+            "Draf ditinjau: setuju",
+        )
+        actions = list(
+            s.scalars(
+                select(AuditEvent.action).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.id)
+            )
+        )
         assert actions == ["start", "complete", "job", "complete", "completed"]
 
 
@@ -110,11 +125,14 @@ def test_handler_refusal_keeps_the_task_ready_and_changes_nothing(deployed):
     assert snapshot(deployed, instance_id) == before
 
 
-@pytest.mark.parametrize("values, errors", [
-    ({"jumlah": "2"}, {"isi": "Wajib diisi"}),
-    ({"isi": "x", "jumlah": "99"}, {"jumlah": "Paling besar 50"}),
-    ({"isi": "x", "jumlah": "dua"}, {"jumlah": "Harus berupa bilangan bulat"}),
-])
+@pytest.mark.parametrize(
+    "values, errors",
+    [
+        ({"jumlah": "2"}, {"isi": "Wajib diisi"}),
+        ({"isi": "x", "jumlah": "99"}, {"jumlah": "Paling besar 50"}),
+        ({"isi": "x", "jumlah": "dua"}, {"jumlah": "Harus berupa bilangan bulat"}),
+    ],
+)
 def test_form_constraints_refuse_bad_values(deployed, values, errors):
     instance_id = start(deployed)
     [draft] = ready(deployed, instance_id)
@@ -162,7 +180,9 @@ def test_authorisation_by_region_and_group(deployed):
     with pytest.raises(Forbidden):
         deployed.start("review", "3171", {"judul": "x"}, actor=Actor("k", frozenset({"kemenlu"})))
     assert snapshot(deployed, instance_id) == before
-    deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=Actor("budi", frozenset({"pemda"}), "3171"))
+    deployed.complete_task(
+        draft.id, {"isi": "x", "jumlah": "1"}, actor=Actor("budi", frozenset({"pemda"}), "3171")
+    )
 
 
 def test_claimed_task_is_taken(deployed):
@@ -236,7 +256,9 @@ def test_versions_and_running_cases_stay_on_theirs(deployed):
 def test_broken_deployment_is_refused_whole(deployed):
     with pytest.raises(DeploymentRejected) as err:
         deployed.deploy({"review.bpmn": REVIEW.replace("test.score", "test.unknown")})
-    assert err.value.problems == ["review.bpmn: Score: no handler registered for topic 'test.unknown' (known: test.score)"]
+    assert err.value.problems == [
+        "review.bpmn: Score: no handler registered for topic 'test.unknown' (known: test.score)"
+    ]
     with deployed.session() as s:
         assert s.scalar(select(func.count()).select_from(ProcessDefinition)) == 1
 
@@ -249,7 +271,9 @@ def test_documents_belong_to_their_case(deployed):
 
         assert len(s.get(Document, doc).sha256) == 64
     with pytest.raises(NotFound):
-        deployed.add_document(b, "x.pdf", "application/pdf", b"x", actor=Actor("z", frozenset({"pemda"}), "9171"))
+        deployed.add_document(
+            b, "x.pdf", "application/pdf", b"x", actor=Actor("z", frozenset({"pemda"}), "9171")
+        )
 
 
 def test_two_writers_on_one_case_exactly_one_wins(deployed):
@@ -279,7 +303,9 @@ def test_two_writers_on_one_case_exactly_one_wins(deployed):
     assert after["lock"] == before["lock"] + 1  # one step, not two
     with deployed.session() as s:
         assert s.scalar(select(func.count()).select_from(Job)) == 1
-        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "complete")) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "complete")) == 1
+        )
 
 
 def test_calendar_override_moves_deadlines_of_its_region_only(deployed):

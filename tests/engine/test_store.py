@@ -31,12 +31,15 @@ def test_sqlite_runs_in_wal_mode(db_url):
     engine.dispose()
 
 
-@pytest.mark.parametrize("cycle, expected", [
-    (None, (3, timedelta(minutes=5))),
-    ("R5/PT10M", (5, timedelta(minutes=10))),
-    ("R1/P1D", (1, timedelta(days=1))),
-    ("R3/PT1H30M", (3, timedelta(hours=1, minutes=30))),
-])
+@pytest.mark.parametrize(
+    "cycle, expected",
+    [
+        (None, (3, timedelta(minutes=5))),
+        ("R5/PT10M", (5, timedelta(minutes=10))),
+        ("R1/P1D", (1, timedelta(days=1))),
+        ("R3/PT1H30M", (3, timedelta(hours=1, minutes=30))),
+    ],
+)
 def test_retry_cycles(cycle, expected):
     assert parse_retry_cycle(cycle) == expected
 

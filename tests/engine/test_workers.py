@@ -31,10 +31,23 @@ def test_two_worker_processes_never_run_a_job_twice(db_url, tmp_path):
             task_id = s.scalars(select(Task.id).where(Task.instance_id == instance_id)).one()
         orch.complete_task(task_id, {"isi": "x", "jumlah": "1"})
     log = tmp_path / "jobs.log"
-    env = {**os.environ, "KSDPL_DATABASE_URL": db_url, "KSDPL_HANDLERS": "tests.engine.worker_handlers",
-           "KSDPL_TEST_JOB_LOG": str(log)}
-    workers = [subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--once"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    env = {
+        **os.environ,
+        "KSDPL_DATABASE_URL": db_url,
+        "KSDPL_HANDLERS": "tests.engine.worker_handlers",
+        "KSDPL_TEST_JOB_LOG": str(log),
+    }
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "worker", "--once"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     for w in workers:
         _out, err = w.communicate(timeout=300)
         assert w.returncode == 0, err

@@ -55,9 +55,11 @@ def orch(db_url) -> Iterator[Orchestrator]:
             Region(code=code, name=name, level=level, timezone=zone, province_code=PROVINCE_OF.get(code))
             for code, (name, level, zone) in REGIONS.items()
         )
-        uow.session.add_all([
-            LookupValue(list_name="negara_tanpa_hubungan_diplomatik", code="IL", label="Israel"),
-        ])
+        uow.session.add_all(
+            [
+                LookupValue(list_name="negara_tanpa_hubungan_diplomatik", code="IL", label="Israel"),
+            ]
+        )
         uow.commit()
     clock.set(JANUARY_2027)
     deploy_ksdpl(orchestrator)

@@ -27,10 +27,15 @@ from engine.service import Orchestrator, RunReport, StepResult
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 # Enum fields that choose a gateway branch: the form shows them empty every time (FIELDS.md, ◆).
-DECISIONS = frozenset({
-    "hasil_penjajakan", "tindak_lanjut_kelayakan", "keputusan_dprd", "tindak_lanjut_penolakan",
-    "hasil_verifikasi",
-})
+DECISIONS = frozenset(
+    {
+        "hasil_penjajakan",
+        "tindak_lanjut_kelayakan",
+        "keputusan_dprd",
+        "tindak_lanjut_penolakan",
+        "hasil_verifikasi",
+    }
+)
 
 # The six prerequisites Pemda ticks (the seventh, diplomatic relations, is looked up).
 ALL_PREREQUISITES = {
@@ -117,8 +122,15 @@ class Case:
         return posted
 
     def upload(self, task: Task, field_id: str, content: bytes) -> int:
-        return self.orch.add_document(self.id, f"{field_id}.pdf", "application/pdf", content, task_id=task.id,
-                                      field=field_id, user="uji")
+        return self.orch.add_document(
+            self.id,
+            f"{field_id}.pdf",
+            "application/pdf",
+            content,
+            task_id=task.id,
+            field=field_id,
+            user="uji",
+        )
 
     def complete(self, bpmn_id: str, user: str = "uji", **values: Any) -> StepResult:
         task = self.task(bpmn_id)
@@ -176,8 +188,13 @@ class Case:
     # --- what the screens show -------------------------------------------------------------------
     def ready(self) -> list[Task]:
         with self.orch.session() as s:
-            return list(s.scalars(select(Task).where(Task.instance_id == self.id, Task.status == "ready")
-                                  .order_by(Task.created_at, Task.bpmn_id)))
+            return list(
+                s.scalars(
+                    select(Task)
+                    .where(Task.instance_id == self.id, Task.status == "ready")
+                    .order_by(Task.created_at, Task.bpmn_id)
+                )
+            )
 
     def ready_ids(self) -> list[str]:
         return [task.bpmn_id for task in self.ready()]
@@ -209,11 +226,15 @@ class Case:
 
     def outbox(self) -> list[OutboxMessage]:
         with self.orch.session() as s:
-            return list(s.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == self.id)
-                                  .order_by(OutboxMessage.id)))
+            return list(
+                s.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.instance_id == self.id)
+                    .order_by(OutboxMessage.id)
+                )
+            )
 
     def documents(self) -> list[Document]:
         with self.orch.session() as s:
             query = select(Document).where(Document.instance_id == self.id).order_by(Document.id)
             return list(s.scalars(query))
-

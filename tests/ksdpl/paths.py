@@ -10,8 +10,12 @@ from tests.ksdpl.driver import ALL_PREREQUISITES, Case
 
 def explore(case: Case) -> None:
     """Stage 2 up to the prerequisites: exploration agreed, study filed."""
-    case.complete("Task_Penjajakan", mekanisme_kunjungan_langsung=True, hasil_penjajakan="sepakat",
-                  uraian_penjajakan="Kunjungan delegasi; kedua pihak sepakat menjajaki kerja sama")
+    case.complete(
+        "Task_Penjajakan",
+        mekanisme_kunjungan_langsung=True,
+        hasil_penjajakan="sepakat",
+        uraian_penjajakan="Kunjungan delegasi; kedua pihak sepakat menjajaki kerja sama",
+    )
     case.complete("Task_SusunKajian")
 
 
@@ -27,8 +31,12 @@ def sign_loi(case: Case, signed: date | None = None) -> date:
     case.complete("Task_SusunRancanganLoi")
     case.complete("Task_KoordinasiLoi")
     signed = signed or case.today
-    case.complete("Task_TandaTanganLoi", tanggal_penandatanganan_loi=signed, masa_berlaku_loi_mulai=signed,
-                  masa_berlaku_loi_sampai=add_years(signed, 1))
+    case.complete(
+        "Task_TandaTanganLoi",
+        tanggal_penandatanganan_loi=signed,
+        masa_berlaku_loi_mulai=signed,
+        masa_berlaku_loi_sampai=add_years(signed, 1),
+    )
     return signed
 
 
@@ -40,8 +48,9 @@ def to_dprd(case: Case, received: date | None = None) -> None:
 
 def submit_to_dprd(case: Case, received: date | None = None, **values: object) -> None:
     received = received or case.today
-    case.complete("Task_AjukanDprd", tanggal_surat_pengajuan_dprd=received, tanggal_diterima_dprd=received,
-                  **values)
+    case.complete(
+        "Task_AjukanDprd", tanggal_surat_pengajuan_dprd=received, tanggal_diterima_dprd=received, **values
+    )
     assert case.run_worker().jobs_run == 1  # ksdpl.hitung-batas-dprd
     assert case.ready_ids() == ["Task_KeputusanDprd"]
 
@@ -70,8 +79,12 @@ def verify(case: Case, outcome: str) -> None:
 
 def to_signing(case: Case, start: date, end: date) -> None:
     """Stages 8-10 up to the signed Naskah's record: draft, meeting, Kemenlu, the Minister's approval."""
-    case.complete("Task_SusunNaskah", masa_berlaku_naskah_mulai=start, masa_berlaku_naskah_sampai=end,
-                  rencana_tanggal_penandatanganan_naskah=case.today + timedelta(days=30))
+    case.complete(
+        "Task_SusunNaskah",
+        masa_berlaku_naskah_mulai=start,
+        masa_berlaku_naskah_sampai=end,
+        rencana_tanggal_penandatanganan_naskah=case.today + timedelta(days=30),
+    )
     case.complete("Task_SampaikanNaskah")
     assert case.run_worker().jobs_run == 1  # ksdpl.notifikasi-naskah-masuk
     case.complete("Task_RapatPembahasan", peserta_pemda_kabupaten_kota="Bappeda Kota Surabaya")
@@ -83,8 +96,11 @@ def to_signing(case: Case, start: date, end: date) -> None:
 
 def sign_naskah(case: Case) -> None:
     """The signed Naskah, the original to Kemendagri and the salinan back; the first year is scheduled."""
-    case.complete("Task_TandaTanganNaskah", penandatangan_daerah="Wali Kota Surabaya",
-                  penandatangan_mitra="Mayor of Kitakyushu")
+    case.complete(
+        "Task_TandaTanganNaskah",
+        penandatangan_daerah="Wali Kota Surabaya",
+        penandatangan_mitra="Mayor of Kitakyushu",
+    )
     case.complete("Task_KirimNaskahAsli")
     case.complete("Task_TerimaNaskahAsli")
     case.complete("Task_TerbitkanSalinan")
@@ -96,9 +112,12 @@ def to_meeting(case: Case) -> None:
     eligible_to_dprd(case)
     to_verification(case)
     verify(case, "susun_naskah")
-    case.complete("Task_SusunNaskah", masa_berlaku_naskah_mulai=case.today + timedelta(days=90),
-                  masa_berlaku_naskah_sampai=case.today + timedelta(days=90 + 5 * 365),
-                  rencana_tanggal_penandatanganan_naskah=case.today + timedelta(days=60))
+    case.complete(
+        "Task_SusunNaskah",
+        masa_berlaku_naskah_mulai=case.today + timedelta(days=90),
+        masa_berlaku_naskah_sampai=case.today + timedelta(days=90 + 5 * 365),
+        rencana_tanggal_penandatanganan_naskah=case.today + timedelta(days=60),
+    )
     case.complete("Task_SampaikanNaskah")
     assert case.run_worker().jobs_run == 1
     assert case.ready_ids() == ["Task_RapatPembahasan"]

@@ -47,7 +47,11 @@ def test_dprd_approves(start_case: StartCase) -> None:
     assert (variables["keputusan_dprd"], variables["dprd_dianggap_menyetujui"]) == ("setuju", False)
     [submission] = case.ready()
     assert (submission.bpmn_id, submission.lane, submission.candidate_groups, submission.stage) == (
-        "Task_SampaikanRencana", "Kepala Daerah", "kepala_daerah", 6)
+        "Task_SampaikanRencana",
+        "Kepala Daerah",
+        "kepala_daerah",
+        6,
+    )
     assert "Event_BatasDprd" not in case.timers()
 
 
@@ -60,7 +64,8 @@ def test_dprd_rejects_then_the_revised_plan_is_approved(start_case: StartCase) -
 
     case.on(date(2027, 1, 25))
     assert case.refused("Task_KeputusanDprd", keputusan_dprd="tolak") == {
-        "alasan_penolakan_dprd": "Wajib diisi bila DPRD menolak"}
+        "alasan_penolakan_dprd": "Wajib diisi bila DPRD menolak"
+    }
     case.complete("Task_KeputusanDprd", keputusan_dprd="tolak", alasan_penolakan_dprd="Biaya belum jelas")
     [follow_up] = case.ready()
     assert (follow_up.bpmn_id, follow_up.candidate_groups) == ("Task_TindakLanjutPenolakan", "pemda")
@@ -126,7 +131,11 @@ def test_dprd_silent_plan_deemed_approved_at_the_computed_moment(
     # The Kepala Daerah's follow-up letter to the Minister is next; the DPRD can no longer decide
     [letter] = case.ready()
     assert (letter.bpmn_id, letter.lane, letter.candidate_groups, letter.stage) == (
-        "Task_SuratTindakLanjutMendagri", "Kepala Daerah", "kepala_daerah", 6)
+        "Task_SuratTindakLanjutMendagri",
+        "Kepala Daerah",
+        "kepala_daerah",
+        6,
+    )
     with pytest.raises(Conflict, match="sudah tidak berlaku"):
         case.orch.complete_task(decision.id, {"keputusan_dprd": "setuju"})
     variables = case.variables()

@@ -23,7 +23,10 @@ def test_full_path_through_two_agreement_years(start_case: StartCase) -> None:
     assert case.stage() == (2, "Lakukan penjajakan")
     [first] = case.ready()
     assert (first.bpmn_id, first.lane, first.candidate_groups) == (
-        "Task_Penjajakan", "Pemerintah Daerah", "pemda")
+        "Task_Penjajakan",
+        "Pemerintah Daerah",
+        "pemda",
+    )
 
     # Stage 2: exploration, study, the seven prerequisites (the diplomatic one looked up)
     paths.explore(case)
@@ -114,10 +117,20 @@ def test_full_path_through_two_agreement_years(start_case: StartCase) -> None:
     assert case.stage() == (11, "Kerja sama berakhir")
     assert case.ready() == [] and case.timers() == {}
     assert case.variables()["riwayat_laporan_tahunan"] == [
-        {"tahun_ke": 1, "periode_mulai": "2027-07-01", "periode_sampai": "2028-06-30",
-         "tanggal_disampaikan": "2028-06-20", "tepat_waktu": True},
-        {"tahun_ke": 2, "periode_mulai": "2028-07-01", "periode_sampai": "2029-06-30",
-         "tanggal_disampaikan": "2029-06-03", "tepat_waktu": True},
+        {
+            "tahun_ke": 1,
+            "periode_mulai": "2027-07-01",
+            "periode_sampai": "2028-06-30",
+            "tanggal_disampaikan": "2028-06-20",
+            "tepat_waktu": True,
+        },
+        {
+            "tahun_ke": 2,
+            "periode_mulai": "2028-07-01",
+            "periode_sampai": "2029-06-30",
+            "tanggal_disampaikan": "2029-06-03",
+            "tepat_waktu": True,
+        },
     ]
 
     # Every stage in order (stage 1 is the start form), the yearly loop twice

@@ -35,7 +35,10 @@ def test_not_eligible_then_corrected_and_rechecked(start_case: StartCase) -> Non
     assert eligibility(case) == (False, False, [NO_RELATIONS, NOT_REGIONAL])
     [follow_up] = case.ready()
     assert (follow_up.bpmn_id, follow_up.candidate_groups, follow_up.stage) == (
-        "Task_TindakLanjutKelayakan", "pemda", 2)
+        "Task_TindakLanjutKelayakan",
+        "pemda",
+        2,
+    )
     [message] = case.outbox()
     assert (message.recipient_group, message.subject) == ("pemda", "Persyaratan kerja sama belum terpenuhi")
     assert message.body == f"{NO_RELATIONS}\n{NOT_REGIONAL}"
@@ -43,8 +46,13 @@ def test_not_eligible_then_corrected_and_rechecked(start_case: StartCase) -> Non
     # Pemda corrects the partner and the subject but now unticks the grant: only that reason
     # remains; the first round's reasons are gone
     case.complete("Task_TindakLanjutKelayakan", tindak_lanjut_kelayakan="perbaiki")
-    paths.check_prerequisites(case, negara_mitra="KR", nama_mitra="Kota Changwon",
-                              urusan_pemerintah_daerah=True, hibah_sesuai_ketentuan=False)
+    paths.check_prerequisites(
+        case,
+        negara_mitra="KR",
+        nama_mitra="Kota Changwon",
+        urusan_pemerintah_daerah=True,
+        hibah_sesuai_ketentuan=False,
+    )
     assert eligibility(case) == (True, False, [GRANT])
 
     # Everything met: the case proceeds to the Letter of Intent with no reasons left
@@ -61,8 +69,11 @@ def test_not_eligible_and_given_up(start_case: StartCase) -> None:
     paths.explore(case)
     paths.check_prerequisites(case, tanpa_kantor_perwakilan=False)
     assert eligibility(case) == (True, False, [OFFICE])
-    case.complete("Task_TindakLanjutKelayakan", tindak_lanjut_kelayakan="akhiri",
-                  catatan_tindak_lanjut_kelayakan="Pemda tidak akan menutup kantor perwakilannya")
+    case.complete(
+        "Task_TindakLanjutKelayakan",
+        tindak_lanjut_kelayakan="akhiri",
+        catatan_tindak_lanjut_kelayakan="Pemda tidak akan menutup kantor perwakilannya",
+    )
     assert case.status() == "completed"
     assert case.stage() == (2, "Tidak layak")
     assert case.ready() == []

@@ -44,8 +44,13 @@ def test_overdue_annual_report_is_flagged_and_still_accepted(start_case: StartCa
     assert variables["laporan_terlambat"] is False
     assert variables["laporan_tahunan_tepat_waktu"] is False
     assert variables["riwayat_laporan_tahunan"] == [
-        {"tahun_ke": 1, "periode_mulai": "2027-07-01", "periode_sampai": "2028-06-30",
-         "tanggal_disampaikan": "2028-07-10", "tepat_waktu": False},
+        {
+            "tahun_ke": 1,
+            "periode_mulai": "2027-07-01",
+            "periode_sampai": "2028-06-30",
+            "tanggal_disampaikan": "2028-07-10",
+            "tepat_waktu": False,
+        },
     ]
     assert variables["tahun_pelaksanaan_ke"] == 2
     assert case.ready_ids() == ["Task_RencanaKegiatanTahunan"]

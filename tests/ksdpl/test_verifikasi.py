@@ -20,7 +20,10 @@ def test_revised_twice_then_the_naskah(start_case: StartCase) -> None:
         paths.verify(case, "revisi")
         [revision] = case.ready()
         assert (revision.bpmn_id, revision.stage, revision.candidate_groups) == (
-            "Task_PerbaikiRencana", 4, "pemda")
+            "Task_PerbaikiRencana",
+            4,
+            "pemda",
+        )
         # The form shows the plan as it stands; Pemda changes what the consideration asked for
         case.complete("Task_PerbaikiRencana", ruang_lingkup_rencana=f"Ruang lingkup, perbaikan ke-{round_no}")
         # Back to the Minister through the Sekjen (not to the DPRD again)
@@ -39,12 +42,16 @@ def test_revised_twice_then_the_naskah(start_case: StartCase) -> None:
     assert case.stages == [2, 3, 4, 5, 6, 7, 4, 6, 7, 4, 6, 7, 8]
     plans = [d for d in case.documents() if d.field == "dokumen_rencana_kerja_sama"]
     assert [d.stage for d in plans] == [4, 4, 4]  # the first plan and two revisions, filed with stage 4
-    considerations = [(m.recipient_group, m.subject) for m in case.outbox()
-                      if m.subject.startswith("Pertimbangan")]
+    considerations = [
+        (m.recipient_group, m.subject) for m in case.outbox() if m.subject.startswith("Pertimbangan")
+    ]
     assert considerations == [
-        ("kepala_daerah", REVISE), ("pemda", REVISE),
-        ("kepala_daerah", REVISE), ("pemda", REVISE),
-        ("kepala_daerah", DRAFT), ("pemda", DRAFT),
+        ("kepala_daerah", REVISE),
+        ("pemda", REVISE),
+        ("kepala_daerah", REVISE),
+        ("pemda", REVISE),
+        ("kepala_daerah", DRAFT),
+        ("pemda", DRAFT),
     ]
     assert sum(m.subject == "Rencana kerja sama menunggu verifikasi" for m in case.outbox()) == 3
     assert sum(m.recipient_group == "dprd" for m in case.outbox()) == 1

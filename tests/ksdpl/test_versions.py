@@ -28,8 +28,10 @@ def edited_by_an_analyst(bpmn: str) -> str:
     assert bpmn.count(f'name="{OLD_NAME}"') == 1
     bpmn = bpmn.replace(f'name="{OLD_NAME}"', f'name="{NEW_NAME}"')
     assert bpmn.count('<camunda:property name="hari_kerja" value="45" />') == 1
-    bpmn = bpmn.replace('<camunda:property name="hari_kerja" value="45" />',
-                        '<camunda:property name="hari_kerja" value="30" />')
+    bpmn = bpmn.replace(
+        '<camunda:property name="hari_kerja" value="45" />',
+        '<camunda:property name="hari_kerja" value="30" />',
+    )
     task = bpmn.index('<bpmn:userTask id="Task_AjukanDprd"')
     form_end = bpmn.index("        </camunda:formData>", task)
     return bpmn[:form_end] + NEW_FIELD + bpmn[form_end:]
@@ -63,7 +65,8 @@ def test_a_changed_diagram_is_a_new_version_for_new_cases_only(orch, start_case:
     assert "nomor_tanda_terima_dprd" not in form_ids(old, "Task_AjukanDprd")
     assert form_ids(new, "Task_AjukanDprd")[-1] == "nomor_tanda_terima_dprd"
     assert new.refused("Task_AjukanDprd", nomor_tanda_terima_dprd="") == {
-        "nomor_tanda_terima_dprd": "Wajib diisi"}
+        "nomor_tanda_terima_dprd": "Wajib diisi"
+    }
 
     # Both received on Mon 1 Feb 2027: 45 working days end Fri 16 Apr, 30 end Wed 24 Mar
     # (Tue 2 - Thu 4 Feb, three full weeks, 1-5 Mar: 23; 8-15 Mar off; 16-19 Mar, 22-24 Mar: 30)

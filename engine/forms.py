@@ -16,6 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 __all__ = [
+    "BULAN",
+    "format_day",
     "FIELD_TYPES",
     "MSG_READONLY",
     "MSG_REQUIRED",
@@ -45,7 +47,7 @@ _DMY_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 # Characters a text field never needs; NUL in particular breaks PostgreSQL text columns.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-_BULAN = (
+BULAN = (
     "Januari",
     "Februari",
     "Maret",
@@ -156,8 +158,9 @@ def _parse_text(value: Any, multiline: bool) -> str:
     return _CONTROL.sub("", text).strip()
 
 
-def _format_day(day: date) -> str:
-    return f"{day.day} {_BULAN[day.month - 1]} {day.year}"
+def format_day(day: date) -> str:
+    """A date as Indonesian readers write it: 14 Mei 2027."""
+    return f"{day.day} {BULAN[day.month - 1]} {day.year}"
 
 
 def _coerce_one(field: Mapping[str, Any], value: Any) -> Any:
@@ -177,9 +180,9 @@ def _coerce_one(field: Mapping[str, Any], value: Any) -> Any:
         day = _parse_date(value)
         earliest, latest = _date_config(field, "min"), _date_config(field, "max")
         if earliest is not None and day < earliest:
-            raise _Invalid(f"Paling awal {_format_day(earliest)}")
+            raise _Invalid(f"Paling awal {format_day(earliest)}")
         if latest is not None and day > latest:
-            raise _Invalid(f"Paling akhir {_format_day(latest)}")
+            raise _Invalid(f"Paling akhir {format_day(latest)}")
         return day
     if kind == "enum":
         choice = value.strip() if isinstance(value, str) else value
@@ -291,7 +294,7 @@ def display_value(field: Mapping[str, Any], value: Any) -> str:
         return "Ya" if value else "Tidak"
     if kind == "date":
         try:
-            return _format_day(_parse_date(value))
+            return format_day(_parse_date(value))
         except _Invalid:
             return str(value)
     if kind == "enum":

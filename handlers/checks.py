@@ -5,26 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from engine.errors import ValidationFailed
+from engine.forms import format_day as tanggal
 
-BULAN = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-
-
-def tanggal(day: date) -> str:
-    """A date as Indonesian readers write it: 14 Mei 2027."""
-    return f"{day.day} {BULAN[day.month - 1]} {day.year}"
+__all__ = ["Errors", "tanggal"]
 
 
 class Errors:

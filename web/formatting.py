@@ -12,21 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.calendar import TIMEZONES, WorkingCalendar, local_today, zone_label
-
-BULAN = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
+from engine.forms import format_day
 
 STAGES: tuple[str, ...] = (
     "Prakarsa",
@@ -88,7 +74,7 @@ def format_date(day: date | datetime | None, tz: str = "Asia/Jakarta") -> str:
         return "-"
     if isinstance(day, datetime):
         day = day.astimezone(_zone(tz)).date() if day.tzinfo else day.date()
-    return f"{day.day} {BULAN[day.month - 1]} {day.year}"
+    return format_day(day)
 
 
 def format_datetime(moment: datetime | None, tz: str = "Asia/Jakarta") -> str:

@@ -850,24 +850,14 @@ class Orchestrator:
                 report.conflicts += 1
                 return True
             except Exception as err:  # the path after the timer failed: an incident, retried by an operator
-                s.add(
-                    Incident(
-                        instance_id=timer.instance_id,
-                        job_id=timer.id,
-                        bpmn_id=timer.bpmn_id,
-                        message=f"{timer.name}: {type(err).__name__}: {err}",
-                        traceback=traceback.format_exc(),
-                        created_at=now,
-                    )
-                )
-                self._audit(
+                self._open_incident(
                     s,
                     timer.instance_id,
-                    None,
-                    "incident",
-                    task_id=timer.id,
-                    bpmn_id=timer.bpmn_id,
-                    detail={"timer": timer.name, "error": str(err)},
+                    timer.id,
+                    timer.bpmn_id,
+                    f"{timer.name}: {type(err).__name__}: {err}",
+                    {"timer": timer.name},
+                    now,
                 )
                 uow.commit()
                 report.incidents += 1
@@ -926,6 +916,37 @@ class Orchestrator:
             report.jobs_run += 1
             return True
 
+    def _open_incident(
+        self,
+        s: Session,
+        instance_id: int,
+        source_id: str,
+        bpmn_id: str,
+        message: str,
+        detail: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Stop a path until an operator retries it: the failure with its traceback, and its audit event."""
+        s.add(
+            Incident(
+                instance_id=instance_id,
+                job_id=source_id,
+                bpmn_id=bpmn_id,
+                message=message,
+                traceback=traceback.format_exc(),
+                created_at=now,
+            )
+        )
+        self._audit(
+            s,
+            instance_id,
+            None,
+            "incident",
+            task_id=source_id,
+            bpmn_id=bpmn_id,
+            detail={**detail, "error": message},
+        )
+
     def _job_failed(self, s: Session, job: Job, err: Exception, now: datetime) -> None:
         job.attempts += 1
         job.last_error = f"{type(err).__name__}: {err}"
@@ -934,24 +955,14 @@ class Orchestrator:
         )
         if job.attempts >= job.max_attempts:
             job.status = "failed"
-            s.add(
-                Incident(
-                    instance_id=job.instance_id,
-                    job_id=job.id,
-                    bpmn_id=job.bpmn_id,
-                    message=f"{job.name}: {job.last_error}",
-                    traceback=traceback.format_exc(),
-                    created_at=now,
-                )
-            )
-            self._audit(
+            self._open_incident(
                 s,
                 job.instance_id,
-                None,
-                "incident",
-                task_id=job.id,
-                bpmn_id=job.bpmn_id,
-                detail={"topic": job.topic, "error": job.last_error},
+                job.id,
+                job.bpmn_id,
+                f"{job.name}: {job.last_error}",
+                {"topic": job.topic},
+                now,
             )
         else:
             job.next_run_at = now + timedelta(seconds=job.retry_delay_seconds * (2 ** (job.attempts - 1)))

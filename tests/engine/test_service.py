@@ -321,3 +321,26 @@ def test_calendar_override_moves_deadlines_of_its_region_only(deployed):
     assert ready(deployed, b)[0].due_at == datetime(2027, 4, 14, 15, 0, tzinfo=UTC)
     with pytest.raises(NotFound):
         deployed.set_calendar_override(date(2027, 4, 9), True, "0000")
+
+
+def test_failure_after_a_timer_becomes_an_incident_not_a_crash(orch):
+    # the timeout path now meets a gateway whose condition needs a variable nobody set yet
+    broken = REVIEW.replace(
+        '<bpmn:sequenceFlow id="Flow_timeout" name="Lewat batas" sourceRef="ReviewTimeout" targetRef="DeemedApproved" />',
+        '<bpmn:sequenceFlow id="Flow_timeout" name="Lewat batas" sourceRef="ReviewTimeout" targetRef="Decision" />',
+    ).replace("<bpmn:incoming>Flow_timeout</bpmn:incoming>", "")
+    orch.deploy({"review.bpmn": broken})
+    clock.set(MONDAY)
+    instance_id = start(orch)
+    through_draft(orch, instance_id)
+    before = snapshot(orch, instance_id)
+    clock.advance(timedelta(days=30))
+    report = orch.run_due()
+    assert (report.timers_fired, report.incidents) == (0, 1)
+    with orch.session() as s:
+        [incident] = s.scalars(select(Incident))
+        assert "keputusan" in incident.message
+    assert snapshot(orch, instance_id)["state"] == before["state"]
+    assert orch.run_due().total == 0  # the timer waits for an operator, it does not fail every tick
+    orch.retry(incident.id, user="operator")
+    assert orch.run_due().incidents == 1  # still broken: a new incident, the case still unchanged

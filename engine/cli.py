@@ -106,7 +106,12 @@ def cli() -> None:
 def init_db(ctx: Context, as_json: bool) -> None:
     """Create or upgrade the database schema to the newest migration."""
     upgrade(ctx.settings.database_url)
-    emit(as_json, {"database": ctx.settings.database_url, "status": "ok"}, lambda d: "database ready")
+    seeded = ctx.orchestrator.seed_lookups()
+    emit(
+        as_json,
+        {"database": ctx.settings.database_url, "status": "ok", "seeded": seeded},
+        lambda d: "database ready" + "".join(f"\n{name}: {n} values" for name, n in seeded.items()),
+    )
 
 
 def _read_files(paths: tuple[str, ...]) -> dict[str, str]:

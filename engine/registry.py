@@ -92,6 +92,13 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._service: dict[str, HandlerInfo] = {}
         self._user: dict[str, HandlerInfo] = {}
+        self.lookup_defaults: dict[str, dict[str, str]] = {}
+
+    def lookup_list(self, name: str, defaults: Mapping[str, str]) -> str:
+        """Declare an operator-edited list the handlers read (`ctx.lookups(name)`), with the
+        values `ksdpl init-db` puts in it while it is still empty."""
+        self.lookup_defaults[name] = dict(defaults)
+        return name
 
     def service(
         self, topic: str, label: str = "", description: str = "", properties: Mapping[str, str] | None = None

@@ -797,6 +797,21 @@ class Orchestrator:
             uow.commit()
         self._calendars.clear()
 
+    def seed_lookups(self) -> dict[str, int]:
+        """Fill each list the handlers declared, if it is still empty; operators edit it afterwards."""
+        added = {}
+        with self.uow() as uow:
+            s = uow.session
+            for name, defaults in self.registry.lookup_defaults.items():
+                if s.scalar(select(LookupValue.code).where(LookupValue.list_name == name).limit(1)) is None:
+                    s.add_all(
+                        LookupValue(list_name=name, code=code, label=label)
+                        for code, label in defaults.items()
+                    )
+                    added[name] = len(defaults)
+            uow.commit()
+        return added
+
     # --- the worker's work -----------------------------------------------------------------------
     def next_due(self) -> datetime | None:
         """When the earliest job or timer is due (for the worker's scheduler)."""

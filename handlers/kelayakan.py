@@ -9,7 +9,16 @@ from engine.registry import HandlerContext
 from .checks import Errors
 from .registry import registry
 
-NO_RELATIONS = "negara_tanpa_hubungan_diplomatik"
+# States Indonesia keeps no diplomatic relations with (ISO 3166 alpha-2); operators edit the list
+# with `ksdpl lookup add/remove negara_tanpa_hubungan_diplomatik ...` when that changes.
+NO_RELATIONS = registry.lookup_list(
+    "negara_tanpa_hubungan_diplomatik",
+    {
+        "IL": "Israel",
+        "TW": "Taiwan (tidak diakui sebagai negara; hubungan tidak resmi)",
+        "XK": "Kosovo (tidak diakui)",
+    },
+)
 MECHANISMS = (
     "mekanisme_komunikasi_media",
     "mekanisme_penggalian_informasi",

@@ -248,6 +248,7 @@ def load_demo(database_url: str, orch: Orchestrator, with_cases: bool = True) ->
     """Everything `ksdpl demo` creates; returns a log and the users with their passwords."""
     log: list[str] = []
     upgrade(database_url)
+    orch.seed_lookups()
     bpmn, dmn = PROCESSES / "ksdpl.bpmn", PROCESSES / "kelayakan.dmn"
     missing = [str(p) for p in (bpmn, dmn) if not p.is_file()]
     if missing:

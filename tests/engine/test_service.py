@@ -344,3 +344,16 @@ def test_failure_after_a_timer_becomes_an_incident_not_a_crash(orch):
     assert orch.run_due().total == 0  # the timer waits for an operator, it does not fail every tick
     orch.retry(incident.id, user="operator")
     assert orch.run_due().incidents == 1  # still broken: a new incident, the case still unchanged
+
+
+def test_declared_lists_are_seeded_once_and_operator_edits_stay(orch):
+    from engine.models import LookupValue
+
+    orch.registry.lookup_list("negara_uji", {"IL": "Israel", "XK": "Kosovo"})
+    assert orch.seed_lookups() == {"negara_uji": 2}
+    with orch.uow() as uow:
+        uow.session.delete(uow.session.get(LookupValue, ("negara_uji", "XK")))
+        uow.commit()
+    assert orch.seed_lookups() == {}
+    with orch.session() as s:
+        assert list(s.scalars(select(LookupValue.code).where(LookupValue.list_name == "negara_uji"))) == ["IL"]

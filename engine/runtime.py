@@ -150,7 +150,7 @@ class Case:
         workflow.script_engine = script_engine
         case = cls(workflow)
         case.projected = case.open_ids()
-        case.loaded_variables = deepcopy(case._task_variables())
+        case.loaded_variables = case._task_variables()  # a new dict; values are replaced, not mutated
         return case
 
     def dump(self) -> str:

@@ -2,58 +2,55 @@
 state and every projection, commit. A failure anywhere rolls all of it back.
 
 Concurrency: every step bumps `instances.lock_version` with `UPDATE ... WHERE lock_version = :seen`.
-A writer that read an older version changes nothing and gets `Conflict`. Workers claim due jobs
-and timers with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number can run side by side.
+A writer that read an older version changes nothing and gets `Conflict`.
+
+`Orchestrator` is this module's commands plus `deployments.Deployments` (deploy, check, the spec
+cache) and `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import forms, projections
 from .access import Actor, candidate_of, visible_instances
 from .calendar import WorkingCalendar, local_today
-from .checks import check_files
 from .clock import clock
-from .errors import Conflict, DeploymentRejected, EngineError, Forbidden, NotFound, ValidationFailed
+from .deployments import Deployments, DeployResult
+from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .expressions import ExpressionError
+from .jobs import RunReport, Work
 from .models import (
     AuditEvent,
     CalendarOverride,
     Comment,
     Document,
-    Incident,
     Instance,
-    Job,
     LookupValue,
     OutboxMessage,
-    ProcessDefinition,
     Region,
     Task,
-    Timer,
 )
-from .parser import ParsedDeployment, parse_files
+from .parser import ParsedDeployment
 from .projections import LOAD, LOAD_COLUMNS, SAVE, Completion, NextTask
 from .registry import HandlerContext, HandlerRegistry, RegionInfo
 from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, make_engine, read_session
 
-log = logging.getLogger(__name__)
+__all__ = ["DeployResult", "NextTask", "Orchestrator", "RunReport", "StepResult"]
+
 
 AUDIT = insert(AuditEvent)
 TASK_COLUMNS = (
@@ -77,33 +74,12 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class DeployResult:
-    key: str
-    version: int
-    changed: bool
-    definition_id: int
-
-
-@dataclass(frozen=True)
 class StepResult:
     instance_id: int
     status: str
     stage: int | None
     stage_name: str | None
     next_tasks: list[NextTask]
-
-
-@dataclass
-class RunReport:
-    jobs_run: int = 0
-    jobs_failed: int = 0
-    incidents: int = 0
-    timers_fired: int = 0
-    conflicts: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.jobs_run + self.jobs_failed + self.timers_fired
 
 
 @dataclass
@@ -146,21 +122,7 @@ class CalendarCache:
         self._entries.clear()
 
 
-def _files_text(files: Mapping[str, str | bytes]) -> dict[str, str]:
-    texts = {}
-    for name, content in files.items():
-        texts[name.rsplit("/", 1)[-1]] = content.decode("utf-8") if isinstance(content, bytes) else content
-    return texts
-
-
-def _sha256(files: Mapping[str, str]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
-    return digest.hexdigest()
-
-
-class Orchestrator:
+class Orchestrator(Deployments, Work):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(
@@ -187,86 +149,6 @@ class Orchestrator:
 
     def close(self) -> None:
         self.db.dispose()
-
-    # --- deployments ----------------------------------------------------------------------
-    def check(self, files: Mapping[str, str | bytes]) -> list[str]:
-        """The deploy-time checks alone: `file: element-id: message` for each problem."""
-        return check_files(_files_text(files), self.registry)
-
-    def deploy(self, files: Mapping[str, str | bytes], user: str | None = None) -> list[DeployResult]:
-        """A new version for each process whose files changed; nothing otherwise."""
-        texts = _files_text(files)
-        problems = check_files(texts, self.registry)
-        if problems:
-            raise DeploymentRejected(problems)
-        parsed = parse_files(texts)
-        digest = _sha256(texts)
-        now = clock.now()
-        results = []
-        with self.uow() as uow:
-            s = uow.session
-            for deployment in parsed:
-                latest = s.scalars(
-                    select(ProcessDefinition)
-                    .where(ProcessDefinition.key == deployment.key)
-                    .order_by(ProcessDefinition.version.desc())
-                    .limit(1)
-                ).first()
-                if latest is not None and latest.sha256 == digest:
-                    results.append(DeployResult(deployment.key, latest.version, False, latest.id))
-                    continue
-                definition = ProcessDefinition(
-                    key=deployment.key,
-                    version=(latest.version + 1) if latest else 1,
-                    name=deployment.name,
-                    files=json.dumps(texts, ensure_ascii=False),
-                    sha256=digest,
-                    spiff_version=SPIFF_VERSION,
-                    deployed_at=now,
-                    deployed_by=user,
-                )
-                s.add(definition)
-                s.flush()
-                self._parsed[definition.id] = {p.key: p for p in parsed}
-                s.add(
-                    AuditEvent(
-                        at=now,
-                        actor=user,
-                        action="deploy",
-                        detail=dumps({"key": definition.key, "version": definition.version}),
-                    )
-                )
-                results.append(DeployResult(definition.key, definition.version, True, definition.id))
-            uow.commit()
-        return results
-
-    def _deployment(self, s: Session, definition_id: int, key: str) -> ParsedDeployment:
-        """The parsed spec of a version: parsed once per process, then cached."""
-        parsed = self._parsed.get(definition_id)
-        if parsed is None:
-            files = json.loads(
-                s.scalar(select(ProcessDefinition.files).where(ProcessDefinition.id == definition_id))
-            )
-            parsed = {p.key: p for p in parse_files(files)}
-            self._parsed[definition_id] = parsed
-        return parsed[key]
-
-    def _latest(self, s: Session, key: str) -> ProcessDefinition:
-        definition = s.scalars(
-            select(ProcessDefinition)
-            .where(ProcessDefinition.key == key)
-            .order_by(ProcessDefinition.version.desc())
-            .limit(1)
-        ).first()
-        if definition is None:
-            raise NotFound(f"Proses '{key}' belum di-deploy")
-        return definition
-
-    def start_form(self, key: str) -> list[dict[str, Any]]:
-        """The fields of the newest version's start event (`camunda:formData`)."""
-        with self.session() as s:
-            definition = self._latest(s, key)
-            return self._deployment(s, definition.id, key).start_form
 
     # --- per-region environment ---------------------------------------------------------------
     def _env(self, s: Session, region: RegionInfo | None) -> _Env:
@@ -736,35 +618,6 @@ class Orchestrator:
             )
             uow.commit()
 
-    def retry(self, incident_id: int, actor: Actor | None = None, user: str | None = None) -> None:
-        """Give a failed job its tries back; the worker runs it on its next tick."""
-        user = actor.username if actor else user
-        if actor is not None and not actor.is_operator:
-            raise Forbidden("Hanya operator yang dapat mengulang job")
-        with self.uow() as uow:
-            s = uow.session
-            incident = s.get(Incident, incident_id)
-            if incident is None:
-                raise NotFound(f"Insiden {incident_id} tidak ditemukan")
-            if incident.resolved_at is not None:
-                raise Conflict(f"Insiden {incident_id} sudah ditangani")
-            now = clock.now()
-            incident.resolved_at, incident.resolved_by = now, user
-            s.execute(
-                update(Job)
-                .where(Job.id == incident.job_id)
-                .values(status="ready", attempts=0, next_run_at=now, locked_by=None, locked_until=None)
-            )
-            self._audit(
-                s,
-                incident.instance_id,
-                user,
-                "retry",
-                bpmn_id=incident.bpmn_id,
-                detail={"incident": incident_id},
-            )
-            uow.commit()
-
     def set_calendar_override(
         self,
         day,
@@ -811,182 +664,3 @@ class Orchestrator:
                     added[name] = len(defaults)
             uow.commit()
         return added
-
-    # --- the worker's work -----------------------------------------------------------------------
-    def next_due(self) -> datetime | None:
-        """When the earliest job or timer is due (for the worker's scheduler)."""
-        with self.session() as s:
-            job = s.scalar(select(func.min(Job.next_run_at)).where(Job.status == "ready"))
-            timer = s.scalar(select(func.min(Timer.due_at)))
-        due = [moment for moment in (job, timer) if moment is not None]
-        return min(due) if due else None
-
-    def run_due(self, worker_id: str = "worker", limit: int = 1000) -> RunReport:
-        """Run every job and fire every timer due now, each in its own step."""
-        report = RunReport()
-        seen: set[str] = set()
-        while report.total + report.conflicts < limit:
-            if not (self._run_one_timer(report, seen) or self._run_one_job(worker_id, report, seen)):
-                break
-        return report
-
-    def _claim(self, s: Session, query):
-        return s.scalars(query.limit(1).with_for_update(skip_locked=True)).first()
-
-    def _run_one_timer(self, report: RunReport, seen: set[str]) -> bool:
-        now = clock.now()
-        with self.uow() as uow:
-            s = uow.session
-            blocked = select(Incident.job_id).where(
-                Incident.resolved_at.is_(None), Incident.job_id.is_not(None)
-            )
-            timer = self._claim(
-                s,
-                select(Timer)
-                .where(Timer.due_at <= now, Timer.id.not_in(seen), Timer.id.not_in(blocked))
-                .order_by(Timer.due_at),
-            )
-            if timer is None:
-                return False
-            seen.add(timer.id)
-            try:
-                with s.begin_nested():
-                    self._step(
-                        s,
-                        timer.instance_id,
-                        None,
-                        lambda case, env: case.fire_due_timers(),
-                        "timer",
-                        task_id=timer.id,
-                        bpmn_id=timer.bpmn_id,
-                        detail={"timer": timer.name, "due": timer.due_at},
-                    )
-            except Conflict:
-                report.conflicts += 1
-                return True
-            except Exception as err:  # the path after the timer failed: an incident, retried by an operator
-                self._open_incident(
-                    s,
-                    timer.instance_id,
-                    timer.id,
-                    timer.bpmn_id,
-                    f"{timer.name}: {type(err).__name__}: {err}",
-                    {"timer": timer.name},
-                    now,
-                )
-                uow.commit()
-                report.incidents += 1
-                return True
-            uow.commit()
-            report.timers_fired += 1
-            return True
-
-    def _run_one_job(self, worker_id: str, report: RunReport, seen: set[str]) -> bool:
-        now = clock.now()
-        with self.uow() as uow:
-            s = uow.session
-            job = self._claim(
-                s,
-                select(Job)
-                .where(Job.status == "ready", Job.next_run_at <= now, Job.id.not_in(seen))
-                .order_by(Job.next_run_at),
-            )
-            if job is None:
-                return False
-            seen.add(job.id)
-            handler = self.registry.service_handler(job.topic)
-
-            def apply(case: Case, env: _Env) -> None:
-                if handler is None:
-                    raise LookupError(f"no handler registered for topic '{job.topic}'")
-                task = case.task(job.id)
-                ctx = self._context(s, job.instance_id, case, task, env, None, task.data)
-                result = handler.function(ctx) or {}
-                self._outbox(s, job.instance_id, env.region, f"job:{job.id}", ctx.notifications)
-                case.complete_job(job.id, dict(result))
-
-            try:
-                with s.begin_nested():
-                    self._step(
-                        s,
-                        job.instance_id,
-                        None,
-                        apply,
-                        "job",
-                        task_id=job.id,
-                        bpmn_id=job.bpmn_id,
-                        detail={"topic": job.topic, "job": job.name},
-                    )
-            except Conflict:
-                report.conflicts += 1
-                return True
-            except Exception as err:  # a handler's failure of any kind is recorded, never lost
-                self._job_failed(s, job, err, now)
-                report.jobs_failed += 1
-                if job.status == "failed":
-                    report.incidents += 1
-                uow.commit()
-                return True
-            uow.commit()
-            report.jobs_run += 1
-            return True
-
-    def _open_incident(
-        self,
-        s: Session,
-        instance_id: int,
-        source_id: str,
-        bpmn_id: str,
-        message: str,
-        detail: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        """Stop a path until an operator retries it: the failure with its traceback, and its audit event."""
-        s.add(
-            Incident(
-                instance_id=instance_id,
-                job_id=source_id,
-                bpmn_id=bpmn_id,
-                message=message,
-                traceback=traceback.format_exc(),
-                created_at=now,
-            )
-        )
-        self._audit(
-            s,
-            instance_id,
-            None,
-            "incident",
-            task_id=source_id,
-            bpmn_id=bpmn_id,
-            detail={**detail, "error": message},
-        )
-
-    def _job_failed(self, s: Session, job: Job, err: Exception, now: datetime) -> None:
-        job.attempts += 1
-        job.last_error = f"{type(err).__name__}: {err}"
-        log.warning(
-            "job %s (%s) failed, attempt %s of %s: %s", job.id, job.topic, job.attempts, job.max_attempts, err
-        )
-        if job.attempts >= job.max_attempts:
-            job.status = "failed"
-            self._open_incident(
-                s,
-                job.instance_id,
-                job.id,
-                job.bpmn_id,
-                f"{job.name}: {job.last_error}",
-                {"topic": job.topic},
-                now,
-            )
-        else:
-            job.next_run_at = now + timedelta(seconds=job.retry_delay_seconds * (2 ** (job.attempts - 1)))
-            self._audit(
-                s,
-                job.instance_id,
-                None,
-                "job-failed",
-                task_id=job.id,
-                bpmn_id=job.bpmn_id,
-                detail={"topic": job.topic, "error": job.last_error, "attempt": job.attempts},
-            )

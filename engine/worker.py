@@ -19,7 +19,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .clock import clock
-from .service import Orchestrator, RunReport
+from .jobs import RunReport
+from .service import Orchestrator
 
 log = logging.getLogger(__name__)
 

@@ -356,4 +356,6 @@ def test_declared_lists_are_seeded_once_and_operator_edits_stay(orch):
         uow.commit()
     assert orch.seed_lookups() == {}
     with orch.session() as s:
-        assert list(s.scalars(select(LookupValue.code).where(LookupValue.list_name == "negara_uji"))) == ["IL"]
+        assert list(s.scalars(select(LookupValue.code).where(LookupValue.list_name == "negara_uji"))) == [
+            "IL"
+        ]

@@ -1,0 +1,127 @@
+"""Deployments: checked, versioned, parsed once per version.
+
+Mixed into `Orchestrator`; uses its unit of work, registry and spec cache (`_parsed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .checks import check_files
+from .clock import clock
+from .errors import DeploymentRejected, NotFound
+from .models import AuditEvent, ProcessDefinition
+from .parser import ParsedDeployment, parse_files
+from .runtime import SPIFF_VERSION, dumps
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    key: str
+    version: int
+    changed: bool
+    definition_id: int
+
+
+def _files_text(files: Mapping[str, str | bytes]) -> dict[str, str]:
+    texts = {}
+    for name, content in files.items():
+        texts[name.rsplit("/", 1)[-1]] = content.decode("utf-8") if isinstance(content, bytes) else content
+    return texts
+
+
+def _sha256(files: Mapping[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()
+
+
+class Deployments:
+    """Deploying files creates a new version of each process whose files changed, nothing otherwise."""
+
+    def check(self, files: Mapping[str, str | bytes]) -> list[str]:
+        """The deploy-time checks alone: `file: element-id: message` for each problem."""
+        return check_files(_files_text(files), self.registry)
+
+    def deploy(self, files: Mapping[str, str | bytes], user: str | None = None) -> list[DeployResult]:
+        """A new version for each process whose files changed; nothing otherwise."""
+        texts = _files_text(files)
+        problems = check_files(texts, self.registry)
+        if problems:
+            raise DeploymentRejected(problems)
+        parsed = parse_files(texts)
+        digest = _sha256(texts)
+        now = clock.now()
+        results = []
+        with self.uow() as uow:
+            s = uow.session
+            for deployment in parsed:
+                latest = s.scalars(
+                    select(ProcessDefinition)
+                    .where(ProcessDefinition.key == deployment.key)
+                    .order_by(ProcessDefinition.version.desc())
+                    .limit(1)
+                ).first()
+                if latest is not None and latest.sha256 == digest:
+                    results.append(DeployResult(deployment.key, latest.version, False, latest.id))
+                    continue
+                definition = ProcessDefinition(
+                    key=deployment.key,
+                    version=(latest.version + 1) if latest else 1,
+                    name=deployment.name,
+                    files=json.dumps(texts, ensure_ascii=False),
+                    sha256=digest,
+                    spiff_version=SPIFF_VERSION,
+                    deployed_at=now,
+                    deployed_by=user,
+                )
+                s.add(definition)
+                s.flush()
+                self._parsed[definition.id] = {p.key: p for p in parsed}
+                s.add(
+                    AuditEvent(
+                        at=now,
+                        actor=user,
+                        action="deploy",
+                        detail=dumps({"key": definition.key, "version": definition.version}),
+                    )
+                )
+                results.append(DeployResult(definition.key, definition.version, True, definition.id))
+            uow.commit()
+        return results
+
+    def _deployment(self, s: Session, definition_id: int, key: str) -> ParsedDeployment:
+        """The parsed spec of a version: parsed once per process, then cached."""
+        parsed = self._parsed.get(definition_id)
+        if parsed is None:
+            files = json.loads(
+                s.scalar(select(ProcessDefinition.files).where(ProcessDefinition.id == definition_id))
+            )
+            parsed = {p.key: p for p in parse_files(files)}
+            self._parsed[definition_id] = parsed
+        return parsed[key]
+
+    def _latest(self, s: Session, key: str) -> ProcessDefinition:
+        definition = s.scalars(
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        ).first()
+        if definition is None:
+            raise NotFound(f"Proses '{key}' belum di-deploy")
+        return definition
+
+    def start_form(self, key: str) -> list[dict[str, Any]]:
+        """The fields of the newest version's start event (`camunda:formData`)."""
+        with self.session() as s:
+            definition = self._latest(s, key)
+            return self._deployment(s, definition.id, key).start_form

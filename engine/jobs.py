@@ -1,0 +1,251 @@
+"""The worker's side of the orchestrator: due jobs and timers, retries, incidents.
+
+Mixed into `Orchestrator`. Each job or timer is one step in its own transaction; on PostgreSQL
+rows are claimed with `FOR UPDATE SKIP LOCKED`, so any number of workers run side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .access import Actor
+from .clock import clock
+from .errors import Conflict, Forbidden, NotFound
+from .models import Incident, Job, Timer
+
+if TYPE_CHECKING:
+    from .runtime import Case
+    from .service import _Env
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    jobs_run: int = 0
+    jobs_failed: int = 0
+    incidents: int = 0
+    timers_fired: int = 0
+    conflicts: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.jobs_run + self.jobs_failed + self.timers_fired
+
+
+class Work:
+    """Run what is due: service-task jobs (with retries and incidents) and timers."""
+
+    def next_due(self) -> datetime | None:
+        """When the earliest job or timer is due (for the worker's scheduler)."""
+        with self.session() as s:
+            job = s.scalar(select(func.min(Job.next_run_at)).where(Job.status == "ready"))
+            timer = s.scalar(select(func.min(Timer.due_at)))
+        due = [moment for moment in (job, timer) if moment is not None]
+        return min(due) if due else None
+
+    def run_due(self, worker_id: str = "worker", limit: int = 1000) -> RunReport:
+        """Run every job and fire every timer due now, each in its own step."""
+        report = RunReport()
+        seen: set[str] = set()
+        while report.total + report.conflicts < limit:
+            if not (self._run_one_timer(report, seen) or self._run_one_job(worker_id, report, seen)):
+                break
+        return report
+
+    def _claim(self, s: Session, query):
+        return s.scalars(query.limit(1).with_for_update(skip_locked=True)).first()
+
+    def _run_one_timer(self, report: RunReport, seen: set[str]) -> bool:
+        now = clock.now()
+        with self.uow() as uow:
+            s = uow.session
+            blocked = select(Incident.job_id).where(
+                Incident.resolved_at.is_(None), Incident.job_id.is_not(None)
+            )
+            timer = self._claim(
+                s,
+                select(Timer)
+                .where(Timer.due_at <= now, Timer.id.not_in(seen), Timer.id.not_in(blocked))
+                .order_by(Timer.due_at),
+            )
+            if timer is None:
+                return False
+            seen.add(timer.id)
+            try:
+                with s.begin_nested():
+                    self._step(
+                        s,
+                        timer.instance_id,
+                        None,
+                        lambda case, env: case.fire_due_timers(),
+                        "timer",
+                        task_id=timer.id,
+                        bpmn_id=timer.bpmn_id,
+                        detail={"timer": timer.name, "due": timer.due_at},
+                    )
+            except Conflict:
+                report.conflicts += 1
+                return True
+            except Exception as err:  # the path after the timer failed: an incident, retried by an operator
+                self._open_incident(
+                    s,
+                    timer.instance_id,
+                    timer.id,
+                    timer.bpmn_id,
+                    f"{timer.name}: {type(err).__name__}: {err}",
+                    {"timer": timer.name},
+                    now,
+                )
+                uow.commit()
+                report.incidents += 1
+                return True
+            uow.commit()
+            report.timers_fired += 1
+            return True
+
+    def _run_one_job(self, worker_id: str, report: RunReport, seen: set[str]) -> bool:
+        now = clock.now()
+        with self.uow() as uow:
+            s = uow.session
+            job = self._claim(
+                s,
+                select(Job)
+                .where(Job.status == "ready", Job.next_run_at <= now, Job.id.not_in(seen))
+                .order_by(Job.next_run_at),
+            )
+            if job is None:
+                return False
+            seen.add(job.id)
+            handler = self.registry.service_handler(job.topic)
+
+            def apply(case: Case, env: _Env) -> None:
+                if handler is None:
+                    raise LookupError(f"no handler registered for topic '{job.topic}'")
+                task = case.task(job.id)
+                ctx = self._context(s, job.instance_id, case, task, env, None, task.data)
+                result = handler.function(ctx) or {}
+                self._outbox(s, job.instance_id, env.region, f"job:{job.id}", ctx.notifications)
+                case.complete_job(job.id, dict(result))
+
+            try:
+                with s.begin_nested():
+                    self._step(
+                        s,
+                        job.instance_id,
+                        None,
+                        apply,
+                        "job",
+                        task_id=job.id,
+                        bpmn_id=job.bpmn_id,
+                        detail={"topic": job.topic, "job": job.name},
+                    )
+            except Conflict:
+                report.conflicts += 1
+                return True
+            except Exception as err:  # a handler's failure of any kind is recorded, never lost
+                self._job_failed(s, job, err, now)
+                report.jobs_failed += 1
+                if job.status == "failed":
+                    report.incidents += 1
+                uow.commit()
+                return True
+            uow.commit()
+            report.jobs_run += 1
+            return True
+
+    def _open_incident(
+        self,
+        s: Session,
+        instance_id: int,
+        source_id: str,
+        bpmn_id: str,
+        message: str,
+        detail: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Stop a path until an operator retries it: the failure with its traceback, and its audit event."""
+        s.add(
+            Incident(
+                instance_id=instance_id,
+                job_id=source_id,
+                bpmn_id=bpmn_id,
+                message=message,
+                traceback=traceback.format_exc(),
+                created_at=now,
+            )
+        )
+        self._audit(
+            s,
+            instance_id,
+            None,
+            "incident",
+            task_id=source_id,
+            bpmn_id=bpmn_id,
+            detail={**detail, "error": message},
+        )
+
+    def _job_failed(self, s: Session, job: Job, err: Exception, now: datetime) -> None:
+        job.attempts += 1
+        job.last_error = f"{type(err).__name__}: {err}"
+        log.warning(
+            "job %s (%s) failed, attempt %s of %s: %s", job.id, job.topic, job.attempts, job.max_attempts, err
+        )
+        if job.attempts >= job.max_attempts:
+            job.status = "failed"
+            self._open_incident(
+                s,
+                job.instance_id,
+                job.id,
+                job.bpmn_id,
+                f"{job.name}: {job.last_error}",
+                {"topic": job.topic},
+                now,
+            )
+        else:
+            job.next_run_at = now + timedelta(seconds=job.retry_delay_seconds * (2 ** (job.attempts - 1)))
+            self._audit(
+                s,
+                job.instance_id,
+                None,
+                "job-failed",
+                task_id=job.id,
+                bpmn_id=job.bpmn_id,
+                detail={"topic": job.topic, "error": job.last_error, "attempt": job.attempts},
+            )
+
+    def retry(self, incident_id: int, actor: Actor | None = None, user: str | None = None) -> None:
+        """Give a failed job its tries back; the worker runs it on its next tick."""
+        user = actor.username if actor else user
+        if actor is not None and not actor.is_operator:
+            raise Forbidden("Hanya operator yang dapat mengulang job")
+        with self.uow() as uow:
+            s = uow.session
+            incident = s.get(Incident, incident_id)
+            if incident is None:
+                raise NotFound(f"Insiden {incident_id} tidak ditemukan")
+            if incident.resolved_at is not None:
+                raise Conflict(f"Insiden {incident_id} sudah ditangani")
+            now = clock.now()
+            incident.resolved_at, incident.resolved_by = now, user
+            s.execute(
+                update(Job)
+                .where(Job.id == incident.job_id)
+                .values(status="ready", attempts=0, next_run_at=now, locked_by=None, locked_until=None)
+            )
+            self._audit(
+                s,
+                incident.instance_id,
+                user,
+                "retry",
+                bpmn_id=incident.bpmn_id,
+                detail={"incident": incident_id},
+            )
+            uow.commit()

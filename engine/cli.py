@@ -412,11 +412,14 @@ def calendar_set(
     as_json: bool,
 ) -> None:
     """Make DAY a day off (--holiday) or a working day (--working-day)."""
-    ctx.orchestrator.set_calendar_override(day.date(), holiday, region_code, description, user)
+    cases = ctx.orchestrator.set_calendar_override(day.date(), holiday, region_code, description, user)
     emit(
         as_json,
-        {"day": day.date(), "holiday": holiday, "region": region_code},
-        lambda d: f"{day.date()}: {'hari libur' if holiday else 'hari kerja'} ({region_code or 'nasional'})",
+        {"day": day.date(), "holiday": holiday, "region": region_code, "cases_reevaluated": cases},
+        lambda d: (
+            f"{day.date()}: {'hari libur' if holiday else 'hari kerja'} ({region_code or 'nasional'}); "
+            f"{cases} cases re-evaluated"
+        ),
     )
 
 

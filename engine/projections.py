@@ -17,7 +17,7 @@ from sqlalchemy import case as sql_case
 
 from .expressions import compile_expression
 from .models import Instance, Job, Region, Task, Timer
-from .runtime import Case, dumps, ext, parse_retry_cycle
+from .runtime import Case, counts_working_days, dumps, ext, parse_retry_cycle
 from .scripting import to_instant
 
 LOAD_COLUMNS = (
@@ -66,6 +66,11 @@ CLOSE_TASKS = (
 )
 DELETE_JOBS = delete(Job).where(Job.id.in_(bindparam("ids", expanding=True)))
 DELETE_TIMERS = delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
+REDATE_TASK = (
+    update(Task)
+    .where(Task.id == bindparam("tid"))
+    .values(due_at=bindparam("due"), follow_up_at=bindparam("follow_up"))
+)
 MOVE_TIMER = update(Timer).where(Timer.id == bindparam("tid")).values(due_at=bindparam("due"))
 
 
@@ -172,6 +177,28 @@ def _write_tasks(
         )
         for task_id, task in ready.items()
     ]
+
+
+def refresh_due_dates(
+    conn: Connection, case: Case, functions: dict[str, Callable[..., Any]], timezone: str
+) -> None:
+    """Evaluate again the due and follow-up dates of ready tasks that count working days."""
+    for task in case.ready_user_tasks():
+        info = ext(task)
+        if not (counts_working_days(info.get("due_date")) or counts_working_days(info.get("follow_up_date"))):
+            continue
+        conn.execute(
+            REDATE_TASK,
+            {
+                "tid": str(task.id),
+                "due": to_instant(
+                    _evaluate(info.get("due_date"), task, functions), timezone, date_means_end=True
+                ),
+                "follow_up": to_instant(
+                    _evaluate(info.get("follow_up_date"), task, functions), timezone, date_means_end=True
+                ),
+            },
+        )
 
 
 def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as _SERIALIZER_VERSION
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
@@ -109,6 +109,13 @@ def _attached_to(boundary_task) -> str | None:
     return next((t.task_spec.bpmn_id for t in siblings if not hasattr(t.task_spec, "cancel_activity")), None)
 
 
+def counts_working_days(expression: str | None) -> bool:
+    """Whether an expression's value depends on the working-day calendar."""
+    return bool(expression) and any(
+        name in expression for name in ("add_working_days", "working_days_between")
+    )
+
+
 def ext(task) -> dict[str, Any]:
     """The Camunda 7 attributes the parser put on a task's spec."""
     return getattr(task.task_spec, "extensions", None) or {}
@@ -188,6 +195,15 @@ class Case:
     def fire_due_timers(self) -> None:
         self.workflow.refresh_timers()
         self.run_engine()
+
+    def reevaluate_working_day_timers(self) -> None:
+        """Forget the due time SpiffWorkflow computed for waiting date timers that count working
+        days, so they are evaluated again on today's calendar (a decree moved a holiday)."""
+        for task in list(self.workflow.event_manager.tasks.values()):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimeDateEventDefinition) and counts_working_days(definition.expression):
+                task.internal_data.pop("event_value", None)
+        self.fire_due_timers()
 
     def cancel(self) -> None:
         self._open = None

@@ -41,6 +41,7 @@ from .models import (
     OutboxMessage,
     Region,
     Task,
+    Timer,
 )
 from .parser import ParsedDeployment
 from .projections import LOAD, LOAD_COLUMNS, SAVE, Completion, NextTask
@@ -625,8 +626,9 @@ class Orchestrator(Deployments, Work):
         region_code: str | None = None,
         description: str = "",
         user: str | None = None,
-    ) -> None:
-        """Record a decree's change to the working days (nationally or for one region)."""
+    ) -> int:
+        """Record a decree's change to the working days (nationally or for one region), then move
+        the waiting deadlines it affects; returns how many cases were re-evaluated."""
         with self.uow() as uow:
             s = uow.session
             if region_code is not None and s.get(Region, region_code) is None:
@@ -649,6 +651,33 @@ class Orchestrator(Deployments, Work):
             )
             uow.commit()
         self._calendars.clear()
+        return self.recompute_deadlines(region_code, user)
+
+    def recompute_deadlines(self, region_code: str | None = None, user: str | None = None) -> int:
+        """Re-evaluate the working-day deadlines of waiting cases (of one region, or all) after the
+        calendar changed; a deadline already passed under the new calendar fires now. Returns how
+        many cases were re-evaluated."""
+        with self.session() as s:
+            waiting = select(Timer.instance_id).union(
+                select(Task.instance_id).where(Task.status == "ready", Task.due_at.is_not(None))
+            )
+            query = select(Instance.id).where(Instance.status == "running", Instance.id.in_(waiting))
+            if region_code is not None:
+                query = query.where(Instance.region_code == region_code)
+            instance_ids = list(s.scalars(query.order_by(Instance.id)))
+        for instance_id in instance_ids:
+            with self.uow() as uow:
+                s = uow.session
+
+                def apply(case: Case, env: _Env, s: Session = s) -> None:
+                    projections.refresh_due_dates(
+                        s.connection(), case, env.script_engine.functions, env.timezone
+                    )
+                    case.reevaluate_working_day_timers()
+
+                self._step(s, instance_id, user, apply, "recompute", detail={"reason": "kalender diubah"})
+                uow.commit()
+        return len(instance_ids)
 
     def seed_lookups(self) -> dict[str, int]:
         """Fill each list the handlers declared, if it is still empty; operators edit it afterwards."""

@@ -359,3 +359,36 @@ def test_declared_lists_are_seeded_once_and_operator_edits_stay(orch):
         assert list(s.scalars(select(LookupValue.code).where(LookupValue.list_name == "negara_uji"))) == [
             "IL"
         ]
+
+
+def test_a_decree_moves_waiting_working_day_deadlines(deployed):
+    from datetime import date
+
+    clock.set(MONDAY)
+    a, b = start(deployed, "3171"), start(deployed, "9171")
+    through_draft(deployed, a)  # Kota A waits in review: boundary timer at the end of Thu 8 April
+    with deployed.session() as s:
+        assert s.scalars(select(Timer.due_at).where(Timer.instance_id == a)).one() == datetime(
+            2027, 4, 8, 17, 0, tzinfo=UTC
+        )
+    assert ready(deployed, b)[0].due_at == datetime(2027, 4, 12, 15, 0, tzinfo=UTC)  # Kota B's draft, WIT
+    before_b = snapshot(deployed, b)
+    assert (
+        deployed.set_calendar_override(date(2027, 4, 7), True, "3171", "Libur daerah", user="operator") == 1
+    )
+    with deployed.session() as s:
+        # Wed 7 April is now a day off in Kota A: the timer moves to the end of Fri 9 April
+        assert s.scalars(select(Timer.due_at).where(Timer.instance_id == a)).one() == datetime(
+            2027, 4, 9, 17, 0, tzinfo=UTC
+        )
+        assert (
+            s.scalars(select(AuditEvent.action).where(AuditEvent.instance_id == a)).all()[-1] == "recompute"
+        )
+    after_b = snapshot(deployed, b)
+    assert (after_b["lock"], after_b["state"], after_b["tasks"]) == (
+        before_b["lock"],
+        before_b["state"],
+        before_b["tasks"],
+    )
+    assert deployed.set_calendar_override(date(2027, 4, 6), True, None, "Cuti bersama", user="operator") == 2
+    assert ready(deployed, b)[0].due_at == datetime(2027, 4, 13, 15, 0, tzinfo=UTC)  # draft due one day later

@@ -151,3 +151,26 @@ def test_dprd_silent_plan_deemed_approved_at_the_computed_moment(
     assert case.run_worker().jobs_run == 1
     assert case.ready_ids() == ["Task_Verifikasi"]
     assert case.outbox()[-1].body.endswith("(dianggap disetujui DPRD)")
+
+
+def test_a_decree_inside_the_dprd_window_moves_the_deemed_approval(start_case: StartCase) -> None:
+    # Window (a) of tests/test_deadlines.py: received Mon 2 Mar 2026, 45th working day Wed 13 May.
+    received = IDUL_FITRI_2026[0]
+    case = start_case("3578", on=received - timedelta(days=21))
+    paths.explore(case)
+    paths.check_prerequisites(case)
+    paths.sign_loi(case)
+    case.on(received)
+    paths.to_dprd(case, received)
+    assert case.timers()["Event_BatasDprd"].due_at == datetime(2026, 5, 13, 17, tzinfo=UTC)
+
+    # The government declares Mon 20 Apr 2026 a day off (a new cuti bersama) while the DPRD waits
+    case.on(date(2026, 4, 1))
+    moved = case.orch.set_calendar_override(date(2026, 4, 20), True, None, "Cuti bersama (SKB baru)")
+    assert moved == 1
+    [decision] = case.ready()
+    timer = case.timers()["Event_BatasDprd"]
+    # one working day later: Thu 14 May is Kenaikan and Fri 15 May cuti bersama, so Mon 18 May
+    assert decision.due_at == timer.due_at == datetime(2026, 5, 18, 17, tzinfo=UTC)
+    report = case.wait_until(timer.due_at)
+    assert report.timers_fired == 1

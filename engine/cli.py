@@ -1,12 +1,11 @@
 """`ksdpl` engine commands. Scriptable: `--json` everywhere, errors on stderr, no tracebacks.
 
-The handler registry is imported by module name (`KSDPL_HANDLERS`, default `handlers`), so the
+The handler registry comes from the module `KSDPL_HANDLERS` names (see `engine.config`), so the
 engine stays free of any one process's code.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -22,7 +21,6 @@ from .calendar import TIMEZONES
 from .config import Settings
 from .errors import DeploymentRejected, EngineError, ValidationFailed
 from .models import CalendarOverride, LookupValue, Region
-from .registry import HandlerRegistry
 from .runtime import json_default
 from .service import Orchestrator
 from .store import upgrade
@@ -36,15 +34,8 @@ class Context:
         self.settings = Settings.from_env()
 
     @cached_property
-    def registry(self) -> HandlerRegistry:
-        module = importlib.import_module(os.environ.get("KSDPL_HANDLERS", "handlers"))
-        return module.registry
-
-    @cached_property
     def orchestrator(self) -> Orchestrator:
-        return Orchestrator(
-            self.settings.database_url, self.registry, default_timezone=self.settings.timezone
-        )
+        return Orchestrator.from_settings(self.settings)
 
 
 class FriendlyGroup(click.Group):
@@ -509,8 +500,8 @@ def element_templates_command(ctx: Context, output: Path | None, as_json: bool) 
     """Write Camunda Modeler element templates for every registered handler."""
     from . import element_templates
 
-    path = element_templates.write(ctx.registry, output or element_templates.DEFAULT_DIRECTORY)
-    count = len(element_templates.element_templates(ctx.registry))
+    path = element_templates.write(ctx.orchestrator.registry, output or element_templates.DEFAULT_DIRECTORY)
+    count = len(element_templates.element_templates(ctx.orchestrator.registry))
     emit(as_json, {"path": str(path), "templates": count}, lambda d: f"{path}: {count} templates")
 
 

@@ -27,6 +27,7 @@ from . import forms, projections
 from .access import Actor, candidate_of, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
+from .config import Settings
 from .deployments import Deployments, DeployResult
 from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .expressions import ExpressionError
@@ -137,6 +138,13 @@ class Orchestrator(Deployments, Work):
         self._parsed: dict[int, dict[str, ParsedDeployment]] = {}
         self._calendars = CalendarCache()
         self.after_load: Callable[[int], None] | None = None  # test hook: runs between load and save
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database_url: str | None = None) -> Orchestrator:
+        """The orchestrator the settings describe (the CLI's and the web app's one way to build it)."""
+        return cls(
+            database_url or settings.database_url, settings.registry(), default_timezone=settings.timezone
+        )
 
     # --- sessions -------------------------------------------------------------------------
     @contextmanager

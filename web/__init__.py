@@ -6,7 +6,6 @@ and plugs every module in; reading it top to bottom gives the app's table of con
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import secrets
@@ -67,15 +66,6 @@ def _dev_secret_key(app: Flask) -> str:
     return path.read_text().strip()
 
 
-def _build_orchestrator(database_url: str) -> Any:
-    """The one Orchestrator of this process, with the same handler module and zone as the CLI."""
-    from engine.config import Settings
-    from engine.service import Orchestrator
-
-    registry = importlib.import_module(os.environ.get("KSDPL_HANDLERS", "handlers")).registry
-    return Orchestrator(database_url, registry, default_timezone=Settings.from_env().timezone)
-
-
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` (tests) overrides the environment; `KSDPL_ORCHESTRATOR` injects one."""
     app = Flask(__name__)
@@ -105,7 +95,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     orchestrator = app.config.get("KSDPL_ORCHESTRATOR")
     if orchestrator is None:
-        orchestrator = _build_orchestrator(app.config["KSDPL_DATABASE_URL"])
+        from engine.config import Settings
+        from engine.service import Orchestrator
+
+        # the one Orchestrator of this process: same handler module and zone as the CLI
+        orchestrator = Orchestrator.from_settings(Settings.from_env(), app.config["KSDPL_DATABASE_URL"])
     app.extensions["ksdpl"] = orchestrator
     if proxies := int(app.config.get("KSDPL_TRUSTED_PROXIES") or 0):
         # Behind nginx & co.: the client's address (for the login limit) and scheme come from them.

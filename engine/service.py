@@ -491,16 +491,7 @@ class Orchestrator(Deployments, Work):
             task = self._ready_task(s, task_id, actor)
             if task.assignee and task.assignee != actor.username:
                 raise Conflict(f"Tugas ini sudah diambil oleh {task.assignee}")
-            s.execute(update(Task).where(Task.id == task_id).values(assignee=actor.username))
-            self._audit(
-                s,
-                task.instance_id,
-                actor.username,
-                "claim",
-                task_id=task_id,
-                bpmn_id=task.bpmn_id,
-                detail={"task": task.name},
-            )
+            self._assign(s, task, actor.username, "claim", actor)
             uow.commit()
 
     def unclaim(self, task_id: str, actor: Actor) -> None:
@@ -509,17 +500,20 @@ class Orchestrator(Deployments, Work):
             task = self._ready_task(s, task_id, actor)
             if task.assignee and task.assignee != actor.username and not actor.is_operator:
                 raise Forbidden(f"Tugas ini diambil oleh {task.assignee}")
-            s.execute(update(Task).where(Task.id == task_id).values(assignee=None))
-            self._audit(
-                s,
-                task.instance_id,
-                actor.username,
-                "unclaim",
-                task_id=task_id,
-                bpmn_id=task.bpmn_id,
-                detail={"task": task.name},
-            )
+            self._assign(s, task, None, "unclaim", actor)
             uow.commit()
+
+    def _assign(self, s: Session, task, assignee: str | None, action: str, actor: Actor) -> None:
+        s.execute(update(Task).where(Task.id == task.id).values(assignee=assignee))
+        self._audit(
+            s,
+            task.instance_id,
+            actor.username,
+            action,
+            task_id=task.id,
+            bpmn_id=task.bpmn_id,
+            detail={"task": task.name},
+        )
 
     # --- documents and comments ----------------------------------------------------------------
     def _visible_instance(self, s: Session, instance_id: int, actor: Actor | None) -> Instance:

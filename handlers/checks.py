@@ -24,6 +24,19 @@ class Errors:
         if isinstance(day, date) and day > today:
             self.add(field, f"{label} tidak boleh setelah hari ini ({tanggal(today)})")
 
+    def not_before(
+        self, values, field: str, earlier: str, what: str, *, strictly_after: bool = False
+    ) -> None:
+        """`field` may not be a date before `earlier` (with `strictly_after`, not on it either);
+        `what` names the earlier date in the message."""
+        first, second = values.get(earlier), values.get(field)
+        if not (isinstance(first, date) and isinstance(second, date)):
+            return
+        if strictly_after and second <= first:
+            self.add(field, f"Harus setelah {what} ({tanggal(first)})")
+        elif second < first:
+            self.add(field, f"Tidak boleh sebelum {what} ({tanggal(first)})")
+
     def raise_if_any(self) -> None:
         if self.fields:
             raise ValidationFailed(self.fields)

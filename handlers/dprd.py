@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from engine.registry import HandlerContext
 
 from .checks import Errors, tanggal
@@ -20,11 +18,7 @@ def pengajuan_dprd(ctx: HandlerContext):
     v = ctx.variables
     errors = Errors()
     errors.not_after_today(v, "tanggal_diterima_dprd", ctx.today, "Tanggal diterima")
-    letter, received = v.get("tanggal_surat_pengajuan_dprd"), v.get("tanggal_diterima_dprd")
-    if isinstance(letter, date) and isinstance(received, date) and received < letter:
-        errors.add(
-            "tanggal_diterima_dprd", f"Tidak boleh sebelum tanggal surat pengajuan ({tanggal(letter)})"
-        )
+    errors.not_before(v, "tanggal_diterima_dprd", "tanggal_surat_pengajuan_dprd", "tanggal surat pengajuan")
     errors.raise_if_any()
     return {
         "keputusan_dprd": None,
@@ -72,11 +66,7 @@ def keputusan_dprd(ctx: HandlerContext):
     v = ctx.variables
     errors = Errors()
     errors.not_after_today(v, "tanggal_surat_keputusan_dprd", ctx.today, "Tanggal surat")
-    received, letter = v.get("tanggal_diterima_dprd"), v.get("tanggal_surat_keputusan_dprd")
-    if isinstance(received, date) and isinstance(letter, date) and letter < received:
-        errors.add(
-            "tanggal_surat_keputusan_dprd", f"Tidak boleh sebelum rencana diterima ({tanggal(received)})"
-        )
+    errors.not_before(v, "tanggal_surat_keputusan_dprd", "tanggal_diterima_dprd", "rencana diterima")
     if v.get("keputusan_dprd") == "tolak" and not (v.get("alasan_penolakan_dprd") or "").strip():
         errors.add("alasan_penolakan_dprd", "Wajib diisi bila DPRD menolak")
     errors.raise_if_any()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from engine.registry import HandlerContext
 
 from .checks import Errors, tanggal
@@ -11,9 +9,13 @@ from .registry import registry
 
 
 def _end_after_start(v, errors: Errors) -> None:
-    start, end = v.get("masa_berlaku_naskah_mulai"), v.get("masa_berlaku_naskah_sampai")
-    if isinstance(start, date) and isinstance(end, date) and end <= start:
-        errors.add("masa_berlaku_naskah_sampai", f"Harus setelah tanggal mulai berlaku ({tanggal(start)})")
+    errors.not_before(
+        v,
+        "masa_berlaku_naskah_sampai",
+        "masa_berlaku_naskah_mulai",
+        "tanggal mulai berlaku",
+        strictly_after=True,
+    )
 
 
 @registry.service("ksdpl.notifikasi-rencana-masuk", label="Beri tahu Kemendagri: rencana masuk")
@@ -82,11 +84,11 @@ def penandatanganan_naskah(ctx: HandlerContext):
     errors = Errors()
     _end_after_start(v, errors)
     errors.not_after_today(v, "tanggal_penandatanganan_naskah", ctx.today, "Tanggal penandatanganan")
-    approved, signed = v.get("tanggal_surat_persetujuan_mendagri"), v.get("tanggal_penandatanganan_naskah")
-    if isinstance(approved, date) and isinstance(signed, date) and signed < approved:
-        errors.add(
-            "tanggal_penandatanganan_naskah",
-            f"Tidak boleh sebelum surat persetujuan Mendagri ({tanggal(approved)})",
-        )
+    errors.not_before(
+        v,
+        "tanggal_penandatanganan_naskah",
+        "tanggal_surat_persetujuan_mendagri",
+        "surat persetujuan Mendagri",
+    )
     errors.raise_if_any()
     return {"tahun_pelaksanaan_ke": 0}

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy import case as sql_case
 
+from . import notices
 from .expressions import compile_expression
 from .models import Instance, Job, Region, Task, Timer
 from .runtime import Case, counts_working_days, dumps, ext, parse_retry_cycle
@@ -169,6 +170,9 @@ def _write_tasks(
         )
     if rows:
         conn.execute(insert(Task), rows)
+        conn.execute(
+            notices.OUTBOX, [notices.task_ready(row, completion and completion.user) for row in rows]
+        )
     return [
         NextTask(
             task.task_spec.bpmn_name or task.task_spec.bpmn_id,

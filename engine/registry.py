@@ -35,9 +35,10 @@ class RegionInfo:
 
 @dataclass(frozen=True)
 class Notification:
-    recipient_group: str
+    recipient_group: str  # comma-separated groups; a regional group means its members in the case's region
     subject: str
     body: str = ""
+    users: tuple[str, ...] = ()  # named users, besides (or instead of) the groups
 
 
 class Calendar(Protocol):
@@ -69,6 +70,10 @@ class HandlerContext:
     def notify(self, recipient_group: str, subject: str, body: str = "") -> None:
         """Queue a message to a candidate group of the case's region, via the outbox."""
         self.notifications.append(Notification(recipient_group, subject, body))
+
+    def notify_users(self, usernames: list[str] | tuple[str, ...], subject: str, body: str = "") -> None:
+        """Queue a message to named users, via the outbox."""
+        self.notifications.append(Notification("", subject, body, tuple(usernames)))
 
 
 ServiceHandler = Callable[[HandlerContext], Mapping[str, Any] | None]

@@ -313,7 +313,8 @@ class Delivery:
                     continue
                 timezone = _timezone(s, person.region_code, self.orch.default_timezone)
                 today = local_today(now, timezone)
-                if now < start_of_day(today, timezone) + DIGEST_TIME:
+                cutoff = start_of_day(today, timezone) + DIGEST_TIME  # what came before goes in today's
+                if now < cutoff:
                     continue
                 message_id = f"<ksdpl.ringkasan.{person.id}.{today:%Y%m%d}@{self.settings.domain}>"
                 if s.scalar(select(EmailDelivery.id).where(EmailDelivery.message_id == message_id)):
@@ -321,10 +322,12 @@ class Delivery:
                 rows = s.execute(
                     select(Notification.id, OutboxMessage)
                     .join(OutboxMessage, OutboxMessage.id == Notification.outbox_id)
-                    .where(pending)
+                    .where(pending, Notification.created_at < cutoff)
                     .order_by(OutboxMessage.id)
                     .limit(200)
                 ).all()
+                if not rows:
+                    continue
                 messages = [row[1] for row in rows]
                 digest = EmailDelivery(
                     message_id=message_id,
@@ -575,8 +578,11 @@ def pending_count(s: Session) -> dict[str, int]:
     }
 
 
-def retry_email(orch: Orchestrator, delivery_id: int, actor: Actor | None = None) -> None:
+def retry_email(
+    orch: Orchestrator, delivery_id: int, actor: Actor | None = None, user: str | None = None
+) -> None:
     """An operator sends a failed e-mail again (after fixing the address or the server)."""
+    user = actor.username if actor else user
     if actor is not None and not actor.is_operator:
         raise Forbidden("Hanya operator yang dapat mengirim ulang e-mail")
     with orch.uow() as uow:
@@ -593,7 +599,7 @@ def retry_email(orch: Orchestrator, delivery_id: int, actor: Actor | None = None
         orch._audit(
             s,
             None,
-            actor.username if actor else None,
+            user,
             "email-retry",
             detail={"email": delivery_id, "to": mail.to_address},
         )

@@ -135,8 +135,10 @@ class Reminders:
                 + " dan tugas belum diselesaikan.",
                 **common,
             )
+        # "N working days left" as the screens count them: up to the last working day of the deadline
+        anchor = last_day if calendar.is_working_day(last_day) else calendar.add_working_days(last_day, -1)
         for n in days:  # the most urgent reminder whose moment has come, if the task was there then
-            moment = start_of_day(calendar.add_working_days(last_day, -n), timezone) + REMINDER_HOUR
+            moment = start_of_day(calendar.add_working_days(anchor, -n), timezone) + REMINDER_HOUR
             if now < moment:
                 continue
             if row.created_at >= moment:

@@ -50,7 +50,7 @@ class SmtpSink:
         self.refuse: str | None = None
         self.kill_pid: int | None = None
         self._lock = threading.Lock()
-        self.port = _free_port()
+        self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     def start(self) -> SmtpSink:
@@ -87,7 +87,7 @@ class SmtpSink:
             self.refused.clear()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -330,7 +330,7 @@ class Orchestrator(Deployments, Work, Reminders):
         action, task_id, bpmn_id, detail = audit
         self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
         next_tasks = projections.write(
-            conn, instance_id, case, env.script_engine.functions, env.timezone, now, completion
+            conn, instance_id, case, env.script_engine.functions, env.timezone, now, completion, user
         )
         if status == "completed":
             self._audit(s, instance_id, None, "completed")

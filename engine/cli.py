@@ -544,6 +544,34 @@ def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
     emit(as_json, rows, lambda rs: "\n".join(f"{r['code']:<6} {r['label']}" for r in rs) or "empty")
 
 
+@cli.command("letter-templates")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+@pass_context
+def letter_templates(ctx: Context, directory: Path, as_json: bool) -> None:
+    """Copy the default letter templates (.docx) into DIRECTORY, to edit and use with
+    KSDPL_LETTER_TEMPLATES=DIRECTORY; files already there are kept."""
+    import shutil
+
+    source = ctx.orchestrator.registry.letter_templates
+    if source is None:
+        raise EngineError("the handlers ship no letter templates")
+    directory.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for letter in ctx.orchestrator.registry.letters:
+        target = directory / letter.template
+        if not target.exists():
+            shutil.copyfile(Path(source) / letter.template, target)
+            copied.append(letter.template)
+    emit(
+        as_json,
+        {"directory": str(directory), "copied": copied},
+        lambda d: "\n".join(
+            [f"{directory}/{name}" for name in copied] or ["nothing copied: the templates are there already"]
+        ),
+    )
+
+
 @cli.command("element-templates")
 @click.option(
     "--output",

@@ -5,7 +5,8 @@ Concurrency: every step bumps `instances.lock_version` with `UPDATE ... WHERE lo
 A writer that read an older version changes nothing and gets `Conflict`.
 
 `Orchestrator` is this module's commands plus `deployments.Deployments` (deploy, check, the spec
-cache) and `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents).
+cache), `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents),
+`reminders.Reminders` (deadline reminders for the outbox) and `letters.Letters` (drafted letters).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .deployments import Deployments, DeployResult
 from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .expressions import ExpressionError
 from .jobs import RunReport, Work
+from .letters import Letters
 from .models import (
     AuditEvent,
     CalendarOverride,
@@ -126,7 +128,7 @@ class CalendarCache:
         self._entries.clear()
 
 
-class Orchestrator(Deployments, Work, Reminders):
+class Orchestrator(Deployments, Work, Reminders, Letters):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(

@@ -237,7 +237,8 @@ class Delivery:
             for message in messages:
                 instance = context.instances.get(message.instance_id or 0)
                 region_code = message.region_code or (instance.region_code if instance else None)
-                people = _recipients(s, message, region_code, rules.regional)
+                qualified = _recipients(s, message, region_code, rules.regional)
+                people = [person for person in qualified if person.username != message.actor]
                 for person in people:
                     wants_mail = mail and bool(person.email)
                     s.add(
@@ -250,9 +251,9 @@ class Delivery:
                     )
                     if wants_mail and person.notify_mode == "each":
                         s.add(self._email(message, person, context, now))
-                message.sent_at, message.recipients = now, len(people)
+                message.sent_at, message.recipients = now, len(qualified)
                 reached += len(people)
-                if not people:
+                if not qualified:
                     log.warning("outbox message %s (%s) reached nobody", message.id, message.key)
             uow.commit()
             return len(messages), reached
@@ -453,8 +454,8 @@ def _timezone(s: Session, region_code: str | None, default: str) -> str:
 
 
 def _recipients(s: Session, message: OutboxMessage, region_code: str | None, regional: frozenset[str]):
-    """Active users the message reaches: group members (a regional group's in the region only) and
-    the named users; never the person whose action caused it."""
+    """Active users the message is for: group members (a regional group's in the region only) and
+    the named users (the caller leaves out the person whose action caused it)."""
     clauses = []
     for group in split(message.recipient_group):
         member = (literal(",") + User.groups + literal(",")).contains(f",{group},", autoescape=True)
@@ -467,10 +468,7 @@ def _recipients(s: Session, message: OutboxMessage, region_code: str | None, reg
         clauses.append(User.username.in_(named))
     if not clauses:
         return []
-    query = select(User).where(User.active, or_(*clauses)).order_by(User.username)
-    if message.actor:
-        query = query.where(User.username != message.actor)
-    return list(s.scalars(query))
+    return list(s.scalars(select(User).where(User.active, or_(*clauses)).order_by(User.username)))
 
 
 def _load_context(s: Session, messages: Iterable[OutboxMessage]) -> _Context:

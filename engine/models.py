@@ -217,8 +217,8 @@ class OutboxMessage(Base):
 
     Addressed to groups (comma-separated; a regional group means its members in the case's
     region) and/or named users. The worker fans it out (`sent_at`): one in-app notification per
-    recipient and the e-mails their preferences ask for; `recipients` counts them, so a message
-    that reached nobody shows to operators.
+    recipient and the e-mails their preferences ask for. `recipients` counts the active users it is
+    for (its `actor`, who is not told, included), so a message meant for nobody shows to operators.
     """
 
     __tablename__ = "outbox"

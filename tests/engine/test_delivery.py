@@ -62,7 +62,7 @@ def settings_for(sink) -> DeliverySettings:
     )
 
 
-def queue(orch, key: str = "uji:1", users=("ani",), groups=(), region=None) -> None:
+def queue(orch, key: str = "uji:1", users=("ani",), groups=(), region=None, actor=None) -> None:
     with orch.uow() as uow:
         uow.session.connection().execute(
             OUTBOX,
@@ -74,6 +74,7 @@ def queue(orch, key: str = "uji:1", users=("ani",), groups=(), region=None) -> N
                 users=users,
                 groups=groups,
                 region_code=region,
+                actor=actor,
             ),
         )
         uow.commit()
@@ -228,6 +229,7 @@ def test_regional_groups_reach_only_their_region_and_an_unreached_message_is_sho
     clock.set(NOW)
     queue(orch, "uji:a", users=(), groups=("pemda", "operator"), region="3171")
     queue(orch, "uji:b", users=(), groups=("dprd",), region="3171")  # no DPRD account in Kota A
+    queue(orch, "uji:c", users=(), groups=("pemda",), region="3171", actor="ani")  # her own step: not told
     Delivery(orch, settings_for(smtp_sink)).run()
     assert sorted(m.to for m in smtp_sink.received) == [
         "ani@kota-a.contoh.go.id",

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 
 import pytest
@@ -17,6 +20,7 @@ from engine.access import Actor
 from engine.errors import Forbidden, NotFound
 from engine.letters import soffice
 from engine.models import AuditEvent, Document
+from tests.conftest import ROOT
 from tests.ksdpl import paths
 from tests.ksdpl.conftest import StartCase
 from tests.ksdpl.driver import Case
@@ -256,3 +260,16 @@ def test_the_shipped_templates_are_what_the_builder_writes(tmp_path):
     for name in TEMPLATES:
         assert docx_text((tmp_path / name).read_bytes()) == docx_text((FOLDER / name).read_bytes()), name
     assert sorted(p.name for p in FOLDER.glob("*.docx")) == sorted(TEMPLATES)
+
+
+def test_operators_get_the_defaults_to_edit(tmp_path):
+    env = {**os.environ, "KSDPL_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}", "KSDPL_HANDLERS": "handlers"}
+    command = [sys.executable, "-m", "engine.cli", "letter-templates", str(tmp_path / "surat"), "--json"]
+    first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert sorted(json.loads(first.stdout)["copied"]) == sorted(
+        p.name for p in (ROOT / "handlers" / "templates" / "letters").glob("*.docx")
+    )
+    (tmp_path / "surat" / "rancangan-loi.docx").write_bytes(b"edited")
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(again.stdout)["copied"] == []  # an operator's edits are never overwritten
+    assert (tmp_path / "surat" / "rancangan-loi.docx").read_bytes() == b"edited"

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docxtpl import DocxTemplate
-
 from . import forms
 from .access import Actor
 from .clock import clock
@@ -61,6 +59,8 @@ def template_path(registry: HandlerRegistry, letter: LetterInfo) -> Path:
 
 def render_docx(path: Path, context: Mapping[str, Any]) -> bytes:
     """The template filled in; values are escaped, so '&' or '<' in a case cannot break the file."""
+    from docxtpl import DocxTemplate  # only when a letter is drafted: the engine starts without it
+
     template = DocxTemplate(str(path))
     template.render(dict(context), autoescape=True)
     out = io.BytesIO()

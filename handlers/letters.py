@@ -13,10 +13,10 @@ blank, as in a paper draft.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
 from babel import Locale
-from docxtpl import Listing
 
 from engine.registry import HandlerContext
 
@@ -30,7 +30,11 @@ KIND = {
 }
 HEAD_OF_REGION = {"provinsi": "Gubernur", "kabupaten": "Bupati", "kota": "Wali Kota"}
 REGION_WORDS = {"provinsi": "Provinsi", "kabupaten": "Kabupaten", "kota": "Kota"}
-_COUNTRIES = Locale("id").territories
+
+
+@cache
+def _countries() -> dict[str, str]:
+    return dict(Locale("id").territories)
 
 
 def text(value: Any) -> Any:
@@ -40,13 +44,15 @@ def text(value: Any) -> Any:
     if isinstance(value, date):
         return tanggal(value)
     if isinstance(value, str) and "\n" in value:
+        from docxtpl import Listing  # loaded with the first letter, not with every handler
+
         return Listing(value.replace("\r\n", "\n"))
     return value
 
 
 def country(code: str | None) -> str:
     """'JP' -> 'Jepang' (ISO 3166 names in Indonesian, from the CLDR)."""
-    return _COUNTRIES.get((code or "").upper(), code or BLANK)
+    return _countries().get((code or "").upper(), code or BLANK)
 
 
 def common(ctx: HandlerContext) -> dict[str, Any]:

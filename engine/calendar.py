@@ -140,3 +140,11 @@ def start_of_day(day: date, tz_name: str) -> datetime:
 def end_of_day(day: date, tz_name: str) -> datetime:
     """00:00 local time of the next day: deemed approval takes effect right after the last working day."""
     return start_of_day(day + _ONE_DAY, tz_name)
+
+
+def deadline_day(due_at: datetime, tz_name: str) -> date:
+    """The last day to act. A deadline at 00:00 local means "by the end of the day before"."""
+    local = due_at.astimezone(_zone(tz_name))
+    if local.time() == time(0):
+        return local.date() - _ONE_DAY
+    return local.date()

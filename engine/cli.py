@@ -323,6 +323,63 @@ def retry(ctx: Context, incident_id: int, user: str | None, as_json: bool) -> No
 
 
 @cli.command()
+@click.argument("task_id")
+@click.argument("assignee", required=False)
+@click.option("--user", default=None, help="The operator, recorded in the history.")
+@json_option
+@pass_context
+def assign(ctx: Context, task_id: str, assignee: str | None, user: str | None, as_json: bool) -> None:
+    """Give a ready task to ASSIGNEE (without one: back to its groups); both are told."""
+    ctx.orchestrator.assign(task_id, assignee, user=user)
+    emit(
+        as_json,
+        {"task": task_id, "assignee": assignee},
+        lambda d: f"task {task_id}: {'assigned to ' + assignee if assignee else 'back to its groups'}",
+    )
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--limit", default=100, show_default=True, help="At most this many rows.")
+@json_option
+@click.pass_context
+def outbox(click_ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Notifications that failed: e-mails given up on, messages that reached nobody; and what waits."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from .delivery import failures, pending_count
+
+    ctx = click_ctx.ensure_object(Context)
+    with ctx.orchestrator.session() as s:
+        rows = [f.__dict__ for f in failures(s, limit)]
+        waiting = pending_count(s)
+
+    def text(d: dict[str, Any]) -> str:
+        lines = [f"waiting: {d['waiting']['outbox']} messages, {d['waiting']['email']} e-mails"]
+        if not d["failures"]:
+            lines.append("no failures")
+        for f in d["failures"]:
+            what = f"email #{f['id']}" if f["kind"] == "email" else f"message #{f['id']} reached nobody"
+            lines.append(f"{f['at']:%Y-%m-%d %H:%M}  {what}  {f['recipient']}  {f['subject']}")
+            lines.append(f"    {f['error']} (attempts {f['attempts']}) {f['link']}")
+        return "\n".join(lines)
+
+    emit(as_json, {"waiting": waiting, "failures": rows}, text)
+
+
+@outbox.command("retry")
+@click.argument("email_id", type=int)
+@click.option("--user", default=None)
+@json_option
+@pass_context
+def outbox_retry(ctx: Context, email_id: int, user: str | None, as_json: bool) -> None:
+    """Send a failed e-mail again (to the user's current address)."""
+    from .delivery import retry_email
+
+    retry_email(ctx.orchestrator, email_id, user=user)
+    emit(as_json, {"email": email_id, "status": "pending"}, lambda d: f"email {email_id}: queued again")
+
+
+@cli.command()
 @click.argument("instance_id", type=int)
 @click.option("--user", default=None)
 @json_option
@@ -485,6 +542,34 @@ def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
             )
         ]
     emit(as_json, rows, lambda rs: "\n".join(f"{r['code']:<6} {r['label']}" for r in rs) or "empty")
+
+
+@cli.command("letter-templates")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@json_option
+@pass_context
+def letter_templates(ctx: Context, directory: Path, as_json: bool) -> None:
+    """Copy the default letter templates (.docx) into DIRECTORY, to edit and use with
+    KSDPL_LETTER_TEMPLATES=DIRECTORY; files already there are kept."""
+    import shutil
+
+    source = ctx.orchestrator.registry.letter_templates
+    if source is None:
+        raise EngineError("the handlers ship no letter templates")
+    directory.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for letter in ctx.orchestrator.registry.letters:
+        target = directory / letter.template
+        if not target.exists():
+            shutil.copyfile(Path(source) / letter.template, target)
+            copied.append(letter.template)
+    emit(
+        as_json,
+        {"directory": str(directory), "copied": copied},
+        lambda d: "\n".join(
+            [f"{directory}/{name}" for name in copied] or ["nothing copied: the templates are there already"]
+        ),
+    )
 
 
 @cli.command("element-templates")

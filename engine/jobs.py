@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from . import notices
 from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound
@@ -34,6 +35,11 @@ class RunReport:
     incidents: int = 0
     timers_fired: int = 0
     conflicts: int = 0
+    # what the worker's delivery did after the jobs and timers (engine.delivery)
+    reminders: int = 0
+    notified: int = 0
+    emails_sent: int = 0
+    emails_failed: int = 0
 
     @property
     def total(self) -> int:
@@ -171,17 +177,19 @@ class Work:
         detail: dict[str, Any],
         now: datetime,
     ) -> None:
-        """Stop a path until an operator retries it: the failure with its traceback, and its audit event."""
-        s.add(
-            Incident(
-                instance_id=instance_id,
-                job_id=source_id,
-                bpmn_id=bpmn_id,
-                message=message,
-                traceback=traceback.format_exc(),
-                created_at=now,
-            )
+        """Stop a path until an operator retries it: the failure with its traceback, and its audit
+        event; the operators are told."""
+        incident = Incident(
+            instance_id=instance_id,
+            job_id=source_id,
+            bpmn_id=bpmn_id,
+            message=message,
+            traceback=traceback.format_exc(),
+            created_at=now,
         )
+        s.add(incident)
+        s.flush()
+        notices.incident(s.connection(), incident.id, instance_id, bpmn_id, message)
         self._audit(
             s,
             instance_id,

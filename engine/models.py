@@ -213,17 +213,73 @@ class AuditEvent(Base):
 
 
 class OutboxMessage(Base):
-    """A notification written in the step that caused it; delivered later, at least once."""
+    """A notification written in the step that caused it; delivered later, at least once.
+
+    Addressed to groups (comma-separated; a regional group means its members in the case's
+    region) and/or named users. The worker fans it out (`sent_at`): one in-app notification per
+    recipient and the e-mails their preferences ask for. `recipients` counts the active users it is
+    for (its `actor`, who is not told, included), so a message meant for nobody shows to operators.
+    """
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)  # idempotency key: a retried job writes once
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
-    recipient_group: Mapped[str] = mapped_column(String(60))
+    task_id: Mapped[str | None] = mapped_column(String(36))  # the task the message is about (its link)
+    kind: Mapped[str] = mapped_column(String(40), default="pesan")  # pesan | tugas | klaim | pengingat | ...
+    recipient_group: Mapped[str] = mapped_column(String(300), default="")  # comma-separated groups
+    recipient_users: Mapped[str] = mapped_column(String(500), default="")  # comma-separated usernames
     region_code: Mapped[str | None] = mapped_column(String(20))
+    actor: Mapped[str | None] = mapped_column(String(100))  # who caused it: never told of their own act
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # fanned out to recipients
+    recipients: Mapped[int | None] = mapped_column(Integer)
+
+
+class Notification(Base):
+    """One outbox message as one person sees it in the app (the bell), read or not."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("outbox_id", "user_id"),
+        Index("ix_notifications_unread", "user_id", "read_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    digest_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)  # for tomorrow's digest
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("email_deliveries.id"))
+
+
+class EmailDelivery(Base):
+    """One e-mail to one address: a message (preference "each") or a daily digest.
+
+    Its text and `message_id` are fixed when it is queued, so every attempt sends the same mail:
+    a worker that dies after the server accepted it and before `sent_at` is written sends it once
+    more, with the same Message-ID. Temporary failures are retried with backoff; then `failed`.
+    """
+
+    __tablename__ = "email_deliveries"
+    __table_args__ = (Index("ix_email_deliveries_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # each | digest
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -269,3 +325,5 @@ class User(Base):
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_mode: Mapped[str] = mapped_column(String(10), default="each")  # e-mail: each | digest | none

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy import case as sql_case
 
+from . import notices
 from .expressions import compile_expression
 from .models import Instance, Job, Region, Task, Timer
 from .runtime import Case, counts_working_days, dumps, ext, parse_retry_cycle
@@ -116,20 +117,32 @@ def write(
     timezone: str,
     now: datetime,
     completion: Completion | None = None,
+    actor: str | None = None,
 ) -> list[NextTask]:
-    """Bring the task, job and timer rows of one case in line with its state.
+    """Bring the task, job and timer rows of one case in line with its state; tell the people a
+    new task is for (`actor`, who caused the step, is not told).
 
     What the rows held before is `case.projected` (they were written with the state just
     loaded), so nothing needs reading first."""
     before = case.projected
-    next_tasks = _write_tasks(conn, instance_id, case, functions, timezone, now, before.tasks, completion)
+    next_tasks = _write_tasks(
+        conn, instance_id, case, functions, timezone, now, before.tasks, completion, actor
+    )
     _write_jobs(conn, instance_id, case, now, before.jobs)
     _write_timers(conn, instance_id, case, timezone, before.timers)
     return next_tasks
 
 
 def _write_tasks(
-    conn, instance_id, case, functions, timezone, now, existing: frozenset[str], completion: Completion | None
+    conn,
+    instance_id,
+    case,
+    functions,
+    timezone,
+    now,
+    existing: frozenset[str],
+    completion: Completion | None,
+    actor: str | None,
 ) -> list[NextTask]:
     ready = {str(task.id): task for task in case.ready_user_tasks()}
     gone = existing - ready.keys()
@@ -169,6 +182,7 @@ def _write_tasks(
         )
     if rows:
         conn.execute(insert(Task), rows)
+        conn.execute(notices.OUTBOX, [notices.task_ready(row, actor) for row in rows])
     return [
         NextTask(
             task.task_spec.bpmn_name or task.task_spec.bpmn_id,

@@ -9,9 +9,10 @@ through the context, and the engine writes it in the same transaction as the ste
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import ValidationFailed
@@ -19,6 +20,7 @@ from .errors import ValidationFailed
 __all__ = [
     "HandlerContext",
     "HandlerRegistry",
+    "LetterInfo",
     "Notification",
     "RegionInfo",
     "ValidationFailed",
@@ -35,9 +37,10 @@ class RegionInfo:
 
 @dataclass(frozen=True)
 class Notification:
-    recipient_group: str
+    recipient_group: str  # comma-separated groups; a regional group means its members in the case's region
     subject: str
     body: str = ""
+    users: tuple[str, ...] = ()  # named users, besides (or instead of) the groups
 
 
 class Calendar(Protocol):
@@ -70,6 +73,10 @@ class HandlerContext:
         """Queue a message to a candidate group of the case's region, via the outbox."""
         self.notifications.append(Notification(recipient_group, subject, body))
 
+    def notify_users(self, usernames: list[str] | tuple[str, ...], subject: str, body: str = "") -> None:
+        """Queue a message to named users, via the outbox."""
+        self.notifications.append(Notification("", subject, body, tuple(usernames)))
+
 
 ServiceHandler = Callable[[HandlerContext], Mapping[str, Any] | None]
 UserTaskHandler = Callable[[HandlerContext], Mapping[str, Any] | None]
@@ -86,13 +93,55 @@ class HandlerInfo:
     properties: Mapping[str, str] = field(default_factory=dict)
 
 
-class HandlerRegistry:
-    """Service handlers by topic, user-task handlers by name; the source of element templates."""
+@dataclass(frozen=True)
+class LetterInfo:
+    """A letter drafted from a case's data: offered on every task whose form has the file field
+    `field` (the document the letter is a draft of), rendered from `template` (a .docx with
+    docxtpl's `{{ name }}` tags) with the values its function returns."""
 
-    def __init__(self) -> None:
+    key: str
+    label: str
+    field: str
+    template: str
+    fills_field: bool  # the draft may stand as the field's document (a plan), or must be signed first
+    function: Callable[[HandlerContext], Mapping[str, Any]]
+
+
+class HandlerRegistry:
+    """Service handlers by topic, user-task handlers by name, letters by the field they draft;
+    the source of element templates. `letter_templates` is the folder of the default letter
+    templates (an operator's folder, `KSDPL_LETTER_TEMPLATES`, is looked in first)."""
+
+    def __init__(self, letter_templates: Path | None = None) -> None:
         self._service: dict[str, HandlerInfo] = {}
         self._user: dict[str, HandlerInfo] = {}
+        self._letters: dict[str, LetterInfo] = {}
         self.lookup_defaults: dict[str, dict[str, str]] = {}
+        self.letter_templates = letter_templates
+
+    def letter(self, key: str, label: str, field: str, template: str, fills_field: bool = True) -> Callable:
+        """Register a letter: `@registry.letter("rancangan-loi", "Rancangan LoI", "dokumen_rancangan_loi",
+        "rancangan-loi.docx")` on a function returning the template's values."""
+
+        def register(fn: Callable[[HandlerContext], Mapping[str, Any]]):
+            if key in self._letters:
+                raise ValueError(f"letter {key!r} registered twice")
+            self._letters[key] = LetterInfo(key, label, field, template, fills_field, fn)
+            return fn
+
+        return register
+
+    def letter_info(self, key: str) -> LetterInfo | None:
+        return self._letters.get(key)
+
+    def letters_for(self, field_ids: Iterable[str]) -> list[LetterInfo]:
+        """The letters a form with these fields offers, in registration order."""
+        wanted = set(field_ids)
+        return [letter for letter in self._letters.values() if letter.field in wanted]
+
+    @property
+    def letters(self) -> list[LetterInfo]:
+        return list(self._letters.values())
 
     def lookup_list(self, name: str, defaults: Mapping[str, str]) -> str:
         """Declare an operator-edited list the handlers read (`ctx.lookups(name)`), with the

@@ -5,7 +5,8 @@ Concurrency: every step bumps `instances.lock_version` with `UPDATE ... WHERE lo
 A writer that read an older version changes nothing and gets `Conflict`.
 
 `Orchestrator` is this module's commands plus `deployments.Deployments` (deploy, check, the spec
-cache) and `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents).
+cache), `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents),
+`reminders.Reminders` (deadline reminders for the outbox) and `letters.Letters` (drafted letters).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import forms, projections
+from . import forms, notices, projections
 from .access import Actor, candidate_of, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
@@ -32,6 +33,7 @@ from .deployments import Deployments, DeployResult
 from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .expressions import ExpressionError
 from .jobs import RunReport, Work
+from .letters import Letters
 from .models import (
     AuditEvent,
     CalendarOverride,
@@ -43,10 +45,12 @@ from .models import (
     Region,
     Task,
     Timer,
+    User,
 )
 from .parser import ParsedDeployment
 from .projections import LOAD, LOAD_COLUMNS, SAVE, Completion, NextTask
 from .registry import HandlerContext, HandlerRegistry, RegionInfo
+from .reminders import Reminders
 from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, make_engine, read_session
@@ -124,7 +128,7 @@ class CalendarCache:
         self._entries.clear()
 
 
-class Orchestrator(Deployments, Work):
+class Orchestrator(Deployments, Work, Reminders, Letters):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(
@@ -328,7 +332,7 @@ class Orchestrator(Deployments, Work):
         action, task_id, bpmn_id, detail = audit
         self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
         next_tasks = projections.write(
-            conn, instance_id, case, env.script_engine.functions, env.timezone, now, completion
+            conn, instance_id, case, env.script_engine.functions, env.timezone, now, completion, user
         )
         if status == "completed":
             self._audit(s, instance_id, None, "completed")
@@ -366,16 +370,18 @@ class Orchestrator(Deployments, Work):
         for n, note in enumerate(notifications):
             exists = s.scalar(select(OutboxMessage.id).where(OutboxMessage.key == f"{key}:{n}"))
             if exists is None:
-                s.add(
-                    OutboxMessage(
-                        key=f"{key}:{n}",
-                        instance_id=instance_id,
-                        recipient_group=note.recipient_group,
-                        region_code=region_code,
-                        subject=note.subject[:300],
+                s.connection().execute(
+                    notices.OUTBOX,
+                    notices.message(
+                        f"{key}:{n}",
+                        "pesan",
+                        note.subject,
                         body=note.body,
-                        created_at=clock.now(),
-                    )
+                        instance_id=instance_id,
+                        groups=notices.split(note.recipient_group),
+                        users=note.users,
+                        region_code=region_code,
+                    ),
                 )
 
     def _validated(
@@ -503,17 +509,34 @@ class Orchestrator(Deployments, Work):
             self._assign(s, task, None, "unclaim", actor)
             uow.commit()
 
-    def _assign(self, s: Session, task, assignee: str | None, action: str, actor: Actor) -> None:
+    def assign(
+        self, task_id: str, assignee: str | None, actor: Actor | None = None, user: str | None = None
+    ) -> None:
+        """An operator gives a ready task to someone (or back to its groups with `None`)."""
+        if actor is not None and not actor.is_operator:
+            raise Forbidden("Hanya operator yang dapat mengalihkan tugas")
+        user = actor.username if actor else user
+        with self.uow() as uow:
+            s = uow.session
+            task = self._ready_task(s, task_id, actor)
+            if assignee is not None and s.scalar(select(User.id).where(User.username == assignee)) is None:
+                raise NotFound(f"Pengguna '{assignee}' tidak ditemukan")
+            self._assign(s, task, assignee, "assign", user)
+            uow.commit()
+
+    def _assign(self, s: Session, task, assignee: str | None, action: str, actor: Actor | str | None) -> None:
+        username = actor.username if isinstance(actor, Actor) else actor
         s.execute(update(Task).where(Task.id == task.id).values(assignee=assignee))
         self._audit(
             s,
             task.instance_id,
-            actor.username,
+            username,
             action,
             task_id=task.id,
             bpmn_id=task.bpmn_id,
-            detail={"task": task.name},
+            detail={"task": task.name, **({"assignee": assignee} if action == "assign" else {})},
         )
+        notices.assignment(s.connection(), task, task.assignee, assignee, username, action)
 
     # --- documents and comments ----------------------------------------------------------------
     def _visible_instance(self, s: Session, instance_id: int, actor: Actor | None) -> Instance:

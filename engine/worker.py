@@ -19,6 +19,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .clock import clock
+from .delivery import Delivery
 from .jobs import RunReport
 from .service import Orchestrator
 
@@ -27,16 +28,22 @@ log = logging.getLogger(__name__)
 
 class Worker:
     def __init__(
-        self, orchestrator: Orchestrator, worker_id: str | None = None, interval: float = 30.0
+        self,
+        orchestrator: Orchestrator,
+        worker_id: str | None = None,
+        interval: float = 30.0,
+        delivery: Delivery | None = None,
     ) -> None:
         self.orchestrator = orchestrator
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.interval = interval
+        self.delivery = delivery or Delivery(orchestrator, worker_id=self.worker_id)
         self._lock = threading.Lock()
         self.scheduler: BaseScheduler | None = None
 
     def run_once(self) -> RunReport:
-        """Everything due now, including what became due while running it."""
+        """Everything due now, including what became due while running it; then the outbox
+        (reminders, notifications, e-mail)."""
         with self._lock:
             total = RunReport()
             while True:
@@ -44,12 +51,16 @@ class Worker:
                 for name in ("jobs_run", "jobs_failed", "incidents", "timers_fired", "conflicts"):
                     setattr(total, name, getattr(total, name) + getattr(report, name))
                 if report.total == 0:
-                    return total
+                    break
+            delivered = self.delivery.run()
+            total.reminders, total.notified = delivered.reminders, delivered.notified
+            total.emails_sent, total.emails_failed = delivered.emails_sent, delivered.emails_failed
+            return total
 
     def _tick(self) -> None:
         try:
             report = self.run_once()
-            if report.total:
+            if report.total or report.notified or report.emails_sent or report.emails_failed:
                 log.info("worker %s: %s", self.worker_id, report)
         except Exception:  # the scheduler must keep running; the failure is logged with its traceback
             log.exception("worker tick failed")

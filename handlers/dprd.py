@@ -79,7 +79,11 @@ def keputusan_dprd(ctx: HandlerContext):
     description="DPRD tidak memutus sampai batas waktu: rencana dianggap disetujui.",
 )
 def dianggap_disetujui(ctx: HandlerContext):
-    due = ctx.variables.get("batas_dprd")
+    v = ctx.variables
+    due = v.get("batas_dprd")
+    if v.get("tanggal_diterima_dprd") and v.get("batas_dprd_hari_kerja"):
+        # on today's calendar, as the timer was: a decree entered since may have moved the day
+        due = ctx.calendar.add_working_days(v["tanggal_diterima_dprd"], int(v["batas_dprd_hari_kerja"]))
     body = (
         f"DPRD tidak memberi keputusan sampai {tanggal(due) if due else 'batas waktu'}; rencana kerja sama "
         "dianggap disetujui. Kepala Daerah menyampaikan surat tindak lanjut kepada Menteri Dalam Negeri."

@@ -58,3 +58,13 @@ def _real_clock() -> Iterator[None]:
     """Tests that freeze or move the clock never leak it into the next test."""
     yield
     clock.set(None)
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on 127.0.0.1 for this test (aiosmtpd), with what it received."""
+    from tests.smtp import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()

@@ -105,7 +105,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Behind nginx & co.: the client's address (for the login limit) and scheme come from them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from . import auth, cases, db, formatting, inbox
+    from . import auth, cases, db, formatting, inbox, letters, notifications
 
     db.init_app(app)
     formatting.register(app)
@@ -113,6 +113,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(letters.bp)
+    notifications.init_app(app)
     auth.init_app(app)  # after the blueprint: it rate-limits the registered login view
     _register_error_pages(app)
     app.after_request(_security_headers)

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from engine.access import ALL_GROUPS, NATIONAL_GROUPS, REGIONAL_GROUPS, Actor
 from engine.clock import clock
+from engine.delivery import NOTIFY_MODES
 from engine.models import Region, User
 
 MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
+_EMAIL = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
 
 _hasher = PasswordHasher()
 # Verified when the username does not exist, so a wrong name costs as long as a wrong password.
@@ -42,6 +44,8 @@ class UserInfo:
     region_code: str | None
     region_name: str | None
     active: bool
+    email: str | None = None
+    notify_mode: str = "each"
 
     @property
     def actor(self) -> Actor:
@@ -85,6 +89,7 @@ def create_user(
     groups: list[str],
     password: str,
     region_code: str | None = None,
+    email: str | None = None,
 ) -> User:
     """Add an account; the caller commits."""
     username = username.strip().lower()
@@ -97,6 +102,7 @@ def create_user(
     groups = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
     _check_groups(session, groups, region_code)
     check_password_strength(password)
+    email = check_email(email)
     user = User(
         username=username,
         name=name.strip(),
@@ -105,10 +111,42 @@ def create_user(
         region_code=region_code or None,
         active=True,
         created_at=clock.now(),
+        email=email,
+        notify_mode="each",
     )
     session.add(user)
     session.flush()
     return user
+
+
+def check_email(email: str | None) -> str | None:
+    """A plausible address, trimmed and lower-cased; empty means none."""
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise AccountError(f"Alamat e-mail tidak valid: {email}")
+    return email
+
+
+def _account(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise AccountError(f"Pengguna '{username}' tidak ditemukan")
+    return user
+
+
+def set_email(session: Session, username: str, email: str | None) -> None:
+    """Set (or with an empty value remove) the address notifications are mailed to."""
+    _account(session, username).email = check_email(email)
+
+
+def set_notify_mode(session: Session, username: str, mode: str) -> None:
+    """E-mail for each notification, a daily digest, or none (the app shows them all anyway)."""
+    if mode not in NOTIFY_MODES:
+        choices = ", ".join(NOTIFY_MODES)
+        raise AccountError(f"Pilihan pemberitahuan tidak dikenal: {mode} (pilihan: {choices})")
+    _account(session, username).notify_mode = mode
 
 
 def set_password(session: Session, username: str, password: str) -> None:
@@ -147,6 +185,8 @@ def user_info(session: Session, user: User) -> UserInfo:
         region_code=user.region_code,
         region_name=region.name if region else None,
         active=user.active,
+        email=user.email,
+        notify_mode=user.notify_mode,
     )
 
 

@@ -240,6 +240,10 @@ def _render_task(
             else:
                 submitted.append((f.get("label") or f["id"], display_value(f, value), None))
     comments = [c for c in case.comments if c[0].task_id == task.id]
+    letters = orchestrator().letters_for_task(fields) if may_do and not taken_by_other else []
+    task_documents = session.execute(
+        select(Document.id, Document.filename).where(Document.task_id == task.id).order_by(Document.id)
+    ).all()
     if form is None:
         documents = {doc.id: doc.filename for _stage, docs in case.documents_by_stage for doc in docs}
         form = initial_form(fields, case.variables, _decided_before(session, task, fields), documents)
@@ -261,6 +265,8 @@ def _render_task(
             comments=comments,
             notice=notice,
             kept_suffix=KEPT_SUFFIX,
+            letters=letters,
+            task_documents=task_documents,
         ),
         status,
     )

@@ -15,9 +15,10 @@ import click
 
 from engine.cli import Context, pass_context
 from engine.cli import cli as engine_cli
+from engine.delivery import NOTIFY_MODES
 from engine.errors import EngineError
 
-from .accounts import AccountError, create_user, list_users, set_password
+from .accounts import AccountError, create_user, list_users, set_email, set_notify_mode, set_password
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -71,6 +72,7 @@ def user() -> None:
 @click.option("--group", "groups", multiple=True, required=True, help="Repeat for several groups.")
 @click.option("--region", "region_code", default=None, help="Region code (required for regional groups).")
 @click.option("--password", default=None, help="Prompted (hidden) when not given.")
+@click.option("--email", default=None, help="Address notifications are mailed to.")
 @json_option
 @pass_context
 def user_add(
@@ -80,13 +82,14 @@ def user_add(
     groups: tuple[str, ...],
     region_code: str | None,
     password: str | None,
+    email: str | None,
     as_json: bool,
 ) -> None:
     """Add an account."""
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
-            account = create_user(uow.session, username, name, list(groups), password, region_code)
+            account = create_user(uow.session, username, name, list(groups), password, region_code, email)
         except AccountError as err:
             raise EngineError(str(err)) from None
         uow.commit()
@@ -94,6 +97,7 @@ def user_add(
             "username": account.username,
             "groups": account.groups.split(","),
             "region": account.region_code,
+            "email": account.email,
         }
     click.echo(json.dumps(data) if as_json else f"user {data['username']} added")
 
@@ -114,6 +118,36 @@ def user_passwd(ctx: Context, username: str, password: str | None) -> None:
     click.echo(f"password of {username.strip().lower()} changed")
 
 
+@user.command("set-email")
+@click.argument("username")
+@click.argument("email")
+@pass_context
+def user_set_email(ctx: Context, username: str, email: str) -> None:
+    """Set the address notifications are mailed to ("" removes it)."""
+    with ctx.orchestrator.uow() as uow:
+        try:
+            set_email(uow.session, username, email)
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+    click.echo(f"e-mail of {username.strip().lower()}: {email.strip().lower() or '-'}")
+
+
+@user.command("notify")
+@click.argument("username")
+@click.argument("mode", type=click.Choice(sorted(NOTIFY_MODES)))
+@pass_context
+def user_notify(ctx: Context, username: str, mode: str) -> None:
+    """E-mail for each notification, a daily digest, or none (the app shows them all anyway)."""
+    with ctx.orchestrator.uow() as uow:
+        try:
+            set_notify_mode(uow.session, username, mode)
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+    click.echo(f"notifications of {username.strip().lower()}: {mode}")
+
+
 @user.command("list")
 @json_option
 @pass_context
@@ -129,6 +163,8 @@ def user_list(ctx: Context, as_json: bool) -> None:
                 "groups": list(u.groups),
                 "region": u.region_code,
                 "active": u.active,
+                "email": u.email,
+                "notify": u.notify_mode,
             }
             for u in users
         ]
@@ -138,7 +174,10 @@ def user_list(ctx: Context, as_json: bool) -> None:
         click.echo("no users")
     for u in users:
         state = "" if u.active else "  (nonaktif)"
-        click.echo(f"{u.username:<20} {','.join(u.groups):<24} {u.region_code or '-':<8} {u.name}{state}")
+        click.echo(
+            f"{u.username:<20} {','.join(u.groups):<24} {u.region_code or '-':<8} "
+            f"{u.email or '-':<32} {u.notify_mode:<6} {u.name}{state}"
+        )
 
 
 @click.command()

@@ -36,7 +36,8 @@ REGIONS = [
     ("91.03", "Kabupaten Jayapura", "kabupaten", "WIT", "91"),
 ]
 
-# username, full name, group, region, password (documented in the README)
+# username, full name, group, region, password (documented in the README); each gets the address
+# <username>@contoh.go.id, so a local SMTP sink shows the mail they would receive
 USERS = [
     ("pemda.bandung", "Rina Biro Kerja Sama Bandung", "pemda", "32.73", "Bandung-Pemda-2026"),
     ("kada.bandung", "Wali Kota Bandung", "kepala_daerah", "32.73", "Bandung-Kada-2026"),
@@ -273,7 +274,7 @@ def load_demo(database_url: str, orch: Orchestrator, with_cases: bool = True) ->
         s.flush()
         for username, name, group, region, password in USERS:
             if s.scalar(select(User.id).where(User.username == username)) is None:
-                create_user(s, username, name, [group], password, region)
+                create_user(s, username, name, [group], password, region, f"{username}@contoh.go.id")
                 log.append(f"user {username}")
         uow.commit()
 

@@ -7,11 +7,11 @@ every instant shown goes through here with the case's time zone, never the serve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.calendar import TIMEZONES, WorkingCalendar, local_today, zone_label
+from engine.calendar import TIMEZONES, WorkingCalendar, deadline_day, local_today, zone_label
 from engine.forms import format_day
 
 STAGES: tuple[str, ...] = (
@@ -83,14 +83,6 @@ def format_datetime(moment: datetime | None, tz: str = "Asia/Jakarta") -> str:
         return "-"
     local = moment.astimezone(_zone(tz))
     return f"{format_date(local.date())} pukul {local:%H.%M} {zone_label(TIMEZONES.get(tz, tz))}"
-
-
-def deadline_day(due_at: datetime, tz: str) -> date:
-    """The last day to act. A deadline at 00:00 local means "by the end of the day before"."""
-    local = due_at.astimezone(_zone(tz))
-    if local.time() == time(0):
-        return local.date() - timedelta(days=1)
-    return local.date()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ ACTION_LABELS = {
     "complete": "Menyelesaikan tugas",
     "claim": "Mengambil tugas",
     "unclaim": "Melepas tugas",
+    "assign": "Mengalihkan tugas",
+    "letter": "Membuat draf surat",
     "document": "Mengunggah dokumen",
     "comment": "Menambahkan komentar",
     "cancel": "Membatalkan kasus",

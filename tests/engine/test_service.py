@@ -85,7 +85,7 @@ def test_full_path_with_job_timer_handler_and_outbox(deployed):
         instance = s.get(Instance, instance_id)
         assert json.loads(instance.variables)["ditinjau_oleh"] == "sari"
         assert s.scalar(select(func.count()).select_from(Timer)) == 0
-        [message] = s.scalars(select(OutboxMessage))
+        [message] = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "pesan"))
         assert (message.recipient_group, message.region_code, message.subject) == (
             "pemda",
             "3171",

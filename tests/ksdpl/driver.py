@@ -224,12 +224,13 @@ class Case:
         with self.orch.session() as s:
             return {t.bpmn_id: t for t in s.scalars(select(Timer).where(Timer.instance_id == self.id))}
 
-    def outbox(self) -> list[OutboxMessage]:
+    def outbox(self, kind: str = "pesan") -> list[OutboxMessage]:
+        """The messages of this case of one kind; by default the handlers' (not task notices)."""
         with self.orch.session() as s:
             return list(
                 s.scalars(
                     select(OutboxMessage)
-                    .where(OutboxMessage.instance_id == self.id)
+                    .where(OutboxMessage.instance_id == self.id, OutboxMessage.kind == kind)
                     .order_by(OutboxMessage.id)
                 )
             )

@@ -88,6 +88,8 @@ def test_user_add_list_and_passwd(ksdpl, url):
         "32.73",
         "--password",
         "rahasia-123",
+        "--email",
+        "Rina@Bandung.contoh.go.id",
     )
     ksdpl("user", "add", "Kemendagri", "--name", "Dewi", "--group", "kemendagri", "--password", "rahasia-456")
     ksdpl(
@@ -111,8 +113,19 @@ def test_user_add_list_and_passwd(ksdpl, url):
         "groups": ["pemda"],
         "region": "32.73",
         "active": True,
+        "email": "rina@bandung.contoh.go.id",
+        "notify": "each",
     }
     assert listed[1]["groups"] == ["operator", "admin"]
+    assert listed[0]["email"] is None
+    ksdpl("user", "set-email", "kemendagri", "dewi@kemendagri.contoh.go.id")
+    ksdpl("user", "notify", "kemendagri", "digest")
+    bad = ksdpl("user", "set-email", "kemendagri", "bukan-alamat", ok=False)
+    assert bad.returncode == 1 and "Alamat e-mail tidak valid: bukan-alamat" in bad.stderr
+    wrong = ksdpl("user", "notify", "kemendagri", "kadang", ok=False)
+    assert wrong.returncode == 2 and "kadang" in wrong.stderr
+    listed = json.loads(ksdpl("user", "list", "--json").stdout)
+    assert (listed[0]["email"], listed[0]["notify"]) == ("dewi@kemendagri.contoh.go.id", "digest")
     assert "password" not in json.dumps(listed) and "argon2" not in json.dumps(listed)
     text = ksdpl("user", "list").stdout
     assert "pemda.bandung" in text and "32.73" in text

@@ -5,11 +5,13 @@ Concurrency: every step bumps `instances.lock_version` with `UPDATE ... WHERE lo
 A writer that read an older version changes nothing and gets `Conflict`.
 
 `Orchestrator` is this module's commands plus `deployments.Deployments` (deploy, check, the spec
-cache) and `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents).
+cache), `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents) and
+`imports.Imports` (existing cases brought in by replaying their history through the diagram).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -20,6 +22,7 @@ from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +34,7 @@ from .config import Settings
 from .deployments import Deployments, DeployResult
 from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .expressions import ExpressionError
+from .imports import Imports
 from .jobs import RunReport, Work
 from .models import (
     AuditEvent,
@@ -49,7 +53,7 @@ from .projections import LOAD, LOAD_COLUMNS, SAVE, Completion, NextTask
 from .registry import HandlerContext, HandlerRegistry, RegionInfo
 from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
-from .store import UnitOfWork, make_engine, read_session
+from .store import UnitOfWork, joined_sessions, make_engine, read_session
 
 __all__ = ["DeployResult", "NextTask", "Orchestrator", "RunReport", "StepResult"]
 
@@ -124,7 +128,7 @@ class CalendarCache:
         self._entries.clear()
 
 
-class Orchestrator(Deployments, Work):
+class Orchestrator(Deployments, Work, Imports):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(
@@ -138,6 +142,9 @@ class Orchestrator(Deployments, Work):
         self._parsed: dict[int, dict[str, ParsedDeployment]] = {}
         self._calendars = CalendarCache()
         self.after_load: Callable[[int], None] | None = None  # test hook: runs between load and save
+        # Added to every audit event's detail (an import records where its steps came from).
+        self.provenance: dict[str, Any] = {}
+        self.sends_notifications = True  # False while replaying history: those messages are long past
 
     @classmethod
     def from_settings(cls, settings: Settings, database_url: str | None = None) -> Orchestrator:
@@ -158,6 +165,15 @@ class Orchestrator(Deployments, Work):
 
     def close(self) -> None:
         self.db.dispose()
+
+    def joined(self, connection: Connection) -> Orchestrator:
+        """This orchestrator with every unit of work a savepoint of `connection`'s transaction
+        (`store.one_transaction`): its commands, unchanged, become parts of one all-or-nothing
+        change that the caller commits or rolls back. Caches are shared; `self` is untouched."""
+        view = copy.copy(self)
+        view._sessions = joined_sessions(connection)
+        view.provenance = dict(self.provenance)
+        return view
 
     # --- per-region environment ---------------------------------------------------------------
     def _env(self, s: Session, region: RegionInfo | None) -> _Env:
@@ -354,7 +370,7 @@ class Orchestrator(Deployments, Work):
                 "action": action,
                 "task_id": task_id,
                 "bpmn_id": bpmn_id,
-                "detail": dumps(dict(detail or {})),
+                "detail": dumps({**(detail or {}), **self.provenance}),
             },
         )
 
@@ -362,6 +378,8 @@ class Orchestrator(Deployments, Work):
         self, s: Session, instance_id: int, region: RegionInfo | None, key: str, notifications
     ) -> None:
         """Notifications keyed on the task, so a retried job writes each message once."""
+        if not self.sends_notifications:
+            return
         region_code = region.code if region else None
         for n, note in enumerate(notifications):
             exists = s.scalar(select(OutboxMessage.id).where(OutboxMessage.key == f"{key}:{n}"))

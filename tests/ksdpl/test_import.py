@@ -38,9 +38,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from engine.calendar import WorkingCalendar
+from engine.cli import cli
 from engine.clock import clock
 from engine.flowgraph import FlowGraph
 from engine.imports import DirectoryDocuments
@@ -492,3 +494,52 @@ def test_the_imported_case_goes_on_like_any_other(orch, agreements):
     with orch.session() as s:
         ready = s.scalars(select(Task.bpmn_id).where(Task.instance_id == case, Task.status == "ready")).all()
     assert ready == ["Task_SuratTindakLanjutMendagri"]
+
+
+def test_the_import_command(orch, agreements):
+    """`ksdpl import` is a thin front: a template, a dry run, an import, a second import."""
+    env = {"KSDPL_DATABASE_URL": orch.database_url, "KSDPL_HANDLERS": "handlers"}
+
+    def ksdpl(*args: str):
+        return CliRunner().invoke(cli, ["import", *args], env=env)
+
+    template = ksdpl("--template", "Task_KeputusanDprd")
+    assert template.exit_code == 0
+    assert template.output.splitlines() == [",".join(orch.import_template("Task_KeputusanDprd"))]
+    assert template.output.startswith("business_key,region,target,judul_kerja_sama,")
+    assert template.output.rstrip().endswith(",tanggal_diterima_dprd,tanggal_Task_AjukanDprd")
+
+    before = database(orch)
+    checked = ksdpl(str(agreements), "--check")
+    assert checked.exit_code == 1 and database(orch) == before
+    lines = checked.output.splitlines()
+    assert lines[1] == (
+        "row 3 KS-2026-014: would be created at Task_KeputusanDprd, stage 5 (Putuskan persetujuan DPRD); "
+        "next deadline: Putuskan persetujuan DPRD, due 2026-06-03 00:00 WIB"
+    )
+    assert lines[3] == (
+        "row 5 KS-2025-011: refused at Task_TandaTanganLoi: masa_berlaku_loi_sampai: Masa berlaku LoI "
+        "satu tahun sejak penandatanganan: sampai 1 September 2026"
+    )
+    assert (
+        lines[-1]
+        == "kerja-sama-lama.csv: 0 created, 3 valid, 0 skipped, 2 refused (check only: nothing changed)"
+    )
+
+    done = ksdpl(str(agreements), "--user", "operator")
+    assert done.exit_code == 1
+    assert done.output.splitlines()[0].startswith("row 2 KS-2022-001: created case ")
+    assert done.output.splitlines()[0].endswith("due 2026-03-15 00:00 WIB (overdue)")
+    after = database(orch)
+    again = json.loads(ksdpl(str(agreements), "--json").output)
+    assert database(orch) == after
+    assert again["counts"] == {"created": 0, "valid": 0, "skipped": 3, "refused": 2}
+    assert again["rows"][4]["element"] == "Task_SusunRencana"
+
+    for args, message in (
+        (("nowhere.csv",), "nowhere.csv: no such file"),
+        (("--template", "Task_Tidak_Ada"), "'Task_Tidak_Ada' bukan tugas pengguna dalam proses ini"),
+        ((), "give FILE.csv"),
+    ):
+        refused = ksdpl(*args)
+        assert refused.exit_code != 0 and message in refused.output, refused.output

@@ -488,9 +488,7 @@ class _Replay:
             state = self.state()
             if state.status != "running":
                 raise Refusal(
-                    None,
-                    TARGET,
-                    f"Kasus berakhir ({state.stage_name or state.status}) sebelum sampai di {self.target}",
+                    None, TARGET, f"Kasus berakhir ({self.ended(state)}) sebelum sampai di {self.target}"
                 )
             for task in state.ready:
                 if task.bpmn_id == self.target and task.k == self.rounds:
@@ -598,9 +596,12 @@ class _Replay:
             raise Refusal(task.bpmn_id, errors=err.errors) from None
 
     # --- what the row says ------------------------------------------------------------------------
+    def ended(self, state: _State) -> str:
+        return state.stage_name or ("selesai" if state.status == "completed" else "dibatalkan")
+
     def where(self, state: _State) -> str:
         if state.status != "running":
-            return f"sudah berakhir ({state.stage_name or state.status})"
+            return f"sudah berakhir ({self.ended(state)})"
         waiting = ", ".join(f"{t.name} ({t.bpmn_id})" for t in state.ready)
         timers = ", ".join(f"{t.name} ({t.bpmn_id})" for t in state.timers)
         return f"menunggu {waiting or timers or 'proses sistem'}"

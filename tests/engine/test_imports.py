@@ -18,7 +18,6 @@ from engine.errors import EngineError
 from engine.imports import DirectoryDocuments
 from engine.models import AuditEvent, Base, Document, ImportedCase, Instance, Task
 from engine.service import Orchestrator
-from tests.engine.conftest import REVIEW
 
 WIB = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2027, 5, 3, 10, 0, tzinfo=WIB)  # Monday

@@ -28,9 +28,10 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -59,6 +60,7 @@ DATE_PREFIX = "tanggal_"
 STEP_TIME = time(9)  # a step done on a given day is replayed at 09:00 local time
 MAX_STEPS = 2000  # no loop without an exit: a row never takes more steps than this
 _VARIABLE_DEFAULT = re.compile(r"[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # --- what an import reports --------------------------------------------------------------------
@@ -201,6 +203,7 @@ def parse_target(graph: FlowGraph, text: str) -> tuple[str, int]:
 class _Row:
     number: int
     cells: dict[tuple[str, str, int], str]  # (kind, name, round) -> text; kind: key | field | date
+    overflow: bool = False  # more cells than the header has columns
 
     def get(self, kind: str, name: str, k: int = 1) -> str:
         return self.cells.get((kind, name, k), "")
@@ -210,19 +213,24 @@ class _Row:
 
     @property
     def blank(self) -> bool:
-        return not any(self.cells.values())
+        return not any(self.cells.values()) and not self.overflow
 
-    def dates(self) -> Iterator[tuple[str, int, date]]:
+    @cached_property
+    def days(self) -> dict[tuple[str, int], date]:
+        """The `tanggal_` cells: (element, round) -> the day that step was done."""
+        days = {}
         for (kind, name, k), text in self.cells.items():
             if kind == "date" and text:
+                if not _ISO_DAY.fullmatch(text):
+                    raise Refusal(name, date_column(name, k), MSG_DATE)
                 try:
-                    day = date.fromisoformat(text)
+                    days[name, k] = date.fromisoformat(text)
                 except ValueError:
                     raise Refusal(name, date_column(name, k), MSG_DATE) from None
-                yield name, k, day
+        return days
 
     def date(self, element: str, k: int) -> date | None:
-        return next((day for name, n, day in self.dates() if (name, n) == (element, k)), None)
+        return self.days.get((element, k))
 
     def mentions(self, node: Node, k: int) -> bool:
         """Whether the row says anything about the k-th round of a task: its date or a field."""
@@ -268,9 +276,8 @@ def _read_rows(text: str, graph: FlowGraph) -> list[_Row]:
     rows = []
     for number, values in enumerate(reader, start=2):
         cells = {key: value.strip() for key, value in zip(keys, values, strict=False) if key is not None}
-        if len(values) > len(keys) and any(v.strip() for v in values[len(keys) :]):
-            cells[("key", "_extra", 1)] = "x"  # more cells than columns: refused below
-        rows.append(_Row(number, cells))
+        overflow = any(v.strip() for v in values[len(keys) :])
+        rows.append(_Row(number, cells, overflow))
     return rows
 
 
@@ -285,7 +292,6 @@ class _Waiting:
     k: int  # the round: how often this task has waited in this case, this time included
     created_at: datetime
     due_at: datetime | None
-    groups: str
 
 
 @dataclass
@@ -400,7 +406,6 @@ class _Replay:
                             rounds[task.bpmn_id],
                             task.created_at,
                             task.due_at,
-                            task.candidate_groups,
                         )
                     )
             timers = list(
@@ -420,7 +425,7 @@ class _Replay:
         with clock.local() as set_time:
             self.set_time = set_time
             start_day = self.row.date(self.start.id, 1) or min(
-                (day for _, _, day in self.row.dates()), default=local_today(self.now, self.timezone)
+                self.row.days.values(), default=local_today(self.now, self.timezone)
             )
             set_time(datetime.combine(start_day, STEP_TIME, tzinfo=ZoneInfo(self.timezone)))
             self.moment(start_day, self.start.id, date_column(self.start.id))  # not after today
@@ -450,7 +455,7 @@ class _Replay:
                     message=f"Sampai hari ini kasus tidak lagi menunggu di {self.target}: sekarang "
                     f"{self.where(state)}",
                 )
-            for element, k, _day in self.row.dates():
+            for element, k in self.row.days:
                 if (element, k) not in self.done:
                     raise Refusal(
                         element,
@@ -508,7 +513,7 @@ class _Replay:
                 raise self.stuck(state)
             later = (
                 datetime.combine(day, STEP_TIME, tzinfo=ZoneInfo(self.timezone))
-                for *_, day in self.row.dates()
+                for day in self.row.days.values()
             )
             self.advance(min([at for at in later if at > clock.now()] + [self.now]))
         raise Refusal(None, message="Proses tidak bergerak (tidak ada kemajuan)")
@@ -581,7 +586,7 @@ class _Replay:
             filename = clean_filename(filename)
             content_type = document_type(filename, content)
         except (LookupError, DocumentRefused) as err:
-            raise Refusal(task.bpmn_id, field_id, str(err).strip("'\"")) from None
+            raise Refusal(task.bpmn_id, field_id, str(err)) from None
         try:
             return self.view.add_document(
                 self.instance_id,
@@ -763,14 +768,14 @@ class Imports:
         user: str | None,
     ) -> RowResult:
         business_key = row.get("key", BUSINESS_KEY)
-        if row.get("key", "_extra"):
+        if row.overflow:
             raise Refusal(None, None, "Baris ini berisi lebih banyak sel daripada kolom")
         if not business_key:
             raise Refusal(None, BUSINESS_KEY, "Wajib diisi: kunci unik kasus ini (mis. nomor naskah)")
         if len(business_key) > 200:
             raise Refusal(None, BUSINESS_KEY, "Paling banyak 200 karakter")
         parse_target(graph, row.get("key", TARGET))
-        list(row.dates())  # every date readable before anything runs
+        row.days  # noqa: B018 (reads every date: a bad one refuses the row before anything runs)
         try:
             with one_transaction(self.db) as connection:
                 view = self.joined(connection)

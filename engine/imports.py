@@ -345,21 +345,24 @@ class _Replay:
             )
         return at
 
-    def advance(self, until: datetime) -> None:
-        """Run the case's due jobs and timers, each at its own moment, up to `until`."""
+    def advance(self, until: datetime) -> bool:
+        """Run the case's due jobs and timers, each at its own moment, up to `until`; whether any ran."""
+        ran = False
+        due = self.view.next_due(self.instance_id)
         for _ in range(MAX_STEPS):
-            due = self.view.next_due(self.instance_id)
             if due is None or due > until:
                 break
             self.set_time(max(due, clock.now()))
             self.check(self.view.run_due(instance_id=self.instance_id))
-            after = self.view.next_due(self.instance_id)
-            if after is not None and after <= clock.now():
+            ran = True
+            due = self.view.next_due(self.instance_id)
+            if due is not None and due <= clock.now():
                 raise self.stalled()
         else:
             raise self.stalled()
         if until > clock.now():
             self.set_time(until)
+        return ran
 
     def check(self, report: RunReport) -> None:
         """A system step that failed stops the row at its element (the worker would retry it; an
@@ -389,12 +392,17 @@ class _Replay:
     # --- the case --------------------------------------------------------------------------------
     def state(self) -> _State:
         with self.view.session() as s:
-            instance = s.get(Instance, self.instance_id)
-            assert instance is not None
+            instance = s.execute(
+                select(Instance.status, Instance.stage, Instance.stage_name, Instance.variables).where(
+                    Instance.id == self.instance_id
+                )
+            ).one()
             rounds: Counter[str] = Counter()
             ready = []
-            for task in s.scalars(
-                select(Task).where(Task.instance_id == self.instance_id).order_by(Task.created_at, Task.id)
+            for task in s.execute(
+                select(Task.id, Task.bpmn_id, Task.name, Task.status, Task.created_at, Task.due_at)
+                .where(Task.instance_id == self.instance_id)
+                .order_by(Task.created_at, Task.id)
             ):
                 rounds[task.bpmn_id] += 1
                 if task.status == "ready":
@@ -488,9 +496,10 @@ class _Replay:
 
     def walk(self) -> _Waiting:
         """Complete tasks until the case waits at its target; return the target's task."""
+        state: _State | None = None  # read again whenever something may have changed it
         for _ in range(MAX_STEPS):
-            self.advance(clock.now())
-            state = self.state()
+            if self.advance(clock.now()) or state is None:
+                state = self.state()
             if state.status != "running":
                 raise Refusal(
                     None, TARGET, f"Kasus berakhir ({self.ended(state)}) sebelum sampai di {self.target}"
@@ -505,9 +514,9 @@ class _Replay:
                 and not (task.bpmn_id == self.target and task.k >= self.rounds)
             ]
             if todo:
-                self.complete(
-                    min(todo, key=lambda t: (self.row.date(t.bpmn_id, t.k) or date.min, t.created_at))
-                )
+                task = min(todo, key=lambda t: (self.row.date(t.bpmn_id, t.k) or date.min, t.created_at))
+                self.complete(task, state)
+                state = None
                 continue
             if clock.now() >= self.now:
                 raise self.stuck(state)
@@ -515,22 +524,24 @@ class _Replay:
                 datetime.combine(day, STEP_TIME, tzinfo=ZoneInfo(self.timezone))
                 for day in self.row.days.values()
             )
-            self.advance(min([at for at in later if at > clock.now()] + [self.now]))
+            if self.advance(min([at for at in later if at > clock.now()] + [self.now])):
+                state = None
         raise Refusal(None, message="Proses tidak bergerak (tidak ada kemajuan)")
 
-    def complete(self, task: _Waiting) -> None:
+    def complete(self, task: _Waiting, state: _State) -> None:
+        """Do a waiting task on its day, as the row fills it in; time runs on to that day first."""
         column = date_column(task.bpmn_id, task.k)
         day = self.row.date(task.bpmn_id, task.k)
         at = self.moment(day, task.bpmn_id, column) if day else clock.now()
-        self.advance(at)
-        state = self.state()
-        if task.id not in {t.id for t in state.ready}:
-            raise Refusal(
-                task.bpmn_id,
-                column,
-                f"Pada {format_day(local_today(at, self.timezone))} tugas ini sudah tidak menunggu: "
-                f"kasus {self.where(state)}",
-            )
+        if self.advance(at):
+            state = self.state()
+            if task.id not in {t.id for t in state.ready}:
+                raise Refusal(
+                    task.bpmn_id,
+                    column,
+                    f"Pada {format_day(local_today(at, self.timezone))} tugas ini sudah tidak menunggu: "
+                    f"kasus {self.where(state)}",
+                )
         values = self.values(task, state.variables)
         try:
             self.view.complete_task(task.id, values, user=self.user)
@@ -801,7 +812,12 @@ class Imports:
                 if existing is not None:
                     raise _AlreadyThere(existing)
                 if region is None:
-                    raise Refusal(None, REGION, f"Wilayah '{row.get('key', REGION)}' tidak dikenal")
+                    code = row.get("key", REGION)
+                    raise Refusal(
+                        None,
+                        REGION,
+                        f"Wilayah '{code}' tidak dikenal" if code else "Wajib diisi: kode wilayah",
+                    )
                 result = _Replay(view, graph, key, row, documents, now, user).run(region)
                 if report.check:
                     result.status, result.instance_id = "valid", None  # rolled back: the id is not kept

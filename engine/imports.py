@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 BUSINESS_KEY, REGION, TARGET = "business_key", "region", "target"
 DATE_PREFIX = "tanggal_"
-STEP_TIME = time(9)  # a step done on a given day is replayed at 09:00 local time
+STEP_TIME = time(9)  # a step done on a given day is replayed at 09:00 local time (today: not after now)
 MAX_STEPS = 2000  # no loop without an exit: a row never takes more steps than this
 _VARIABLE_DEFAULT = re.compile(r"[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -325,6 +325,10 @@ class _Replay:
         self.instance_id = 0
 
     # --- time ------------------------------------------------------------------------------------
+    def at(self, day: date) -> datetime:
+        """The moment a step done on `day` is replayed: 09:00 in the case's region, or now if earlier."""
+        return min(datetime.combine(day, STEP_TIME, tzinfo=ZoneInfo(self.timezone)), self.now)
+
     def moment(self, day: date, element: str, column: str) -> datetime:
         """When a step done on `day` is replayed; never before the previous step, never after today."""
         today = local_today(self.now, self.timezone)
@@ -332,7 +336,7 @@ class _Replay:
             raise Refusal(
                 element, column, f"Tanggal {format_day(day)} setelah hari ini ({format_day(today)})"
             )
-        at = datetime.combine(day, STEP_TIME, tzinfo=ZoneInfo(self.timezone))
+        at = self.at(day)
         current = clock.now()
         if at < current:
             if local_today(current, self.timezone) == day:
@@ -435,7 +439,7 @@ class _Replay:
             start_day = self.row.date(self.start.id, 1) or min(
                 self.row.days.values(), default=local_today(self.now, self.timezone)
             )
-            set_time(datetime.combine(start_day, STEP_TIME, tzinfo=ZoneInfo(self.timezone)))
+            set_time(self.at(start_day))
             self.moment(start_day, self.start.id, date_column(self.start.id))  # not after today
             self.done.add((self.start.id, 1))
             values = {
@@ -520,10 +524,7 @@ class _Replay:
                 continue
             if clock.now() >= self.now:
                 raise self.stuck(state)
-            later = (
-                datetime.combine(day, STEP_TIME, tzinfo=ZoneInfo(self.timezone))
-                for day in self.row.days.values()
-            )
+            later = (self.at(day) for day in self.row.days.values())
             if self.advance(min([at for at in later if at > clock.now()] + [self.now])):
                 state = None
         raise Refusal(None, message="Proses tidak bergerak (tidak ada kemajuan)")

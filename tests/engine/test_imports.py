@@ -343,3 +343,16 @@ def test_time_moves_for_the_importing_thread_only(orch, tmp_path):
     assert seen == [datetime(2027, 4, 5, 9, 0, tzinfo=WIB), NOW] and clock.now() == NOW
     with orch.session() as s:
         assert s.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "complete")) == 1
+
+
+def test_a_step_done_today_is_never_replayed_after_now(orch, tmp_path):
+    """Imported at 07:30: steps of today happen now, not at 09:00 later today."""
+    early = datetime(2027, 5, 3, 7, 30, tzinfo=WIB)
+    clock.set(early)
+    row = one(orch, tmp_path, f"{JALAN_HEAD}\nJ-8,3171,Laut,Ke pulau,,,,,,2027-05-03\n")
+    assert row.status == "created", row.message
+    with orch.session() as s:
+        instance = s.get(Instance, row.instance_id)
+        pilih = s.scalars(select(Task).where(Task.bpmn_id == "Pilih")).one()
+        latest = s.scalar(select(func.max(AuditEvent.at)))
+    assert instance.started_at == pilih.completed_at == latest == early

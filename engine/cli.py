@@ -6,6 +6,7 @@ engine stays free of any one process's code.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
@@ -13,13 +14,15 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
 
-from .calendar import TIMEZONES
+from .calendar import TIMEZONES, zone_label
 from .config import Settings
 from .errors import DeploymentRejected, EngineError, ValidationFailed
+from .imports import DirectoryDocuments, ImportReport, RowResult
 from .models import CalendarOverride, LookupValue, Region
 from .runtime import json_default
 from .service import Orchestrator
@@ -388,6 +391,87 @@ def cancel(ctx: Context, instance_id: int, user: str | None, as_json: bool) -> N
     """Cancel a running case."""
     ctx.orchestrator.cancel(instance_id, user=user)
     emit(as_json, {"id": instance_id, "status": "cancelled"}, lambda d: f"case {instance_id} cancelled")
+
+
+def _row_text(row: RowResult) -> str:
+    head = f"row {row.row} {row.business_key or '-'}: "
+    if row.status == "refused":
+        # field errors name their fields in the message; other refusals name the field here
+        where = ", ".join(part for part in (row.element, None if row.errors else row.field) if part)
+        return head + f"refused{' at ' + where if where else ''}: {row.message}"
+    if row.status == "skipped":
+        return head + f"skipped: {row.message}"
+    done = f"created case {row.instance_id}" if row.status == "created" else "would be created"
+    text = head + f"{done} at {row.target}, stage {row.stage} ({row.stage_name})"
+    if row.next_deadline is not None:
+        due = row.next_deadline.due_at.astimezone(ZoneInfo(row.timezone or "UTC"))
+        text += (
+            f"; next deadline: {row.next_deadline.what}, due {due:%Y-%m-%d %H:%M} "
+            f"{zone_label(row.timezone or '')}" + (" (overdue)" if row.next_deadline.overdue else "")
+        )
+    return text
+
+
+def _import_text(report: ImportReport) -> str:
+    counts = ", ".join(
+        f"{report.count(status)} {status}" for status in ("created", "valid", "skipped", "refused")
+    )
+    summary = f"{report.filename}: {counts}" + (" (check only: nothing changed)" if report.check else "")
+    return "\n".join([*(_row_text(row) for row in report.rows), summary])
+
+
+@cli.command("import")
+@click.argument("path", required=False)
+@click.option(
+    "--template",
+    "target",
+    default=None,
+    metavar="TARGET",
+    help="Print the header row a file needs to bring cases to TARGET (a user task id; "
+    "Task_X@n for its n-th round in a loop).",
+)
+@click.option("--check", is_flag=True, help="Run every row and report what would happen; change nothing.")
+@click.option("--process", "process_key", default=None, help="Process key (default: the only one deployed).")
+@click.option("--user", default=None, help="Recorded as the importer.")
+@json_option
+@pass_context
+def import_command(
+    ctx: Context,
+    path: str | None,
+    target: str | None,
+    check: bool,
+    process_key: str | None,
+    user: str | None,
+    as_json: bool,
+) -> None:
+    """Bring existing cases in from a CSV file, one per row, by replaying each through the diagram
+    up to its target task; document paths are relative to the file. Exit status 1 when a row
+    was refused."""
+    if target is not None:
+        if path is not None:
+            raise click.UsageError("give FILE.csv or --template TARGET, not both")
+        columns = ctx.orchestrator.import_template(target, process_key)
+        if as_json:
+            emit(True, columns, str)
+        else:
+            csv.writer(sys.stdout, lineterminator="\n").writerow(columns)
+        return
+    if path is None:
+        raise click.UsageError("give FILE.csv (or --template TARGET)")
+    file = Path(path)
+    if not file.is_file():
+        raise EngineError(f"{path}: no such file")
+    report = ctx.orchestrator.import_csv(
+        file.read_bytes(),
+        file.name,
+        DirectoryDocuments(file.parent),
+        process_key=process_key,
+        check=check,
+        user=user or os.environ.get("USER"),
+    )
+    emit(as_json, report.as_dict(), lambda _: _import_text(report))
+    if report.refused:
+        sys.exit(1)
 
 
 @cli.group()

@@ -49,39 +49,47 @@ class RunReport:
 class Work:
     """Run what is due: service-task jobs (with retries and incidents) and timers."""
 
-    def next_due(self) -> datetime | None:
-        """When the earliest job or timer is due (for the worker's scheduler)."""
+    def next_due(self, instance_id: int | None = None) -> datetime | None:
+        """When the earliest job or timer (of one case, if given) is due (for the worker's scheduler)."""
+        jobs = select(func.min(Job.next_run_at)).where(Job.status == "ready")
+        timers = select(func.min(Timer.due_at))
+        if instance_id is not None:
+            jobs = jobs.where(Job.instance_id == instance_id)
+            timers = timers.where(Timer.instance_id == instance_id)
         with self.session() as s:
-            job = s.scalar(select(func.min(Job.next_run_at)).where(Job.status == "ready"))
-            timer = s.scalar(select(func.min(Timer.due_at)))
+            job = s.scalar(jobs)
+            timer = s.scalar(timers)
         due = [moment for moment in (job, timer) if moment is not None]
         return min(due) if due else None
 
-    def run_due(self, worker_id: str = "worker", limit: int = 1000) -> RunReport:
-        """Run every job and fire every timer due now, each in its own step."""
+    def run_due(
+        self, worker_id: str = "worker", limit: int = 1000, instance_id: int | None = None
+    ) -> RunReport:
+        """Run every job and fire every timer due now (of one case, if given), each in its own step."""
         report = RunReport()
         seen: set[str] = set()
         while report.total + report.conflicts < limit:
-            if not (self._run_one_timer(report, seen) or self._run_one_job(worker_id, report, seen)):
+            if not (
+                self._run_one_timer(report, seen, instance_id)
+                or self._run_one_job(worker_id, report, seen, instance_id)
+            ):
                 break
         return report
 
     def _claim(self, s: Session, query):
         return s.scalars(query.limit(1).with_for_update(skip_locked=True)).first()
 
-    def _run_one_timer(self, report: RunReport, seen: set[str]) -> bool:
+    def _run_one_timer(self, report: RunReport, seen: set[str], instance_id: int | None = None) -> bool:
         now = clock.now()
         with self.uow() as uow:
             s = uow.session
             blocked = select(Incident.job_id).where(
                 Incident.resolved_at.is_(None), Incident.job_id.is_not(None)
             )
-            timer = self._claim(
-                s,
-                select(Timer)
-                .where(Timer.due_at <= now, Timer.id.not_in(seen), Timer.id.not_in(blocked))
-                .order_by(Timer.due_at),
-            )
+            due = select(Timer).where(Timer.due_at <= now, Timer.id.not_in(seen), Timer.id.not_in(blocked))
+            if instance_id is not None:
+                due = due.where(Timer.instance_id == instance_id)
+            timer = self._claim(s, due.order_by(Timer.due_at))
             if timer is None:
                 return False
             seen.add(timer.id)
@@ -117,16 +125,16 @@ class Work:
             report.timers_fired += 1
             return True
 
-    def _run_one_job(self, worker_id: str, report: RunReport, seen: set[str]) -> bool:
+    def _run_one_job(
+        self, worker_id: str, report: RunReport, seen: set[str], instance_id: int | None = None
+    ) -> bool:
         now = clock.now()
         with self.uow() as uow:
             s = uow.session
-            job = self._claim(
-                s,
-                select(Job)
-                .where(Job.status == "ready", Job.next_run_at <= now, Job.id.not_in(seen))
-                .order_by(Job.next_run_at),
-            )
+            due = select(Job).where(Job.status == "ready", Job.next_run_at <= now, Job.id.not_in(seen))
+            if instance_id is not None:
+                due = due.where(Job.instance_id == instance_id)
+            job = self._claim(s, due.order_by(Job.next_run_at))
             if job is None:
                 return False
             seen.add(job.id)

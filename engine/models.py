@@ -313,6 +313,23 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ImportedCase(Base):
+    """A case brought in from a file by `ksdpl import`: one per business key, so importing the
+    same file again adds nothing; it says which file and row the case came from."""
+
+    __tablename__ = "imported_cases"
+    __table_args__ = (UniqueConstraint("process_key", "business_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    business_key: Mapped[str] = mapped_column(String(200))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    row: Mapped[int] = mapped_column(Integer)
+    imported_by: Mapped[str | None] = mapped_column(String(100))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class User(Base):
     """A staff account. Regional groups (pemda, kepala_daerah, dprd) belong to one region."""
 

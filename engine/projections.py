@@ -118,15 +118,17 @@ def write(
     now: datetime,
     completion: Completion | None = None,
     actor: str | None = None,
+    notify: bool = True,
 ) -> list[NextTask]:
     """Bring the task, job and timer rows of one case in line with its state; tell the people a
-    new task is for (`actor`, who caused the step, is not told).
+    new task is for (`actor`, who caused the step, is not told; nobody when `notify` is false,
+    as while an import replays steps long past).
 
     What the rows held before is `case.projected` (they were written with the state just
     loaded), so nothing needs reading first."""
     before = case.projected
     next_tasks = _write_tasks(
-        conn, instance_id, case, functions, timezone, now, before.tasks, completion, actor
+        conn, instance_id, case, functions, timezone, now, before.tasks, completion, actor, notify
     )
     _write_jobs(conn, instance_id, case, now, before.jobs)
     _write_timers(conn, instance_id, case, timezone, before.timers)
@@ -143,6 +145,7 @@ def _write_tasks(
     existing: frozenset[str],
     completion: Completion | None,
     actor: str | None,
+    notify: bool,
 ) -> list[NextTask]:
     ready = {str(task.id): task for task in case.ready_user_tasks()}
     gone = existing - ready.keys()
@@ -182,7 +185,8 @@ def _write_tasks(
         )
     if rows:
         conn.execute(insert(Task), rows)
-        conn.execute(notices.OUTBOX, [notices.task_ready(row, actor) for row in rows])
+        if notify:
+            conn.execute(notices.OUTBOX, [notices.task_ready(row, actor) for row in rows])
     return [
         NextTask(
             task.task_spec.bpmn_name or task.task_spec.bpmn_id,

@@ -6,11 +6,13 @@ A writer that read an older version changes nothing and gets `Conflict`.
 
 `Orchestrator` is this module's commands plus `deployments.Deployments` (deploy, check, the spec
 cache), `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents),
-`reminders.Reminders` (deadline reminders for the outbox) and `letters.Letters` (drafted letters).
+`reminders.Reminders` (deadline reminders for the outbox), `letters.Letters` (drafted letters)
+and `imports.Imports` (existing cases brought in by replaying their history through the diagram).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -21,6 +23,7 @@ from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +35,7 @@ from .config import Settings
 from .deployments import Deployments, DeployResult
 from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .expressions import ExpressionError
+from .imports import Imports
 from .jobs import RunReport, Work
 from .letters import Letters
 from .models import (
@@ -53,7 +57,7 @@ from .registry import HandlerContext, HandlerRegistry, RegionInfo
 from .reminders import Reminders
 from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
-from .store import UnitOfWork, make_engine, read_session
+from .store import UnitOfWork, joined_sessions, make_engine, read_session
 
 __all__ = ["DeployResult", "NextTask", "Orchestrator", "RunReport", "StepResult"]
 
@@ -128,7 +132,7 @@ class CalendarCache:
         self._entries.clear()
 
 
-class Orchestrator(Deployments, Work, Reminders, Letters):
+class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(
@@ -142,6 +146,9 @@ class Orchestrator(Deployments, Work, Reminders, Letters):
         self._parsed: dict[int, dict[str, ParsedDeployment]] = {}
         self._calendars = CalendarCache()
         self.after_load: Callable[[int], None] | None = None  # test hook: runs between load and save
+        # Added to every audit event's detail (an import records where its steps came from).
+        self.provenance: dict[str, Any] = {}
+        self.sends_notifications = True  # False while replaying history: those messages are long past
 
     @classmethod
     def from_settings(cls, settings: Settings, database_url: str | None = None) -> Orchestrator:
@@ -162,6 +169,15 @@ class Orchestrator(Deployments, Work, Reminders, Letters):
 
     def close(self) -> None:
         self.db.dispose()
+
+    def joined(self, connection: Connection) -> Orchestrator:
+        """This orchestrator with every unit of work a savepoint of `connection`'s transaction
+        (`store.one_transaction`): its commands, unchanged, become parts of one all-or-nothing
+        change that the caller commits or rolls back. Caches are shared; `self` is untouched."""
+        view = copy.copy(self)
+        view._sessions = joined_sessions(connection)
+        view.provenance = dict(self.provenance)
+        return view
 
     # --- per-region environment ---------------------------------------------------------------
     def _env(self, s: Session, region: RegionInfo | None) -> _Env:
@@ -332,7 +348,15 @@ class Orchestrator(Deployments, Work, Reminders, Letters):
         action, task_id, bpmn_id, detail = audit
         self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
         next_tasks = projections.write(
-            conn, instance_id, case, env.script_engine.functions, env.timezone, now, completion, user
+            conn,
+            instance_id,
+            case,
+            env.script_engine.functions,
+            env.timezone,
+            now,
+            completion,
+            user,
+            self.sends_notifications,
         )
         if status == "completed":
             self._audit(s, instance_id, None, "completed")
@@ -358,7 +382,7 @@ class Orchestrator(Deployments, Work, Reminders, Letters):
                 "action": action,
                 "task_id": task_id,
                 "bpmn_id": bpmn_id,
-                "detail": dumps(dict(detail or {})),
+                "detail": dumps({**(detail or {}), **self.provenance}),
             },
         )
 
@@ -366,6 +390,8 @@ class Orchestrator(Deployments, Work, Reminders, Letters):
         self, s: Session, instance_id: int, region: RegionInfo | None, key: str, notifications
     ) -> None:
         """Notifications keyed on the task, so a retried job writes each message once."""
+        if not self.sends_notifications:
+            return
         region_code = region.code if region else None
         for n, note in enumerate(notifications):
             exists = s.scalar(select(OutboxMessage.id).where(OutboxMessage.key == f"{key}:{n}"))

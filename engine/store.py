@@ -13,7 +13,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,6 +65,32 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+
+@contextmanager
+def one_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one transaction that sessions join as savepoints (`joined_sessions`):
+    many units of work become one all-or-nothing change. The caller commits the connection;
+    anything else, an exception included, rolls all of it back.
+
+    SQLite's driver opens a transaction only before a write, so a first SAVEPOINT would become
+    the outermost transaction and its release would commit. BEGIN IMMEDIATE opens the real
+    one at once and takes the write lock for its whole length: no other writer interleaves."""
+    with engine.connect() as connection:
+        connection.begin()
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        finally:
+            if connection.in_transaction():
+                connection.rollback()
+
+
+def joined_sessions(connection: Connection) -> sessionmaker[Session]:
+    """Sessions whose transactions are savepoints of `connection`'s transaction: a unit of work's
+    commit releases its savepoint, its rollback undoes only its own changes."""
+    return sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
 
 
 @contextmanager

@@ -258,6 +258,7 @@ class HistoryEntry:
     action: str
     subject: str
     values: list[tuple[str, str, int | None]] = field(default_factory=list)  # label, text, document id
+    imported: str = ""  # where an imported step came from: file, row, who imported it and when
 
 
 @dataclass(frozen=True)
@@ -486,4 +487,20 @@ def _history_entry(
         action=ACTION_LABELS.get(event.action, event.action),
         subject=subject,
         values=values,
+        imported=_imported(detail.get("import"), names, tz),
+    )
+
+
+def _imported(origin: Any, names: dict[str, str], tz: str) -> str:
+    """'dari kerja-sama.csv baris 3, diimpor oleh Fajar Operator pada 27 April 2026 pukul 10.00 WIB'."""
+    if not isinstance(origin, dict):
+        return ""
+    by = origin.get("by")
+    try:
+        when = format_datetime(datetime.fromisoformat(str(origin.get("at"))), tz)
+    except ValueError:
+        when = "-"
+    return (
+        f"dari {origin.get('file') or '-'} baris {origin.get('row') or '-'}, diimpor oleh "
+        f"{names.get(by, by) if by else 'Sistem'} pada {when}"
     )

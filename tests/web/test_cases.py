@@ -9,8 +9,20 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.clock import clock
+from engine.errors import Forbidden
+from engine.imports import DirectoryDocuments
 from engine.models import Instance
-from tests.web.conftest import MONDAY, START_VALUES, actor, ready_task, snapshot, start_case, text_of, to_dprd
+from tests.web.conftest import (
+    MONDAY,
+    PDF,
+    START_VALUES,
+    actor,
+    ready_task,
+    snapshot,
+    start_case,
+    text_of,
+    to_dprd,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -123,3 +135,28 @@ def test_completed_case_page(orch, login):
     )
     page = text_of(login("pemda_a").get(f"/kasus/{case}"))
     assert "Selesai" in page and "Kasus selesai" in page and "Tidak ada batas waktu yang berjalan" in page
+
+
+def test_case_page_marks_imported_steps(orch, login, tmp_path):
+    """An imported case's history says, step by step, that it was imported, from where, by whom."""
+    (tmp_path / "kajian-fukuoka.pdf").write_bytes(PDF)
+    rows = (
+        "business_key,region,target,judul_kerja_sama,nama_mitra,negara_mitra,jenis_kerja_sama,"
+        "sumber_prakarsa,tanggal_Prakarsa,tanggal_penjajakan,hasil_penjajakan,kajian,tanggal_Penjajakan\n"
+        "UJI-7,32.73,PersetujuanDprd,Kerja sama lama,Kota Fukuoka,Jepang,KSDPL,daerah,2027-03-01,"
+        "2027-03-05,Kedua kota sepakat,kajian-fukuoka.pdf,2027-03-08\n"
+    )
+    with pytest.raises(Forbidden):
+        orch.import_csv(rows.encode(), "lama.csv", DirectoryDocuments(tmp_path), actor=actor("pemda_a"))
+    report = orch.import_csv(rows.encode(), "lama.csv", DirectoryDocuments(tmp_path), actor=actor("operator"))
+    [row] = report.rows
+    assert row.status == "created", row.message
+    page = text_of(login("pemda_a").get(f"/kasus/{row.instance_id}"))
+    origin = "dari lama.csv baris 2, diimpor oleh Fajar Operator pada 3 Mei 2027 pukul 09.00 WIB"
+    assert f"1 Maret 2027 pukul 09.00 WIB — Fajar Operator : Memulai kasus Diimpor {origin}" in page
+    assert (
+        f"8 Maret 2027 pukul 09.00 WIB — Fajar Operator : Mengunggah dokumen «kajian-fukuoka.pdf» Diimpor {origin}"
+        in page
+    )
+    assert f"Fajar Operator : Menyelesaikan tugas «Catat penjajakan» Diimpor {origin}" in page
+    assert "Dokumen 2. Penjajakan kajian-fukuoka.pdf" in page

@@ -46,7 +46,7 @@ from engine.cli import cli
 from engine.clock import clock
 from engine.flowgraph import FlowGraph
 from engine.imports import DirectoryDocuments
-from engine.models import AuditEvent, Base, Document, ImportedCase, Instance, Task, Timer
+from engine.models import AuditEvent, Base, Document, ImportedCase, Instance, OutboxMessage, Task, Timer
 from engine.service import Orchestrator
 from tests.ksdpl.conftest import BPMN
 from tests.ksdpl.driver import PDF
@@ -494,6 +494,19 @@ def test_the_imported_case_goes_on_like_any_other(orch, agreements):
     with orch.session() as s:
         ready = s.scalars(select(Task.bpmn_id).where(Task.instance_id == case, Task.status == "ready")).all()
     assert ready == ["Task_SuratTindakLanjutMendagri"]
+
+
+def test_replayed_steps_tell_nobody_and_the_case_notifies_afterwards(orch, agreements):
+    """Messages of a replay are long past: none reach the outbox; the next real step notifies."""
+    report = run_import(orch, agreements)
+    case = report.rows[1].instance_id
+    with orch.session() as s:
+        assert s.scalars(select(OutboxMessage.kind).where(OutboxMessage.instance_id == case)).all() == []
+    clock.set(datetime(2026, 6, 3, tzinfo=WIB))
+    orch.run_due()
+    with orch.session() as s:
+        kinds = s.scalars(select(OutboxMessage.kind).where(OutboxMessage.instance_id == case)).all()
+    assert "tugas" in kinds
 
 
 def test_the_import_command(orch, agreements):

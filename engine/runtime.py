@@ -136,6 +136,7 @@ class Case:
         # (a form, a handler's result): see `variables`.
         self.loaded_variables: dict[str, Any] = {}
         self.written: dict[str, Any] = {}
+        self.cancelled = False  # ended by an operator: SpiffWorkflow then reports it as completed
 
     @classmethod
     def create(cls, deployment: ParsedDeployment, script_engine, variables: dict[str, Any]) -> Case:
@@ -207,12 +208,16 @@ class Case:
 
     def cancel(self) -> None:
         self._open = None
+        self.cancelled = True
         self.workflow.cancel()
 
     # --- what the projections read ---------------------------------------------------------
     @property
-    def completed(self) -> bool:
-        return self.workflow.completed
+    def status(self) -> str:
+        """running | completed | cancelled, as the instance row stores it."""
+        if self.cancelled:
+            return "cancelled"
+        return "completed" if self.workflow.completed else "running"
 
     def _open_tasks(self) -> tuple[list, list]:
         """One walk of the task tree for both lists; every screen-facing method reads it."""

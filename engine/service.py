@@ -302,7 +302,7 @@ class Orchestrator(Deployments, Work):
     ) -> StepResult:
         """Write the state and the projections that changed; lose to a concurrent writer cleanly."""
         now = clock.now()
-        status = "completed" if case.completed else "running"
+        status = case.status
         stage, stage_name = case.stage()
         conn = s.connection()
         try:
@@ -318,7 +318,7 @@ class Orchestrator(Deployments, Work):
                     "stage_name": stage_name,
                     "variables": dumps(case.variables()),
                     "now": now,
-                    "ended": now if status == "completed" else None,
+                    "ended": now if status != "running" else None,
                 },
             ).rowcount
         except OperationalError as err:  # SQLite: another connection holds the write lock on a stale snapshot
@@ -612,13 +612,7 @@ class Orchestrator(Deployments, Work):
         if actor is not None and not actor.is_operator:
             raise Forbidden("Hanya operator yang dapat membatalkan kasus")
         with self.uow() as uow:
-            s = uow.session
-            self._step(s, instance_id, user, lambda case, env: case.cancel(), "cancel")
-            s.execute(
-                update(Instance)
-                .where(Instance.id == instance_id)
-                .values(status="cancelled", ended_at=clock.now())
-            )
+            self._step(uow.session, instance_id, user, lambda case, env: case.cancel(), "cancel")
             uow.commit()
 
     def set_calendar_override(

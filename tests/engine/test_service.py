@@ -225,11 +225,16 @@ def test_failing_job_retries_with_backoff_then_incident_then_retry(deployed, cal
 
 
 def test_cancel(deployed):
+    clock.set(MONDAY)
     instance_id = start(deployed)
     deployed.cancel(instance_id, user="operator")
     with deployed.session() as s:
-        assert s.get(Instance, instance_id).status == "cancelled"
+        instance = s.get(Instance, instance_id)
+        assert (instance.status, instance.ended_at) == ("cancelled", MONDAY)
         assert [t.status for t in s.scalars(select(Task))] == ["cancelled"]
+        # a cancelled case is not also a completed one (finding 7a)
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.instance_id == instance_id)).all()
+        assert actions == ["start", "cancel"]
     with pytest.raises(Conflict):
         deployed.cancel(instance_id, user="operator")
 

@@ -19,12 +19,14 @@ from sqlalchemy import select
 
 from .calendar import TIMEZONES
 from .config import Settings
-from .errors import DeploymentRejected, EngineError, ValidationFailed
+from .errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
 from .models import CalendarOverride, LookupValue, Region
 from .runtime import json_default
 from .service import Orchestrator
 from .store import upgrade
 from .views import instance_detail, list_instances, list_tasks
+
+EX_TEMPFAIL = 75  # sysexits.h: a temporary failure (the database is unavailable); try again later
 
 
 class Context:
@@ -57,6 +59,9 @@ class FriendlyGroup(click.Group):
         except EngineError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(1)
+        except Unavailable as err:
+            click.echo(f"error: {err} ({err.detail})", err=True)
+            sys.exit(EX_TEMPFAIL)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as err:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .access import Actor
 from .clock import clock
-from .errors import Conflict, Forbidden, NotFound
+from .errors import Conflict, Forbidden, NotFound, Unavailable
 from .models import Incident, Job, Timer
 
 if TYPE_CHECKING:
@@ -38,6 +38,10 @@ class RunReport:
     @property
     def total(self) -> int:
         return self.jobs_run + self.jobs_failed + self.timers_fired
+
+    def add(self, other: RunReport) -> None:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 class Work:
@@ -94,6 +98,8 @@ class Work:
             except Conflict:
                 report.conflicts += 1
                 return True
+            except Unavailable:
+                raise  # the database, not the case: the worker backs off and reconnects
             except Exception as err:  # the path after the timer failed: an incident, retried by an operator
                 self._open_incident(
                     s,
@@ -150,6 +156,8 @@ class Work:
             except Conflict:
                 report.conflicts += 1
                 return True
+            except Unavailable:
+                raise  # the handler may have run: its next run has the same ctx.idempotency_key
             except Exception as err:  # a handler's failure of any kind is recorded, never lost
                 self._job_failed(s, job, err, now)
                 report.jobs_failed += 1

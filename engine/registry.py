@@ -65,6 +65,9 @@ class HandlerContext:
     properties: Mapping[str, str] = field(default_factory=dict)  # the element's camunda:properties
     lookups: Callable[[str], dict[str, str]] = lambda name: {}
     notifications: list[Notification] = field(default_factory=list)
+    # The same on every run of this task (a retry, a re-run after a commit that failed): key an
+    # external side effect on it (a request id, a unique column) so it happens once.
+    idempotency_key: str = ""
 
     def notify(self, recipient_group: str, subject: str, body: str = "") -> None:
         """Queue a message to a candidate group of the case's region, via the outbox."""

@@ -20,7 +20,6 @@ from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import forms, projections
@@ -305,24 +304,22 @@ class Orchestrator(Deployments, Work):
         status = case.status
         stage, stage_name = case.stage()
         conn = s.connection()
-        try:
-            updated = conn.execute(
-                SAVE,
-                {
-                    "iid": instance_id,
-                    "seen": seen,
-                    "next": seen + 1,
-                    "state": case.dump(),
-                    "status": status,
-                    "stage": stage,
-                    "stage_name": stage_name,
-                    "variables": dumps(case.variables()),
-                    "now": now,
-                    "ended": now if status != "running" else None,
-                },
-            ).rowcount
-        except OperationalError as err:  # SQLite: another connection holds the write lock on a stale snapshot
-            raise Conflict("Kasus sedang diubah oleh pengguna lain; muat ulang lalu coba lagi") from err
+        # A lost race (another writer, SQLite's stale snapshot) raises Conflict here, see store.database_error
+        updated = conn.execute(
+            SAVE,
+            {
+                "iid": instance_id,
+                "seen": seen,
+                "next": seen + 1,
+                "state": case.dump(),
+                "status": status,
+                "stage": stage,
+                "stage_name": stage_name,
+                "variables": dumps(case.variables()),
+                "now": now,
+                "ended": now if status != "running" else None,
+            },
+        ).rowcount
         if updated != 1:
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
         action, task_id, bpmn_id, detail = audit
@@ -417,6 +414,7 @@ class Orchestrator(Deployments, Work):
             user=user,
             properties=dict(ext(task).get("properties") or {}),
             lookups=env.lookups,
+            idempotency_key=str(task.id),
         )
 
     def _ready_task(self, s: Session, task_id: str, actor: Actor | None):

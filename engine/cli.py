@@ -407,15 +407,58 @@ def calendar_set(
     user: str | None,
     as_json: bool,
 ) -> None:
-    """Make DAY a day off (--holiday) or a working day (--working-day)."""
-    cases = ctx.orchestrator.set_calendar_override(day.date(), holiday, region_code, description, user)
+    """Make DAY a day off (--holiday) or a working day (--working-day); the worker then moves the
+    waiting deadlines of every running case it affects (see `calendar status`)."""
+    queued = ctx.orchestrator.set_calendar_override(day.date(), holiday, region_code, description, user)
     emit(
         as_json,
-        {"day": day.date(), "holiday": holiday, "region": region_code, "cases_reevaluated": cases},
+        {
+            "day": day.date(),
+            "holiday": holiday,
+            "region": region_code,
+            "decree": queued.decree_id,
+            "cases_queued": queued.cases,
+        },
         lambda d: (
             f"{day.date()}: {'hari libur' if holiday else 'hari kerja'} ({region_code or 'nasional'}); "
-            f"{cases} cases re-evaluated"
+            f"decree {queued.decree_id}: {queued.cases} cases queued for re-evaluation by the worker"
         ),
+    )
+
+
+def _status_text(rows: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in rows:
+        lines.append(
+            f"decree {r['decree']}: {r['day']} {'libur' if r['holiday'] else 'kerja'} "
+            f"{r['region'] or 'nasional'} ({r['by'] or '-'}): {r['cases']} cases, {r['done']} done, "
+            f"{r['skipped']} skipped (ended), {r['pending']} pending, {r['failed']} failed"
+        )
+        lines += [f"  case {f['instance']}: {f['error']}" for f in r["failures"]]
+    return "\n".join(lines) or "no decrees"
+
+
+@calendar_group.command("status")
+@click.option("--limit", type=int, default=20, show_default=True, help="Newest decrees to show.")
+@json_option
+@pass_context
+def calendar_status(ctx: Context, limit: int, as_json: bool) -> None:
+    """Progress of each decree: running cases re-evaluated, pending, failed."""
+    emit(as_json, ctx.orchestrator.calendar_status(limit), _status_text)
+
+
+@calendar_group.command("retry")
+@click.argument("decree_id", type=int)
+@click.option("--user", default=None)
+@json_option
+@pass_context
+def calendar_retry(ctx: Context, decree_id: int, user: str | None, as_json: bool) -> None:
+    """Queue a decree's failed re-evaluations again."""
+    retried = ctx.orchestrator.retry_decree(decree_id, user=user)
+    emit(
+        as_json,
+        {"decree": decree_id, "cases_queued": retried},
+        lambda d: f"decree {decree_id}: {retried} cases queued again",
     )
 
 

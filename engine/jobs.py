@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, Unavailable
-from .models import Incident, Job, Timer
+from .models import DecreeJob, Incident, Job, Timer
 
 if TYPE_CHECKING:
     from .runtime import Case
@@ -33,11 +33,19 @@ class RunReport:
     jobs_failed: int = 0
     incidents: int = 0
     timers_fired: int = 0
+    cases_reevaluated: int = 0  # after a calendar decree (decrees.py)
+    reevaluations_failed: int = 0
     conflicts: int = 0
 
     @property
     def total(self) -> int:
-        return self.jobs_run + self.jobs_failed + self.timers_fired
+        return (
+            self.jobs_run
+            + self.jobs_failed
+            + self.timers_fired
+            + self.cases_reevaluated
+            + self.reevaluations_failed
+        )
 
     def add(self, other: RunReport) -> None:
         for name, value in vars(other).items():
@@ -52,15 +60,22 @@ class Work:
         with self.session() as s:
             job = s.scalar(select(func.min(Job.next_run_at)).where(Job.status == "ready"))
             timer = s.scalar(select(func.min(Timer.due_at)))
-        due = [moment for moment in (job, timer) if moment is not None]
+            decree = s.scalar(select(func.min(DecreeJob.next_run_at)).where(DecreeJob.status == "pending"))
+        due = [moment for moment in (job, timer, decree) if moment is not None]
         return min(due) if due else None
 
     def run_due(self, worker_id: str = "worker", limit: int = 1000) -> RunReport:
-        """Run every job and fire every timer due now, each in its own step."""
+        """Run every job and fire every timer due now, each in its own step. A case waiting to
+        be re-evaluated after a calendar decree is re-evaluated first: its timers wait for it."""
         report = RunReport()
         seen: set[str] = set()
+        seen_decree_jobs: set[int] = set()
         while report.total + report.conflicts < limit:
-            if not (self._run_one_timer(report, seen) or self._run_one_job(worker_id, report, seen)):
+            if not (
+                self._run_one_decree(report, seen_decree_jobs)
+                or self._run_one_timer(report, seen)
+                or self._run_one_job(worker_id, report, seen)
+            ):
                 break
         return report
 
@@ -74,10 +89,16 @@ class Work:
             blocked = select(Incident.job_id).where(
                 Incident.resolved_at.is_(None), Incident.job_id.is_not(None)
             )
+            reevaluating = select(DecreeJob.instance_id).where(DecreeJob.status == "pending")
             timer = self._claim(
                 s,
                 select(Timer)
-                .where(Timer.due_at <= now, Timer.id.not_in(seen), Timer.id.not_in(blocked))
+                .where(
+                    Timer.due_at <= now,
+                    Timer.id.not_in(seen),
+                    Timer.id.not_in(blocked),
+                    Timer.instance_id.not_in(reevaluating),
+                )
                 .order_by(Timer.due_at),
             )
             if timer is None:

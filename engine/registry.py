@@ -87,6 +87,10 @@ class HandlerInfo:
     description: str
     # camunda:properties the element must carry for this handler: name -> label (for element templates)
     properties: Mapping[str, str] = field(default_factory=dict)
+    # Output variables that depend on the working-day calendar (name -> label on the case page,
+    # "" for none) and how to compute them again when a decree changes it (`HandlerRegistry.service`).
+    calendar_derived: Mapping[str, str] = field(default_factory=dict)
+    recompute: Callable[[HandlerContext], Mapping[str, Any]] | None = None
 
 
 class HandlerRegistry:
@@ -104,30 +108,71 @@ class HandlerRegistry:
         return name
 
     def service(
-        self, topic: str, label: str = "", description: str = "", properties: Mapping[str, str] | None = None
+        self,
+        topic: str,
+        label: str = "",
+        description: str = "",
+        properties: Mapping[str, str] | None = None,
+        *,
+        calendar_derived: Mapping[str, str] | None = None,
+        recompute: Callable[[HandlerContext], Mapping[str, Any]] | None = None,
     ) -> Callable:
-        """Register a service-task handler: `@registry.service("ksdpl.hitung-batas-dprd")`.
+        """Register a service-task handler: `@registry.service("topic.name")`.
 
         `properties` names the `camunda:properties` the handler reads from its element
-        (`ctx.properties`), with a label for each: the element templates make them fields."""
+        (`ctx.properties`), with a label for each: the element templates make them fields.
+
+        `calendar_derived` names output variables computed from the working-day calendar (a
+        deadline, whether it is provisional), each with a label for the case page ("" to leave it
+        off), and `recompute(ctx)` gives them again: when a decree
+        changes the calendar while a deadline that follows this handler still waits, the worker
+        calls it with the variables the handler saw and the new calendar, and the case carries
+        the new values on. It may notify; it must not have other side effects."""
 
         def register(fn: ServiceHandler) -> ServiceHandler:
             self._add(
                 self._service,
-                HandlerInfo(topic, "service", fn, label or topic, description, dict(properties or {})),
+                HandlerInfo(
+                    topic,
+                    "service",
+                    fn,
+                    label or topic,
+                    description,
+                    dict(properties or {}),
+                    dict(calendar_derived or {}),
+                    recompute,
+                ),
             )
             return fn
 
         return register
 
     def user_task(
-        self, name: str, label: str = "", description: str = "", properties: Mapping[str, str] | None = None
+        self,
+        name: str,
+        label: str = "",
+        description: str = "",
+        properties: Mapping[str, str] | None = None,
+        *,
+        calendar_derived: Mapping[str, str] | None = None,
+        recompute: Callable[[HandlerContext], Mapping[str, Any]] | None = None,
     ) -> Callable:
-        """Register a user-task handler; raise `ValidationFailed({field: message})` to refuse."""
+        """Register a user-task handler; raise `ValidationFailed({field: message})` to refuse.
+        `calendar_derived` and `recompute` as for `service`."""
 
         def register(fn: UserTaskHandler) -> UserTaskHandler:
             self._add(
-                self._user, HandlerInfo(name, "user", fn, label or name, description, dict(properties or {}))
+                self._user,
+                HandlerInfo(
+                    name,
+                    "user",
+                    fn,
+                    label or name,
+                    description,
+                    dict(properties or {}),
+                    dict(calendar_derived or {}),
+                    recompute,
+                ),
             )
             return fn
 
@@ -137,7 +182,27 @@ class HandlerRegistry:
     def _add(table: dict[str, HandlerInfo], info: HandlerInfo) -> None:
         if info.name in table:
             raise ValueError(f"handler {info.name!r} registered twice")
+        if bool(info.calendar_derived) != (info.recompute is not None):
+            raise ValueError(f"handler {info.name!r}: calendar_derived and recompute go together")
         table[info.name] = info
+
+    @property
+    def calendar_derived(self) -> dict[str, str]:
+        """Every variable some handler derives from the working-day calendar, with its label."""
+        return {
+            name: label
+            for info in (*self._service.values(), *self._user.values())
+            for name, label in info.calendar_derived.items()
+        }
+
+    def handler_of(self, task) -> HandlerInfo | None:
+        """The handler a task's element is bound to: its topic (service task) or `handler` property."""
+        extensions = getattr(task.task_spec, "extensions", None) or {}
+        if extensions.get("topic"):
+            return self._service.get(extensions["topic"])
+        if extensions.get("handler"):
+            return self._user.get(extensions["handler"])
+        return None
 
     def service_handler(self, topic: str) -> HandlerInfo | None:
         return self._service.get(topic)

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as _SERIALIZER_VERSION
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
@@ -196,15 +196,6 @@ class Case:
     def fire_due_timers(self) -> None:
         self.workflow.refresh_timers()
         self.run_engine()
-
-    def reevaluate_working_day_timers(self) -> None:
-        """Forget the due time SpiffWorkflow computed for waiting date timers that count working
-        days, so they are evaluated again on today's calendar (a decree moved a holiday)."""
-        for task in list(self.workflow.event_manager.tasks.values()):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, TimeDateEventDefinition) and counts_working_days(definition.expression):
-                task.internal_data.pop("event_value", None)
-        self.fire_due_timers()
 
     def cancel(self) -> None:
         self._open = None

@@ -378,9 +378,9 @@ def test_a_decree_moves_waiting_working_day_deadlines(deployed):
         )
     assert ready(deployed, b)[0].due_at == datetime(2027, 4, 12, 15, 0, tzinfo=UTC)  # Kota B's draft, WIT
     before_b = snapshot(deployed, b)
-    assert (
-        deployed.set_calendar_override(date(2027, 4, 7), True, "3171", "Libur daerah", user="operator") == 1
-    )
+    queued = deployed.set_calendar_override(date(2027, 4, 7), True, "3171", "Libur daerah", user="operator")
+    assert queued.cases == 1  # Kota A's running cases only
+    assert deployed.run_due().cases_reevaluated == 1
     with deployed.session() as s:
         # Wed 7 April is now a day off in Kota A: the timer moves to the end of Fri 9 April
         assert s.scalars(select(Timer.due_at).where(Timer.instance_id == a)).one() == datetime(
@@ -395,5 +395,6 @@ def test_a_decree_moves_waiting_working_day_deadlines(deployed):
         before_b["state"],
         before_b["tasks"],
     )
-    assert deployed.set_calendar_override(date(2027, 4, 6), True, None, "Cuti bersama", user="operator") == 2
+    assert deployed.set_calendar_override(date(2027, 4, 6), True, None, "Cuti bersama", user="operator").cases == 2
+    assert deployed.run_due().cases_reevaluated == 2
     assert ready(deployed, b)[0].due_at == datetime(2027, 4, 13, 15, 0, tzinfo=UTC)  # draft due one day later

@@ -163,14 +163,25 @@ def test_a_decree_inside_the_dprd_window_moves_the_deemed_approval(start_case: S
     case.on(received)
     paths.to_dprd(case, received)
     assert case.timers()["Event_BatasDprd"].due_at == datetime(2026, 5, 13, 17, tzinfo=UTC)
+    assert case.variables()["batas_dprd"] == "2026-05-13"
 
     # The government declares Mon 20 Apr 2026 a day off (a new cuti bersama) while the DPRD waits
     case.on(date(2026, 4, 1))
-    moved = case.orch.set_calendar_override(date(2026, 4, 20), True, None, "Cuti bersama (SKB baru)")
-    assert moved == 1
+    assert case.orch.set_calendar_override(date(2026, 4, 20), True, None, "Cuti bersama (SKB baru)").cases == 1
+    assert case.run_worker().cases_reevaluated == 1
     [decision] = case.ready()
     timer = case.timers()["Event_BatasDprd"]
     # one working day later: Thu 14 May is Kenaikan and Fri 15 May cuti bersama, so Mon 18 May
     assert decision.due_at == timer.due_at == datetime(2026, 5, 18, 17, tzinfo=UTC)
+    # the variable the handler derived from the calendar follows (finding 5), and the DPRD is told
+    assert case.variables()["batas_dprd"] == "2026-05-18"
+    assert case.variables()["batas_dprd_sementara"] is False
+    moved = case.outbox()[-1]
+    assert (moved.recipient_group, moved.subject) == ("dprd", "Batas waktu persetujuan DPRD berubah")
+    assert "18 Mei 2026 (sebelumnya 13 Mei 2026)" in moved.body
+    [status] = case.orch.calendar_status()
+    assert (status["cases"], status["done"], status["pending"], status["failed"]) == (1, 1, 0, 0)
+
     report = case.wait_until(timer.due_at)
-    assert report.timers_fired == 1
+    assert (report.timers_fired, report.jobs_run) == (1, 1)  # deemed approved, on the new deadline
+    assert "sampai 18 Mei 2026" in case.outbox()[-1].body

@@ -395,6 +395,9 @@ def test_a_decree_moves_waiting_working_day_deadlines(deployed):
         before_b["state"],
         before_b["tasks"],
     )
-    assert deployed.set_calendar_override(date(2027, 4, 6), True, None, "Cuti bersama", user="operator").cases == 2
+    assert (
+        deployed.set_calendar_override(date(2027, 4, 6), True, None, "Cuti bersama", user="operator").cases
+        == 2
+    )
     assert deployed.run_due().cases_reevaluated == 2
     assert ready(deployed, b)[0].due_at == datetime(2027, 4, 13, 15, 0, tzinfo=UTC)  # draft due one day later

@@ -167,7 +167,9 @@ def test_a_decree_inside_the_dprd_window_moves_the_deemed_approval(start_case: S
 
     # The government declares Mon 20 Apr 2026 a day off (a new cuti bersama) while the DPRD waits
     case.on(date(2026, 4, 1))
-    assert case.orch.set_calendar_override(date(2026, 4, 20), True, None, "Cuti bersama (SKB baru)").cases == 1
+    assert (
+        case.orch.set_calendar_override(date(2026, 4, 20), True, None, "Cuti bersama (SKB baru)").cases == 1
+    )
     assert case.run_worker().cases_reevaluated == 1
     [decision] = case.ready()
     timer = case.timers()["Event_BatasDprd"]

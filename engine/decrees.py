@@ -34,10 +34,21 @@ from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from .access import Actor
+from .calendar import local_today
 from .clock import clock
 from .errors import Conflict, EngineError, Forbidden, NotFound, Unavailable
 from .expressions import ExpressionError
-from .models import CalendarDecree, CalendarOverride, DecreeJob, Instance, Region, Task, Timer, UTCDateTime
+from .models import (
+    AuditEvent,
+    CalendarDecree,
+    CalendarOverride,
+    DecreeJob,
+    Instance,
+    Region,
+    Task,
+    Timer,
+    UTCDateTime,
+)
 from .projections import LOAD, REDATE_TASK, due_dates
 from .runtime import Case, counts_working_days, ext
 from .scripting import build_functions
@@ -274,6 +285,8 @@ class Decrees:
         case = Case.load(
             row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine
         )
+        if self.after_load:
+            self.after_load(instance_id)
         depends = _mentions(frozenset(self.registry.calendar_derived))
         tasks = [
             task
@@ -343,6 +356,14 @@ class Decrees:
                 variables.update({k: after[0].data[k] for k in info.calendar_derived if k in after[0].data})
             ctx = self._context(s, instance_id, case, source, env, None, variables)
             ctx.idempotency_key = f"decree:{decree.id}:{source.id}"
+            ran_at = s.scalar(  # the handler's own "now": the step that completed its task
+                select(AuditEvent.at)
+                .where(AuditEvent.instance_id == instance_id, AuditEvent.task_id == str(source.id))
+                .order_by(AuditEvent.id.desc())
+                .limit(1)
+            )
+            if ran_at is not None:
+                ctx.now, ctx.today = ran_at, local_today(ran_at, env.timezone)
             values = {k: v for k, v in (info.recompute(ctx) or {}).items() if k in info.calendar_derived}
             self._outbox(s, instance_id, env.region, ctx.idempotency_key, ctx.notifications)
             # the open tasks and the path down to them: a boundary event takes its data from the

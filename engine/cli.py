@@ -1,4 +1,4 @@
-"""`ksdpl` engine commands. Scriptable: `--json` everywhere, errors on stderr, no tracebacks.
+"""The engine's commands. Scriptable: `--json` everywhere, errors on stderr, no tracebacks.
 
 The handler registry comes from the module `KSDPL_HANDLERS` names (see `engine.config`), so the
 engine stays free of any one process's code.
@@ -93,7 +93,7 @@ pass_context = click.make_pass_decorator(Context, ensure=True)
 
 @click.group(cls=FriendlyGroup)
 def cli() -> None:
-    """KSDPL process orchestrator."""
+    """Process orchestrator: deploy diagrams, run cases, the worker, regions and the calendar."""
 
 
 @cli.command("init-db")
@@ -340,22 +340,23 @@ def cancel(ctx: Context, instance_id: int, user: str | None, as_json: bool) -> N
 
 @cli.group()
 def region() -> None:
-    """Regions (provinsi, kabupaten, kota) and their time zones."""
+    """Regions (at the levels the handler package names) and their time zones."""
 
 
 @region.command("add")
 @click.argument("code")
 @click.option("--name", required=True)
-@click.option("--level", type=click.Choice(["provinsi", "kabupaten", "kota"]), required=True)
+@click.option("--level", required=True, help="One of the levels the handler package names.")
 @click.option("--timezone", "zone", type=click.Choice(sorted(TIMEZONES)), default="WIB", show_default=True)
-@click.option(
-    "--province", "province_code", default=None, help="Code of the province a kabupaten/kota is in."
-)
+@click.option("--province", "province_code", default=None, help="Code of the region this one lies in.")
 @json_option
 @pass_context
 def region_add(
     ctx: Context, code: str, name: str, level: str, zone: str, province_code: str | None, as_json: bool
 ) -> None:
+    levels = ctx.orchestrator.registry.access.region_levels
+    if levels and level not in levels:
+        raise click.BadParameter(f"'{level}' is not one of {', '.join(levels)}", param_hint="--level")
     with ctx.orchestrator.uow() as uow:
         if uow.session.get(Region, code) is not None:
             raise EngineError(f"region {code} already exists")
@@ -540,7 +541,7 @@ def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory to write ksdpl.json into [default: processes/.camunda/element-templates].",
+    help="Directory to write <registry name>.json into [default: processes/.camunda/element-templates].",
 )
 @json_option
 @pass_context

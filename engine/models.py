@@ -51,14 +51,14 @@ class Base(DeclarativeBase):
 
 
 class Region(Base):
-    """A regional government (province, kabupaten or kota) with its time zone."""
+    """A regional government with its time zone; its level is one the handler package names."""
 
     __tablename__ = "regions"
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    level: Mapped[str] = mapped_column(String(20))  # provinsi | kabupaten | kota
+    level: Mapped[str] = mapped_column(String(20))  # AccessPolicy.region_levels
     timezone: Mapped[str] = mapped_column(String(40))  # Asia/Jakarta | Asia/Makassar | Asia/Jayapura
-    province_code: Mapped[str | None] = mapped_column(String(20))
+    province_code: Mapped[str | None] = mapped_column(String(20))  # the region this one lies in
 
 
 class CalendarOverride(Base):
@@ -294,7 +294,7 @@ class Comment(Base):
 
 
 class User(Base):
-    """A staff account. Regional groups (pemda, kepala_daerah, dprd) belong to one region."""
+    """A staff account. Members of regional groups (AccessPolicy.regional_groups) have a region."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

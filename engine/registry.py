@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from .access import AccessPolicy
 from .errors import ValidationFailed
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
 class RegionInfo:
     code: str
     name: str
-    level: str  # provinsi | kabupaten | kota
+    level: str  # one of the handler package's `AccessPolicy.region_levels`
     timezone: str  # IANA name: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)
 
 
@@ -94,16 +95,22 @@ class HandlerInfo:
 
 
 class HandlerRegistry:
-    """Service handlers by topic, user-task handlers by name; the source of element templates."""
+    """Service handlers by topic, user-task handlers by name; the source of element templates.
 
-    def __init__(self) -> None:
+    `name` names the element templates (`<name>.json`, ids `<name>.topic.<topic>`); `access` is
+    the deployment's groups and what each may do (`engine.access.AccessPolicy`), which the
+    handler package sets: the engine knows no group by name."""
+
+    def __init__(self, name: str = "handlers") -> None:
+        self.name = name
+        self.access = AccessPolicy()
         self._service: dict[str, HandlerInfo] = {}
         self._user: dict[str, HandlerInfo] = {}
         self.lookup_defaults: dict[str, dict[str, str]] = {}
 
     def lookup_list(self, name: str, defaults: Mapping[str, str]) -> str:
         """Declare an operator-edited list the handlers read (`ctx.lookups(name)`), with the
-        values `ksdpl init-db` puts in it while it is still empty."""
+        values `init-db` puts in it while it is still empty."""
         self.lookup_defaults[name] = dict(defaults)
         return name
 

@@ -137,6 +137,7 @@ class Case:
         self.loaded_variables: dict[str, Any] = {}
         self.written: dict[str, Any] = {}
         self.cancelled = False  # ended by an operator: SpiffWorkflow then reports it as completed
+        self.stage_names: dict[int, str] = {}  # the deployed version's (`ParsedDeployment.stages`)
 
     @classmethod
     def create(cls, deployment: ParsedDeployment, script_engine, variables: dict[str, Any]) -> Case:
@@ -145,6 +146,7 @@ class Case:
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
         case = cls(workflow)
+        case.stage_names = deployment.stages
         case.run_engine()
         return case
 
@@ -157,6 +159,7 @@ class Case:
         workflow = SERIALIZER.from_dict(dct)
         workflow.script_engine = script_engine
         case = cls(workflow)
+        case.stage_names = deployment.stages
         case.projected = case.open_ids()
         case.loaded_variables = case._task_variables()  # a new dict; values are replaced, not mutated
         return case
@@ -289,7 +292,8 @@ class Case:
         return {key: value for key, value in data.items() if not key.startswith("_")}
 
     def stage(self) -> tuple[int | None, str | None]:
-        """The stage property of where the case waits; the furthest one when several branches wait."""
+        """The stage property of where the case waits (the furthest one when several branches
+        wait), with the name the process gives that stage."""
         waiting = self.ready_user_tasks() + self.open_jobs()
         waiting += [
             task
@@ -298,10 +302,10 @@ class Case:
         ]
         staged = [(ext(task).get("stage"), task) for task in waiting if ext(task).get("stage")]
         if staged:
-            stage, task = max(staged, key=lambda pair: pair[0])
-            return stage, task.task_spec.bpmn_name
+            stage = max(number for number, _task in staged)
+            return stage, self.stage_names.get(stage)
         finished = self.workflow.get_tasks(state=TaskState.COMPLETED)
         for task in sorted(finished, key=lambda t: t.last_state_change, reverse=True):
             if ext(task).get("stage"):
-                return ext(task)["stage"], task.task_spec.bpmn_name
+                return ext(task)["stage"], self.stage_names.get(ext(task)["stage"])
         return None, None

@@ -132,6 +132,7 @@ class Orchestrator(Deployments, Work, Decrees):
         self.db = make_engine(database_url)
         self._sessions = sessionmaker(self.db, expire_on_commit=False)
         self._parsed: dict[int, dict[str, ParsedDeployment]] = {}
+        self._stage_names: dict[int, dict[int, str]] = {}
         self._calendars = CalendarCache()
         self.after_load: Callable[[int], None] | None = None  # test hook: runs between load and save
 
@@ -194,15 +195,15 @@ class Orchestrator(Deployments, Work, Decrees):
     ) -> int:
         """Start a case of the newest version, its start form's values checked like any task form."""
         user = actor.username if actor else user
-        regional_bureau = (
-            actor is None
-            or actor.is_operator
-            or ("pemda" in actor.groups and actor.region_code == region_code)
-        )
-        if not regional_bureau:
-            raise Forbidden("Hanya Pemerintah Daerah wilayah ini yang dapat memulai kasus")
         with self.uow() as uow:
             s = uow.session
+            definition = self._latest(s, key)
+            deployment = self._deployment(s, definition.id, key)
+            if actor is not None and not self.registry.access.may_start(
+                actor, deployment.starter_groups, deployment.starter_users, region_code
+            ):
+                who = self.registry.access.starters_text(deployment.starter_groups)
+                raise Forbidden(f"Hanya {who} yang dapat memulai kasus ini")
             region = None
             if region_code is not None:
                 # Shared with other starts; a decree takes it exclusively, so the decree's list of
@@ -212,8 +213,6 @@ class Orchestrator(Deployments, Work, Decrees):
                 ).first()
                 if region is None:
                     raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
-            definition = self._latest(s, key)
-            deployment = self._deployment(s, definition.id, key)
             values = self._validated(deployment.start_form, raw_values or {}, None, s)
             calendar_version = s.scalar(select(CALENDAR_VERSION))
             info = RegionInfo(region.code, region.name, region.level, region.timezone) if region else None

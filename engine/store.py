@@ -89,7 +89,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Bring the schema to the newest migration (`ksdpl init-db`)."""
+    """Bring the schema to the newest migration (the `init-db` command)."""
     command.upgrade(alembic_config(url), "head")
 
 

@@ -118,13 +118,13 @@ class Worker:
         return scheduler
 
     def run_forever(self) -> None:
-        """Block, running due work until interrupted (`ksdpl worker`)."""
+        """Block, running due work until interrupted (the `worker` command)."""
         scheduler = self._build(BlockingScheduler(timezone=UTC))
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
             scheduler.start()
 
     def start_background(self) -> BaseScheduler:
-        """Run beside a web server in the same process (`ksdpl serve --with-worker`)."""
+        """Run beside a web server in the same process (`serve --with-worker`)."""
         scheduler = self._build(BackgroundScheduler(timezone=UTC))
         scheduler.start()
         return scheduler

@@ -2,4 +2,4 @@
 
 from engine.registry import HandlerRegistry
 
-registry = HandlerRegistry()
+registry = HandlerRegistry("ksdpl")

@@ -111,7 +111,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import auth, cases, db, formatting, inbox
 
     db.init_app(app)
-    formatting.register(app)
+    formatting.register(app, orchestrator)
     CSRFProtect(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)

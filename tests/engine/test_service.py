@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.access import Actor
 from engine.clock import clock
 from engine.errors import Conflict, DeploymentRejected, Forbidden, NotFound, ValidationFailed
 from engine.models import AuditEvent, Incident, Instance, Job, OutboxMessage, ProcessDefinition, Task, Timer
 from engine.service import Orchestrator
-from tests.engine.conftest import REVIEW
+from tests.conftest import FIXTURES
+from tests.engine.conftest import REVIEW, actor
 
 MONDAY = datetime(2027, 4, 5, 2, 0, tzinfo=UTC)  # 09:00 WIB, an ordinary working week
 
@@ -110,7 +110,8 @@ def test_boundary_timer_fires_even_when_missed_while_worker_was_down(deployed):
     assert deployed.run_due().timers_fired == 1
     with deployed.session() as s:
         instance = s.get(Instance, instance_id)
-        assert (instance.status, instance.stage_name) == ("completed", "Dianggap disetujui")
+        # the stage the process names, not the element the case ended on ("Dianggap disetujui")
+        assert (instance.status, instance.stage, instance.stage_name) == ("completed", 4, "Keputusan")
         assert s.get(Task, review.id).status == "cancelled"
 
 
@@ -171,24 +172,39 @@ def test_authorisation_by_region_and_group(deployed):
     instance_id = start(deployed)
     [draft] = ready(deployed, instance_id)
     before = snapshot(deployed, instance_id)
-    other_region = Actor("dprd_b", frozenset({"pemda"}), "9171")
+    other_region = actor("dprd_b", "pemda", "9171")
     with pytest.raises(NotFound):
         deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=other_region)
-    wrong_group = Actor("dprd_a", frozenset({"dprd"}), "3171")
+    wrong_group = actor("dprd_a", "dprd", "3171")
     with pytest.raises(Forbidden):
         deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=wrong_group)
     with pytest.raises(Forbidden):
-        deployed.start("review", "3171", {"judul": "x"}, actor=Actor("k", frozenset({"kemenlu"})))
+        deployed.start("review", "3171", {"judul": "x"}, actor=actor("k", "kemenlu"))
     assert snapshot(deployed, instance_id) == before
-    deployed.complete_task(
-        draft.id, {"isi": "x", "jumlah": "1"}, actor=Actor("budi", frozenset({"pemda"}), "3171")
-    )
+    deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=actor("budi", "pemda", "3171"))
+
+
+def test_who_may_start_comes_from_the_diagram_and_the_policy(deployed):
+    # review.bpmn: camunda:candidateStarterGroups="pemda"; pemda is a regional group
+    deployed.start("review", "3171", {"judul": "x"}, actor=actor("budi", "pemda", "3171"))
+    deployed.start("review", "9171", {"judul": "x"}, actor=actor("op", "operator"))
+    for outsider in (actor("budi", "pemda", "3171"), actor("d", "dprd", "9171"), actor("k", "kemenlu")):
+        with pytest.raises(Forbidden, match="Hanya Pemerintah Daerah wilayah ini yang dapat memulai"):
+            deployed.start("review", "9171", {"judul": "x"}, actor=outsider)
+    # a process naming no starters: anyone who would see the case (Camunda 7 without starters)
+    deployed.deploy({"wait.bpmn": (FIXTURES / "wait.bpmn").read_text()})
+    deployed.start("wait", "9171", {}, actor=actor("d", "dprd", "9171"))
+    deployed.start("wait", "9171", {}, actor=actor("k", "kemenlu"))
+    with pytest.raises(Forbidden):
+        deployed.start("wait", "9171", {}, actor=actor("d", "dprd", "3171"))
+    assert deployed.may_start(actor("budi", "pemda", "3171"), "review", "3171")
+    assert not deployed.may_start(actor("budi", "pemda", "3171"), "review", "9171")
 
 
 def test_claimed_task_is_taken(deployed):
     instance_id = start(deployed)
     [draft] = ready(deployed, instance_id)
-    budi, ani = Actor("budi", frozenset({"pemda"}), "3171"), Actor("ani", frozenset({"pemda"}), "3171")
+    budi, ani = actor("budi", "pemda", "3171"), actor("ani", "pemda", "3171")
     deployed.claim(draft.id, budi)
     with pytest.raises(Conflict, match="sudah diambil oleh budi"):
         deployed.claim(draft.id, ani)
@@ -276,9 +292,7 @@ def test_documents_belong_to_their_case(deployed):
 
         assert len(s.get(Document, doc).sha256) == 64
     with pytest.raises(NotFound):
-        deployed.add_document(
-            b, "x.pdf", "application/pdf", b"x", actor=Actor("z", frozenset({"pemda"}), "9171")
-        )
+        deployed.add_document(b, "x.pdf", "application/pdf", b"x", actor=actor("z", "pemda", "9171"))
 
 
 def test_two_writers_on_one_case_exactly_one_wins(deployed):

@@ -119,7 +119,7 @@ class Decrees:
                 regions = regions.where(Region.code == region_code)
             # Exclusive against starts in flight (they hold their region FOR SHARE): the list of
             # running cases below then includes theirs. SQLite: its one writer serialises them.
-            locked = s.scalars(regions.with_for_update()).all()
+            locked = s.scalars(regions.order_by(Region.code).with_for_update()).all()
             if region_code is not None and not locked:
                 raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
             now = clock.now()

@@ -53,7 +53,7 @@ class Worker:
     def _tick(self) -> None:
         try:
             report = self.run_once()
-            if report.total:
+            if report.total or report.conflicts:  # a conflict is retried on the next tick: say so
                 log.info("worker %s: %s", self.worker_id, report)
             self._recovered()
             self._schedule_wake()

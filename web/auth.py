@@ -8,6 +8,7 @@ and, for failures, per username (see `init_app`).
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from flask import (
@@ -79,7 +80,7 @@ class WebUser(UserMixin):
     def actor(self) -> Actor:
         return access().actor(self.info.username, self.info.groups, self.info.region_code)
 
-    @property
+    @cached_property  # asked on every page (the menu); one answer per request
     def can_start_case(self) -> bool:
         """Whether the process this app serves lets this person start a case in their own region
         (the web starts a case where its starter works)."""

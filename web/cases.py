@@ -394,6 +394,8 @@ def new_case() -> ResponseReturnValue:
             )
         except ValidationFailed as err:
             errors = err.errors or {"": str(err)}
+        except EngineError as err:  # e.g. a calendar decree at that very moment: nothing was started
+            abort(err.status, description=str(err))
         else:
             started = fresh().get(Instance, instance_id)
             stage = stage_label(started.stage, {started.stage: started.stage_name})

@@ -125,7 +125,8 @@ class Deployments:
 
     def stage_names(self, definition_id: int) -> dict[int, str]:
         """The stages a deployed version names (number -> name), for screens. A version never
-        changes, so its names are kept once read."""
+        changes, so its names are kept once read. A version deployed before its process named
+        its stages shows the newest version's names."""
         names = self._stage_names.get(definition_id)
         if names is not None:
             return names
@@ -133,7 +134,11 @@ class Deployments:
             key = s.scalar(select(ProcessDefinition.key).where(ProcessDefinition.id == definition_id))
             if key is None:
                 raise NotFound(f"Versi proses {definition_id} tidak ditemukan")
-            names = self._stage_names[definition_id] = self._deployment(s, definition_id, key).stages
+            names = self._deployment(s, definition_id, key).stages
+            if not names:
+                latest = self._latest(s, key)
+                return self._deployment(s, latest.id, key).stages
+            self._stage_names[definition_id] = names
             return names
 
     def latest(self, key: str) -> tuple[int, ParsedDeployment]:

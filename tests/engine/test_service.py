@@ -415,3 +415,28 @@ def test_a_decree_moves_waiting_working_day_deadlines(deployed):
     )
     assert deployed.run_due().cases_reevaluated == 2
     assert ready(deployed, b)[0].due_at == datetime(2027, 4, 13, 15, 0, tzinfo=UTC)  # draft due one day later
+
+
+def test_stage_names_come_from_the_cases_version(deployed):
+    def version_and_stage(instance_id: int) -> tuple[int, str]:
+        with deployed.session() as s:
+            instance = s.get(Instance, instance_id)
+            return instance.definition_id, instance.stage_name
+
+    old, old_name = version_and_stage(start(deployed))
+    renamed = REVIEW.replace('value="Penyusunan"', 'value="Penyusunan draf"')
+    deployed.deploy({"review.bpmn": renamed})
+    new, new_name = version_and_stage(start(deployed))
+    assert (old_name, new_name) == ("Penyusunan", "Penyusunan draf")
+    assert deployed.stage_names(old)[2] == "Penyusunan" and deployed.stage_names(new)[2] == "Penyusunan draf"
+
+    # a version deployed before its process named its stages shows the newest version's names
+    names = REVIEW.index(
+        '    <bpmn:extensionElements>\n      <camunda:properties>\n        <camunda:property name="stage.1"'
+    )
+    unnamed = REVIEW[:names] + REVIEW[REVIEW.index("    <bpmn:startEvent") :]
+    deployed.deploy({"review.bpmn": unnamed})
+    unnamed_version, unnamed_name = version_and_stage(start(deployed))
+    assert unnamed_name is None and deployed.stage_names(unnamed_version) == {}
+    deployed.deploy({"review.bpmn": renamed})
+    assert deployed.stage_names(unnamed_version)[2] == "Penyusunan draf"

@@ -1,33 +1,109 @@
-"""Who may see and do what: group and region rules as SQL clauses, so every query carries them."""
+"""Who may see and do what: group and region rules as SQL clauses, so every query carries them.
+
+The engine knows no group by name. The handler package declares an `AccessPolicy` (which groups
+see every case, which belong to one region, who operates, who may start which process) and
+registers it as `registry.access`; actors are built from it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, and_, false, func, literal, or_, true
 
 from .models import Instance, Task
 
-NATIONAL_GROUPS = frozenset({"kemendagri", "kemenlu", "operator", "admin"})
-REGIONAL_GROUPS = frozenset({"pemda", "kepala_daerah", "dprd"})
-ALL_GROUPS = NATIONAL_GROUPS | REGIONAL_GROUPS
-
 
 @dataclass(frozen=True)
 class Actor:
-    """The person behind a request: their username, groups and (for regional groups) region."""
+    """The person behind a request: their username, groups and (for regional groups) region.
+
+    Build it with `AccessPolicy.actor`: an Actor made by hand sees only its region and operates
+    nothing, whatever its groups are called."""
 
     username: str
     groups: frozenset[str]
     region_code: str | None = None
+    national: bool = False  # sees every region's cases
+    is_operator: bool = False  # acts on any case: cancel, retry, reassign, decrees
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """The groups of one deployment and what each may do; declared by the handler package.
+
+    - `national_groups`: offices that see every case (they have no region);
+    - `regional_groups`: staff of one region, who see its cases only (they must have a region);
+    - `operator_groups`: see every case and act on any (they have no region);
+    - `labels`: group -> its name on screens; `region_levels`: level -> its name on screens.
+
+    Who may start a process is the diagram's: `camunda:candidateStarterGroups` and
+    `camunda:candidateStarterUsers` on the process, as in Camunda 7 (see `may_start`).
+    """
+
+    national_groups: frozenset[str] = frozenset()
+    regional_groups: frozenset[str] = frozenset()
+    operator_groups: frozenset[str] = frozenset()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    region_levels: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def national(self) -> bool:
-        return bool(self.groups & NATIONAL_GROUPS)
+    def groups(self) -> frozenset[str]:
+        return self.national_groups | self.regional_groups | self.operator_groups
 
-    @property
-    def is_operator(self) -> bool:
-        return bool(self.groups & {"operator", "admin"})
+    def actor(self, username: str, groups: Iterable[str], region_code: str | None = None) -> Actor:
+        groups = frozenset(groups)
+        return Actor(
+            username,
+            groups,
+            region_code,
+            national=bool(groups & (self.national_groups | self.operator_groups)),
+            is_operator=bool(groups & self.operator_groups),
+        )
+
+    def may_start(
+        self,
+        actor: Actor,
+        starter_groups: Iterable[str],
+        starter_users: Iterable[str],
+        region_code: str | None,
+    ) -> bool:
+        """Operators start any case. A process that names candidate starters may be started by
+        them, a regional group only in its own region; one that names none, by anyone who could
+        see the case (regional staff in their region, national offices anywhere)."""
+        if actor.is_operator or actor.username in set(starter_users):
+            return True
+        named = frozenset(starter_groups)
+        groups = actor.groups & named if (named or set(starter_users)) else actor.groups
+        if groups - self.regional_groups:
+            return True
+        return bool(groups) and actor.region_code is not None and actor.region_code == region_code
+
+    def starters_text(self, starter_groups: Iterable[str]) -> str:
+        """Who may start a process, for a refusal: "<labels of the groups> wilayah ini"."""
+        groups = sorted(starter_groups)
+        names = ", ".join(self.label(g) for g in groups) or "pengguna yang berwenang"
+        regional = any(g in self.regional_groups for g in groups)
+        return f"{names} wilayah ini" if regional else names
+
+    def label(self, group: str) -> str:
+        return self.labels.get(group, group)
+
+    def account_problem(self, groups: Iterable[str], region_code: str | None) -> str | None:
+        """Why an account with these groups and region cannot exist, or None."""
+        groups = set(groups)
+        if not groups:
+            return "Paling sedikit satu grup"
+        unknown = sorted(groups - self.groups)
+        if unknown:
+            return f"Grup tidak dikenal: {', '.join(unknown)} (pilihan: {', '.join(sorted(self.groups))})"
+        regional = groups & self.regional_groups
+        if regional and not region_code:
+            return f"Grup {', '.join(sorted(regional))} harus punya wilayah (--region)"
+        if regional and groups - self.regional_groups:
+            return "Satu akun tidak boleh sekaligus grup daerah dan grup nasional"
+        return None
 
 
 def visible_instances(actor: Actor) -> ColumnElement[bool]:

@@ -1,4 +1,4 @@
-"""Working-day calendar for statutory deadlines (e.g. the DPRD's 45 working days).
+"""Working-day calendar for statutory deadlines (e.g. "45 working days after receipt").
 
 A working day is Monday-Friday that is neither an Indonesian public holiday nor government
 collective leave (cuti bersama). Both come from the `holidays` package; operators can override

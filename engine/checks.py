@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from .expressions import ExpressionError, compile_expression, compile_feel, compile_unary_tests
-from .parser import CAMUNDA_NS, MODELER_NS, ZEEBE_NS, parse_files, read_extensions
+from .parser import CAMUNDA_NS, MODELER_NS, ZEEBE_NS, parse_files, read_extensions, read_stage_names
 from .registry import HandlerRegistry
 from .runtime import parse_retry_cycle
 from .scripting import FUNCTION_NAMES
@@ -271,6 +271,22 @@ def _check_bpmn(
             report.add(filename, node.get("id"), f"called process '{called}' is not in this deployment")
 
 
+def _check_stage_names(report: _Report, filename: str, root: etree._Element) -> None:
+    """A process that names its stages (`stage.N` properties) names every stage its elements use."""
+    for process in root.iter(_b("process")):
+        names = read_stage_names(process)
+        if not names:
+            continue
+        for node in process.iter():
+            stage = read_extensions(node)["stage"] if isinstance(node.tag, str) and node.get("id") else None
+            if stage is not None and stage not in names:
+                report.add(
+                    filename,
+                    node.get("id"),
+                    f"stage {stage} has no name: add the process property 'stage.{stage}' (the stage's name)",
+                )
+
+
 def _check_dmn(report: _Report, filename: str, root: etree._Element) -> set[str]:
     ns = etree.QName(root).namespace
     decisions = set()
@@ -332,6 +348,7 @@ def check_files(files: Mapping[str, str], registry: HandlerRegistry) -> list[str
                 )
             continue
         _check_bpmn(report, name, root, registry, decisions, processes)
+        _check_stage_names(report, name, root)
     if not bpmn and not report.problems:
         report.add("-", None, "no BPMN file in this deployment")
     if report.problems:

@@ -1,4 +1,4 @@
-"""`ksdpl` engine commands. Scriptable: `--json` everywhere, errors on stderr, no tracebacks.
+"""The engine's commands. Scriptable: `--json` everywhere, errors on stderr, no tracebacks.
 
 The handler registry comes from the module `KSDPL_HANDLERS` names (see `engine.config`), so the
 engine stays free of any one process's code.
@@ -21,13 +21,15 @@ from sqlalchemy import select
 
 from .calendar import TIMEZONES, zone_label
 from .config import Settings
-from .errors import DeploymentRejected, EngineError, ValidationFailed
+from .errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
 from .imports import DirectoryDocuments, ImportReport, RowResult
 from .models import CalendarOverride, LookupValue, Region
 from .runtime import json_default
 from .service import Orchestrator
 from .store import upgrade
 from .views import instance_detail, list_instances, list_tasks
+
+EX_TEMPFAIL = 75  # sysexits.h: a temporary failure (the database is unavailable); try again later
 
 
 class Context:
@@ -60,6 +62,9 @@ class FriendlyGroup(click.Group):
         except EngineError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(1)
+        except Unavailable as err:
+            click.echo(f"error: {err} ({err.detail})", err=True)
+            sys.exit(EX_TEMPFAIL)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as err:
@@ -91,7 +96,7 @@ pass_context = click.make_pass_decorator(Context, ensure=True)
 
 @click.group(cls=FriendlyGroup)
 def cli() -> None:
-    """KSDPL process orchestrator."""
+    """Process orchestrator: deploy diagrams, run cases, the worker, regions and the calendar."""
 
 
 @cli.command("init-db")
@@ -476,22 +481,23 @@ def import_command(
 
 @cli.group()
 def region() -> None:
-    """Regions (provinsi, kabupaten, kota) and their time zones."""
+    """Regions (at the levels the handler package names) and their time zones."""
 
 
 @region.command("add")
 @click.argument("code")
 @click.option("--name", required=True)
-@click.option("--level", type=click.Choice(["provinsi", "kabupaten", "kota"]), required=True)
+@click.option("--level", required=True, help="One of the levels the handler package names.")
 @click.option("--timezone", "zone", type=click.Choice(sorted(TIMEZONES)), default="WIB", show_default=True)
-@click.option(
-    "--province", "province_code", default=None, help="Code of the province a kabupaten/kota is in."
-)
+@click.option("--province", "province_code", default=None, help="Code of the region this one lies in.")
 @json_option
 @pass_context
 def region_add(
     ctx: Context, code: str, name: str, level: str, zone: str, province_code: str | None, as_json: bool
 ) -> None:
+    levels = ctx.orchestrator.registry.access.region_levels
+    if levels and level not in levels:
+        raise click.BadParameter(f"'{level}' is not one of {', '.join(levels)}", param_hint="--level")
     with ctx.orchestrator.uow() as uow:
         if uow.session.get(Region, code) is not None:
             raise EngineError(f"region {code} already exists")
@@ -543,15 +549,58 @@ def calendar_set(
     user: str | None,
     as_json: bool,
 ) -> None:
-    """Make DAY a day off (--holiday) or a working day (--working-day)."""
-    cases = ctx.orchestrator.set_calendar_override(day.date(), holiday, region_code, description, user)
+    """Make DAY a day off (--holiday) or a working day (--working-day); the worker then moves the
+    waiting deadlines of every running case it affects (see `calendar status`)."""
+    queued = ctx.orchestrator.set_calendar_override(day.date(), holiday, region_code, description, user)
     emit(
         as_json,
-        {"day": day.date(), "holiday": holiday, "region": region_code, "cases_reevaluated": cases},
+        {
+            "day": day.date(),
+            "holiday": holiday,
+            "region": region_code,
+            "decree": queued.decree_id,
+            "cases_queued": queued.cases,
+        },
         lambda d: (
             f"{day.date()}: {'hari libur' if holiday else 'hari kerja'} ({region_code or 'nasional'}); "
-            f"{cases} cases re-evaluated"
+            f"decree {queued.decree_id}: {queued.cases} cases queued for re-evaluation by the worker"
         ),
+    )
+
+
+def _status_text(rows: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in rows:
+        lines.append(
+            f"decree {r['decree']}: {r['day']} {'libur' if r['holiday'] else 'kerja'} "
+            f"{r['region'] or 'nasional'} ({r['by'] or '-'}): {r['cases']} cases, {r['done']} done, "
+            f"{r['skipped']} skipped (ended), {r['pending']} pending, {r['failed']} failed"
+        )
+        lines += [f"  case {f['instance']}: {f['error']}" for f in r["failures"]]
+    return "\n".join(lines) or "no decrees"
+
+
+@calendar_group.command("status")
+@click.option("--limit", type=int, default=20, show_default=True, help="Newest decrees to show.")
+@json_option
+@pass_context
+def calendar_status(ctx: Context, limit: int, as_json: bool) -> None:
+    """Progress of each decree: running cases re-evaluated, pending, failed."""
+    emit(as_json, ctx.orchestrator.calendar_status(limit), _status_text)
+
+
+@calendar_group.command("retry")
+@click.argument("decree_id", type=int)
+@click.option("--user", default=None)
+@json_option
+@pass_context
+def calendar_retry(ctx: Context, decree_id: int, user: str | None, as_json: bool) -> None:
+    """Queue a decree's failed re-evaluations again."""
+    retried = ctx.orchestrator.retry_decree(decree_id, user=user)
+    emit(
+        as_json,
+        {"decree": decree_id, "cases_queued": retried},
+        lambda d: f"decree {decree_id}: {retried} cases queued again",
     )
 
 
@@ -661,7 +710,7 @@ def letter_templates(ctx: Context, directory: Path, as_json: bool) -> None:
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory to write ksdpl.json into [default: processes/.camunda/element-templates].",
+    help="Directory to write <registry name>.json into [default: processes/.camunda/element-templates].",
 )
 @json_option
 @pass_context

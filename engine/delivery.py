@@ -12,7 +12,7 @@ The worker runs `Delivery.run()` after the due jobs and timers:
    sent and marked sent after the server accepted it; a worker that dies in between leaves the
    lease to run out, and the next worker sends the same mail (same Message-ID) again. A
    temporary failure (4xx, no connection) is retried with backoff; a permanent one (5xx) or the
-   last try marks it failed, which operators see (`ksdpl outbox`, the web's failures page).
+   last try marks it failed, which operators see (the `outbox` command, the web's failures page).
 
 Without `KSDPL_SMTP_HOST` no e-mail is queued: notifications stay in the app.
 """
@@ -85,7 +85,7 @@ class DeliverySettings:
 
     smtp_host: str | None = None
     smtp_port: int = 25
-    sender: str = "KSDPL <noreply@ksdpl.localhost>"
+    sender: str | None = None  # default: the handler package's title, noreply@<its name>.localhost
     smtp_user: str | None = None
     smtp_password: str | None = None
     starttls: bool = False
@@ -97,12 +97,6 @@ class DeliverySettings:
     def mail_enabled(self) -> bool:
         return bool(self.smtp_host)
 
-    @property
-    def domain(self) -> str:
-        """The right-hand side of every Message-ID: the sender's domain."""
-        address = parseaddr(self.sender)[1]
-        return address.rsplit("@", 1)[-1] if "@" in address else "ksdpl.localhost"
-
     @classmethod
     def from_env(cls) -> DeliverySettings:
         env = os.environ
@@ -110,7 +104,7 @@ class DeliverySettings:
         return cls(
             smtp_host=env.get("KSDPL_SMTP_HOST") or None,
             smtp_port=int(env.get("KSDPL_SMTP_PORT") or 25),
-            sender=env.get("KSDPL_SMTP_FROM") or cls.sender,
+            sender=env.get("KSDPL_SMTP_FROM") or None,
             smtp_user=env.get("KSDPL_SMTP_USER") or None,
             smtp_password=env.get("KSDPL_SMTP_PASSWORD") or None,
             starttls=(env.get("KSDPL_SMTP_STARTTLS") or "0").lower() in ("1", "true", "yes", "ya"),
@@ -197,6 +191,13 @@ class Delivery:
         self.orch = orchestrator
         self.settings = settings or DeliverySettings.from_env()
         self.worker_id = worker_id
+        registry = orchestrator.registry
+        # Names in mails come from the handler package: the product's title and its short name.
+        self.title, self.prefix, self.footer = registry.title, registry.name, registry.mail_footer
+        self.sender = self.settings.sender or f"{self.title} <noreply@{self.prefix}.localhost>"
+        address = parseaddr(self.sender)[1]
+        # the right-hand side of every Message-ID: the sender's domain
+        self.domain = address.rsplit("@", 1)[-1] if "@" in address else f"{self.prefix}.localhost"
 
     def run(self) -> DeliveryReport:
         report = DeliveryReport()
@@ -217,7 +218,7 @@ class Delivery:
     def fan_out(self, limit: int = 200) -> tuple[int, int]:
         """Turn new outbox messages into notifications and queued e-mails; (messages, recipients)."""
         now = clock.now()
-        rules = group_rules()
+        rules = group_rules(self.orch.registry.access)
         mail = self.settings.mail_enabled
         with self.orch.uow() as uow:
             s = uow.session
@@ -260,12 +261,12 @@ class Delivery:
 
     def _email(self, message: OutboxMessage, person: User, context: _Context, now: datetime) -> EmailDelivery:
         return EmailDelivery(
-            message_id=f"<ksdpl.{message.id}.{person.id}@{self.settings.domain}>",
+            message_id=f"<{self.prefix}.{message.id}.{person.id}@{self.domain}>",
             kind="each",
             outbox_id=message.id,
             user_id=person.id,
             to_address=person.email,
-            subject=f"[KSDPL] {message.subject}"[:300],
+            subject=f"[{self.title}] {message.subject}"[:300],
             body=self._body(person, [message], context),
             created_at=now,
             status="pending",
@@ -288,7 +289,7 @@ class Delivery:
             parts += [f"Buka: {base}{link_path(message.task_id, message.instance_id)}", ""]
         parts += [
             "--",
-            "Pesan otomatis dari sistem KSDPL (Permendagri No. 25 Tahun 2020); mohon tidak dibalas.",
+            self.footer,
             f"Atur pemberitahuan e-mail Anda: {base}/pemberitahuan/pengaturan",
         ]
         return "\n".join(parts)
@@ -317,7 +318,7 @@ class Delivery:
                 cutoff = start_of_day(today, timezone) + DIGEST_TIME  # what came before goes in today's
                 if now < cutoff:
                     continue
-                message_id = f"<ksdpl.ringkasan.{person.id}.{today:%Y%m%d}@{self.settings.domain}>"
+                message_id = f"<{self.prefix}.ringkasan.{person.id}.{today:%Y%m%d}@{self.domain}>"
                 if s.scalar(select(EmailDelivery.id).where(EmailDelivery.message_id == message_id)):
                     continue  # today's digest went out; what came since waits for tomorrow's
                 rows = s.execute(
@@ -335,12 +336,13 @@ class Delivery:
                     kind="digest",
                     user_id=person.id,
                     to_address=person.email,
-                    subject=f"[KSDPL] Ringkasan pemberitahuan {format_day(today)} ({len(messages)})",
+                    subject=f"[{self.title}] Ringkasan pemberitahuan {format_day(today)} ({len(messages)})",
                     body=self._body(
                         person,
                         messages,
                         _load_context(s, messages),
-                        f"Ringkasan {len(messages)} pemberitahuan KSDPL untuk Anda sejak ringkasan terakhir:",
+                        f"Ringkasan {len(messages)} pemberitahuan {self.title} untuk Anda "
+                        "sejak ringkasan terakhir:",
                     ),
                     created_at=now,
                     status="pending",
@@ -405,7 +407,7 @@ class Delivery:
 
     def _mime(self, mail: EmailDelivery) -> EmailMessage:
         message = EmailMessage()
-        message["From"] = self.settings.sender
+        message["From"] = self.sender
         message["To"] = mail.to_address
         message["Subject"] = mail.subject
         message["Date"] = format_datetime(mail.created_at)

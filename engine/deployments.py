@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import Actor
 from .checks import check_files
 from .clock import clock
 from .errors import DeploymentRejected, NotFound
@@ -46,6 +47,8 @@ def _sha256(files: Mapping[str, str]) -> str:
 
 class Deployments:
     """Deploying files creates a new version of each process whose files changed, nothing otherwise."""
+
+    _stage_names: dict[int, dict[int, str]]
 
     def check(self, files: Mapping[str, str | bytes]) -> list[str]:
         """The deploy-time checks alone: `file: element-id: message` for each problem."""
@@ -119,6 +122,37 @@ class Deployments:
         if definition is None:
             raise NotFound(f"Proses '{key}' belum di-deploy")
         return definition
+
+    def stage_names(self, definition_id: int) -> dict[int, str]:
+        """The stages a deployed version names (number -> name), for screens. A version never
+        changes, so its names are kept once read. A version deployed before its process named
+        its stages shows the newest version's names."""
+        names = self._stage_names.get(definition_id)
+        if names is not None:
+            return names
+        with self.session() as s:
+            key = s.scalar(select(ProcessDefinition.key).where(ProcessDefinition.id == definition_id))
+            if key is None:
+                raise NotFound(f"Versi proses {definition_id} tidak ditemukan")
+            names = self._deployment(s, definition_id, key).stages
+            if not names:
+                latest = self._latest(s, key)
+                return self._deployment(s, latest.id, key).stages
+            self._stage_names[definition_id] = names
+            return names
+
+    def latest(self, key: str) -> tuple[int, ParsedDeployment]:
+        """The newest version of a process: its definition id and what it declares."""
+        with self.session() as s:
+            definition = self._latest(s, key)
+            return definition.id, self._deployment(s, definition.id, key)
+
+    def may_start(self, actor: Actor, key: str, region_code: str | None) -> bool:
+        """Whether `start` would let the actor start a case of the process in this region."""
+        _, deployment = self.latest(key)
+        return self.registry.access.may_start(
+            actor, deployment.starter_groups, deployment.starter_users, region_code
+        )
 
     def start_form(self, key: str) -> list[dict[str, Any]]:
         """The fields of the newest version's start event (`camunda:formData`)."""

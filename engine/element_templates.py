@@ -7,7 +7,8 @@ finds the templates in `.camunda/element-templates/` next to the diagram (or in 
 One template per service topic (`camunda:type="external"`, `camunda:topic`) and one per user-task
 handler (`camunda:properties` → `handler`); both let the analyst set the element's `stage`
 property, and any further properties the handler declares (`properties={name: label}` when it is
-registered, e.g. `hari_kerja` of the DPRD deadline) become fields of their own.
+registered, e.g. a number of working days) become fields of their own. The file and the template
+ids are named after the registry (`<name>.json`, `<name>.topic.<topic>`, `<name>.user.<handler>`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from .registry import HandlerInfo, HandlerRegistry
 
 SCHEMA = "https://unpkg.com/@camunda/element-templates-json-schema/resources/schema.json"
 DEFAULT_DIRECTORY = Path("processes") / ".camunda" / "element-templates"
-FILENAME = "ksdpl.json"
 VERSION = 1
 
 STAGE = {
@@ -62,10 +62,10 @@ def _template(
     }
 
 
-def service_template(info: HandlerInfo) -> dict[str, Any]:
+def service_template(info: HandlerInfo, prefix: str) -> dict[str, Any]:
     """An external service task bound to the handler's topic, named after the handler (editable)."""
     return _template(
-        f"ksdpl.topic.{info.name}",
+        f"{prefix}.topic.{info.name}",
         info,
         "bpmn:ServiceTask",
         [
@@ -83,11 +83,11 @@ def service_template(info: HandlerInfo) -> dict[str, Any]:
     )
 
 
-def user_task_template(info: HandlerInfo) -> dict[str, Any]:
+def user_task_template(info: HandlerInfo, prefix: str) -> dict[str, Any]:
     """A user task whose submitted form the named handler checks. Its name is left alone: the
     Modeler keeps the General group (name, id) visible on a templated element."""
     return _template(
-        f"ksdpl.user.{info.name}",
+        f"{prefix}.user.{info.name}",
         info,
         "bpmn:UserTask",
         [
@@ -104,8 +104,8 @@ def user_task_template(info: HandlerInfo) -> dict[str, Any]:
 
 def element_templates(registry: HandlerRegistry) -> list[dict[str, Any]]:
     """Every template, service topics first, each group sorted by name (a stable file)."""
-    return [service_template(info) for info in registry.services] + [
-        user_task_template(info) for info in registry.user_tasks
+    return [service_template(info, registry.name) for info in registry.services] + [
+        user_task_template(info, registry.name) for info in registry.user_tasks
     ]
 
 
@@ -114,9 +114,13 @@ def render(registry: HandlerRegistry) -> str:
     return json.dumps(element_templates(registry), ensure_ascii=False, indent=2) + "\n"
 
 
+def filename(registry: HandlerRegistry) -> str:
+    return f"{registry.name}.json"
+
+
 def write(registry: HandlerRegistry, directory: Path = DEFAULT_DIRECTORY) -> Path:
-    """Write `ksdpl.json` into `directory` (created if missing); returns its path."""
+    """Write `<registry name>.json` into `directory` (created if missing); returns its path."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / FILENAME
+    path = directory / filename(registry)
     path.write_text(render(registry), encoding="utf-8")
     return path

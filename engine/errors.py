@@ -23,6 +23,19 @@ class Conflict(EngineError):
     status = 409
 
 
+class Unavailable(Exception):
+    """The database could not be reached, or dropped the connection: nothing was changed.
+
+    Not an `EngineError`: the request was not refused, it could not be tried. Callers answer
+    503 (web), exit with EX_TEMPFAIL (CLI) or back off and reconnect (worker)."""
+
+    status = 503
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("Basis data tidak dapat dihubungi; coba lagi beberapa saat lagi")
+        self.detail = detail
+
+
 class ValidationFailed(EngineError):
     """Submitted values broke the form's constraints or a handler's rules."""
 

@@ -1,4 +1,4 @@
-"""Existing cases brought in by replaying their history through the diagram (`ksdpl import`).
+"""Existing cases brought in by replaying their history through the diagram (the `import` command).
 
 One row of a CSV file is one case. The import starts it and completes every user task on the way
 to the row's target task with the row's values and documents, each on the date the row gives, by

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from . import notices
 from .access import Actor
 from .clock import clock
-from .errors import Conflict, Forbidden, NotFound
-from .models import Incident, Job, Timer
+from .errors import Conflict, Forbidden, NotFound, Unavailable
+from .models import DecreeJob, Incident, Job, Timer
 
 if TYPE_CHECKING:
     from .runtime import Case
@@ -34,6 +34,8 @@ class RunReport:
     jobs_failed: int = 0
     incidents: int = 0
     timers_fired: int = 0
+    cases_reevaluated: int = 0  # after a calendar decree (decrees.py)
+    reevaluations_failed: int = 0
     conflicts: int = 0
     # what the worker's delivery did after the jobs and timers (engine.delivery)
     reminders: int = 0
@@ -43,7 +45,17 @@ class RunReport:
 
     @property
     def total(self) -> int:
-        return self.jobs_run + self.jobs_failed + self.timers_fired
+        return (
+            self.jobs_run
+            + self.jobs_failed
+            + self.timers_fired
+            + self.cases_reevaluated
+            + self.reevaluations_failed
+        )
+
+    def add(self, other: RunReport) -> None:
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
 
 class Work:
@@ -53,24 +65,31 @@ class Work:
         """When the earliest job or timer (of one case, if given) is due (for the worker's scheduler)."""
         jobs = select(func.min(Job.next_run_at)).where(Job.status == "ready")
         timers = select(func.min(Timer.due_at))
+        decrees = select(func.min(DecreeJob.next_run_at)).where(DecreeJob.status == "pending")
         if instance_id is not None:
             jobs = jobs.where(Job.instance_id == instance_id)
             timers = timers.where(Timer.instance_id == instance_id)
+            decrees = decrees.where(DecreeJob.instance_id == instance_id)
         with self.session() as s:
             job = s.scalar(jobs)
             timer = s.scalar(timers)
-        due = [moment for moment in (job, timer) if moment is not None]
+            decree = s.scalar(decrees)
+        due = [moment for moment in (job, timer, decree) if moment is not None]
         return min(due) if due else None
 
     def run_due(
         self, worker_id: str = "worker", limit: int = 1000, instance_id: int | None = None
     ) -> RunReport:
-        """Run every job and fire every timer due now (of one case, if given), each in its own step."""
+        """Run every job and fire every timer due now (of one case, if given), each in its own step.
+        A case waiting to be re-evaluated after a calendar decree is re-evaluated first: its timers
+        wait for it."""
         report = RunReport()
         seen: set[str] = set()
+        seen_decree_jobs: set[int] = set()
         while report.total + report.conflicts < limit:
             if not (
-                self._run_one_timer(report, seen, instance_id)
+                (instance_id is None and self._run_one_decree(report, seen_decree_jobs))
+                or self._run_one_timer(report, seen, instance_id)
                 or self._run_one_job(worker_id, report, seen, instance_id)
             ):
                 break
@@ -86,7 +105,13 @@ class Work:
             blocked = select(Incident.job_id).where(
                 Incident.resolved_at.is_(None), Incident.job_id.is_not(None)
             )
-            due = select(Timer).where(Timer.due_at <= now, Timer.id.not_in(seen), Timer.id.not_in(blocked))
+            reevaluating = select(DecreeJob.instance_id).where(DecreeJob.status == "pending")
+            due = select(Timer).where(
+                Timer.due_at <= now,
+                Timer.id.not_in(seen),
+                Timer.id.not_in(blocked),
+                Timer.instance_id.not_in(reevaluating),
+            )
             if instance_id is not None:
                 due = due.where(Timer.instance_id == instance_id)
             timer = self._claim(s, due.order_by(Timer.due_at))
@@ -108,6 +133,8 @@ class Work:
             except Conflict:
                 report.conflicts += 1
                 return True
+            except Unavailable:
+                raise  # the database, not the case: the worker backs off and reconnects
             except Exception as err:  # the path after the timer failed: an incident, retried by an operator
                 self._open_incident(
                     s,
@@ -164,6 +191,8 @@ class Work:
             except Conflict:
                 report.conflicts += 1
                 return True
+            except Unavailable:
+                raise  # the handler may have run: its next run has the same ctx.idempotency_key
             except Exception as err:  # a handler's failure of any kind is recorded, never lost
                 self._job_failed(s, job, err, now)
                 report.jobs_failed += 1
@@ -197,7 +226,9 @@ class Work:
         )
         s.add(incident)
         s.flush()
-        notices.incident(s.connection(), incident.id, instance_id, bpmn_id, message)
+        notices.incident(
+            s.connection(), incident.id, instance_id, bpmn_id, message, self.registry.access.operator_groups
+        )
         self._audit(
             s,
             instance_id,

@@ -77,7 +77,7 @@ def to_pdf(docx: bytes) -> bytes:
     program = soffice()
     if program is None:
         raise PdfUnavailable("PDF tidak dibuat: LibreOffice tidak terpasang di server (hanya DOCX).")
-    with tempfile.TemporaryDirectory(prefix="ksdpl-surat-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="surat-") as tmp:
         source = Path(tmp) / "surat.docx"
         source.write_bytes(docx)
         try:

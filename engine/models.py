@@ -51,14 +51,14 @@ class Base(DeclarativeBase):
 
 
 class Region(Base):
-    """A regional government (province, kabupaten or kota) with its time zone."""
+    """A regional government with its time zone; its level is one the handler package names."""
 
     __tablename__ = "regions"
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    level: Mapped[str] = mapped_column(String(20))  # provinsi | kabupaten | kota
+    level: Mapped[str] = mapped_column(String(20))  # AccessPolicy.region_levels
     timezone: Mapped[str] = mapped_column(String(40))  # Asia/Jakarta | Asia/Makassar | Asia/Jayapura
-    province_code: Mapped[str | None] = mapped_column(String(20))
+    province_code: Mapped[str | None] = mapped_column(String(20))  # the region this one lies in
 
 
 class CalendarOverride(Base):
@@ -73,6 +73,41 @@ class CalendarOverride(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalendarDecree(Base):
+    """One `calendar set`: an override entered, and the cases whose deadlines it re-evaluates.
+
+    Its id is the calendar's version: every step reads the newest one with its case, so no
+    process computes a deadline on a calendar older than a decree it can see."""
+
+    __tablename__ = "calendar_decrees"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))  # None: national
+    is_holiday: Mapped[bool] = mapped_column(Boolean)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DecreeJob(Base):
+    """Re-evaluating one case's deadlines after a decree: durable work the worker does in a step
+    of its own, retried after a conflict, skipped when the case has ended."""
+
+    __tablename__ = "decree_jobs"
+    __table_args__ = (
+        UniqueConstraint("decree_id", "instance_id"),
+        Index("ix_decree_jobs_due", "status", "next_run_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decree_id: Mapped[int] = mapped_column(ForeignKey("calendar_decrees.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # pending | done | skipped | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LookupValue(Base):
@@ -161,6 +196,7 @@ class Timer(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     interrupting: Mapped[bool] = mapped_column(Boolean, default=False)
     attached_to: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the case reached it
 
 
 class Job(Base):
@@ -314,7 +350,7 @@ class Comment(Base):
 
 
 class ImportedCase(Base):
-    """A case brought in from a file by `ksdpl import`: one per business key, so importing the
+    """A case brought in from a file by the `import` command: one per business key, so importing the
     same file again adds nothing; it says which file and row the case came from."""
 
     __tablename__ = "imported_cases"
@@ -331,7 +367,7 @@ class ImportedCase(Base):
 
 
 class User(Base):
-    """A staff account. Regional groups (pemda, kepala_daerah, dprd) belong to one region."""
+    """A staff account. Members of regional groups (AccessPolicy.regional_groups) have a region."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -6,7 +6,7 @@ Handlers add their own messages (`HandlerContext.notify`); reminders before dead
 
 A message is addressed to groups and/or named users. A regional group means its members in the
 case's region; which groups are regional, and which are the operators, is read through
-`group_rules()` only. The person whose action caused a message (`actor`) never receives it.
+`group_rules(policy)` only. The person whose action caused a message (`actor`) never receives it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from .access import AccessPolicy
 from .clock import clock
 from .models import OutboxMessage, Task, User
 
@@ -42,15 +43,14 @@ class GroupRules:
     operators: frozenset[str]  # told of incidents
 
 
-def group_rules() -> GroupRules:
-    """The one place delivery reads which groups are regional and which are the operators."""
-    from .access import REGIONAL_GROUPS
-
-    return GroupRules(regional=REGIONAL_GROUPS, operators=frozenset({"operator", "admin"}))
+def group_rules(policy: AccessPolicy) -> GroupRules:
+    """The one place delivery reads which groups are regional and which are the operators: the
+    handler package's access policy (`registry.access`)."""
+    return GroupRules(regional=policy.regional_groups, operators=policy.operator_groups)
 
 
 def split(names: str | None) -> list[str]:
-    """'pemda, dprd' -> ['pemda', 'dprd']."""
+    """'a, b' -> ['a', 'b']."""
     return [name.strip() for name in (names or "").split(",") if name.strip()]
 
 
@@ -165,7 +165,9 @@ def assignment(
         conn.execute(OUTBOX, rows)
 
 
-def incident(conn: Connection, incident_id: int, instance_id: int, element: str, text: str) -> None:
+def incident(
+    conn: Connection, incident_id: int, instance_id: int, element: str, text: str, operators: Iterable[str]
+) -> None:
     """An incident stopped a path of a case: the operators must look."""
     conn.execute(
         OUTBOX,
@@ -174,8 +176,8 @@ def incident(conn: Connection, incident_id: int, instance_id: int, element: str,
             "insiden",
             f"Gangguan proses pada kasus #{instance_id} ({element})",
             body=f"{text.splitlines()[0][:500] if text else ''}\n"
-            "Jalur kasus ini berhenti sampai operator mengulangnya (ksdpl retry).",
+            "Jalur kasus ini berhenti sampai operator mengulangnya (perintah retry).",
             instance_id=instance_id,
-            groups=sorted(group_rules().operators),
+            groups=sorted(operators),
         ),
     )

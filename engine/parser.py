@@ -9,6 +9,7 @@ is re-parsed from its stored files on a cache miss, so no spec classes of our ow
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -151,6 +152,24 @@ class ParsedDeployment:
     execution_platform: str | None = None
     execution_platform_version: str | None = None
     start_form: list[dict[str, Any]] = field(default_factory=list)
+    stages: dict[int, str] = field(default_factory=dict)  # number -> name, see `read_stage_names`
+    starter_groups: list[str] = field(default_factory=list)  # camunda:candidateStarterGroups
+    starter_users: list[str] = field(default_factory=list)  # camunda:candidateStarterUsers
+
+
+STAGE_NAME = re.compile(r"stage\.([1-9][0-9]*)")
+
+
+def read_stage_names(process: etree._Element) -> dict[int, str]:
+    """The stages a process names: its own `camunda:properties` `stage.1`, `stage.2`, ... with the
+    stage's name as the value (the Modeler's Process > Extension properties). Elements carry the
+    number in their `stage` property; screens and `show` use these names."""
+    names = {}
+    for prop in process.findall(f"./{{*}}extensionElements/{_c('properties')}/{_c('property')}"):
+        match = STAGE_NAME.fullmatch((prop.get("name") or "").strip())
+        if match and (prop.get("value") or "").strip():
+            names[int(match[1])] = prop.get("value").strip()
+    return dict(sorted(names.items()))
 
 
 def executable_process_ids(xml: etree._Element) -> list[str]:
@@ -186,6 +205,13 @@ def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
                     execution_platform=root.get(f"{{{MODELER_NS}}}executionPlatform"),
                     execution_platform_version=root.get(f"{{{MODELER_NS}}}executionPlatformVersion"),
                     start_form=read_form_fields(start) if start is not None else [],
+                    stages=read_stage_names(process) if process is not None else {},
+                    starter_groups=_split(
+                        process.get(_c("candidateStarterGroups")) if process is not None else None
+                    ),
+                    starter_users=_split(
+                        process.get(_c("candidateStarterUsers")) if process is not None else None
+                    ),
                 )
             )
     return parsed

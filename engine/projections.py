@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy import case as sql_case
 
 from . import notices
 from .expressions import compile_expression
-from .models import Instance, Job, Region, Task, Timer
-from .runtime import Case, counts_working_days, dumps, ext, parse_retry_cycle
+from .models import CalendarDecree, Instance, Job, Region, Task, Timer
+from .runtime import Case, dumps, ext, parse_retry_cycle
 from .scripting import to_instant
+
+# The working-day calendar's version: the newest decree (0 before any). Read with every case.
+CALENDAR_VERSION = select(func.coalesce(func.max(CalendarDecree.id), 0)).scalar_subquery()
 
 LOAD_COLUMNS = (
     Instance.state,
@@ -33,6 +36,7 @@ LOAD_COLUMNS = (
     Region.name.label("region_name"),
     Region.level.label("region_level"),
     Region.timezone.label("region_timezone"),
+    CALENDAR_VERSION.label("calendar_version"),
 )
 LOAD = (
     select(*LOAD_COLUMNS)
@@ -67,7 +71,7 @@ CLOSE_TASKS = (
 )
 DELETE_JOBS = delete(Job).where(Job.id.in_(bindparam("ids", expanding=True)))
 DELETE_TIMERS = delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
-REDATE_TASK = (
+REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
     update(Task)
     .where(Task.id == bindparam("tid"))
     .values(due_at=bindparam("due"), follow_up_at=bindparam("follow_up"))
@@ -90,6 +94,15 @@ def _evaluate(expression: str | None, task, functions) -> Any:
         return expression
     element = task.task_spec.bpmn_id
     return compile_expression(expression, element).evaluate(task.data, functions, element)
+
+
+def due_dates(task, functions, timezone: str) -> tuple[datetime | None, datetime | None]:
+    """A user task's due and follow-up instants (`camunda:dueDate`, `camunda:followUpDate`)."""
+    info = ext(task)
+    return (
+        to_instant(_evaluate(info.get("due_date"), task, functions), timezone, date_means_end=True),
+        to_instant(_evaluate(info.get("follow_up_date"), task, functions), timezone, date_means_end=True),
+    )
 
 
 def _evaluate_list(values: list[str] | None, task, functions) -> list[str]:
@@ -131,7 +144,7 @@ def write(
         conn, instance_id, case, functions, timezone, now, before.tasks, completion, actor, notify
     )
     _write_jobs(conn, instance_id, case, now, before.jobs)
-    _write_timers(conn, instance_id, case, timezone, before.timers)
+    _write_timers(conn, instance_id, case, timezone, now, before.timers)
     return next_tasks
 
 
@@ -159,7 +172,7 @@ def _write_tasks(
     for task_id in ready.keys() - existing:
         task = ready[task_id]
         info = ext(task)
-        due = to_instant(_evaluate(info.get("due_date"), task, functions), timezone, date_means_end=True)
+        due, follow_up = due_dates(task, functions, timezone)
         due_by_id[task_id] = due
         rows.append(
             {
@@ -175,9 +188,7 @@ def _write_tasks(
                 "assignee": _evaluate(info.get("assignee"), task, functions),
                 "priority": int(info["priority"]) if (info.get("priority") or "").isdigit() else None,
                 "due_at": due,
-                "follow_up_at": to_instant(
-                    _evaluate(info.get("follow_up_date"), task, functions), timezone, date_means_end=True
-                ),
+                "follow_up_at": follow_up,
                 "form": dumps(info.get("form") or []),
                 "handler": info.get("handler"),
                 "created_at": now,
@@ -195,28 +206,6 @@ def _write_tasks(
         )
         for task_id, task in ready.items()
     ]
-
-
-def refresh_due_dates(
-    conn: Connection, case: Case, functions: dict[str, Callable[..., Any]], timezone: str
-) -> None:
-    """Evaluate again the due and follow-up dates of ready tasks that count working days."""
-    for task in case.ready_user_tasks():
-        info = ext(task)
-        if not (counts_working_days(info.get("due_date")) or counts_working_days(info.get("follow_up_date"))):
-            continue
-        conn.execute(
-            REDATE_TASK,
-            {
-                "tid": str(task.id),
-                "due": to_instant(
-                    _evaluate(info.get("due_date"), task, functions), timezone, date_means_end=True
-                ),
-                "follow_up": to_instant(
-                    _evaluate(info.get("follow_up_date"), task, functions), timezone, date_means_end=True
-                ),
-            },
-        )
 
 
 def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
@@ -247,7 +236,7 @@ def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
         conn.execute(insert(Job), rows)
 
 
-def _write_timers(conn, instance_id, case, timezone, existing: dict[str, str]) -> None:
+def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, str]) -> None:
     waiting = {timer.id: timer for timer in case.waiting_timers()}
     gone = existing.keys() - waiting.keys()
     if gone:
@@ -267,6 +256,7 @@ def _write_timers(conn, instance_id, case, timezone, existing: dict[str, str]) -
                     "due_at": due,
                     "interrupting": timer.interrupting,
                     "attached_to": timer.attached_to,
+                    "created_at": now,
                 }
             )
         elif existing[timer_id] != timer.due:

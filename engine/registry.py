@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from .access import AccessPolicy
 from .errors import ValidationFailed
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
 class RegionInfo:
     code: str
     name: str
-    level: str  # provinsi | kabupaten | kota
+    level: str  # one of the handler package's `AccessPolicy.region_levels`
     timezone: str  # IANA name: Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT)
 
 
@@ -68,6 +69,9 @@ class HandlerContext:
     properties: Mapping[str, str] = field(default_factory=dict)  # the element's camunda:properties
     lookups: Callable[[str], dict[str, str]] = lambda name: {}
     notifications: list[Notification] = field(default_factory=list)
+    # The same on every run of this task (a retry, a re-run after a commit that failed): key an
+    # external side effect on it (a request id, a unique column) so it happens once.
+    idempotency_key: str = ""
 
     def notify(self, recipient_group: str, subject: str, body: str = "") -> None:
         """Queue a message to a candidate group of the case's region, via the outbox."""
@@ -91,6 +95,10 @@ class HandlerInfo:
     description: str
     # camunda:properties the element must carry for this handler: name -> label (for element templates)
     properties: Mapping[str, str] = field(default_factory=dict)
+    # Output variables that depend on the working-day calendar (name -> label on the case page,
+    # "" for none) and how to compute them again when a decree changes it (`HandlerRegistry.service`).
+    calendar_derived: Mapping[str, str] = field(default_factory=dict)
+    recompute: Callable[[HandlerContext], Mapping[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,10 +117,25 @@ class LetterInfo:
 
 class HandlerRegistry:
     """Service handlers by topic, user-task handlers by name, letters by the field they draft;
-    the source of element templates. `letter_templates` is the folder of the default letter
-    templates (an operator's folder, `KSDPL_LETTER_TEMPLATES`, is looked in first)."""
+    the source of element templates.
 
-    def __init__(self, letter_templates: Path | None = None) -> None:
+    `name` names the element templates (`<name>.json`, ids `<name>.topic.<topic>`); `access` is
+    the deployment's groups and what each may do (`engine.access.AccessPolicy`), which the
+    handler package sets: the engine knows no group by name. `letter_templates` is the folder of
+    the default letter templates (an operator's folder, `KSDPL_LETTER_TEMPLATES`, is looked in first)."""
+
+    def __init__(
+        self,
+        name: str = "handlers",
+        letter_templates: Path | None = None,
+        *,
+        title: str | None = None,
+        mail_footer: str = "Pesan otomatis; mohon tidak dibalas.",
+    ) -> None:
+        self.name = name
+        self.title = title or name  # the product's name in mail subjects and footers
+        self.mail_footer = mail_footer
+        self.access = AccessPolicy()
         self._service: dict[str, HandlerInfo] = {}
         self._user: dict[str, HandlerInfo] = {}
         self._letters: dict[str, LetterInfo] = {}
@@ -145,35 +168,76 @@ class HandlerRegistry:
 
     def lookup_list(self, name: str, defaults: Mapping[str, str]) -> str:
         """Declare an operator-edited list the handlers read (`ctx.lookups(name)`), with the
-        values `ksdpl init-db` puts in it while it is still empty."""
+        values `init-db` puts in it while it is still empty."""
         self.lookup_defaults[name] = dict(defaults)
         return name
 
     def service(
-        self, topic: str, label: str = "", description: str = "", properties: Mapping[str, str] | None = None
+        self,
+        topic: str,
+        label: str = "",
+        description: str = "",
+        properties: Mapping[str, str] | None = None,
+        *,
+        calendar_derived: Mapping[str, str] | None = None,
+        recompute: Callable[[HandlerContext], Mapping[str, Any]] | None = None,
     ) -> Callable:
-        """Register a service-task handler: `@registry.service("ksdpl.hitung-batas-dprd")`.
+        """Register a service-task handler: `@registry.service("topic.name")`.
 
         `properties` names the `camunda:properties` the handler reads from its element
-        (`ctx.properties`), with a label for each: the element templates make them fields."""
+        (`ctx.properties`), with a label for each: the element templates make them fields.
+
+        `calendar_derived` names output variables computed from the working-day calendar (a
+        deadline, whether it is provisional), each with a label for the case page ("" to leave it
+        off), and `recompute(ctx)` gives them again: when a decree
+        changes the calendar while a deadline that follows this handler still waits, the worker
+        calls it with the variables the handler saw and the new calendar, and the case carries
+        the new values on. It may notify; it must not have other side effects."""
 
         def register(fn: ServiceHandler) -> ServiceHandler:
             self._add(
                 self._service,
-                HandlerInfo(topic, "service", fn, label or topic, description, dict(properties or {})),
+                HandlerInfo(
+                    topic,
+                    "service",
+                    fn,
+                    label or topic,
+                    description,
+                    dict(properties or {}),
+                    dict(calendar_derived or {}),
+                    recompute,
+                ),
             )
             return fn
 
         return register
 
     def user_task(
-        self, name: str, label: str = "", description: str = "", properties: Mapping[str, str] | None = None
+        self,
+        name: str,
+        label: str = "",
+        description: str = "",
+        properties: Mapping[str, str] | None = None,
+        *,
+        calendar_derived: Mapping[str, str] | None = None,
+        recompute: Callable[[HandlerContext], Mapping[str, Any]] | None = None,
     ) -> Callable:
-        """Register a user-task handler; raise `ValidationFailed({field: message})` to refuse."""
+        """Register a user-task handler; raise `ValidationFailed({field: message})` to refuse.
+        `calendar_derived` and `recompute` as for `service`."""
 
         def register(fn: UserTaskHandler) -> UserTaskHandler:
             self._add(
-                self._user, HandlerInfo(name, "user", fn, label or name, description, dict(properties or {}))
+                self._user,
+                HandlerInfo(
+                    name,
+                    "user",
+                    fn,
+                    label or name,
+                    description,
+                    dict(properties or {}),
+                    dict(calendar_derived or {}),
+                    recompute,
+                ),
             )
             return fn
 
@@ -183,7 +247,27 @@ class HandlerRegistry:
     def _add(table: dict[str, HandlerInfo], info: HandlerInfo) -> None:
         if info.name in table:
             raise ValueError(f"handler {info.name!r} registered twice")
+        if bool(info.calendar_derived) != (info.recompute is not None):
+            raise ValueError(f"handler {info.name!r}: calendar_derived and recompute go together")
         table[info.name] = info
+
+    @property
+    def calendar_derived(self) -> dict[str, str]:
+        """Every variable some handler derives from the working-day calendar, with its label."""
+        return {
+            name: label
+            for info in (*self._service.values(), *self._user.values())
+            for name, label in info.calendar_derived.items()
+        }
+
+    def handler_of(self, task) -> HandlerInfo | None:
+        """The handler a task's element is bound to: its topic (service task) or `handler` property."""
+        extensions = getattr(task.task_spec, "extensions", None) or {}
+        if extensions.get("topic"):
+            return self._service.get(extensions["topic"])
+        if extensions.get("handler"):
+            return self._user.get(extensions["handler"])
+        return None
 
     def service_handler(self, topic: str) -> HandlerInfo | None:
         return self._service.get(topic)

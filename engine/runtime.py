@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as _SERIALIZER_VERSION
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
@@ -136,6 +136,8 @@ class Case:
         # (a form, a handler's result): see `variables`.
         self.loaded_variables: dict[str, Any] = {}
         self.written: dict[str, Any] = {}
+        self.cancelled = False  # ended by an operator: SpiffWorkflow then reports it as completed
+        self.stage_names: dict[int, str] = {}  # the deployed version's (`ParsedDeployment.stages`)
 
     @classmethod
     def create(cls, deployment: ParsedDeployment, script_engine, variables: dict[str, Any]) -> Case:
@@ -144,6 +146,7 @@ class Case:
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(variables)
         case = cls(workflow)
+        case.stage_names = deployment.stages
         case.run_engine()
         return case
 
@@ -156,6 +159,7 @@ class Case:
         workflow = SERIALIZER.from_dict(dct)
         workflow.script_engine = script_engine
         case = cls(workflow)
+        case.stage_names = deployment.stages
         case.projected = case.open_ids()
         case.loaded_variables = case._task_variables()  # a new dict; values are replaced, not mutated
         return case
@@ -196,23 +200,18 @@ class Case:
         self.workflow.refresh_timers()
         self.run_engine()
 
-    def reevaluate_working_day_timers(self) -> None:
-        """Forget the due time SpiffWorkflow computed for waiting date timers that count working
-        days, so they are evaluated again on today's calendar (a decree moved a holiday)."""
-        for task in list(self.workflow.event_manager.tasks.values()):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, TimeDateEventDefinition) and counts_working_days(definition.expression):
-                task.internal_data.pop("event_value", None)
-        self.fire_due_timers()
-
     def cancel(self) -> None:
         self._open = None
+        self.cancelled = True
         self.workflow.cancel()
 
     # --- what the projections read ---------------------------------------------------------
     @property
-    def completed(self) -> bool:
-        return self.workflow.completed
+    def status(self) -> str:
+        """running | completed | cancelled, as the instance row stores it."""
+        if self.cancelled:
+            return "cancelled"
+        return "completed" if self.workflow.completed else "running"
 
     def _open_tasks(self) -> tuple[list, list]:
         """One walk of the task tree for both lists; every screen-facing method reads it."""
@@ -293,7 +292,8 @@ class Case:
         return {key: value for key, value in data.items() if not key.startswith("_")}
 
     def stage(self) -> tuple[int | None, str | None]:
-        """The stage property of where the case waits; the furthest one when several branches wait."""
+        """The stage property of where the case waits (the furthest one when several branches
+        wait), with the name the process gives that stage."""
         waiting = self.ready_user_tasks() + self.open_jobs()
         waiting += [
             task
@@ -302,10 +302,10 @@ class Case:
         ]
         staged = [(ext(task).get("stage"), task) for task in waiting if ext(task).get("stage")]
         if staged:
-            stage, task = max(staged, key=lambda pair: pair[0])
-            return stage, task.task_spec.bpmn_name
+            stage = max(number for number, _task in staged)
+            return stage, self.stage_names.get(stage)
         finished = self.workflow.get_tasks(state=TaskState.COMPLETED)
         for task in sorted(finished, key=lambda t: t.last_state_change, reverse=True):
             if ext(task).get("stage"):
-                return ext(task)["stage"], task.task_spec.bpmn_name
+                return ext(task)["stage"], self.stage_names.get(ext(task)["stage"])
         return None, None

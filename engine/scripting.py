@@ -40,8 +40,11 @@ def add_years(value: Any, years: int) -> date:
     return day.replace(year=year, day=min(day.day, last))
 
 
-def build_functions(calendar: WorkingCalendar, timezone: str) -> dict[str, Callable[..., Any]]:
-    """The functions a diagram may call, bound to one region's calendar and time zone."""
+def build_functions(
+    calendar: WorkingCalendar, timezone: str, now: Callable[[], datetime] = clock.now
+) -> dict[str, Callable[..., Any]]:
+    """The functions a diagram may call, bound to one region's calendar and time zone; `now`
+    is the engine clock, or the moment a deadline was first set when a decree re-evaluates it."""
     return {
         "add_working_days": lambda d, n: calendar.add_working_days(as_date(d), int(n)),
         "working_days_between": lambda a, b: calendar.working_days_between(as_date(a), as_date(b)),
@@ -49,8 +52,8 @@ def build_functions(calendar: WorkingCalendar, timezone: str) -> dict[str, Calla
         "add_years": add_years,
         "start_of_day": lambda d: start_of_day(as_date(d), timezone),
         "end_of_day": lambda d: end_of_day(as_date(d), timezone),
-        "now": clock.now,
-        "today": lambda: local_today(clock.now(), timezone),
+        "now": now,
+        "today": lambda: local_today(now(), timezone),
     }
 
 

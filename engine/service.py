@@ -6,6 +6,7 @@ A writer that read an older version changes nothing and gets `Conflict`.
 
 `Orchestrator` is this module's commands plus `deployments.Deployments` (deploy, check, the spec
 cache), `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents),
+`decrees.Decrees` (calendar decrees and the re-evaluation of the deadlines they move),
 `reminders.Reminders` (deadline reminders for the outbox), `letters.Letters` (drafted letters)
 and `imports.Imports` (existing cases brought in by replaying their history through the diagram).
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +24,6 @@ from typing import Any
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import forms, notices, projections
@@ -32,6 +31,7 @@ from .access import Actor, candidate_of, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
 from .config import Settings
+from .decrees import DecreeQueued, Decrees
 from .deployments import Deployments, DeployResult
 from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .expressions import ExpressionError
@@ -48,18 +48,17 @@ from .models import (
     OutboxMessage,
     Region,
     Task,
-    Timer,
     User,
 )
 from .parser import ParsedDeployment
-from .projections import LOAD, LOAD_COLUMNS, SAVE, Completion, NextTask
+from .projections import CALENDAR_VERSION, LOAD, LOAD_COLUMNS, SAVE, Completion, NextTask
 from .registry import HandlerContext, HandlerRegistry, RegionInfo
 from .reminders import Reminders
 from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, joined_sessions, make_engine, read_session
 
-__all__ = ["DeployResult", "NextTask", "Orchestrator", "RunReport", "StepResult"]
+__all__ = ["DecreeQueued", "DeployResult", "NextTask", "Orchestrator", "RunReport", "StepResult"]
 
 
 AUDIT = insert(AuditEvent)
@@ -105,17 +104,17 @@ class _Env:
 
 
 class CalendarCache:
-    """Working calendars per region with the operators' overrides, reloaded after `ttl` seconds,
-    so a step does not query them; an override entered in any process counts everywhere within
-    that time (and at once in the process that entered it)."""
+    """Working calendars per region with the operators' overrides, built once per calendar
+    version: the newest decree's id, which every step reads in the query that loads its case.
+    A step therefore never computes a deadline on a calendar older than a decree committed
+    before it began, in whichever process the decree was entered."""
 
-    def __init__(self, ttl: float = 30.0) -> None:
-        self.ttl = ttl
-        self._entries: dict[str | None, tuple[float, WorkingCalendar]] = {}
+    def __init__(self) -> None:
+        self._entries: dict[str | None, tuple[int, WorkingCalendar]] = {}
 
-    def get(self, s: Session, region_code: str | None) -> WorkingCalendar:
+    def get(self, s: Session, region_code: str | None, version: int) -> WorkingCalendar:
         entry = self._entries.get(region_code)
-        if entry is not None and time.monotonic() - entry[0] < self.ttl:
+        if entry is not None and entry[0] == version:
             return entry[1]
         rows = s.execute(
             select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description)
@@ -125,14 +124,11 @@ class CalendarCache:
         calendar = WorkingCalendar(
             {r.day: r.is_holiday for r in rows}, {r.day: r.description for r in rows if r.description}
         )
-        self._entries[region_code] = (time.monotonic(), calendar)
+        self._entries[region_code] = (version, calendar)
         return calendar
 
-    def clear(self) -> None:
-        self._entries.clear()
 
-
-class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
+class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(
@@ -144,6 +140,7 @@ class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
         self.db = make_engine(database_url)
         self._sessions = sessionmaker(self.db, expire_on_commit=False)
         self._parsed: dict[int, dict[str, ParsedDeployment]] = {}
+        self._stage_names: dict[int, dict[int, str]] = {}
         self._calendars = CalendarCache()
         self.after_load: Callable[[int], None] | None = None  # test hook: runs between load and save
         # Added to every audit event's detail (an import records where its steps came from).
@@ -180,9 +177,9 @@ class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
         return view
 
     # --- per-region environment ---------------------------------------------------------------
-    def _env(self, s: Session, region: RegionInfo | None) -> _Env:
+    def _env(self, s: Session, region: RegionInfo | None, calendar_version: int) -> _Env:
         timezone = region.timezone if region else self.default_timezone
-        calendar = self._calendars.get(s, region.code if region else None)
+        calendar = self._calendars.get(s, region.code if region else None, calendar_version)
 
         def lookups(name: str) -> dict[str, str]:
             return dict(
@@ -199,9 +196,12 @@ class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
             lookups,
         )
 
-    def _region(self, s: Session, region_code: str | None) -> RegionInfo | None:
-        region = s.get(Region, region_code) if region_code else None
-        return RegionInfo(region.code, region.name, region.level, region.timezone) if region else None
+    @staticmethod
+    def _region_of(row) -> RegionInfo | None:
+        """The region of a case loaded with `LOAD_COLUMNS`."""
+        if not row.region_code:
+            return None
+        return RegionInfo(row.region_code, row.region_name, row.region_level, row.region_timezone)
 
     # --- starting a case ------------------------------------------------------------------------
     def start(
@@ -215,21 +215,28 @@ class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
     ) -> int:
         """Start a case of the newest version, its start form's values checked like any task form."""
         user = actor.username if actor else user
-        regional_bureau = (
-            actor is None
-            or actor.is_operator
-            or ("pemda" in actor.groups and actor.region_code == region_code)
-        )
-        if not regional_bureau:
-            raise Forbidden("Hanya Pemerintah Daerah wilayah ini yang dapat memulai kasus")
         with self.uow() as uow:
             s = uow.session
-            if region_code is not None and s.get(Region, region_code) is None:
-                raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
             definition = self._latest(s, key)
             deployment = self._deployment(s, definition.id, key)
+            if actor is not None and not self.registry.access.may_start(
+                actor, deployment.starter_groups, deployment.starter_users, region_code
+            ):
+                who = self.registry.access.starters_text(deployment.starter_groups)
+                raise Forbidden(f"Hanya {who} yang dapat memulai kasus ini")
+            region = None
+            if region_code is not None:
+                # Shared with other starts; a decree takes it exclusively, so the decree's list of
+                # running cases includes this one, or this start sees the decree (decrees.py).
+                region = s.scalars(
+                    select(Region).where(Region.code == region_code).with_for_update(read=True)
+                ).first()
+                if region is None:
+                    raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
             values = self._validated(deployment.start_form, raw_values or {}, None, s)
-            env = self._env(s, self._region(s, region_code))
+            calendar_version = s.scalar(select(CALENDAR_VERSION))
+            info = RegionInfo(region.code, region.name, region.level, region.timezone) if region else None
+            env = self._env(s, info, calendar_version)
             case = Case.create(deployment, env.script_engine, values)
             now = clock.now()
             first_text = (
@@ -262,6 +269,8 @@ class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
                 user,
                 ("start", None, None, {"values": values, "version": definition.version}),
             )
+            if s.scalar(select(CALENDAR_VERSION)) != calendar_version:  # SQLite: a decree came first
+                raise Conflict("Kalender kerja baru saja diubah; ulangi")
             uow.commit()
             return instance.id
 
@@ -288,12 +297,7 @@ class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
         if row.instance_status != "running":
             state = "selesai" if row.instance_status == "completed" else "dibatalkan"
             raise Conflict(f"Kasus {instance_id} sudah {state}")
-        region = (
-            RegionInfo(row.region_code, row.region_name, row.region_level, row.region_timezone)
-            if row.region_code
-            else None
-        )
-        env = self._env(s, region)
+        env = self._env(s, self._region_of(row), row.calendar_version)
         env.business_key = row.business_key
         case = Case.load(
             row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine
@@ -322,27 +326,25 @@ class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
     ) -> StepResult:
         """Write the state and the projections that changed; lose to a concurrent writer cleanly."""
         now = clock.now()
-        status = "completed" if case.completed else "running"
+        status = case.status
         stage, stage_name = case.stage()
         conn = s.connection()
-        try:
-            updated = conn.execute(
-                SAVE,
-                {
-                    "iid": instance_id,
-                    "seen": seen,
-                    "next": seen + 1,
-                    "state": case.dump(),
-                    "status": status,
-                    "stage": stage,
-                    "stage_name": stage_name,
-                    "variables": dumps(case.variables()),
-                    "now": now,
-                    "ended": now if status == "completed" else None,
-                },
-            ).rowcount
-        except OperationalError as err:  # SQLite: another connection holds the write lock on a stale snapshot
-            raise Conflict("Kasus sedang diubah oleh pengguna lain; muat ulang lalu coba lagi") from err
+        # A lost race (another writer, SQLite's stale snapshot) raises Conflict here, see store.database_error
+        updated = conn.execute(
+            SAVE,
+            {
+                "iid": instance_id,
+                "seen": seen,
+                "next": seen + 1,
+                "state": case.dump(),
+                "status": status,
+                "stage": stage,
+                "stage_name": stage_name,
+                "variables": dumps(case.variables()),
+                "now": now,
+                "ended": now if status != "running" else None,
+            },
+        ).rowcount
         if updated != 1:
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
         action, task_id, bpmn_id, detail = audit
@@ -449,6 +451,7 @@ class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
             user=user,
             properties=dict(ext(task).get("properties") or {}),
             lookups=env.lookups,
+            idempotency_key=str(task.id),
         )
 
     def _ready_task(self, s: Session, task_id: str, actor: Actor | None):
@@ -661,74 +664,8 @@ class Orchestrator(Deployments, Work, Reminders, Letters, Imports):
         if actor is not None and not actor.is_operator:
             raise Forbidden("Hanya operator yang dapat membatalkan kasus")
         with self.uow() as uow:
-            s = uow.session
-            self._step(s, instance_id, user, lambda case, env: case.cancel(), "cancel")
-            s.execute(
-                update(Instance)
-                .where(Instance.id == instance_id)
-                .values(status="cancelled", ended_at=clock.now())
-            )
+            self._step(uow.session, instance_id, user, lambda case, env: case.cancel(), "cancel")
             uow.commit()
-
-    def set_calendar_override(
-        self,
-        day,
-        is_holiday: bool,
-        region_code: str | None = None,
-        description: str = "",
-        user: str | None = None,
-    ) -> int:
-        """Record a decree's change to the working days (nationally or for one region), then move
-        the waiting deadlines it affects; returns how many cases were re-evaluated."""
-        with self.uow() as uow:
-            s = uow.session
-            if region_code is not None and s.get(Region, region_code) is None:
-                raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
-            same_region = (
-                CalendarOverride.region_code.is_(None)
-                if region_code is None
-                else CalendarOverride.region_code == region_code
-            )
-            row = s.scalars(select(CalendarOverride).where(CalendarOverride.day == day, same_region)).first()
-            row = row or CalendarOverride(day=day, region_code=region_code, created_at=clock.now())
-            row.is_holiday, row.description, row.created_by = is_holiday, description[:200], user
-            s.add(row)
-            self._audit(
-                s,
-                None,
-                user,
-                "calendar",
-                detail={"day": day, "holiday": is_holiday, "region": region_code, "description": description},
-            )
-            uow.commit()
-        self._calendars.clear()
-        return self.recompute_deadlines(region_code, user)
-
-    def recompute_deadlines(self, region_code: str | None = None, user: str | None = None) -> int:
-        """Re-evaluate the working-day deadlines of waiting cases (of one region, or all) after the
-        calendar changed; a deadline already passed under the new calendar fires now. Returns how
-        many cases were re-evaluated."""
-        with self.session() as s:
-            waiting = select(Timer.instance_id).union(
-                select(Task.instance_id).where(Task.status == "ready", Task.due_at.is_not(None))
-            )
-            query = select(Instance.id).where(Instance.status == "running", Instance.id.in_(waiting))
-            if region_code is not None:
-                query = query.where(Instance.region_code == region_code)
-            instance_ids = list(s.scalars(query.order_by(Instance.id)))
-        for instance_id in instance_ids:
-            with self.uow() as uow:
-                s = uow.session
-
-                def apply(case: Case, env: _Env, s: Session = s) -> None:
-                    projections.refresh_due_dates(
-                        s.connection(), case, env.script_engine.functions, env.timezone
-                    )
-                    case.reevaluate_working_day_timers()
-
-                self._step(s, instance_id, user, apply, "recompute", detail={"reason": "kalender diubah"})
-                uow.commit()
-        return len(instance_ids)
 
     def seed_lookups(self) -> dict[str, int]:
         """Fill each list the handlers declared, if it is still empty; operators edit it afterwards."""

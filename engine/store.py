@@ -13,16 +13,59 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import Conflict, Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+# PostgreSQL: serialization failure, deadlock detected, lock not available (NOWAIT, lock_timeout)
+LOST_RACE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+LOST_RACE = "Data sedang diubah oleh pengguna lain; muat ulang lalu coba lagi"
+
+
+def database_error(context: ExceptionContext) -> Exception | None:
+    """The error a failed statement or connection means to the engine's callers, by kind:
+
+    - a lost race (SQLite's "database is locked" on a stale snapshot or past the busy timeout,
+      PostgreSQL's serialization failure, deadlock or lock timeout) is a `Conflict`: try again;
+    - a database that cannot be reached or dropped the connection (refused, server closed it,
+      shut down, out of connections or disk) is `Unavailable`: back off and reconnect;
+    - anything else (a bug: no such table, a constraint) stays as SQLAlchemy raised it.
+    """
+    error = context.original_exception
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if context.is_disconnect or isinstance(context.sqlalchemy_exception, InterfaceError):
+        return Unavailable(detail)
+    if not isinstance(context.sqlalchemy_exception, OperationalError):
+        return None
+    if context.dialect.name == "sqlite":
+        message = str(error).lower()
+        if "locked" in message or "busy" in message:
+            return Conflict(LOST_RACE)
+        if message.startswith("no such"):
+            return None
+        return Unavailable(detail)
+    if getattr(error, "sqlstate", None) in LOST_RACE_SQLSTATES:
+        return Conflict(LOST_RACE)
+    return Unavailable(detail)
+
+
+def _translate(context: ExceptionContext) -> Exception | None:
+    translated = database_error(context)
+    if translated is not None:
+        translated.__cause__ = context.sqlalchemy_exception or context.original_exception
+    return translated
+
 
 def make_engine(url: str) -> Engine:
-    """An SQLAlchemy engine; SQLite connections get WAL, foreign keys and a busy timeout."""
+    """An SQLAlchemy engine whose errors arrive by kind (`database_error`); SQLite connections
+    get WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "handle_error", _translate, retval=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -33,7 +76,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_recycle=1800)
+    engine = create_engine(url, pool_recycle=1800)
+    event.listen(engine, "handle_error", _translate, retval=True)
+    return engine
 
 
 def alembic_config(url: str) -> Config:
@@ -44,7 +89,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Bring the schema to the newest migration (`ksdpl init-db`)."""
+    """Bring the schema to the newest migration (the `init-db` command)."""
     command.upgrade(alembic_config(url), "head")
 
 

@@ -3,6 +3,9 @@
 APScheduler holds two jobs: a steady `tick` every `interval` seconds (catches work written by
 other processes) and a one-off `wake` at the earliest due time it knows of. A timer missed
 while no worker ran is simply due when one starts, so it fires on the first tick.
+
+When the database cannot be reached the worker says so in the log, drops its connections and
+tries again after 1, 2, 4 ... seconds (at most `interval`), then logs when it is back.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .clock import clock
 from .delivery import Delivery
+from .errors import Unavailable
 from .jobs import RunReport
 from .service import Orchestrator
 
@@ -40,6 +44,7 @@ class Worker:
         self.delivery = delivery or Delivery(orchestrator, worker_id=self.worker_id)
         self._lock = threading.Lock()
         self.scheduler: BaseScheduler | None = None
+        self.outage_attempts = 0  # failed ticks in a row because the database was unavailable
 
     def run_once(self) -> RunReport:
         """Everything due now, including what became due while running it; then the outbox
@@ -48,8 +53,7 @@ class Worker:
             total = RunReport()
             while True:
                 report = self.orchestrator.run_due(self.worker_id)
-                for name in ("jobs_run", "jobs_failed", "incidents", "timers_fired", "conflicts"):
-                    setattr(total, name, getattr(total, name) + getattr(report, name))
+                total.add(report)
                 if report.total == 0:
                     break
             delivered = self.delivery.run()
@@ -60,11 +64,50 @@ class Worker:
     def _tick(self) -> None:
         try:
             report = self.run_once()
-            if report.total or report.notified or report.emails_sent or report.emails_failed:
+            if (
+                report.total
+                or report.conflicts
+                or report.notified
+                or report.emails_sent
+                or report.emails_failed
+            ):
                 log.info("worker %s: %s", self.worker_id, report)
+            self._recovered()
+            self._schedule_wake()
+        except Unavailable as err:
+            self._outage(err)
         except Exception:  # the scheduler must keep running; the failure is logged with its traceback
             log.exception("worker tick failed")
-        self._schedule_wake()
+
+    def retry_delay(self) -> float:
+        """Seconds to wait before the next try while the database is unavailable."""
+        return min(2.0 ** max(self.outage_attempts - 1, 0), max(self.interval, 1.0))
+
+    def _outage(self, err: Unavailable) -> None:
+        self.outage_attempts += 1
+        self.orchestrator.db.dispose()  # reconnect from scratch: pooled connections may be dead
+        delay = self.retry_delay()
+        level = logging.ERROR if self.outage_attempts == 1 else logging.WARNING
+        log.log(
+            level,
+            "worker %s: database unavailable (%s); attempt %d, retrying in %.0f s",
+            self.worker_id,
+            err.detail or err,
+            self.outage_attempts,
+            delay,
+        )
+        if self.scheduler is not None:
+            run_at = datetime.now(UTC) + timedelta(seconds=delay)
+            self.scheduler.add_job(self._tick, "date", run_date=run_at, id="wake", replace_existing=True)
+
+    def _recovered(self) -> None:
+        if self.outage_attempts:
+            log.warning(
+                "worker %s: database reachable again after %d failed attempts",
+                self.worker_id,
+                self.outage_attempts,
+            )
+            self.outage_attempts = 0
 
     def _schedule_wake(self) -> None:
         if self.scheduler is None:
@@ -92,13 +135,13 @@ class Worker:
         return scheduler
 
     def run_forever(self) -> None:
-        """Block, running due work until interrupted (`ksdpl worker`)."""
+        """Block, running due work until interrupted (the `worker` command)."""
         scheduler = self._build(BlockingScheduler(timezone=UTC))
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
             scheduler.start()
 
     def start_background(self) -> BaseScheduler:
-        """Run beside a web server in the same process (`ksdpl serve --with-worker`)."""
+        """Run beside a web server in the same process (`serve --with-worker`)."""
         scheduler = self._build(BackgroundScheduler(timezone=UTC))
         scheduler.start()
         return scheduler

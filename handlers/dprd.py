@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.registry import HandlerContext
+from engine.scripting import as_date
 
 from .checks import Errors, tanggal
 from .registry import registry
@@ -30,31 +33,55 @@ def pengajuan_dprd(ctx: HandlerContext):
     }
 
 
-@registry.service(
-    "ksdpl.hitung-batas-dprd",
-    label="Hitung batas waktu DPRD",
-    description="batas_dprd = hari kerja ke-N setelah tanggal diterima DPRD; N adalah properti "
-    "'hari_kerja' pada tugas ini (Permendagri 25/2020: 45).",
-    properties={"hari_kerja": "Jumlah hari kerja DPRD untuk memutus (Permendagri 25/2020: 45)"},
-)
-def hitung_batas_dprd(ctx: HandlerContext):
+def _batas(ctx: HandlerContext) -> dict[str, Any]:
+    """The DPRD's deadline on the region's working-day calendar as it stands, and whether a year
+    in the window still lacks its cuti bersama decree."""
     try:
         days = int(ctx.properties["hari_kerja"])
     except (KeyError, ValueError) as err:
         raise ValueError("properti 'hari_kerja' (bilangan bulat) belum diisi pada tugas ini") from err
     received = ctx.variables["tanggal_diterima_dprd"]
     due = ctx.calendar.add_working_days(received, days)
+    return {"batas_dprd": due, "batas_dprd_sementara": ctx.calendar.is_provisional(received, due)}
+
+
+def batas_dprd_berubah(ctx: HandlerContext) -> dict[str, Any]:
+    """A calendar decree while the DPRD decides: the deadline again, and the DPRD told if it moved."""
+    values = _batas(ctx)
+    before = ctx.variables.get("batas_dprd")
+    if before is not None and as_date(before) != values["batas_dprd"]:
+        ctx.notify(
+            "dprd",
+            "Batas waktu persetujuan DPRD berubah",
+            f"Hari kerja diubah oleh ketetapan kalender: keputusan paling lambat "
+            f"{tanggal(values['batas_dprd'])} (sebelumnya {tanggal(as_date(before))}).",
+        )
+    return values
+
+
+@registry.service(
+    "ksdpl.hitung-batas-dprd",
+    label="Hitung batas waktu DPRD",
+    description="batas_dprd = hari kerja ke-N setelah tanggal diterima DPRD; N adalah properti "
+    "'hari_kerja' pada tugas ini (Permendagri 25/2020: 45). Dihitung ulang bila kalender kerja diubah.",
+    properties={"hari_kerja": "Jumlah hari kerja DPRD untuk memutus (Permendagri 25/2020: 45)"},
+    calendar_derived={"batas_dprd": "Batas keputusan DPRD", "batas_dprd_sementara": ""},
+    recompute=batas_dprd_berubah,
+)
+def hitung_batas_dprd(ctx: HandlerContext):
+    values = _batas(ctx)
+    received, due, days = (
+        ctx.variables["tanggal_diterima_dprd"],
+        values["batas_dprd"],
+        int(ctx.properties["hari_kerja"]),
+    )
     ctx.notify(
         "dprd",
         "Rencana kerja sama menunggu persetujuan DPRD",
         f"Diterima {tanggal(received)}; keputusan paling lambat {tanggal(due)} ({days} hari kerja). "
         "Tanpa keputusan sampai batas itu, rencana dianggap disetujui.",
     )
-    return {
-        "batas_dprd": due,
-        "batas_dprd_hari_kerja": days,
-        "batas_dprd_sementara": ctx.calendar.is_provisional(received, due),
-    }
+    return {**values, "batas_dprd_hari_kerja": days}
 
 
 @registry.user_task(

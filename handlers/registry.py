@@ -4,4 +4,9 @@ from pathlib import Path
 
 from engine.registry import HandlerRegistry
 
-registry = HandlerRegistry(letter_templates=Path(__file__).resolve().parent / "templates" / "letters")
+registry = HandlerRegistry(
+    "ksdpl",
+    letter_templates=Path(__file__).resolve().parent / "templates" / "letters",
+    title="KSDPL",
+    mail_footer="Pesan otomatis dari sistem KSDPL (Permendagri No. 25 Tahun 2020); mohon tidak dibalas.",
+)

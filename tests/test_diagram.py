@@ -8,9 +8,11 @@ import subprocess
 import pytest
 from lxml import etree
 
+from engine.parser import parse_files
 from tests.conftest import ROOT
 
 BPMN = ROOT / "processes" / "ksdpl.bpmn"
+DMN = (ROOT / "processes" / "kelayakan.dmn").read_text(encoding="utf-8")
 LINT = ROOT / ".cache" / "bpmn-check" / "lint.sh"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": "http://camunda.org/schema/1.0/bpmn"}
 FLOW_NODES = (
@@ -36,6 +38,30 @@ def test_lints_like_camunda_modeler_with_no_findings():
     result = subprocess.run([str(LINT), str(BPMN)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1] == "0 errors, 0 warnings"
+
+
+STAGES = [
+    "Prakarsa",
+    "Penjajakan",
+    "Letter of Intent",
+    "Rencana Kerja Sama",
+    "Persetujuan DPRD",
+    "Penyampaian Rencana",
+    "Verifikasi",
+    "Penyusunan Naskah",
+    "Pembahasan",
+    "Persetujuan Mendagri",
+    "Pelaksanaan",
+    "Pelaporan",
+]
+
+
+def test_the_process_names_the_regulations_12_stages_and_who_starts_a_case():
+    """Stage names and starters are the diagram's (process properties, candidate starter groups),
+    so an analyst changes them in the Modeler, not in Python."""
+    [deployment] = parse_files({"ksdpl.bpmn": BPMN.read_text(encoding="utf-8"), "kelayakan.dmn": DMN})
+    assert deployment.stages == dict(enumerate(STAGES, 1))
+    assert deployment.starter_groups == ["pemda"]
 
 
 def test_every_flow_node_has_a_stage_from_1_to_12():

@@ -18,7 +18,7 @@ from engine.registry import HandlerRegistry
 from handlers import registry
 from tests.conftest import ROOT
 
-COMMITTED = ROOT / element_templates.DEFAULT_DIRECTORY / element_templates.FILENAME
+COMMITTED = ROOT / element_templates.DEFAULT_DIRECTORY / element_templates.filename(registry)
 DIAGRAM = ROOT / "processes" / "ksdpl.bpmn"
 
 
@@ -124,14 +124,15 @@ def test_every_templated_element_of_the_diagram_carries_the_template_properties(
 
 
 def test_declared_properties_of_any_registry_become_fields() -> None:
-    custom = HandlerRegistry()
+    custom = HandlerRegistry("uji")  # the templates are named after the registry, not the engine
 
     @custom.user_task("tinjau", label="Tinjau", properties={"batas_hari": "Batas hari peninjauan"})
     def tinjau(ctx):  # pragma: no cover - never called
         return {}
 
     [template] = element_templates.element_templates(custom)
-    assert template["id"] == "ksdpl.user.tinjau" and template["description"] == "Tinjau"
+    assert template["id"] == "uji.user.tinjau" and template["description"] == "Tinjau"
+    assert element_templates.filename(custom) == "uji.json"
     assert bindings(template)["camunda:property", "batas_hari"]["label"] == "Batas hari peninjauan"
 
 

@@ -13,17 +13,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from engine.errors import Unavailable
 
 from .formatting import format_size
 
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
+RETRY_AFTER_SECONDS = 30
 DEFAULT_MAX_UPLOAD_MB = 10
 
 ERROR_TEXT = {
@@ -108,7 +111,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import auth, cases, db, formatting, inbox, letters, notifications
 
     db.init_app(app)
-    formatting.register(app)
+    formatting.register(app, orchestrator)
     CSRFProtect(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
@@ -148,6 +151,14 @@ def _register_error_pages(app: Flask) -> None:
         message = "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu kirim lagi."
         return render_template("error.html", title="Formulir tidak sah", message=message), 400
 
+    def unavailable(error: Unavailable) -> ResponseReturnValue:
+        """The database is down: a plain page rendered without the context processors, which
+        would ask the database who is logged in."""
+        log.error("database unavailable during %s %s: %s", request.method, request.path, error.detail)
+        page = app.jinja_env.get_template("unavailable.html").render(path=request.path)
+        return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
     for code in (400, 403, 404, 405, 409, 413):
         app.register_error_handler(code, http_error)
     app.register_error_handler(CSRFError, csrf_error)
+    app.register_error_handler(Unavailable, unavailable)

@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access import ALL_GROUPS, NATIONAL_GROUPS, REGIONAL_GROUPS, Actor
+from engine.access import AccessPolicy
 from engine.clock import clock
 from engine.delivery import NOTIFY_MODES
 from engine.models import Region, User
@@ -47,10 +47,6 @@ class UserInfo:
     email: str | None = None
     notify_mode: str = "each"
 
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.username, frozenset(self.groups), self.region_code)
-
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
@@ -65,19 +61,11 @@ def split_groups(groups: str | None) -> tuple[str, ...]:
     return tuple(g.strip() for g in (groups or "").split(",") if g.strip())
 
 
-def _check_groups(session: Session, groups: list[str], region_code: str | None) -> None:
-    if not groups:
-        raise AccountError("Paling sedikit satu grup")
-    unknown = sorted(set(groups) - ALL_GROUPS)
-    if unknown:
-        raise AccountError(
-            f"Grup tidak dikenal: {', '.join(unknown)} (pilihan: {', '.join(sorted(ALL_GROUPS))})"
-        )
-    regional = set(groups) & REGIONAL_GROUPS
-    if regional and not region_code:
-        raise AccountError(f"Grup {', '.join(sorted(regional))} harus punya wilayah (--region)")
-    if regional and set(groups) & NATIONAL_GROUPS:
-        raise AccountError("Satu akun tidak boleh sekaligus grup daerah dan grup nasional")
+def _check_groups(session: Session, groups: list[str], region_code: str | None, policy: AccessPolicy) -> None:
+    """The groups the handler package declares, with a region exactly when they are regional."""
+    problem = policy.account_problem(groups, region_code)
+    if problem:
+        raise AccountError(problem)
     if region_code and session.get(Region, region_code) is None:
         raise AccountError(f"Wilayah '{region_code}' tidak dikenal")
 
@@ -88,10 +76,11 @@ def create_user(
     name: str,
     groups: list[str],
     password: str,
-    region_code: str | None = None,
+    region_code: str | None,
+    policy: AccessPolicy,
     email: str | None = None,
 ) -> User:
-    """Add an account; the caller commits."""
+    """Add an account with groups of `policy` (the registry's `access`); the caller commits."""
     username = username.strip().lower()
     if not _USERNAME.fullmatch(username):
         raise AccountError("Nama pengguna: 2-100 huruf kecil, angka, titik, garis bawah atau tanda hubung")
@@ -100,7 +89,7 @@ def create_user(
     if not name.strip():
         raise AccountError("Nama wajib diisi")
     groups = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
-    _check_groups(session, groups, region_code)
+    _check_groups(session, groups, region_code, policy)
     check_password_strength(password)
     email = check_email(email)
     user = User(

@@ -8,6 +8,7 @@ and, for failures, per username (see `init_app`).
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from flask import (
@@ -28,10 +29,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from engine.access import Actor
+from engine.errors import NotFound
 from engine.models import User
 
 from .accounts import UserInfo, authenticate, user_info
-from .db import db
+from .db import access, db, orchestrator
 
 bp = Blueprint("auth", __name__)
 
@@ -76,11 +78,20 @@ class WebUser(UserMixin):
 
     @property
     def actor(self) -> Actor:
-        return self.info.actor
+        return access().actor(self.info.username, self.info.groups, self.info.region_code)
 
-    @property
+    @cached_property  # asked on every page (the menu); one answer per request
     def can_start_case(self) -> bool:
-        return "pemda" in self.info.groups and self.info.region_code is not None
+        """Whether the process this app serves lets this person start a case in their own region
+        (the web starts a case where its starter works)."""
+        if self.info.region_code is None:
+            return False
+        try:
+            return orchestrator().may_start(
+                self.actor, current_app.config["KSDPL_PROCESS_KEY"], self.info.region_code
+            )
+        except NotFound:  # not deployed yet
+            return False
 
 
 def _fingerprint(password_hash: str) -> str:

@@ -37,7 +37,7 @@ from engine.service import StepResult
 
 from . import views
 from .accounts import display_names
-from .db import db, fresh, orchestrator
+from .db import access, db, fresh, latest_stages, orchestrator
 from .formatting import deadline, format_datetime, format_size, groups_label, lower_first, stage_label
 from .uploads import ACCEPT, KINDS_LABEL, UploadRefused, read_upload
 
@@ -192,7 +192,7 @@ def next_step_messages(result: StepResult, tz: str) -> list[str]:
     instance = session.get(Instance, result.instance_id)
     calendar = views.calendar_for(session, instance.region_code if instance else None)
     for task in result.next_tasks:
-        text = f"Menunggu {lower_first(task.name)} ({groups_label(task.candidate_groups)})"
+        text = f"Menunggu {lower_first(task.name)} ({groups_label(task.candidate_groups, access().labels)})"
         if task.due_at is not None:
             due = deadline(task.due_at, tz, clock.now(), calendar)
             if due is not None:
@@ -200,7 +200,8 @@ def next_step_messages(result: StepResult, tz: str) -> list[str]:
         messages.append(text)
     if not messages:
         messages.append(
-            f"Kasus sekarang di tahap {stage_label(result.stage)}; menunggu proses sistem atau batas waktu."
+            f"Kasus sekarang di tahap {stage_label(result.stage, {result.stage: result.stage_name})}; "
+            "menunggu proses sistem atau batas waktu."
         )
     return messages
 
@@ -223,7 +224,9 @@ def _render_task(
     status: int = 200,
 ) -> ResponseReturnValue:
     session = db()
-    case = views.case_view(session, g.actor, instance, clock.now(), _start_form_of(instance))
+    case = views.case_view(
+        session, g.actor, instance, clock.now(), _start_form_of(instance), orchestrator().registry
+    )
     fields = views.form_of(task)
     may_do = task.status == "ready" and views.may_do(session, g.actor, task.id)
     taken_by_other = task.assignee is not None and task.assignee != g.actor.username
@@ -385,8 +388,9 @@ def new_case() -> ResponseReturnValue:
     if not current_user.can_start_case:
         abort(403, description="Hanya Pemerintah Daerah yang dapat memulai kasus baru.")
     fields = _start_fields()
+    stages = latest_stages()
     if request.method == "GET":
-        return render_template("case_new.html", form=initial_form(fields, {}))
+        return render_template("case_new.html", form=initial_form(fields, {}), stages=stages)
     raw = _raw_values(fields)
     _, errors = coerce_values(fields, raw)
     if not errors:
@@ -396,12 +400,15 @@ def new_case() -> ResponseReturnValue:
             )
         except ValidationFailed as err:
             errors = err.errors or {"": str(err)}
+        except EngineError as err:  # e.g. a calendar decree at that very moment: nothing was started
+            abort(err.status, description=str(err))
         else:
-            fresh()
-            flash("Kasus baru dimulai (tahap 1 Prakarsa).", "sukses")
+            started = fresh().get(Instance, instance_id)
+            stage = stage_label(started.stage, {started.stage: started.stage_name})
+            flash(f"Kasus baru dimulai; sekarang di tahap {stage}.", "sukses")
             return redirect(url_for("cases.case", instance_id=instance_id))
     form = submitted_form(fields, {}, errors, {})
-    return render_template("case_new.html", form=form, notice="Isian belum benar."), 422
+    return render_template("case_new.html", form=form, notice="Isian belum benar.", stages=stages), 422
 
 
 # --- the case page, the list, documents, comments --------------------------------------------------
@@ -437,7 +444,9 @@ def cases() -> ResponseReturnValue:
 @bp.get("/kasus/<int:instance_id>")
 def case(instance_id: int) -> ResponseReturnValue:
     instance = _case_or_404(instance_id)
-    view = views.case_view(db(), g.actor, instance, clock.now(), _start_form_of(instance))
+    view = views.case_view(
+        db(), g.actor, instance, clock.now(), _start_form_of(instance), orchestrator().registry
+    )
     return render_template("case.html", case=view)
 
 

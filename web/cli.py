@@ -89,7 +89,16 @@ def user_add(
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
-            account = create_user(uow.session, username, name, list(groups), password, region_code, email)
+            account = create_user(
+                uow.session,
+                username,
+                name,
+                list(groups),
+                password,
+                region_code,
+                ctx.orchestrator.registry.access,
+                email,
+            )
         except AccountError as err:
             raise EngineError(str(err)) from None
         uow.commit()

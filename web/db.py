@@ -11,11 +11,26 @@ from contextlib import ExitStack
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
+from engine.access import AccessPolicy
+from engine.errors import NotFound
 from engine.service import Orchestrator
 
 
 def orchestrator() -> Orchestrator:
     return current_app.extensions["ksdpl"]
+
+
+def latest_stages() -> dict[int, str]:
+    """The stages the newest version of the app's process names (empty before it is deployed)."""
+    try:
+        return orchestrator().latest(current_app.config["KSDPL_PROCESS_KEY"])[1].stages
+    except NotFound:
+        return {}
+
+
+def access() -> AccessPolicy:
+    """The deployment's groups and their labels, as the handler package declared them."""
+    return orchestrator().registry.access
 
 
 def db() -> Session:

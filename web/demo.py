@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.access import Actor
+from engine.access import AccessPolicy, Actor
 from engine.calendar import TIMEZONES, local_today
 from engine.clock import clock
 from engine.models import Instance, Region, Task, User
@@ -192,11 +192,13 @@ def _sample(
     return text[:longest] if longest else text
 
 
-def _actor_for(groups: str, region: str, usernames: Mapping[tuple[str, str | None], str]) -> Actor:
+def _actor_for(
+    policy: AccessPolicy, groups: str, region: str, usernames: Mapping[tuple[str, str | None], str]
+) -> Actor:
     for group in (g.strip() for g in groups.split(",")):
         for key in ((group, region), (group, None)):
             if key in usernames:
-                return Actor(usernames[key], frozenset({group}), key[1])
+                return policy.actor(usernames[key], {group}, key[1])
     raise LookupError(f"no demo user for groups {groups!r} in {region}")
 
 
@@ -223,7 +225,7 @@ def drive(orch: Orchestrator, instance_id: int, case: DemoCase, usernames, max_s
         if any(t.bpmn_id == case.stop_at for t in tasks):
             return case.stop_at
         task = tasks[0]
-        who = _actor_for(task.candidate_groups, instance.region_code, usernames)
+        who = _actor_for(orch.registry.access, task.candidate_groups, instance.region_code, usernames)
         today = local_today(clock.now(), region.timezone if region else "Asia/Jakarta")
         raw: dict[str, Any] = {}
         for f in json.loads(task.form or "[]"):
@@ -274,7 +276,16 @@ def load_demo(database_url: str, orch: Orchestrator, with_cases: bool = True) ->
         s.flush()
         for username, name, group, region, password in USERS:
             if s.scalar(select(User.id).where(User.username == username)) is None:
-                create_user(s, username, name, [group], password, region, f"{username}@contoh.go.id")
+                create_user(
+                    s,
+                    username,
+                    name,
+                    [group],
+                    password,
+                    region,
+                    orch.registry.access,
+                    f"{username}@contoh.go.id",
+                )
                 log.append(f"user {username}")
         uow.commit()
 
@@ -287,7 +298,7 @@ def load_demo(database_url: str, orch: Orchestrator, with_cases: bool = True) ->
             if exists is not None:
                 log.append(f"case {case.key} exists (#{exists})")
                 continue
-            pemda = _actor_for("pemda", case.region, usernames)
+            pemda = _actor_for(orch.registry.access, "pemda", case.region, usernames)
             instance_id = orch.start(PROCESS_KEY, case.region, case.start, actor=pemda)
             where = drive(orch, instance_id, case, usernames)
             log.append(f"case {case.key} #{instance_id}: {title} -> {where}")

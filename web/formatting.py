@@ -6,6 +6,7 @@ every instant shown goes through here with the case's time zone, never the serve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -14,54 +15,29 @@ from zoneinfo import ZoneInfo
 from engine.calendar import TIMEZONES, WorkingCalendar, deadline_day, local_today, zone_label
 from engine.forms import format_day
 
-STAGES: tuple[str, ...] = (
-    "Prakarsa",
-    "Penjajakan",
-    "Letter of Intent",
-    "Rencana Kerja Sama",
-    "Persetujuan DPRD",
-    "Penyampaian Rencana",
-    "Verifikasi",
-    "Penyusunan Naskah",
-    "Pembahasan",
-    "Persetujuan Mendagri",
-    "Pelaksanaan",
-    "Pelaporan",
-)
-
-GROUP_LABELS: dict[str, str] = {
-    "pemda": "Pemerintah Daerah",
-    "kepala_daerah": "Kepala Daerah",
-    "dprd": "DPRD",
-    "kemendagri": "Kementerian Dalam Negeri",
-    "kemenlu": "Kementerian Luar Negeri",
-    "operator": "Operator",
-    "admin": "Administrator",
-}
-
-LEVEL_LABELS = {"provinsi": "Provinsi", "kabupaten": "Kabupaten", "kota": "Kota"}
-
 STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "cancelled": "Dibatalkan"}
 
 DUE_SOON_WORKING_DAYS = 5
 
 
-def stage_label(stage: int | None) -> str:
-    if stage is None or not 1 <= stage <= len(STAGES):
+def stage_label(stage: int | None, names: Mapping[int, str]) -> str:
+    """'5. Persetujuan DPRD' with the names the case's deployed version gives its stages."""
+    if stage is None:
         return "-"
-    return f"{stage}. {STAGES[stage - 1]}"
+    name = names.get(stage)
+    return f"{stage}. {name}" if name else str(stage)
 
 
-def group_label(group: str) -> str:
-    return GROUP_LABELS.get(group, group)
+def group_label(group: str, labels: Mapping[str, str]) -> str:
+    return labels.get(group, group)
 
 
-def groups_label(groups: str | list[str] | tuple[str, ...] | None) -> str:
-    """'pemda,dprd' -> 'Pemerintah Daerah, DPRD'."""
+def groups_label(groups: str | list[str] | tuple[str, ...] | None, labels: Mapping[str, str]) -> str:
+    """'pemda,dprd' -> 'Pemerintah Daerah, DPRD' (the handler package's labels)."""
     if groups is None:
         return "-"
     items = [g.strip() for g in groups.split(",")] if isinstance(groups, str) else list(groups)
-    return ", ".join(group_label(g) for g in items if g) or "-"
+    return ", ".join(group_label(g, labels) for g in items if g) or "-"
 
 
 def _zone(tz: str) -> ZoneInfo:
@@ -149,19 +125,21 @@ def lower_first(text: str) -> str:
     return text
 
 
-def register(app: Any) -> None:
-    """Jinja filters and globals used by every template."""
+def register(app: Any, orchestrator: Any) -> None:
+    """Jinja filters and globals used by every template. Group labels and region levels are the
+    handler package's (`registry.access`); stage names are each deployed version's."""
+    policy = orchestrator.registry.access
     app.jinja_env.filters.update(
         tanggal=format_date,
         waktu=format_datetime,
-        grup=groups_label,
-        tahap=stage_label,
+        grup=lambda groups: groups_label(groups, policy.labels),
+        tahap=lambda stage, definition_id: stage_label(stage, orchestrator.stage_names(definition_id)),
         ukuran=format_size,
         zona=lambda tz: zone_label(TIMEZONES.get(tz, tz)),
     )
     app.jinja_env.globals.update(
-        STAGES=STAGES,
-        GROUP_LABELS=GROUP_LABELS,
-        LEVEL_LABELS=LEVEL_LABELS,
+        stage_names=orchestrator.stage_names,
+        GROUP_LABELS=policy.labels,
+        LEVEL_LABELS=policy.region_levels,
         STATUS_LABELS=STATUS_LABELS,
     )

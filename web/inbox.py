@@ -10,8 +10,7 @@ from engine.errors import EngineError
 
 from . import views
 from .auth import safe_next
-from .db import db, orchestrator
-from .formatting import STAGES
+from .db import db, latest_stages, orchestrator
 
 bp = Blueprint("inbox", __name__)
 
@@ -22,11 +21,12 @@ def index() -> ResponseReturnValue:
     chosen = request.args.get("filter", "semua")
     if chosen not in views.INBOX_FILTERS:
         chosen = "semua"
+    stages = latest_stages()
     stage = request.args.get("tahap", type=int)
-    if stage is not None and not 1 <= stage <= len(STAGES):
+    if stage is not None and stage not in stages:
         stage = None
     counts = {name: sum(views.matches(row, name) for row in rows) for name in views.INBOX_FILTERS}
-    stage_counts = {n: sum(row.stage == n for row in rows) for n in range(1, len(STAGES) + 1)}
+    stage_counts = {n: sum(row.stage == n for row in rows) for n in stages}
     shown = [row for row in rows if views.matches(row, chosen) and (stage is None or row.stage == stage)]
     return render_template(
         "inbox.html",
@@ -37,6 +37,7 @@ def index() -> ResponseReturnValue:
         filters=views.INBOX_FILTERS,
         chosen=chosen,
         stage=stage,
+        stages=stages,
     )
 
 

@@ -31,9 +31,10 @@ from engine.models import (
     Task,
     Timer,
 )
+from engine.registry import HandlerRegistry
 
 from .accounts import display_names
-from .formatting import Deadline, deadline, format_datetime, group_label
+from .formatting import Deadline, deadline, format_datetime, groups_label
 
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 
@@ -62,6 +63,7 @@ ACTION_LABELS = {
     "job-failed": "Proses sistem gagal, dicoba lagi",
     "incident": "Gangguan proses sistem",
     "completed": "Kasus selesai",
+    "recompute": "Batas waktu dihitung ulang (kalender kerja diubah)",
 }
 
 
@@ -138,6 +140,7 @@ class InboxRow:
     task_id: str
     task_name: str
     stage: int | None
+    definition_id: int  # the case's deployed version, which names its stages
     instance_id: int
     case_title: str
     partner: str
@@ -180,6 +183,7 @@ def inbox(session: Session, actor: Actor, now: datetime) -> list[InboxRow]:
                 task_id=task.id,
                 task_name=task.name,
                 stage=task.stage if task.stage is not None else instance.stage,
+                definition_id=instance.definition_id,
                 instance_id=instance.id,
                 case_title=instance.title,
                 partner=str(variables.get("nama_mitra") or "-"),
@@ -307,11 +311,14 @@ def case_view(
     instance: Instance,
     now: datetime,
     start_fields: list[dict[str, Any]] | None = None,
+    registry: HandlerRegistry | None = None,
 ) -> CaseView:
     """Everything the case page and the task page's summary show. `instance` is already visible.
 
-    `start_fields` (the start form) gives labels and option names to the values the case began with.
+    `start_fields` (the start form) gives labels and option names to the values the case began with;
+    `registry` the group labels and the deadlines handlers derived from the calendar (key dates).
     """
+    labels = registry.access.labels if registry else {}
     regions = _Regions(session)
     region = regions.region(instance.region_code)
     variables = variables_of(instance)
@@ -358,6 +365,9 @@ def case_view(
             key_dates.append(
                 KeyDate(str(f.get("label") or key), display_value(f, variables[key]), field_stage[key])
             )
+    for key, label in (registry.calendar_derived if registry else {}).items():
+        if label and variables.get(key):  # e.g. a deadline a calendar decree may move
+            key_dates.append(KeyDate(label, display_value({"id": key, "type": "date"}, variables[key]), None))
     if instance.ended_at:
         key_dates.append(
             KeyDate("Berakhir", format_datetime(instance.ended_at, region.timezone), instance.stage)
@@ -377,7 +387,9 @@ def case_view(
         if task.status == "ready"
     ]
     deadlines = [
-        DeadlineRow(t.name, _groups_text(t.groups), t.deadline) for t in open_tasks if t.deadline is not None
+        DeadlineRow(t.name, groups_label(t.groups, labels), t.deadline)
+        for t in open_tasks
+        if t.deadline is not None
     ]
     for timer in session.scalars(
         select(Timer).where(Timer.instance_id == instance.id).order_by(Timer.due_at)
@@ -438,10 +450,6 @@ def case_view(
             for comment in comments
         ],
     )
-
-
-def _groups_text(groups: str) -> str:
-    return ", ".join(group_label(g.strip()) for g in groups.split(",") if g.strip()) or "-"
 
 
 def _detail(event: AuditEvent) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from engine.access import AccessPolicy, Actor
 from engine.models import Region
 from engine.registry import HandlerRegistry, ValidationFailed
 from engine.service import Orchestrator
@@ -22,8 +23,23 @@ class Calls:
         self.fail_times = 0
 
 
+# The test deployment's groups: the engine itself knows none of them.
+ACCESS = AccessPolicy(
+    national_groups=frozenset({"kemendagri", "kemenlu"}),
+    regional_groups=frozenset({"pemda", "dprd"}),
+    operator_groups=frozenset({"operator"}),
+    labels={"pemda": "Pemerintah Daerah"},
+    region_levels={"kota": "Kota"},
+)
+
+
+def actor(username: str, groups: str, region: str | None = None) -> Actor:
+    return ACCESS.actor(username, groups.split(","), region)
+
+
 def make_registry(calls: Calls) -> HandlerRegistry:
-    registry = HandlerRegistry()
+    registry = HandlerRegistry("uji")
+    registry.access = ACCESS
 
     @registry.service("test.score", label="Hitung skor")
     def score(ctx):

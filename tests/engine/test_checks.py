@@ -191,3 +191,11 @@ def test_handler_property_missing_on_its_element():
         "      <bpmn:incoming>Flow_2</bpmn:incoming>",
     )
     assert check_files({"review.bpmn": with_property}, registry) == []
+
+
+def test_a_stage_the_process_does_not_name_is_refused():
+    text = REVIEW.replace('<camunda:property name="stage.4" value="Keputusan" />\n', "")
+    assert problems(text) == [
+        f"review.bpmn: {element}: stage 4 has no name: add the process property 'stage.4' (the stage's name)"
+        for element in ("Approved", "DeemedApproved")
+    ]

@@ -101,3 +101,27 @@ def test_errors_are_one_line_without_traceback(ksdpl, tmp_path):
         assert proc.returncode != 0, args
         assert "Traceback" not in proc.stderr and proc.stderr.strip(), args
     assert "junk.bpmn: -: not well-formed XML" in ksdpl("deploy", str(junk), ok=False).stderr
+
+
+def test_a_decree_from_the_command_line_and_its_progress(ksdpl):
+    ksdpl("init-db")
+    ksdpl("region", "add", "3171", "--name", "Kota A", "--level", "kota", "--timezone", "WIB")
+    ksdpl("deploy", str(FIXTURES / "review.bpmn"))
+    first = int(ksdpl("start", "review", "--region", "3171", "--var", "judul=Satu").stdout)
+    ksdpl("start", "review", "--region", "3171", "--var", "judul=Dua")
+    due_before = json.loads(ksdpl("show", str(first), "--json").stdout)["tasks"][0]["due_at"]
+
+    day = due_before[:10]  # the draft's last day becomes a day off: the deadline moves by one working day
+    queued = ksdpl("calendar", "set", day, "--holiday", "--description", "Cuti bersama", "--user", "operator")
+    assert queued.stdout.strip().endswith("decree 1: 2 cases queued for re-evaluation by the worker")
+    pending = json.loads(ksdpl("calendar", "status", "--json").stdout)
+    assert [(d["decree"], d["cases"], d["done"], d["pending"], d["failed"]) for d in pending] == [
+        (1, 2, 0, 2, 0)
+    ]
+
+    assert json.loads(ksdpl("worker", "--once", "--json").stdout)["cases_reevaluated"] == 2
+    status = ksdpl("calendar", "status").stdout
+    assert "decree 1: " in status and "2 cases, 2 done, 0 skipped (ended), 0 pending, 0 failed" in status
+    assert json.loads(ksdpl("show", str(first), "--json").stdout)["tasks"][0]["due_at"] > due_before
+    assert ksdpl("calendar", "retry", "1").stdout.strip() == "decree 1: 0 cases queued again"
+    assert "tidak ditemukan" in ksdpl("calendar", "retry", "9", ok=False).stderr

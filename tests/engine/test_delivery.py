@@ -13,15 +13,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.access import Actor
 from engine.clock import clock
 from engine.delivery import LEASE, MAX_ATTEMPTS, RETRY_DELAYS, Delivery, DeliverySettings, failures
 from engine.errors import Forbidden
 from engine.models import EmailDelivery, Notification, User
 from engine.notices import OUTBOX, message
 from engine.worker import Worker
+from handlers import registry as ksdpl_handlers
 from tests.conftest import ROOT
 from tests.smtp import free_port
+
+Actor = ksdpl_handlers.access.actor  # actors as the deployment's access policy builds them
 
 NOW = datetime(2027, 5, 3, 2, 0, tzinfo=UTC)  # Monday 09:00 WIB
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.access import Actor
 from engine.clock import clock
 from engine.errors import Conflict, DeploymentRejected, Forbidden, NotFound, ValidationFailed
 from engine.models import AuditEvent, Incident, Instance, Job, OutboxMessage, ProcessDefinition, Task, Timer
 from engine.service import Orchestrator
-from tests.engine.conftest import REVIEW
+from tests.conftest import FIXTURES
+from tests.engine.conftest import REVIEW, actor
 
 MONDAY = datetime(2027, 4, 5, 2, 0, tzinfo=UTC)  # 09:00 WIB, an ordinary working week
 
@@ -110,7 +110,8 @@ def test_boundary_timer_fires_even_when_missed_while_worker_was_down(deployed):
     assert deployed.run_due().timers_fired == 1
     with deployed.session() as s:
         instance = s.get(Instance, instance_id)
-        assert (instance.status, instance.stage_name) == ("completed", "Dianggap disetujui")
+        # the stage the process names, not the element the case ended on ("Dianggap disetujui")
+        assert (instance.status, instance.stage, instance.stage_name) == ("completed", 4, "Keputusan")
         assert s.get(Task, review.id).status == "cancelled"
 
 
@@ -171,24 +172,39 @@ def test_authorisation_by_region_and_group(deployed):
     instance_id = start(deployed)
     [draft] = ready(deployed, instance_id)
     before = snapshot(deployed, instance_id)
-    other_region = Actor("dprd_b", frozenset({"pemda"}), "9171")
+    other_region = actor("dprd_b", "pemda", "9171")
     with pytest.raises(NotFound):
         deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=other_region)
-    wrong_group = Actor("dprd_a", frozenset({"dprd"}), "3171")
+    wrong_group = actor("dprd_a", "dprd", "3171")
     with pytest.raises(Forbidden):
         deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=wrong_group)
     with pytest.raises(Forbidden):
-        deployed.start("review", "3171", {"judul": "x"}, actor=Actor("k", frozenset({"kemenlu"})))
+        deployed.start("review", "3171", {"judul": "x"}, actor=actor("k", "kemenlu"))
     assert snapshot(deployed, instance_id) == before
-    deployed.complete_task(
-        draft.id, {"isi": "x", "jumlah": "1"}, actor=Actor("budi", frozenset({"pemda"}), "3171")
-    )
+    deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=actor("budi", "pemda", "3171"))
+
+
+def test_who_may_start_comes_from_the_diagram_and_the_policy(deployed):
+    # review.bpmn: camunda:candidateStarterGroups="pemda"; pemda is a regional group
+    deployed.start("review", "3171", {"judul": "x"}, actor=actor("budi", "pemda", "3171"))
+    deployed.start("review", "9171", {"judul": "x"}, actor=actor("op", "operator"))
+    for outsider in (actor("budi", "pemda", "3171"), actor("d", "dprd", "9171"), actor("k", "kemenlu")):
+        with pytest.raises(Forbidden, match="Hanya Pemerintah Daerah wilayah ini yang dapat memulai"):
+            deployed.start("review", "9171", {"judul": "x"}, actor=outsider)
+    # a process naming no starters: anyone who would see the case (Camunda 7 without starters)
+    deployed.deploy({"wait.bpmn": (FIXTURES / "wait.bpmn").read_text()})
+    deployed.start("wait", "9171", {}, actor=actor("d", "dprd", "9171"))
+    deployed.start("wait", "9171", {}, actor=actor("k", "kemenlu"))
+    with pytest.raises(Forbidden):
+        deployed.start("wait", "9171", {}, actor=actor("d", "dprd", "3171"))
+    assert deployed.may_start(actor("budi", "pemda", "3171"), "review", "3171")
+    assert not deployed.may_start(actor("budi", "pemda", "3171"), "review", "9171")
 
 
 def test_claimed_task_is_taken(deployed):
     instance_id = start(deployed)
     [draft] = ready(deployed, instance_id)
-    budi, ani = Actor("budi", frozenset({"pemda"}), "3171"), Actor("ani", frozenset({"pemda"}), "3171")
+    budi, ani = actor("budi", "pemda", "3171"), actor("ani", "pemda", "3171")
     deployed.claim(draft.id, budi)
     with pytest.raises(Conflict, match="sudah diambil oleh budi"):
         deployed.claim(draft.id, ani)
@@ -225,11 +241,16 @@ def test_failing_job_retries_with_backoff_then_incident_then_retry(deployed, cal
 
 
 def test_cancel(deployed):
+    clock.set(MONDAY)
     instance_id = start(deployed)
     deployed.cancel(instance_id, user="operator")
     with deployed.session() as s:
-        assert s.get(Instance, instance_id).status == "cancelled"
+        instance = s.get(Instance, instance_id)
+        assert (instance.status, instance.ended_at) == ("cancelled", MONDAY)
         assert [t.status for t in s.scalars(select(Task))] == ["cancelled"]
+        # a cancelled case is not also a completed one (finding 7a)
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.instance_id == instance_id)).all()
+        assert actions == ["start", "cancel"]
     with pytest.raises(Conflict):
         deployed.cancel(instance_id, user="operator")
 
@@ -271,9 +292,7 @@ def test_documents_belong_to_their_case(deployed):
 
         assert len(s.get(Document, doc).sha256) == 64
     with pytest.raises(NotFound):
-        deployed.add_document(
-            b, "x.pdf", "application/pdf", b"x", actor=Actor("z", frozenset({"pemda"}), "9171")
-        )
+        deployed.add_document(b, "x.pdf", "application/pdf", b"x", actor=actor("z", "pemda", "9171"))
 
 
 def test_two_writers_on_one_case_exactly_one_wins(deployed):
@@ -373,9 +392,9 @@ def test_a_decree_moves_waiting_working_day_deadlines(deployed):
         )
     assert ready(deployed, b)[0].due_at == datetime(2027, 4, 12, 15, 0, tzinfo=UTC)  # Kota B's draft, WIT
     before_b = snapshot(deployed, b)
-    assert (
-        deployed.set_calendar_override(date(2027, 4, 7), True, "3171", "Libur daerah", user="operator") == 1
-    )
+    queued = deployed.set_calendar_override(date(2027, 4, 7), True, "3171", "Libur daerah", user="operator")
+    assert queued.cases == 1  # Kota A's running cases only
+    assert deployed.run_due().cases_reevaluated == 1
     with deployed.session() as s:
         # Wed 7 April is now a day off in Kota A: the timer moves to the end of Fri 9 April
         assert s.scalars(select(Timer.due_at).where(Timer.instance_id == a)).one() == datetime(
@@ -390,5 +409,34 @@ def test_a_decree_moves_waiting_working_day_deadlines(deployed):
         before_b["state"],
         before_b["tasks"],
     )
-    assert deployed.set_calendar_override(date(2027, 4, 6), True, None, "Cuti bersama", user="operator") == 2
+    assert (
+        deployed.set_calendar_override(date(2027, 4, 6), True, None, "Cuti bersama", user="operator").cases
+        == 2
+    )
+    assert deployed.run_due().cases_reevaluated == 2
     assert ready(deployed, b)[0].due_at == datetime(2027, 4, 13, 15, 0, tzinfo=UTC)  # draft due one day later
+
+
+def test_stage_names_come_from_the_cases_version(deployed):
+    def version_and_stage(instance_id: int) -> tuple[int, str]:
+        with deployed.session() as s:
+            instance = s.get(Instance, instance_id)
+            return instance.definition_id, instance.stage_name
+
+    old, old_name = version_and_stage(start(deployed))
+    renamed = REVIEW.replace('value="Penyusunan"', 'value="Penyusunan draf"')
+    deployed.deploy({"review.bpmn": renamed})
+    new, new_name = version_and_stage(start(deployed))
+    assert (old_name, new_name) == ("Penyusunan", "Penyusunan draf")
+    assert deployed.stage_names(old)[2] == "Penyusunan" and deployed.stage_names(new)[2] == "Penyusunan draf"
+
+    # a version deployed before its process named its stages shows the newest version's names
+    names = REVIEW.index(
+        '    <bpmn:extensionElements>\n      <camunda:properties>\n        <camunda:property name="stage.1"'
+    )
+    unnamed = REVIEW[:names] + REVIEW[REVIEW.index("    <bpmn:startEvent") :]
+    deployed.deploy({"review.bpmn": unnamed})
+    unnamed_version, unnamed_name = version_and_stage(start(deployed))
+    assert unnamed_name is None and deployed.stage_names(unnamed_version) == {}
+    deployed.deploy({"review.bpmn": renamed})
+    assert deployed.stage_names(unnamed_version)[2] == "Penyusunan draf"

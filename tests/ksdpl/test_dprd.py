@@ -8,10 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from engine.calendar import WorkingCalendar
+from engine.clock import clock
 from engine.errors import Conflict
+from engine.models import Instance, User
 from tests.ksdpl import paths
 from tests.ksdpl.conftest import StartCase
 from tests.test_deadlines import IDUL_FITRI_2026, YEAR_END_2026
+from tests.web.conftest import PASSWORD, app_config, password_hash
+from web import create_app
 
 # (d) Idul Fitri 2027, hand-counted like the windows in tests/test_deadlines.py.
 #     Received Mon 22 Feb 2027. Weekday days off: Mon 8 Mar Nyepi, Tue 9 Mar cuti Idul Fitri,
@@ -73,7 +77,7 @@ def test_dprd_rejects_then_the_revised_plan_is_approved(start_case: StartCase) -
 
     # Pemda revises the plan (the form shows the first version) and submits it again
     case.complete("Task_TindakLanjutPenolakan", tindak_lanjut_penolakan="perbaiki")
-    assert case.stage() == (4, "Susun rencana kerja sama")
+    assert case.stage() == (4, "Rencana Kerja Sama")
     case.complete("Task_SusunRencana", sumber_pembiayaan_rencana="APBD Kota Surabaya dan hibah mitra")
     case.on(date(2027, 2, 1))
     paths.submit_to_dprd(case)
@@ -97,7 +101,7 @@ def test_dprd_rejects_and_the_case_ends(start_case: StartCase) -> None:
     case.complete("Task_KeputusanDprd", keputusan_dprd="tolak", alasan_penolakan_dprd="Tidak sesuai RPJMD")
     case.complete("Task_TindakLanjutPenolakan", tindak_lanjut_penolakan="akhiri")
     assert case.status() == "completed"
-    assert case.stage() == (5, "Ditolak DPRD")
+    assert case.stage() == (5, "Persetujuan DPRD")
     assert case.ready() == [] and case.timers() == {}  # the terminate end also stops the LoI watch
 
 
@@ -163,14 +167,53 @@ def test_a_decree_inside_the_dprd_window_moves_the_deemed_approval(start_case: S
     case.on(received)
     paths.to_dprd(case, received)
     assert case.timers()["Event_BatasDprd"].due_at == datetime(2026, 5, 13, 17, tzinfo=UTC)
+    assert case.variables()["batas_dprd"] == "2026-05-13"
 
     # The government declares Mon 20 Apr 2026 a day off (a new cuti bersama) while the DPRD waits
     case.on(date(2026, 4, 1))
-    moved = case.orch.set_calendar_override(date(2026, 4, 20), True, None, "Cuti bersama (SKB baru)")
-    assert moved == 1
+    assert (
+        case.orch.set_calendar_override(date(2026, 4, 20), True, None, "Cuti bersama (SKB baru)").cases == 1
+    )
+    assert case.run_worker().cases_reevaluated == 1
     [decision] = case.ready()
     timer = case.timers()["Event_BatasDprd"]
     # one working day later: Thu 14 May is Kenaikan and Fri 15 May cuti bersama, so Mon 18 May
     assert decision.due_at == timer.due_at == datetime(2026, 5, 18, 17, tzinfo=UTC)
+    # the variable the handler derived from the calendar follows (finding 5), and the DPRD is told
+    assert case.variables()["batas_dprd"] == "2026-05-18"
+    assert case.variables()["batas_dprd_sementara"] is False
+    moved = case.outbox()[-1]
+    assert (moved.recipient_group, moved.subject) == ("dprd", "Batas waktu persetujuan DPRD berubah")
+    assert "18 Mei 2026 (sebelumnya 13 Mei 2026)" in moved.body
+    [status] = case.orch.calendar_status()
+    assert (status["cases"], status["done"], status["pending"], status["failed"]) == (1, 1, 0, 0)
+    page = case_page(case, "dprd")
+    assert "Batas keputusan DPRD" in page and "18 Mei 2026" in page and "13 Mei 2026" not in page
+
     report = case.wait_until(timer.due_at)
-    assert report.timers_fired == 1
+    assert (report.timers_fired, report.jobs_run) == (1, 1)  # deemed approved, on the new deadline
+    assert "sampai 18 Mei 2026" in case.outbox()[-1].body
+
+
+def case_page(case, group: str) -> str:
+    """The case page as a member of `group` in the case's region sees it (the web app, logged in)."""
+    username = f"{group}.uji"
+    with case.orch.uow() as uow:
+        region = uow.session.get(Instance, case.id).region_code
+        uow.session.add(
+            User(
+                username=username,
+                name="Petugas uji",
+                password_hash=password_hash(),
+                groups=group,
+                region_code=region,
+                active=True,
+                created_at=clock.now(),
+            )
+        )
+        uow.commit()
+    client = create_app(app_config(case.orch, KSDPL_PROCESS_KEY="ksdpl")).test_client()
+    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+    response = client.get(f"/kasus/{case.id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from engine.scripting import add_years
+from engine.views import instance_detail
 from tests.ksdpl import paths
 from tests.ksdpl.conftest import StartCase
 
@@ -20,7 +21,7 @@ def utc(*args: int) -> datetime:
 
 def test_full_path_through_two_agreement_years(start_case: StartCase) -> None:
     case = start_case("3578")
-    assert case.stage() == (2, "Lakukan penjajakan")
+    assert case.stage() == (2, "Penjajakan")
     [first] = case.ready()
     assert (first.bpmn_id, first.lane, first.candidate_groups) == (
         "Task_Penjajakan",
@@ -81,7 +82,10 @@ def test_full_path_through_two_agreement_years(start_case: StartCase) -> None:
     assert plan.due_at == utc(2027, 7, 31, 17)
     case.on(date(2027, 7, 20))
     case.complete("Task_RencanaKegiatanTahunan")
-    assert case.stage() == (11, "Masa penyusunan laporan tahunan")
+    # the stage the regulation names, not the element the case waits at ("Masa penyusunan laporan ...")
+    assert case.stage() == (11, "Pelaksanaan")
+    with case.orch.session() as s:
+        assert instance_detail(s, case.id)["stage_name"] == "Pelaksanaan"  # what `ksdpl show` prints
 
     case.wait_until(utc(2028, 5, 30, 17))  # 00:00 WIB 31 May 2028
     [report] = case.ready()
@@ -109,12 +113,12 @@ def test_full_path_through_two_agreement_years(start_case: StartCase) -> None:
     case.wait_until(utc(2029, 5, 30, 17))
     case.on(date(2029, 6, 3))
     case.complete("Task_LaporanTahunan", tanggal_surat_laporan_tahunan=case.today)
-    assert case.stage() == (11, "Masa berlaku naskah berakhir")
+    assert case.stage() == (11, "Pelaksanaan")
 
     # The agreement ends at 00:00 WIB after its last day
     case.wait_until(utc(2029, 6, 30, 17))
     assert case.status() == "completed"
-    assert case.stage() == (11, "Kerja sama berakhir")
+    assert case.stage() == (11, "Pelaksanaan")
     assert case.ready() == [] and case.timers() == {}
     assert case.variables()["riwayat_laporan_tahunan"] == [
         {

@@ -20,7 +20,7 @@ def test_exploration_not_agreed_ends_the_case(start_case: StartCase) -> None:
     case = start_case()
     case.complete("Task_Penjajakan", mekanisme_komunikasi_media=True, hasil_penjajakan="tidak_sepakat")
     assert case.status() == "completed"
-    assert case.stage() == (2, "Tidak sepakat")
+    assert case.stage() == (2, "Penjajakan")
     assert case.ready() == [] and case.timers() == {} and case.outbox() == []
 
 
@@ -61,7 +61,7 @@ def test_not_eligible_then_corrected_and_rechecked(start_case: StartCase) -> Non
     assert eligibility(case) == (True, True, [])
     assert case.variables()["nama_mitra"] == "Kota Changwon"
     assert case.ready_ids() == ["Task_SusunRancanganLoi"]
-    assert case.stage() == (3, "Susun rancangan Letter of Intent")
+    assert case.stage() == (3, "Letter of Intent")
 
 
 def test_not_eligible_and_given_up(start_case: StartCase) -> None:
@@ -75,5 +75,5 @@ def test_not_eligible_and_given_up(start_case: StartCase) -> None:
         catatan_tindak_lanjut_kelayakan="Pemda tidak akan menutup kantor perwakilannya",
     )
     assert case.status() == "completed"
-    assert case.stage() == (2, "Tidak layak")
+    assert case.stage() == (2, "Penjajakan")
     assert case.ready() == []

@@ -31,7 +31,7 @@ def test_overdue_annual_report_is_flagged_and_still_accepted(start_case: StartCa
     assert sorted(m.recipient_group for m in overdue) == ["kemendagri", "pemda"]
     assert overdue[0].body == "Laporan tahunan ke-1 belum disampaikan; batasnya 30 Juni 2028."
     assert [task.id for task in case.ready()] == [report.id]
-    assert case.stage() == (12, "Sampaikan laporan tahunan")
+    assert case.stage() == (12, "Pelaporan")
     assert "Event_LaporanTerlambat" not in case.timers()  # fires once, not again on every tick
     case.at(OVERDUE_AT.replace(day=2, month=7))
     assert case.run_worker().total == 0

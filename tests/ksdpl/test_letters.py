@@ -16,14 +16,16 @@ import pytest
 from docx import Document as Docx
 from sqlalchemy import select
 
-from engine.access import Actor
 from engine.errors import Forbidden, NotFound
 from engine.letters import soffice
 from engine.models import AuditEvent, Document
+from handlers import registry as ksdpl_handlers
 from tests.conftest import ROOT
 from tests.ksdpl import paths
 from tests.ksdpl.conftest import StartCase
 from tests.ksdpl.driver import Case
+
+Actor = ksdpl_handlers.access.actor  # actors as the deployment's access policy builds them
 
 PEMDA = Actor("rina", frozenset({"pemda"}), "3578")
 

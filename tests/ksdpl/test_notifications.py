@@ -14,13 +14,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.access import Actor
 from engine.clock import clock
 from engine.delivery import Delivery, DeliverySettings
 from engine.models import EmailDelivery, Notification, OutboxMessage, User
 from engine.worker import Worker
+from handlers import registry as ksdpl_handlers
 from tests.ksdpl import paths
 from tests.ksdpl.conftest import StartCase
+
+Actor = ksdpl_handlers.access.actor  # actors as the deployment's access policy builds them
 
 BASE = "https://ksdpl.contoh.go.id"
 

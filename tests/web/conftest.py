@@ -26,12 +26,15 @@ from engine.models import AuditEvent, Comment, Document, Instance, Region, Task,
 from engine.registry import HandlerRegistry, ValidationFailed
 from engine.service import Orchestrator
 from engine.store import upgrade
+from handlers import registry as ksdpl_registry
 from web import create_app
 from web.accounts import hash_password
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 UJI = (FIXTURES / "uji.bpmn").read_text()
 PASSWORD = "rahasia-uji-123"
+
+KSDPL_ACCESS = ksdpl_registry.access
 
 KOTA_A = "32.73"
 KOTA_B = "91.71"
@@ -67,12 +70,13 @@ def password_hash() -> str:
 
 def actor(username: str) -> Actor:
     _name, groups, region = USERS[username]
-    return Actor(username, frozenset(groups.split(",")), region)
+    return KSDPL_ACCESS.actor(username, groups.split(","), region)
 
 
 def make_registry() -> HandlerRegistry:
     """One user-task handler, to show a rule the form cannot express refused next to its field."""
-    registry = HandlerRegistry()
+    registry = HandlerRegistry("uji")
+    registry.access = KSDPL_ACCESS  # the KSDPL groups and labels; the process is the test's own
 
     @registry.user_task("uji.penjajakan", label="Penjajakan (uji)")
     def penjajakan(ctx):

@@ -48,7 +48,7 @@ def test_pemda_starts_a_case_for_its_region(orch, login):
     assert response.status_code == 302
     case_id = int(response.headers["Location"].rsplit("/", 1)[1])
     page = text_of(client.get(response.headers["Location"]))
-    assert "Kasus baru dimulai (tahap 1 Prakarsa)." in page
+    assert "Kasus baru dimulai; sekarang di tahap 2. Penjajakan." in page  # the uji diagram names it
     assert "Catat penjajakan" in page
     with orch.session() as s:
         instance = s.get(Instance, case_id)

@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage
 
 from engine.calendar import WorkingCalendar
 from engine.models import User
+from tests.web.conftest import KSDPL_ACCESS
 from web.accounts import AccountError, authenticate, create_user, display_names, list_users, set_password
 from web.formatting import (
     deadline,
@@ -77,11 +78,14 @@ def test_deadline_in_a_year_without_cuti_bersama_is_provisional():
 
 
 def test_small_formatters():
-    assert stage_label(5) == "5. Persetujuan DPRD" and stage_label(None) == "-" and stage_label(13) == "-"
-    assert groups_label("pemda, dprd") == "Pemerintah Daerah, DPRD" and groups_label(["kemenlu"]) == (
-        "Kementerian Luar Negeri"
-    )
-    assert groups_label("") == "-" and groups_label(None) == "-" and groups_label("lain") == "lain"
+    names = {5: "Persetujuan DPRD"}  # a deployed version's stage names
+    assert stage_label(5, names) == "5. Persetujuan DPRD" and stage_label(None, names) == "-"
+    assert stage_label(13, names) == "13"  # a stage the version does not name shows its number
+    labels = KSDPL_ACCESS.labels
+    assert groups_label("pemda, dprd", labels) == "Pemerintah Daerah, DPRD"
+    assert groups_label(["kemenlu"], labels) == "Kementerian Luar Negeri"
+    assert groups_label("", labels) == "-" and groups_label(None, labels) == "-"
+    assert groups_label("lain", labels) == "lain"
     assert lower_first("Persetujuan DPRD") == "persetujuan DPRD" and lower_first("DPRD memutuskan") == (
         "DPRD memutuskan"
     )
@@ -133,7 +137,9 @@ def test_clean_filename():
 
 def test_create_user_and_authenticate(orch):
     with orch.uow() as uow:
-        user = create_user(uow.session, " Rina.Bandung ", "Rina", ["pemda", "pemda"], "rahasia-123", "32.73")
+        user = create_user(
+            uow.session, " Rina.Bandung ", "Rina", ["pemda", "pemda"], "rahasia-123", "32.73", KSDPL_ACCESS
+        )
         assert user.username == "rina.bandung" and user.groups == "pemda"
         uow.commit()
     with orch.session() as s:
@@ -141,7 +147,8 @@ def test_create_user_and_authenticate(orch):
         assert authenticate(s, "rina.bandung", "salah") is None
         assert authenticate(s, "tidak.ada", "rahasia-123") is None
         info = {u.username: u for u in list_users(s)}["rina.bandung"]
-        assert info.region_name == "Kota A" and info.actor.region_code == "32.73" and not info.actor.national
+        who = KSDPL_ACCESS.actor(info.username, info.groups, info.region_code)
+        assert info.region_name == "Kota A" and who.region_code == "32.73" and not who.national
         assert display_names(s, {"rina.bandung", "siapa", None}) == {"rina.bandung": "Rina", "siapa": "siapa"}
         assert display_names(s, set()) == {}
 
@@ -173,7 +180,7 @@ def test_a_weak_hash_is_upgraded_on_login(orch):
 )
 def test_create_user_refusals(orch, username, groups, region, password, message):
     with orch.uow() as uow, pytest.raises(AccountError, match=message):
-        create_user(uow.session, username, "Nama", groups, password, region)
+        create_user(uow.session, username, "Nama", groups, password, region, KSDPL_ACCESS)
 
 
 def test_set_password_refusals(orch):

@@ -1,7 +1,7 @@
 """notifications: in-app notices, e-mail deliveries, addresses and preferences
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-30 06:13:12.696718
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.models
 
 
 revision = '0005'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -26,6 +26,7 @@ from .calendar import deadline_day, local_today, start_of_day
 from .clock import clock
 from .forms import format_day
 from .models import Instance, OutboxMessage, Region, Task, Timer
+from .projections import CALENDAR_VERSION
 
 if TYPE_CHECKING:
     from .parser import ParsedDeployment
@@ -91,9 +92,10 @@ class Reminders:
             )
             rows = {row.id: row for row in s.execute(by_timer)}
             rows.update({row.id: row for row in s.execute(by_due)})
+            version = s.scalar(select(CALENDAR_VERSION))
             wanted: dict[str, dict] = {}
             for row in rows.values():
-                note = self._reminder_for(s, row, now, days)
+                note = self._reminder_for(s, row, now, days, version)
                 if note is not None:
                     wanted[note["key"]] = note
             if not wanted:
@@ -112,9 +114,9 @@ class Reminders:
             uow.commit()
             return written
 
-    def _reminder_for(self, s, row, now: datetime, days: tuple[int, ...]) -> dict | None:
+    def _reminder_for(self, s, row, now: datetime, days: tuple[int, ...], version: int) -> dict | None:
         timezone = row.timezone or self.default_timezone
-        calendar = self._calendars.get(s, row.region_code)
+        calendar = self._calendars.get(s, row.region_code, version)
         last_day = deadline_day(row.deadline, timezone)
         today = local_today(now, timezone)
         recipients = notices.task_recipients(row.candidate_groups, row.candidate_users, row.assignee)

@@ -217,10 +217,14 @@ def test_reminders_follow_a_deadline_a_decree_moved(start_case: StartCase, worke
 
     # A decree makes Tue 2 Mar 2027 a day off: the deadline moves to Fri 19 Mar
     case.on(date(2027, 2, 25), hour=9)
-    assert orch.set_calendar_override(date(2027, 3, 2), True, description="Cuti bersama (SKB)") == 1
+    assert orch.set_calendar_override(date(2027, 3, 2), True, description="Cuti bersama (SKB)").cases == 1
     sent = walk(case, worker, smtp_sink, date(2027, 2, 25), date(2027, 3, 19), who="dprd")
     reminder = "dprd: [KSDPL] Pengingat: Putuskan persetujuan DPRD, batas {} hari kerja lagi"
-    assert sent == {date(2027, 3, 4): [reminder.format(5)], date(2027, 3, 18): [reminder.format(1)]}
+    assert sent == {
+        date(2027, 2, 26): ["dprd: [KSDPL] Batas waktu persetujuan DPRD berubah"],  # the decree's own notice
+        date(2027, 3, 4): [reminder.format(5)],
+        date(2027, 3, 18): [reminder.format(1)],
+    }
     assert "19 Maret 2027" in smtp_sink.to("dprd@surabaya.contoh.go.id")[-1].body
 
     smtp_sink.clear()

@@ -139,6 +139,16 @@ class Instance(Base):
     """A case. `lock_version` rises on every step: a writer that read an older one loses."""
 
     __tablename__ = "instances"
+    __table_args__ = (  # the staff case list filters and sorts on these (web/caselist.py)
+        Index("ix_instances_stage", "stage"),
+        Index("ix_instances_kind", "kind"),
+        Index("ix_instances_country", "country"),
+        Index("ix_instances_business_key", "business_key"),
+        Index("ix_instances_updated_at", "updated_at"),
+        Index("ix_instances_started_at", "started_at"),
+        Index("ix_instances_title", "title"),
+        Index("ix_instances_partner", "partner"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
     process_key: Mapped[str] = mapped_column(String(100), index=True)
@@ -150,6 +160,11 @@ class Instance(Base):
     stage: Mapped[int | None] = mapped_column(Integer)
     stage_name: Mapped[str | None] = mapped_column(String(200))
     variables: Mapped[str] = mapped_column(Text, default="{}")  # JSON projection of the case variables
+    # Columns the lists search and filter on, copied from the variables the registry names
+    # (`HandlerRegistry.list_columns`), so a list never parses the variables of every case.
+    partner: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(10))
+    kind: Mapped[str | None] = mapped_column(String(50))
     state: Mapped[str] = mapped_column(Text)  # SpiffWorkflow state without the spec
     spiff_version: Mapped[str] = mapped_column(String(20))
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -163,7 +178,10 @@ class Task(Base):
     """A user task, ready or completed. Its id is SpiffWorkflow's task id (a UUID)."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_ready", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_tasks_ready", "status", "due_at"),
+        Index("ix_tasks_instance_status_due", "instance_id", "status", "due_at"),  # "overdue" per case
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     bpmn_id: Mapped[str] = mapped_column(String(200))
@@ -335,6 +353,18 @@ class Document(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_by: Mapped[str | None] = mapped_column(String(100))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TaskDraft(Base):
+    """What a person typed into a task form and saved without completing: one per task and user,
+    restored when they return, deleted when the task is completed."""
+
+    __tablename__ = "task_drafts"
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    values: Mapped[str] = mapped_column(Text, default="{}")  # JSON {field id: text as typed}
+    comment: Mapped[str] = mapped_column(Text, default="")
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Comment(Base):

@@ -54,6 +54,9 @@ SAVE = (
         stage=bindparam("stage"),
         stage_name=bindparam("stage_name"),
         variables=bindparam("variables"),
+        partner=bindparam("partner"),
+        country=bindparam("country"),
+        kind=bindparam("kind"),
         updated_at=bindparam("now"),
         ended_at=bindparam("ended"),
     )
@@ -77,6 +80,18 @@ REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
     .values(due_at=bindparam("due"), follow_up_at=bindparam("follow_up"))
 )
 MOVE_TIMER = update(Timer).where(Timer.id == bindparam("tid")).values(due_at=bindparam("due"))
+
+
+LIST_COLUMNS = {"partner": 200, "country": 10, "kind": 50}  # column: length
+
+
+def list_values(variables: dict[str, Any], names: dict[str, str]) -> dict[str, str | None]:
+    """The case's list columns from its variables (`HandlerRegistry.list_columns`), cut to fit."""
+    values: dict[str, str | None] = {}
+    for column, length in LIST_COLUMNS.items():
+        value = variables.get(names.get(column, ""))
+        values[column] = str(value)[:length] if value not in (None, "") else None
+    return values
 
 
 @dataclass(frozen=True)

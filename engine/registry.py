@@ -141,6 +141,8 @@ class HandlerRegistry:
         self._letters: dict[str, LetterInfo] = {}
         self.lookup_defaults: dict[str, dict[str, str]] = {}
         self.letter_templates = letter_templates
+        # Case variables copied to the case's list columns (partner, country, kind) on every step.
+        self.list_columns: dict[str, str] = {}
 
     def letter(self, key: str, label: str, field: str, template: str, fills_field: bool = True) -> Callable:
         """Register a letter: `@registry.letter("rancangan-loi", "Rancangan LoI", "dokumen_rancangan_loi",

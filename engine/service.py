@@ -328,6 +328,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         now = clock.now()
         status = case.status
         stage, stage_name = case.stage()
+        variables = case.variables()
         conn = s.connection()
         # A lost race (another writer, SQLite's stale snapshot) raises Conflict here, see store.database_error
         updated = conn.execute(
@@ -340,7 +341,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 "status": status,
                 "stage": stage,
                 "stage_name": stage_name,
-                "variables": dumps(case.variables()),
+                "variables": dumps(variables),
+                **projections.list_values(variables, self.registry.list_columns),
                 "now": now,
                 "ended": now if status != "running" else None,
             },

@@ -10,3 +10,5 @@ registry = HandlerRegistry(
     title="KSDPL",
     mail_footer="Pesan otomatis dari sistem KSDPL (Permendagri No. 25 Tahun 2020); mohon tidak dibalas.",
 )
+# The staff case list searches and filters on these, copied to columns of the case.
+registry.list_columns = {"partner": "nama_mitra", "country": "negara_mitra", "kind": "jenis_kerja_sama"}

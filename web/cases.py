@@ -35,9 +35,9 @@ from engine.forms import coerce_values, display_value, form_value, is_readonly
 from engine.models import Document, Instance, Task
 from engine.service import StepResult
 
-from . import views
+from . import caselist, views
 from .accounts import display_names
-from .db import access, db, fresh, latest_stages, orchestrator
+from .db import access, db, fresh, latest_stages, orchestrator, viewer_timezone
 from .formatting import deadline, format_datetime, format_size, groups_label, lower_first, stage_label
 from .uploads import ACCEPT, KINDS_LABEL, UploadRefused, read_upload
 
@@ -225,13 +225,19 @@ def _render_task(
 ) -> ResponseReturnValue:
     session = db()
     case = views.case_view(
-        session, g.actor, instance, clock.now(), _start_form_of(instance), orchestrator().registry
+        session,
+        g.actor,
+        instance,
+        clock.now(),
+        _start_form_of(instance),
+        orchestrator().registry,
+        viewer_timezone(),
     )
     fields = views.form_of(task)
     may_do = task.status == "ready" and views.may_do(session, g.actor, task.id)
     taken_by_other = task.assignee is not None and task.assignee != g.actor.username
     names = display_names(session, {task.assignee, task.completed_by})
-    task_due = views.task_deadline(session, task, instance, clock.now())
+    task_due = views.task_deadline(session, task, instance, clock.now(), viewer_timezone())
     submitted: list[tuple[str, str, int | None]] = []
     if task.status == "completed" and task.submitted:
         values = json.loads(task.submitted)
@@ -248,7 +254,7 @@ def _render_task(
         select(Document.id, Document.filename).where(Document.task_id == task.id).order_by(Document.id)
     ).all()
     if form is None:
-        documents = {doc.id: doc.filename for _stage, docs in case.documents_by_stage for doc in docs}
+        documents = {doc.id: doc.filename for doc in case.documents}
         form = initial_form(fields, case.variables, _decided_before(session, task, fields), documents)
     return (
         render_template(
@@ -260,7 +266,7 @@ def _render_task(
             taken_by_other=taken_by_other,
             assignee_name=names.get(task.assignee) if task.assignee else None,
             completed_by_name=names.get(task.completed_by) if task.completed_by else None,
-            completed_at=format_datetime(task.completed_at, case.region.timezone)
+            completed_at=format_datetime(task.completed_at, case.viewer_tz)
             if task.completed_at
             else None,
             deadline=task_due,
@@ -416,8 +422,12 @@ def new_case() -> ResponseReturnValue:
 
 def _start_form_of(instance: Instance) -> list[dict[str, Any]]:
     """The start form's fields, for labels of the values a case began with (newest version)."""
+    return _start_form_by_key(instance.process_key)
+
+
+def _start_form_by_key(process_key: str) -> list[dict[str, Any]]:
     try:
-        return orchestrator().start_form(instance.process_key)
+        return orchestrator().start_form(process_key)
     except EngineError:
         return []
 
@@ -432,38 +442,57 @@ def _case_or_404(instance_id: int) -> Instance:
 @bp.get("/kasus")
 def cases() -> ResponseReturnValue:
     session = db()
-    rows = []
-    regions: dict[str | None, views.RegionView] = {}
-    for instance in views.visible_cases(session, g.actor):
-        if instance.region_code not in regions:
-            regions[instance.region_code] = views.region_view(session, instance.region_code)
-        rows.append((instance, views.variables_of(instance), regions[instance.region_code]))
-    return render_template("cases.html", rows=rows)
+    query = caselist.CaseQuery.from_args(request.args)
+    page = caselist.case_page(session, g.actor, query, clock.now())
+    kind_field = orchestrator().registry.list_columns.get("kind")
+    start_fields = _start_form_by_key(current_app.config["KSDPL_PROCESS_KEY"])
+    options = next((f.get("options") for f in start_fields if f.get("id") == kind_field), None)
+    kinds = caselist.kinds(session, options)
+    return render_template(
+        "cases.html",
+        page=page,
+        query=query,
+        stages=latest_stages(),
+        kinds=kinds,
+        kind_labels=dict(kinds),
+        sorts={key: label for key, (label, _order) in caselist.SORTS.items()},
+        statuses=caselist.STATUSES,
+    )
 
 
 @bp.get("/kasus/<int:instance_id>")
 def case(instance_id: int) -> ResponseReturnValue:
     instance = _case_or_404(instance_id)
     view = views.case_view(
-        db(), g.actor, instance, clock.now(), _start_form_of(instance), orchestrator().registry
+        db(), g.actor, instance, clock.now(), _start_form_of(instance), orchestrator().registry, viewer_timezone()
     )
     return render_template("case.html", case=view)
 
 
+# A document opened in the browser is a document of its own, never part of the app: no script,
+# no form, no plugin it could start on the app's origin (sandbox), nothing loaded from elsewhere.
+DOCUMENT_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
 @bp.get("/dokumen/<int:document_id>")
 def document(document_id: int) -> ResponseReturnValue:
+    """PDFs and images open in the browser with their stored type; other kinds, or `?unduh=1`,
+    download. The stored type comes from the checked upload (uploads.py), never the browser's."""
     found = views.document_for(db(), g.actor, document_id)
     if found is None:
         abort(404)
+    inline = found.content_type in views.INLINE_TYPES and not request.args.get("unduh")
     response = send_file(
         io.BytesIO(found.content),
         mimetype=found.content_type,
-        as_attachment=True,
+        as_attachment=not inline,
         download_name=found.filename,
         max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Checksum-SHA256"] = found.sha256
+    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
 
 

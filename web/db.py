@@ -9,10 +9,12 @@ from __future__ import annotations
 from contextlib import ExitStack
 
 from flask import Flask, current_app, g
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import AccessPolicy
 from engine.errors import NotFound
+from engine.models import Region
 from engine.service import Orchestrator
 
 
@@ -39,6 +41,19 @@ def db() -> Session:
         g.ksdpl_db_stack = stack
         g.ksdpl_db = stack.enter_context(orchestrator().session())
     return g.ksdpl_db
+
+
+NATIONAL_TIMEZONE = "Asia/Jakarta"  # WIB: national offices read every time on Jakarta's clock
+
+
+def viewer_timezone() -> str:
+    """The zone the person reading reads times in: their region's, WIB for national accounts."""
+    if "viewer_tz" not in g:
+        actor = g.get("actor")
+        code = actor.region_code if actor is not None else None
+        zone = db().scalar(select(Region.timezone).where(Region.code == code)) if code else None
+        g.viewer_tz = zone or NATIONAL_TIMEZONE
+    return g.viewer_tz
 
 
 def fresh() -> Session:

@@ -83,8 +83,17 @@ class Deadline:
         return f"{self.working_days_left} hari kerja lagi"
 
 
-def deadline(due_at: datetime | None, tz: str, now: datetime, calendar: WorkingCalendar) -> Deadline | None:
-    """Working days from the region's today to the deadline's last day (Indonesian calendar)."""
+def deadline(
+    due_at: datetime | None,
+    tz: str,
+    now: datetime,
+    calendar: WorkingCalendar,
+    viewer_tz: str | None = None,
+) -> Deadline | None:
+    """Working days from the region's today to the deadline's last day (Indonesian calendar).
+
+    The day is the region's (the rule counts its working days); a viewer on another clock also
+    reads the same instant on theirs: "14 Mei 2027 WITA (14 Mei 2027 pukul 23.00 WIB)"."""
     if due_at is None:
         return None
     tz_name = TIMEZONES.get(tz, tz)
@@ -96,10 +105,14 @@ def deadline(due_at: datetime | None, tz: str, now: datetime, calendar: WorkingC
     label = format_date(day)
     if local.time() != time(0):
         label = f"{label} pukul {local:%H.%M}"
+    label = f"{label} {zone_label(tz_name)}"
+    viewer_zone = TIMEZONES.get(viewer_tz, viewer_tz) if viewer_tz else tz_name
+    if viewer_zone != tz_name:
+        label = f"{label} ({format_datetime(due_at, viewer_zone)})"
     return Deadline(
         due_at=due_at,
         day=day,
-        label=f"{label} {zone_label(tz_name)}",
+        label=label,
         working_days_left=left,
         overdue=overdue,
         due_soon=not overdue and left <= DUE_SOON_WORKING_DAYS,
@@ -128,10 +141,15 @@ def lower_first(text: str) -> str:
 def register(app: Any, orchestrator: Any) -> None:
     """Jinja filters and globals used by every template. Group labels and region levels are the
     handler package's (`registry.access`); stage names are each deployed version's."""
+    from flask import g
+
+    from .db import viewer_timezone
+
     policy = orchestrator.registry.access
     app.jinja_env.filters.update(
         tanggal=format_date,
-        waktu=format_datetime,
+        # without a zone: the viewer's own (their region's, WIB for national offices)
+        waktu=lambda moment, tz=None: format_datetime(moment, tz or viewer_timezone()),
         grup=lambda groups: groups_label(groups, policy.labels),
         tahap=lambda stage, definition_id: stage_label(stage, orchestrator.stage_names(definition_id)),
         ukuran=format_size,
@@ -143,3 +161,4 @@ def register(app: Any, orchestrator: Any) -> None:
         LEVEL_LABELS=policy.region_levels,
         STATUS_LABELS=STATUS_LABELS,
     )
+    app.context_processor(lambda: {"viewer_tz": viewer_timezone()} if "actor" in g else {})

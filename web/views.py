@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from engine.access import Actor, actionable_tasks, candidate_of, visible_instances
 from engine.calendar import WorkingCalendar
@@ -98,8 +98,9 @@ def calendar_for(session: Session, region_code: str | None) -> WorkingCalendar:
 class _Regions:
     """Region and calendar per code, loaded once per page."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, viewer_tz: str | None = None) -> None:
         self._session = session
+        self._viewer_tz = viewer_tz
         self._regions: dict[str | None, RegionView] = {}
         self._calendars: dict[str | None, WorkingCalendar] = {}
 
@@ -113,7 +114,7 @@ class _Regions:
             return None
         if code not in self._calendars:
             self._calendars[code] = calendar_for(self._session, code)
-        return deadline(due_at, self.region(code).timezone, now, self._calendars[code])
+        return deadline(due_at, self.region(code).timezone, now, self._calendars[code], self._viewer_tz)
 
 
 def variables_of(instance: Instance) -> dict[str, Any]:
@@ -222,8 +223,10 @@ def task_for(session: Session, actor: Actor, task_id: str) -> tuple[Task, Instan
     return (row[0], row[1]) if row else None
 
 
-def task_deadline(session: Session, task: Task, instance: Instance, now: datetime) -> Deadline | None:
-    return _Regions(session).deadline(task.due_at, instance.region_code, now)
+def task_deadline(
+    session: Session, task: Task, instance: Instance, now: datetime, viewer_tz: str | None = None
+) -> Deadline | None:
+    return _Regions(session, viewer_tz).deadline(task.due_at, instance.region_code, now)
 
 
 def may_do(session: Session, actor: Actor, task_id: str) -> bool:
@@ -236,14 +239,6 @@ def may_do(session: Session, actor: Actor, task_id: str) -> bool:
 
 def case_for(session: Session, actor: Actor, instance_id: int) -> Instance | None:
     return session.scalar(select(Instance).where(Instance.id == instance_id, visible_instances(actor)))
-
-
-def visible_cases(session: Session, actor: Actor, limit: int = 500) -> list[Instance]:
-    return list(
-        session.scalars(
-            select(Instance).where(visible_instances(actor)).order_by(Instance.updated_at.desc()).limit(limit)
-        )
-    )
 
 
 def document_for(session: Session, actor: Actor, document_id: int) -> Document | None:
@@ -270,6 +265,38 @@ class KeyDate:
     label: str
     value: str
     stage: int | None
+
+
+INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})  # the browser shows these
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """A document as the case page lists it: what it is (its field's label), when, by whom, and
+    whether a later upload for the same field replaced it."""
+
+    id: int
+    filename: str
+    label: str
+    stage: int | None
+    task_name: str | None
+    uploader: str
+    uploaded_at: str
+    size: int
+    sha256: str
+    content_type: str
+    superseded: bool
+
+    @property
+    def inline(self) -> bool:
+        return self.content_type in INLINE_TYPES
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    label: str
+    value: str
+    document_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -300,9 +327,27 @@ class CaseView:
     open_tasks: list[OpenTask]
     deadlines: list[DeadlineRow]
     system_work: list[str]
-    documents_by_stage: list[tuple[int | None, list[Document]]]
+    documents_by_stage: list[tuple[int | None, list[DocumentRow]]]
     history: list[HistoryEntry]
     comments: list[tuple[Comment, str, str]]
+    data_by_stage: list[tuple[int | None, list[FieldValue]]] = field(default_factory=list)
+    viewer_tz: str = DEFAULT_TIMEZONE
+
+    @property
+    def next_deadline(self) -> DeadlineRow | None:
+        return self.deadlines[0] if self.deadlines else None
+
+    @property
+    def key_dates_by_stage(self) -> list[tuple[int | None, list[KeyDate]]]:
+        """Key dates under one heading per stage, so a label names its stage once."""
+        groups: dict[int | None, list[KeyDate]] = defaultdict(list)
+        for key_date in self.key_dates:
+            groups[key_date.stage].append(key_date)
+        return sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or 0))
+
+    @property
+    def documents(self) -> list[DocumentRow]:
+        return [document for _stage, documents in self.documents_by_stage for document in documents]
 
 
 def case_view(
@@ -312,6 +357,7 @@ def case_view(
     now: datetime,
     start_fields: list[dict[str, Any]] | None = None,
     registry: HandlerRegistry | None = None,
+    viewer_tz: str | None = None,
 ) -> CaseView:
     """Everything the case page and the task page's summary show. `instance` is already visible.
 
@@ -319,8 +365,9 @@ def case_view(
     `registry` the group labels and the deadlines handlers derived from the calendar (key dates).
     """
     labels = registry.access.labels if registry else {}
-    regions = _Regions(session)
+    regions = _Regions(session, viewer_tz)
     region = regions.region(instance.region_code)
+    tz = viewer_tz or region.timezone  # instants read on the viewer's clock
     variables = variables_of(instance)
     tasks = list(
         session.scalars(select(Task).where(Task.instance_id == instance.id).order_by(Task.created_at))
@@ -359,7 +406,7 @@ def case_view(
         for key, label in SUMMARY_VARIABLES
         if variables.get(key) not in (None, "")
     ]
-    key_dates = [KeyDate("Dimulai", format_datetime(instance.started_at, region.timezone), 1)]
+    key_dates = [KeyDate("Dimulai", format_datetime(instance.started_at, tz), 1)]
     for key, f in all_fields.items():
         if f.get("type") == "date" and variables.get(key):
             key_dates.append(
@@ -370,7 +417,7 @@ def case_view(
             key_dates.append(KeyDate(label, display_value({"id": key, "type": "date"}, variables[key]), None))
     if instance.ended_at:
         key_dates.append(
-            KeyDate("Berakhir", format_datetime(instance.ended_at, region.timezone), instance.stage)
+            KeyDate("Berakhir", format_datetime(instance.ended_at, tz), instance.stage)
         )
 
     open_tasks = [
@@ -410,23 +457,16 @@ def case_view(
         )
     ]
 
-    documents = list(
-        session.scalars(
-            select(Document)
-            .options(defer(Document.content))
-            .where(Document.instance_id == instance.id)
-            .order_by(Document.stage, Document.uploaded_at)
-        )
-    )
+    documents = _documents(session, instance, tasks, all_fields, variables, names, tz)
     filenames = {document.id: document.filename for document in documents}
-    by_stage: dict[int | None, list[Document]] = defaultdict(list)
+    by_stage: dict[int | None, list[DocumentRow]] = defaultdict(list)
     for document in documents:
         by_stage[document.stage].append(document)
     documents_by_stage = sorted(by_stage.items(), key=lambda item: (item[0] is None, item[0] or 0))
 
     task_names = {task.id: task.name for task in tasks}
     history = [
-        _history_entry(event, names, task_names, forms, all_fields, filenames, region.timezone)
+        _history_entry(event, names, task_names, forms, all_fields, filenames, tz)
         for event in events
         if event.action != "deploy"
     ]
@@ -445,11 +485,95 @@ def case_view(
             (
                 comment,
                 names.get(comment.author, comment.author),
-                format_datetime(comment.created_at, region.timezone),
+                format_datetime(comment.created_at, tz),
             )
             for comment in comments
         ],
+        data_by_stage=_data_by_stage(all_fields, field_stage, variables, filenames),
+        viewer_tz=tz,
     )
+
+
+def _documents(
+    session: Session,
+    instance: Instance,
+    tasks: list[Task],
+    all_fields: dict[str, dict[str, Any]],
+    variables: dict[str, Any],
+    names: dict[str, str],
+    tz: str,
+) -> list[DocumentRow]:
+    """The case's documents (without their bytes), oldest first. Of several uploads for one field,
+    the one the case's value names (else the newest) is current; the others are superseded."""
+    rows = session.execute(
+        select(
+            Document.id,
+            Document.filename,
+            Document.field,
+            Document.stage,
+            Document.task_id,
+            Document.uploaded_by,
+            Document.uploaded_at,
+            Document.size,
+            Document.sha256,
+            Document.content_type,
+        )
+        .where(Document.instance_id == instance.id)
+        .order_by(Document.uploaded_at, Document.id)
+    ).all()
+    uploaders = display_names(session, {row.uploaded_by for row in rows})
+    task_names = {task.id: task.name for task in tasks}
+    current: dict[str, int] = {}
+    for row in rows:
+        if row.field:
+            current[row.field] = row.id  # the newest so far
+    for field_id in current:
+        named = variables.get(field_id)
+        if isinstance(named, int) and any(r.id == named and r.field == field_id for r in rows):
+            current[field_id] = named
+    return [
+        DocumentRow(
+            id=row.id,
+            filename=row.filename,
+            label=str((all_fields.get(row.field or "") or {}).get("label") or row.field or "Dokumen"),
+            stage=row.stage,
+            task_name=task_names.get(row.task_id or ""),
+            uploader=uploaders.get(row.uploaded_by, row.uploaded_by) if row.uploaded_by else "Sistem",
+            uploaded_at=format_datetime(row.uploaded_at, tz),
+            size=row.size,
+            sha256=row.sha256,
+            content_type=row.content_type,
+            superseded=bool(row.field) and current.get(row.field) != row.id,
+        )
+        for row in rows
+    ]
+
+
+def _data_by_stage(
+    all_fields: dict[str, dict[str, Any]],
+    field_stage: dict[str, int | None],
+    variables: dict[str, Any],
+    filenames: dict[int, str],
+) -> list[tuple[int | None, list[FieldValue]]]:
+    """The case's current values under the stage whose form first asked for them: each field
+    once, so a value asked again at a later stage is not listed twice."""
+    groups: dict[int | None, list[FieldValue]] = defaultdict(list)
+    seen: set[tuple[int | None, str, str]] = set()
+    for key, f in all_fields.items():
+        value = variables.get(key)
+        if value in (None, ""):
+            continue
+        stage = field_stage.get(key)
+        label = str(f.get("label") or key)
+        if f.get("type") == "file" and isinstance(value, int):
+            row = FieldValue(label, filenames.get(value, f"Dokumen #{value}"), value)
+        else:
+            row = FieldValue(label, display_value(f, value))
+        if (stage, label, row.value) in seen:  # two fields with one label and value: show once
+            continue
+        seen.add((stage, label, row.value))
+        groups[stage].append(row)
+    return sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or 0))
 
 
 def _detail(event: AuditEvent) -> dict[str, Any]:

@@ -77,6 +77,7 @@ def make_registry() -> HandlerRegistry:
     """One user-task handler, to show a rule the form cannot express refused next to its field."""
     registry = HandlerRegistry("uji")
     registry.access = KSDPL_ACCESS  # the KSDPL groups and labels; the process is the test's own
+    registry.list_columns = ksdpl_registry.list_columns
 
     @registry.user_task("uji.penjajakan", label="Penjajakan (uji)")
     def penjajakan(ctx):

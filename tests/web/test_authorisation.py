@@ -137,7 +137,7 @@ def test_national_users_see_and_download_every_region(orch, login, two_regions):
 
 
 def test_download_is_an_attachment_with_its_checksum(orch, login, two_regions):
-    response = login("dprd_a").get(f"/dokumen/{two_regions['doc_a']}")
+    response = login("dprd_a").get(f"/dokumen/{two_regions['doc_a']}?unduh=1")
     assert response.status_code == 200 and response.data == PDF
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert "kajian.pdf" in response.headers["Content-Disposition"]

@@ -100,7 +100,7 @@ def test_progress_bar_and_case_summary(orch, login, penjajakan):
     page = text_of(login("pemda_a").get(f"/tugas/{task_id}"))
     assert "Mitra Kota Fukuoka" in page and "Negara Jepang" in page
     assert "Jenis KSDPL (pemerintah daerah di luar negeri)" in page
-    assert "Dimulai · tahap 1 3 Mei 2027 pukul 09.00 WIB" in page
+    assert "1. Prakarsa Dimulai 3 Mei 2027 pukul 09.00 WIB" in page
 
 
 def test_enum_select_and_readonly_field(orch, login):

@@ -1,0 +1,79 @@
+"""staff pages: case list columns and indexes, task drafts
+
+Revision ID: 0010
+Revises: 0006
+Create Date: 2026-11-30 10:00:00.000000
+"""
+import json
+
+from alembic import op
+import sqlalchemy as sa
+import engine.models
+
+
+revision = '0010'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+# The KSDPL variables the list columns are filled from for cases started before this revision
+# (later steps write them from HandlerRegistry.list_columns).
+BACKFILL = {'partner': 'nama_mitra', 'country': 'negara_mitra', 'kind': 'jenis_kerja_sama'}
+LENGTHS = {'partner': 200, 'country': 10, 'kind': 50}
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('instances', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('partner', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('country', sa.String(length=10), nullable=True))
+        batch_op.add_column(sa.Column('kind', sa.String(length=50), nullable=True))
+        batch_op.create_index('ix_instances_stage', ['stage'], unique=False)
+        batch_op.create_index('ix_instances_kind', ['kind'], unique=False)
+        batch_op.create_index('ix_instances_country', ['country'], unique=False)
+        batch_op.create_index('ix_instances_business_key', ['business_key'], unique=False)
+        batch_op.create_index('ix_instances_updated_at', ['updated_at'], unique=False)
+        batch_op.create_index('ix_instances_started_at', ['started_at'], unique=False)
+        batch_op.create_index('ix_instances_title', ['title'], unique=False)
+        batch_op.create_index('ix_instances_partner', ['partner'], unique=False)
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_tasks_instance_status_due', ['instance_id', 'status', 'due_at'], unique=False)
+
+    op.create_table('task_drafts',
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('values', sa.Text(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('saved_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], ),
+    sa.PrimaryKeyConstraint('task_id', 'username')
+    )
+
+    conn = op.get_bind()
+    instances = sa.table('instances', sa.column('id'), sa.column('variables'),
+                         *(sa.column(name) for name in BACKFILL))
+    for row in conn.execute(sa.select(instances.c.id, instances.c.variables)).all():
+        try:
+            variables = json.loads(row.variables or '{}')
+        except ValueError:
+            continue
+        if not isinstance(variables, dict):
+            continue
+        values = {
+            column: str(variables[name])[: LENGTHS[column]]
+            for column, name in BACKFILL.items()
+            if variables.get(name) not in (None, '')
+        }
+        if values:
+            conn.execute(instances.update().where(instances.c.id == row.id).values(**values))
+
+
+def downgrade() -> None:
+    op.drop_table('task_drafts')
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_instance_status_due')
+    with op.batch_alter_table('instances', schema=None) as batch_op:
+        for name in ('partner', 'title', 'started_at', 'updated_at', 'business_key', 'country', 'kind', 'stage'):
+            batch_op.drop_index(f'ix_instances_{name}')
+        batch_op.drop_column('kind')
+        batch_op.drop_column('country')
+        batch_op.drop_column('partner')

@@ -266,9 +266,7 @@ def _render_task(
             taken_by_other=taken_by_other,
             assignee_name=names.get(task.assignee) if task.assignee else None,
             completed_by_name=names.get(task.completed_by) if task.completed_by else None,
-            completed_at=format_datetime(task.completed_at, case.viewer_tz)
-            if task.completed_at
-            else None,
+            completed_at=format_datetime(task.completed_at, case.viewer_tz) if task.completed_at else None,
             deadline=task_due,
             submitted=submitted,
             comments=comments,
@@ -464,14 +462,22 @@ def cases() -> ResponseReturnValue:
 def case(instance_id: int) -> ResponseReturnValue:
     instance = _case_or_404(instance_id)
     view = views.case_view(
-        db(), g.actor, instance, clock.now(), _start_form_of(instance), orchestrator().registry, viewer_timezone()
+        db(),
+        g.actor,
+        instance,
+        clock.now(),
+        _start_form_of(instance),
+        orchestrator().registry,
+        viewer_timezone(),
     )
     return render_template("case.html", case=view)
 
 
 # A document opened in the browser is a document of its own, never part of the app: no script,
 # no form, no plugin it could start on the app's origin (sandbox), nothing loaded from elsewhere.
-DOCUMENT_CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+DOCUMENT_CSP = (
+    "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+)
 
 
 @bp.get("/dokumen/<int:document_id>")

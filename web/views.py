@@ -416,9 +416,7 @@ def case_view(
         if label and variables.get(key):  # e.g. a deadline a calendar decree may move
             key_dates.append(KeyDate(label, display_value({"id": key, "type": "date"}, variables[key]), None))
     if instance.ended_at:
-        key_dates.append(
-            KeyDate("Berakhir", format_datetime(instance.ended_at, tz), instance.stage)
-        )
+        key_dates.append(KeyDate("Berakhir", format_datetime(instance.ended_at, tz), instance.stage))
 
     open_tasks = [
         OpenTask(

@@ -1,0 +1,213 @@
+"""The staff case list: search, filters, sort and pages on projection columns, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, inspect
+
+from engine.clock import clock
+from tests.web.conftest import MONDAY, actor, start_case, text_of, to_dprd
+from web import caselist
+
+
+@pytest.fixture
+def db_file(db_url) -> str:
+    """The web fixtures on both databases: the list's SQL is what is tested here."""
+    return db_url
+
+
+@pytest.fixture
+def cases(orch):
+    """Three cases of Kota A (WIB) and one of Kota B (WIT), started on a known Monday."""
+    clock.set(MONDAY)
+    fukuoka = start_case(orch, "pemda_a", judul_kerja_sama="Kota kembar Fukuoka")
+    busan = start_case(
+        orch, "pemda_a", judul_kerja_sama="Pendidikan vokasi", nama_mitra="Kota Busan", negara_mitra="KR"
+    )
+    lembaga = start_case(
+        orch,
+        "pemda_a",
+        judul_kerja_sama="Beasiswa lembaga",
+        nama_mitra="Yayasan Sakura",
+        negara_mitra="JP",
+        jenis_kerja_sama="KSDLL",
+    )
+    dprd, _task = to_dprd(orch, "pemda_b")
+    return {"fukuoka": fukuoka, "busan": busan, "lembaga": lembaga, "dprd_b": dprd}
+
+
+def listed(client, query: str = "") -> list[int]:
+    html = client.get(f"/kasus{query}").get_data(as_text=True)
+    return [int(n) for n in re.findall(r'<td><a href="/kasus/(\d+)">', html)]
+
+
+def test_search_by_title_partner_country_and_business_key(orch, login, cases):
+    client = login("kemendagri")
+    assert listed(client, "?q=busan") == [cases["busan"]]  # partner, any case
+    assert listed(client, "?q=Vokasi") == [cases["busan"]]  # title
+    assert listed(client, "?q=kr") == [cases["busan"]]  # country code
+    assert set(listed(client, "?q=jp")) == {cases["lembaga"]}
+    assert listed(client, "?q=50%25") == []  # LIKE wildcards are text, not patterns
+    assert listed(client, f"?q=%23{cases['fukuoka']}") == [cases["fukuoka"]]
+    page = text_of(client.get("/kasus?q=busan"))
+    assert "Daftar kasus 1 kasus" in page and "Hapus saringan" in page
+
+
+def test_search_finds_a_business_key(orch, login):
+    who = actor("pemda_a")
+    orch.start(
+        "uji",
+        who.region_code,
+        {**_values(), "judul_kerja_sama": "Impor"},
+        actor=who,
+        business_key="KSD-2027-17",
+    )
+    start_case(orch, "pemda_a")
+    assert len(listed(login("pemda_a"), "?q=ksd-2027")) == 1
+
+
+def _values() -> dict[str, str]:
+    from tests.web.conftest import START_VALUES
+
+    return dict(START_VALUES)
+
+
+def test_filters_stage_status_kind_overdue_and_waiting_for_me(orch, login, cases):
+    national = login("kemendagri")
+    assert listed(national, "?tahap=5") == [cases["dprd_b"]]
+    assert set(listed(national, "?tahap=2")) == {cases["fukuoka"], cases["busan"], cases["lembaga"]}
+    assert listed(national, "?jenis=KSDLL") == [cases["lembaga"]]
+    orch.cancel(cases["busan"], actor("operator"))
+    assert listed(national, "?status=cancelled") == [cases["busan"]]
+    assert cases["busan"] not in listed(national, "?status=running")
+    assert listed(national, "?status=completed") == []
+    assert listed(national, "?terlambat=1") == []
+    # the DPRD of Kota B must act on its case; Kota A's Pemda on its three
+    assert listed(login("dprd_b"), "?saya=1") == [cases["dprd_b"]]
+    assert set(listed(login("pemda_a"), "?saya=1")) == {cases["fukuoka"], cases["lembaga"]}
+    assert listed(login("dprd_a"), "?saya=1") == []
+    clock.set(MONDAY + timedelta(days=120))  # past every deadline; the cancelled case has none
+    assert set(listed(national, "?terlambat=1")) == {cases["dprd_b"], cases["fukuoka"], cases["lembaga"]}
+    assert listed(national, "?terlambat=1&tahap=5") == [cases["dprd_b"]]
+    page = text_of(national.get("/kasus?terlambat=1&tahap=5"))
+    assert "Terlambat" in page and "Daftar kasus 1 kasus" in page
+    # bad values are ignored, not errors
+    assert national.get("/kasus?tahap=x&status=hapus&urut=1;drop&halaman=-3").status_code == 200
+
+
+def test_sort_and_pages(orch, login, cases, monkeypatch):
+    monkeypatch.setattr(caselist, "PAGE_SIZE", 2)
+    client = login("kemendagri")
+    first, second = listed(client, "?urut=judul"), listed(client, "?urut=judul&halaman=2")
+    assert first + second == [cases["lembaga"], cases["dprd_b"], cases["fukuoka"], cases["busan"]]
+    page = client.get("/kasus?urut=judul&q=a").get_data(as_text=True)
+    assert 'href="/kasus?q=a&amp;urut=judul&amp;halaman=2" rel="next"' in page
+    assert "Halaman 1 dari 2" in text_of(client.get("/kasus?urut=judul"))
+    assert listed(client, "?urut=judul&halaman=99") == second  # past the end: the last page
+    assert listed(client, "?urut=mitra")[0] == cases["busan"]  # Kota Busan before Kota Fukuoka
+    assert listed(client, "?urut=tahap&halaman=2")[-1] == cases["dprd_b"]
+
+
+def test_regional_staff_see_only_their_region(orch, login, cases):
+    assert cases["dprd_b"] not in listed(login("pemda_a"), "?q=kota")
+    assert listed(login("pemda_b")) == [cases["dprd_b"]]
+
+
+def test_a_national_user_reads_every_time_in_one_zone(orch, login, cases):
+    """Kota B is in WIT: its times are shown in WIB to Kemendagri, in WIT to Kota B's staff."""
+    page = text_of(login("kemendagri").get("/kasus"))
+    assert "WIT" not in page.replace("WITA", "")
+    assert "Waktu dalam WIB" in page and "3 Mei 2027 pukul 09.00 WIB" in page
+    page = text_of(login("dprd_b").get("/kasus"))
+    assert "3 Mei 2027 pukul 11.00 WIT" in page and "WIB" not in page
+
+
+def test_the_list_reads_no_case_state_or_variables(orch, login, cases, app):
+    client = login("kemendagri")
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    target = _engine_of(orch)
+    event.listen(target, "before_cursor_execute", record)
+    try:
+        assert client.get("/kasus?q=kota&terlambat=1&saya=1&urut=mitra").status_code == 200
+        assert client.get("/kasus").status_code == 200
+    finally:
+        event.remove(target, "before_cursor_execute", record)
+    listing = [s for s in statements if "FROM instances" in s]
+    assert listing, statements
+    for statement in listing:
+        assert "instances.state" not in statement and "instances.variables" not in statement
+    assert any("count(*)" in s.lower() for s in listing)
+
+
+def _engine_of(orch):
+    with orch.session() as s:
+        return s.get_bind()
+
+
+def test_every_filter_and_sort_has_an_index(orch):
+    with orch.session() as s:
+        inspector = inspect(s.get_bind())
+        indexed = {tuple(index["column_names"]) for index in inspector.get_indexes("instances")}
+        task_indexes = {tuple(index["column_names"]) for index in inspector.get_indexes("tasks")}
+    for column in (
+        "stage",
+        "status",
+        "kind",
+        "country",
+        "business_key",
+        "updated_at",
+        "started_at",
+        "title",
+        "partner",
+    ):
+        assert (column,) in indexed, column
+    assert ("instance_id", "status", "due_at") in task_indexes  # overdue and waiting-for-me per case
+
+
+def test_list_columns_follow_the_case(orch, cases):
+    """A later step that changes a listed variable changes the column too."""
+    from engine.models import Instance
+
+    with orch.session() as s:
+        row = s.get(Instance, cases["busan"])
+        assert (row.partner, row.country, row.kind) == ("Kota Busan", "KR", "KSDPL")
+
+
+def test_migration_fills_the_list_columns_of_existing_cases(tmp_path):
+    """Cases started before revision 0010 are found by partner, country and kind after it."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from engine.store import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0006")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO process_definitions (id, key, version, name, files, sha256, spiff_version, "
+                "deployed_at) VALUES (1, 'ksdpl', 1, '', '{}', '', '3.2.0', '2027-01-04 02:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO instances (id, definition_id, process_key, process_version, title, status, "
+                "variables, state, spiff_version, lock_version, started_at, updated_at) VALUES (1, 1, "
+                "'ksdpl', 1, 'Lama', 'running', :variables, '{}', '3.2.0', 1, '2027-01-04 02:00:00', "
+                "'2027-01-04 02:00:00')"
+            ),
+            {"variables": '{"nama_mitra": "Kitakyushu", "negara_mitra": "JP", "jenis_kerja_sama": "ksdpl"}'},
+        )
+    command.upgrade(alembic_config(url), "head")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT partner, country, kind FROM instances WHERE id = 1")).one()
+    engine.dispose()
+    assert tuple(row) == ("Kitakyushu", "JP", "ksdpl")

@@ -21,11 +21,13 @@ __all__ = [
     "FIELD_TYPES",
     "MSG_READONLY",
     "MSG_REQUIRED",
+    "applies",
     "coerce_values",
     "display_value",
     "form_value",
     "is_readonly",
     "is_required",
+    "only_when",
 ]
 
 FIELD_TYPES = ("string", "textarea", "long", "boolean", "date", "enum", "file")
@@ -207,6 +209,53 @@ def _coerce_one(field: Mapping[str, Any], value: Any) -> Any:
     return text
 
 
+def _property(field: Mapping[str, Any], name: str) -> str:
+    return str((field.get("properties") or {}).get(name) or "").strip()
+
+
+def _with_text_case(field: Mapping[str, Any], value: Any) -> Any:
+    """`textCase` = `upper` (e.g. an ISO country code): the value is stored as "JP" however typed."""
+    if isinstance(value, str):
+        mode = _property(field, "textCase").lower()
+        if mode == "upper":
+            return value.upper()
+        if mode == "lower":
+            return value.lower()
+    return value
+
+
+def only_when(field: Mapping[str, Any]) -> tuple[str, frozenset[str]] | None:
+    """The `onlyWhen` property, "jenis_kerja_sama=ksdll" or "a=x,y": the field applies only while
+    that other field has one of those values (a KSDLL-only field on a KSDPL case does not)."""
+    condition = _property(field, "onlyWhen")
+    if "=" not in condition:
+        return None
+    name, _, choices = condition.partition("=")
+    return name.strip(), frozenset(c.strip() for c in choices.split(",") if c.strip())
+
+
+def applies(field: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether the field is asked, given the values known (the form's and the case's)."""
+    condition = only_when(field)
+    if condition is None:
+        return True
+    name, choices = condition
+    return values.get(name) in choices
+
+
+def _not_applicable_message(field: Mapping[str, Any], fields: list[dict]) -> str:
+    name, choices = only_when(field) or ("", frozenset())
+    controlling = next((f for f in fields if f.get("id") == name), None)
+    if controlling is not None:
+        names = [
+            str(o.get("name") or o.get("id"))
+            for o in controlling.get("options") or ()
+            if o.get("id") in choices
+        ]
+        return f"Hanya diisi bila {str(controlling.get('label') or name).lower()}: {' atau '.join(names)}"
+    return f"Hanya diisi bila {name} = {' atau '.join(sorted(choices))}"
+
+
 def _default(field: Mapping[str, Any]) -> Any:
     """The field's literal default, typed; None when there is none or it is an expression."""
     default = field.get("default")
@@ -218,7 +267,9 @@ def _default(field: Mapping[str, Any]) -> Any:
         return None
 
 
-def coerce_values(fields: list[dict], raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def coerce_values(
+    fields: list[dict], raw: Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Typed values for every field present or required, and `{field_id: message}` for the wrong ones.
 
     Rules that are easy to get wrong:
@@ -226,7 +277,9 @@ def coerce_values(fields: list[dict], raw: Mapping[str, Any]) -> tuple[dict[str,
     - a key that is absent takes the field's literal default (the CLI may omit it); a key sent
       blank means "no value" (a cleared input) and fails `required`;
     - a readonly field keeps its default: sending another value is refused;
-    - keys that are not fields are ignored, so a forged extra input cannot set a case variable.
+    - keys that are not fields are ignored, so a forged extra input cannot set a case variable;
+    - a field whose `onlyWhen` does not hold (on the form's values, else `context`, the case's)
+      must stay blank and is stored as None.
     """
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -263,12 +316,21 @@ def coerce_values(fields: list[dict], raw: Mapping[str, Any]) -> tuple[dict[str,
                     raise _Invalid(MSG_REQUIRED)
                 values[field_id] = None
                 continue
-            typed = _coerce_one(field, value)
+            typed = _with_text_case(field, _coerce_one(field, value))
             if typed == "" and is_required(field):  # only control characters or spaces
                 raise _Invalid(MSG_REQUIRED)
             values[field_id] = typed
         except _Invalid as problem:
             errors[field_id] = str(problem)
+    known = {**(context or {}), **values}
+    for field in fields:
+        field_id = field.get("id")
+        if not field_id or only_when(field) is None or applies(field, known) or field_id in errors:
+            continue
+        if values.get(field_id) not in (None, "", False):
+            errors[field_id] = _not_applicable_message(field, fields)
+        elif field_id in values:
+            values[field_id] = None
     return values, errors
 
 

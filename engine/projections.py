@@ -17,7 +17,7 @@ from sqlalchemy import case as sql_case
 
 from . import notices
 from .expressions import compile_expression
-from .models import CalendarDecree, Instance, Job, Region, Task, Timer
+from .models import CalendarDecree, Instance, Job, Region, Task, TaskDraft, Timer
 from .runtime import Case, dumps, ext, parse_retry_cycle
 from .scripting import to_instant
 
@@ -72,6 +72,7 @@ CLOSE_TASKS = (
         submitted=sql_case((Task.id == bindparam("done"), bindparam("values")), else_=None),
     )
 )
+DELETE_DRAFTS = delete(TaskDraft).where(TaskDraft.task_id.in_(bindparam("ids", expanding=True)))
 DELETE_JOBS = delete(Job).where(Job.id.in_(bindparam("ids", expanding=True)))
 DELETE_TIMERS = delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
 REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
@@ -183,6 +184,7 @@ def _write_tasks(
             CLOSE_TASKS,
             {"ids": sorted(gone), "now": now, "done": done.task_id, "user": done.user, "values": done.values},
         )
+        conn.execute(DELETE_DRAFTS, {"ids": sorted(gone)})  # a closed task's drafts are done with
     rows, due_by_id = [], {}
     for task_id in ready.keys() - existing:
         task = ready[task_id]

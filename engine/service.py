@@ -33,6 +33,7 @@ from .clock import clock
 from .config import Settings
 from .decrees import DecreeQueued, Decrees
 from .deployments import Deployments, DeployResult
+from .drafts import Drafts
 from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .expressions import ExpressionError
 from .imports import Imports
@@ -128,7 +129,7 @@ class CalendarCache:
         return calendar
 
 
-class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
+class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Drafts):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(
@@ -415,9 +416,16 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 )
 
     def _validated(
-        self, fields: list[dict], raw: Mapping[str, Any], instance_id: int | None, s: Session
+        self,
+        fields: list[dict],
+        raw: Mapping[str, Any],
+        instance_id: int | None,
+        s: Session,
+        variables: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        values, errors = forms.coerce_values(fields, raw)
+        """Typed values, refused with every field's message; `variables` (the case's) decide the
+        fields that apply only to some cases (`onlyWhen`)."""
+        values, errors = forms.coerce_values(fields, raw, variables)
         for f in fields:
             if f["type"] == "file" and values.get(f["id"]) is not None:
                 owner = s.scalar(select(Document.instance_id).where(Document.id == values[f["id"]]))
@@ -482,15 +490,24 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         raw_values: Mapping[str, Any] | None = None,
         actor: Actor | None = None,
         user: str | None = None,
+        comment: str | None = None,
     ) -> StepResult:
-        """Check the submitted values against the form and the task's handler, then complete it."""
+        """Check the submitted values against the form and the task's handler, then complete it.
+        A `comment` typed in the task form is stored with the completion, or not at all."""
         user = actor.username if actor else user
+        comment = self._comment_body(comment) if (comment or "").strip() else None
         with self.uow() as uow:
             s = uow.session
             row = self._ready_task(s, task_id, actor)
             if row.assignee and user and row.assignee != user and not (actor and actor.is_operator):
                 raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
-            values = self._validated(json.loads(row.form), raw_values or {}, row.instance_id, s)
+            values = self._validated(
+                json.loads(row.form),
+                raw_values or {},
+                row.instance_id,
+                s,
+                json.loads(row.projected_variables),
+            )
             instance_id = row.instance_id
 
             def apply(case: Case, env: _Env) -> None:
@@ -518,6 +535,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 loaded=row,
                 completion=Completion(task_id, user, dumps(values)),
             )
+            if comment is not None:
+                self._add_comment(s, instance_id, comment, user, task_id)
             uow.commit()
             return result
 
@@ -639,26 +658,37 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         user: str | None = None,
     ) -> int:
         user = actor.username if actor else user
+        body = self._comment_body(body)
+        with self.uow() as uow:
+            s = uow.session
+            self._visible_instance(s, instance_id, actor)
+            comment_id = self._add_comment(s, instance_id, body, user, task_id)
+            uow.commit()
+            return comment_id
+
+    @staticmethod
+    def _comment_body(body: str | None) -> str:
         body = (body or "").strip()
         if not body:
             raise ValidationFailed({"komentar": "Komentar tidak boleh kosong"})
         if len(body) > 4000:
             raise ValidationFailed({"komentar": "Komentar paling banyak 4000 karakter"})
-        with self.uow() as uow:
-            s = uow.session
-            self._visible_instance(s, instance_id, actor)
-            comment = Comment(
-                instance_id=instance_id,
-                task_id=task_id,
-                author=user or "sistem",
-                body=body,
-                created_at=clock.now(),
-            )
-            s.add(comment)
-            s.flush()
-            self._audit(s, instance_id, user, "comment", task_id=task_id, detail={"comment": comment.id})
-            uow.commit()
-            return comment.id
+        return body
+
+    def _add_comment(
+        self, s: Session, instance_id: int, body: str, user: str | None, task_id: str | None
+    ) -> int:
+        comment = Comment(
+            instance_id=instance_id,
+            task_id=task_id,
+            author=user or "sistem",
+            body=body,
+            created_at=clock.now(),
+        )
+        s.add(comment)
+        s.flush()
+        self._audit(s, instance_id, user, "comment", task_id=task_id, detail={"comment": comment.id})
+        return comment.id
 
     # --- operators -------------------------------------------------------------------------------
     def cancel(self, instance_id: int, actor: Actor | None = None, user: str | None = None) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -125,10 +125,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _security_headers(response: Response) -> Response:
-    """No scripts, no framing, no sniffing: the pages need none of it."""
+    """Only the app's own script files (web/static), no inline script, no framing, no sniffing."""
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; "
+        "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; "
         "base-uri 'self'; form-action 'self'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -137,15 +137,19 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def error_page(error: HTTPException) -> ResponseReturnValue:
+    """The plain error page in Indonesian (a blueprint's own handler falls back to it)."""
+    code = error.code or 500
+    title, message = ERROR_TEXT.get(code, (error.name, error.description or ""))
+    description = getattr(error, "description", None)
+    if description and description != type(error).description:  # a view's own Indonesian message
+        message = description
+    message = message.replace("{max_size}", format_size(current_app.config["KSDPL_MAX_UPLOAD_BYTES"]))
+    return render_template("error.html", title=title, message=message), code
+
+
 def _register_error_pages(app: Flask) -> None:
-    def http_error(error: HTTPException) -> ResponseReturnValue:
-        code = error.code or 500
-        title, message = ERROR_TEXT.get(code, (error.name, error.description or ""))
-        description = getattr(error, "description", None)
-        if description and description != type(error).description:  # a view's own Indonesian message
-            message = description
-        message = message.replace("{max_size}", format_size(app.config["KSDPL_MAX_UPLOAD_BYTES"]))
-        return render_template("error.html", title=title, message=message), code
+    http_error = error_page
 
     def csrf_error(error: CSRFError) -> ResponseReturnValue:
         message = "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu kirim lagi."

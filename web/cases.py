@@ -19,6 +19,7 @@ from flask import (
     current_app,
     flash,
     g,
+    has_app_context,
     redirect,
     render_template,
     request,
@@ -31,7 +32,7 @@ from sqlalchemy import select
 
 from engine.clock import clock
 from engine.errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
-from engine.forms import coerce_values, display_value, form_value, is_readonly
+from engine.forms import applies, coerce_values, display_value, form_value, is_readonly, only_when
 from engine.models import Document, Instance, Task
 from engine.service import StepResult
 
@@ -44,6 +45,7 @@ from .uploads import ACCEPT, KINDS_LABEL, UploadRefused, read_upload
 bp = Blueprint("cases", __name__)
 
 _SIMPLE_VARIABLE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+MAX_COMMENT = 4000
 KEPT_SUFFIX = "__dokumen"  # hidden input carrying an already uploaded document across a failed submit
 
 
@@ -58,6 +60,16 @@ class FormState:
     accept: str = ACCEPT
     kinds: str = KINDS_LABEL
     max_size: str = "10 MB"
+    max_bytes: int = 0  # per file, checked in the browser before sending (static/forms.js)
+    max_total: int = 0  # the whole request (MAX_CONTENT_LENGTH)
+    comment: str = ""  # the comment typed in the task form
+    restore: bool = False  # after a refused request: the browser puts back what it kept
+    draft_saved_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.max_bytes and has_app_context():
+            self.max_bytes = _max_upload()
+            self.max_total = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
 
 
 def _max_upload() -> int:
@@ -132,6 +144,18 @@ def submitted_form(
     known = {f["id"] for f in fields}
     shown_errors = {key: message for key, message in errors.items() if key in known}
     return FormState(fields, values, shown_errors, documents, max_size=format_size(_max_upload()))
+
+
+def shown_fields(fields: list[dict[str, Any]], variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fields this case is asked: one that applies only to other cases (`onlyWhen` on a value
+    the case already has, e.g. a KSDLL-only field on a KSDPL case) is not shown. A condition on
+    another field of the same form is left to the browser (static/forms.js) and the server check."""
+    ids = {f["id"] for f in fields}
+    return [
+        f
+        for f in fields
+        if (condition := only_when(f)) is None or condition[0] in ids or applies(f, variables)
+    ]
 
 
 def _raw_values(fields: list[dict[str, Any]]) -> dict[str, Any]:
@@ -233,7 +257,7 @@ def _render_task(
         orchestrator().registry,
         viewer_timezone(),
     )
-    fields = views.form_of(task)
+    fields = shown_fields(views.form_of(task), case.variables)
     may_do = task.status == "ready" and views.may_do(session, g.actor, task.id)
     taken_by_other = task.assignee is not None and task.assignee != g.actor.username
     names = display_names(session, {task.assignee, task.completed_by})
@@ -249,6 +273,8 @@ def _render_task(
             else:
                 submitted.append((f.get("label") or f["id"], display_value(f, value), None))
     comments = [c for c in case.comments if c[0].task_id == task.id]
+    if form is None and may_do and not taken_by_other:
+        form = _form_with_draft(task, fields, case, session)
     letters = orchestrator().letters_for_task(fields) if may_do and not taken_by_other else []
     task_documents = session.execute(
         select(Document.id, Document.filename).where(Document.task_id == task.id).order_by(Document.id)
@@ -277,6 +303,21 @@ def _render_task(
         ),
         status,
     )
+
+
+def _form_with_draft(
+    task: Task, fields: list[dict[str, Any]], case: views.CaseView, session: Any
+) -> FormState:
+    """The new form, with the person's saved draft of this task over it, if they kept one."""
+    documents = {doc.id: doc.filename for doc in case.documents}
+    form = initial_form(fields, case.variables, _decided_before(session, task, fields), documents)
+    draft = orchestrator().draft(task.id, g.actor)
+    if draft is not None:
+        known = {f["id"] for f in fields if f.get("type") != "file" and not is_readonly(f)}
+        form.values.update({key: value for key, value in draft.values.items() if key in known})
+        form.comment = draft.comment
+        form.draft_saved_at = format_datetime(draft.saved_at, viewer_timezone())
+    return form
 
 
 def _decided_before(session: Any, task: Task, fields: list[dict[str, Any]]) -> frozenset[str]:
@@ -316,13 +357,16 @@ def complete(task_id: str) -> ResponseReturnValue:
     if task.assignee is not None and task.assignee != g.actor.username:
         return _render_task(task, instance, notice="Tugas ini sedang diambil oleh pengguna lain.", status=409)
 
-    fields = views.form_of(task)
     variables = views.variables_of(instance)
+    fields = shown_fields(views.form_of(task), variables)
     raw = _raw_values(fields)
     errors: dict[str, str] = {}
     uploads, kept = _take_files(fields, instance.id, raw, errors)
-    _, form_errors = coerce_values(fields, raw)
+    _, form_errors = coerce_values(fields, raw, variables)
     errors = {**form_errors, **errors}
+    comment = request.form.get("komentar", "")
+    if len(comment.strip()) > MAX_COMMENT:
+        errors["komentar"] = f"Komentar paling banyak {MAX_COMMENT} karakter"
     if errors:
         return _refused(task, instance, fields, variables, errors, kept)
 
@@ -340,7 +384,7 @@ def complete(task_id: str) -> ResponseReturnValue:
             )
             raw[field_id] = document_id
             kept[field_id] = (document_id, upload.filename)
-        result = orch.complete_task(task.id, raw, g.actor)
+        result = orch.complete_task(task.id, raw, g.actor, comment=comment)
     except ValidationFailed as err:
         fresh()
         return _refused(task, instance, fields, variables, err.errors, kept, str(err))
@@ -353,7 +397,7 @@ def complete(task_id: str) -> ResponseReturnValue:
         return _render_task(found[0], found[1], notice=message, status=err.status)
 
     fresh()
-    flash(f"Tugas «{task.name}» selesai.", "sukses")
+    flash(f"Tugas «{task.name}» selesai." + (" Komentar disimpan." if comment.strip() else ""), "sukses")
     region = views.region_view(db(), instance.region_code)
     for message in next_step_messages(result, region.timezone):
         flash(message, "info")
@@ -370,9 +414,69 @@ def _refused(
     message: str = "Isian belum benar. Periksa pesan di samping setiap isian.",
 ) -> ResponseReturnValue:
     form = submitted_form(fields, variables, errors, kept)
+    form.comment = request.form.get("komentar", "")
+    if "komentar" in errors:
+        form.errors["komentar"] = errors["komentar"]
     unplaced = [text for key, text in errors.items() if key not in form.errors]
     notice = message if not unplaced else f"{message} " + "; ".join(unplaced)
     return _render_task(task, instance, form=form, notice=notice, status=422)
+
+
+@bp.post("/tugas/<task_id>/draf")
+def save_draft(task_id: str) -> ResponseReturnValue:
+    """ "Simpan draf": what the form holds, kept for this person until the task is completed."""
+    task, instance = _task_or_404(task_id)
+    fields = shown_fields(views.form_of(task), views.variables_of(instance))
+    if request.form.get("hapus"):
+        orchestrator().discard_draft(task.id, g.actor)
+        flash("Draf dihapus; formulir kembali ke isian awal.", "info")
+        return redirect(url_for("cases.task", task_id=task.id))
+    values = {f["id"]: request.form.get(f["id"], "") for f in fields}
+    try:
+        draft = orchestrator().save_draft(task.id, values, request.form.get("komentar", ""), g.actor)
+    except ValidationFailed as err:
+        fresh()
+        return _refused(task, instance, fields, views.variables_of(instance), err.errors, {}, str(err))
+    except EngineError as err:
+        fresh()
+        return _render_task(task, instance, notice=str(err), status=err.status)
+    files = [f for f in fields if f.get("type") == "file" and request.files.get(f["id"])]
+    note = " Berkas tidak ikut tersimpan dalam draf; pilih lagi saat menyelesaikan tugas." if files else ""
+    flash(f"Draf disimpan pada {format_datetime(draft.saved_at, viewer_timezone())}.{note}", "sukses")
+    return redirect(url_for("cases.task", task_id=task.id))
+
+
+@bp.errorhandler(413)
+def too_large(error: Any) -> ResponseReturnValue:
+    """A task form whose files together exceed the request limit comes back as the form, with the
+    message beside each file field; the typed values come back from the person's draft and from
+    what the browser kept when it sent the form (static/forms.js). Elsewhere: the plain 413 page."""
+    from . import error_page
+
+    on_task_form = request.endpoint in ("cases.complete", "cases.save_draft")
+    task_id = (request.view_args or {}).get("task_id") if on_task_form else None
+    found = views.task_for(db(), g.actor, task_id) if task_id and "actor" in g else None
+    if found is None:
+        return error_page(error)
+    task, instance = found
+    if task.status != "ready" or not views.may_do(db(), g.actor, task.id):
+        return error_page(error)
+    case = views.case_view(
+        db(), g.actor, instance, clock.now(), _start_form_of(instance), orchestrator().registry
+    )
+    fields = shown_fields(views.form_of(task), case.variables)
+    form = _form_with_draft(task, fields, case, db())
+    limit = format_size(_max_upload())
+    total = format_size(int(current_app.config.get("MAX_CONTENT_LENGTH") or 0))
+    for f in fields:
+        if f.get("type") == "file" and not is_readonly(f):
+            form.errors[f["id"]] = (
+                f"Kiriman terlalu besar (setiap berkas paling besar {limit}, seluruh kiriman {total}). "
+                "Berkas belum tersimpan: pilih berkas yang lebih kecil lalu kirim lagi."
+            )
+    form.restore = True
+    notice = "Kiriman melebihi batas ukuran. Isian Anda dikembalikan; periksa pesan di samping isian berkas."
+    return _render_task(task, instance, form=form, notice=notice, status=413)
 
 
 # --- starting a case ------------------------------------------------------------------------------

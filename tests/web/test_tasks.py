@@ -345,8 +345,9 @@ def test_request_over_the_total_limit_is_refused(orch, penjajakan):
     before = snapshot(orch)
     response = client.post(f"/tugas/{task_id}", data=form_data(file=(b"%PDF-" + b"0" * 8000, "besar.pdf")))
     assert response.status_code == 413
-    assert "Berkas terlalu besar" in text_of(response)
-    assert "Setiap berkas paling besar 1 KB" in text_of(response)
+    # the task form again, the message beside the file field (values: tests/web/test_staff_forms.py)
+    assert "Kiriman melebihi batas ukuran" in text_of(response)
+    assert field_error(response, "kajian").startswith("Kiriman terlalu besar (setiap berkas paling besar 1 KB")
     assert snapshot(orch) == before
 
 

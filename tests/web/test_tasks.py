@@ -347,7 +347,9 @@ def test_request_over_the_total_limit_is_refused(orch, penjajakan):
     assert response.status_code == 413
     # the task form again, the message beside the file field (values: tests/web/test_staff_forms.py)
     assert "Kiriman melebihi batas ukuran" in text_of(response)
-    assert field_error(response, "kajian").startswith("Kiriman terlalu besar (setiap berkas paling besar 1 KB")
+    assert field_error(response, "kajian").startswith(
+        "Kiriman terlalu besar (setiap berkas paling besar 1 KB"
+    )
     assert snapshot(orch) == before
 
 

@@ -303,3 +303,36 @@ def test_helpers():
     assert display_value(field("e", "enum", options=["ksdpl"]), "ksdpl") == "KSDPL"
     assert display_value(field("s"), "") == "-"
     assert display_value(field("s"), "teks") == "teks"
+
+
+# --- field properties: textCase and onlyWhen (issue 12) ---------------------------------------------
+
+KIND = {
+    "id": "jenis",
+    "label": "Jenis kerja sama",
+    "type": "enum",
+    "options": [{"id": "ksdpl", "name": "KSDPL"}, {"id": "ksdll", "name": "KSDLL"}],
+}
+INSTITUTION = {"id": "lembaga", "label": "Lembaga", "type": "string", "properties": {"onlyWhen": "jenis=ksdll"}}
+COUNTRY = {"id": "negara", "label": "Negara", "type": "string", "properties": {"textCase": "upper"}}
+
+
+def test_text_case_upper_stores_capitals():
+    values, errors = coerce_values([COUNTRY], {"negara": " jp "})
+    assert (values, errors) == ({"negara": "JP"}, {})
+
+
+def test_only_when_refuses_a_value_where_the_field_does_not_apply():
+    values, errors = coerce_values([KIND, INSTITUTION], {"jenis": "ksdpl", "lembaga": "Universitas"})
+    assert errors == {"lembaga": "Hanya diisi bila jenis kerja sama: KSDLL"}
+    values, errors = coerce_values([KIND, INSTITUTION], {"jenis": "ksdpl", "lembaga": ""})
+    assert errors == {} and values["lembaga"] is None
+    values, errors = coerce_values([KIND, INSTITUTION], {"jenis": "ksdll", "lembaga": "Universitas"})
+    assert errors == {} and values["lembaga"] == "Universitas"
+
+
+def test_only_when_reads_the_case_when_the_form_does_not_have_the_field():
+    _values, errors = coerce_values([INSTITUTION], {"lembaga": "Universitas"}, {"jenis": "ksdpl"})
+    assert errors == {"lembaga": "Hanya diisi bila jenis = ksdll"}
+    values, errors = coerce_values([INSTITUTION], {"lembaga": "Universitas"}, {"jenis": "ksdll"})
+    assert errors == {} and values == {"lembaga": "Universitas"}

@@ -313,7 +313,12 @@ KIND = {
     "type": "enum",
     "options": [{"id": "ksdpl", "name": "KSDPL"}, {"id": "ksdll", "name": "KSDLL"}],
 }
-INSTITUTION = {"id": "lembaga", "label": "Lembaga", "type": "string", "properties": {"onlyWhen": "jenis=ksdll"}}
+INSTITUTION = {
+    "id": "lembaga",
+    "label": "Lembaga",
+    "type": "string",
+    "properties": {"onlyWhen": "jenis=ksdll"},
+}
 COUNTRY = {"id": "negara", "label": "Negara", "type": "string", "properties": {"textCase": "upper"}}
 
 

@@ -92,6 +92,7 @@ class CaseRow:
     stage: int | None
     definition_id: int
     status: str
+    region_code: str | None
     region_name: str
     region_timezone: str
     updated_at: datetime
@@ -188,6 +189,7 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
             stage=row.stage,
             definition_id=row.definition_id,
             status=row.status,
+            region_code=row.region_code,
             region_name=row.region_name or row.region_code or "Nasional",
             region_timezone=row.region_timezone or "Asia/Jakarta",
             updated_at=row.updated_at,

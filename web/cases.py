@@ -455,6 +455,8 @@ def too_large(error: Any) -> ResponseReturnValue:
 
     on_task_form = request.endpoint in ("cases.complete", "cases.save_draft")
     task_id = (request.view_args or {}).get("task_id") if on_task_form else None
+    if "actor" not in g and current_user.is_authenticated:  # refused before the login check ran (CSRF)
+        g.actor = current_user.actor
     found = views.task_for(db(), g.actor, task_id) if task_id and "actor" in g else None
     if found is None:
         return error_page(error)
@@ -545,7 +547,9 @@ def _case_or_404(instance_id: int) -> Instance:
 def cases() -> ResponseReturnValue:
     session = db()
     query = caselist.CaseQuery.from_args(request.args)
-    page = caselist.case_page(session, g.actor, query, clock.now())
+    now = clock.now()
+    page = caselist.case_page(session, g.actor, query, now)
+    due = [(row.id, row.next_due_at, row.region_code) for row in page.rows]
     kind_field = orchestrator().registry.list_columns.get("kind")
     start_fields = _start_form_by_key(current_app.config["KSDPL_PROCESS_KEY"])
     options = next((f.get("options") for f in start_fields if f.get("id") == kind_field), None)
@@ -553,6 +557,7 @@ def cases() -> ResponseReturnValue:
     return render_template(
         "cases.html",
         page=page,
+        deadlines=views.list_deadlines(session, due, now, viewer_timezone()),
         query=query,
         stages=latest_stages(),
         kinds=kinds,

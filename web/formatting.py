@@ -83,6 +83,17 @@ class Deadline:
         return f"{self.working_days_left} hari kerja lagi"
 
 
+def due_label(due_at: datetime, tz: str) -> str:
+    """A due instant on one clock: '13 Juli 2027 WIB' when it ends that day (00.00 the next),
+    else with the time, '13 Juli 2027 pukul 22.00 WIB'."""
+    tz_name = TIMEZONES.get(tz, tz)
+    local = due_at.astimezone(_zone(tz_name))
+    label = format_date(deadline_day(due_at, tz_name))
+    if local.time() != time(0):
+        label = f"{label} pukul {local:%H.%M}"
+    return f"{label} {zone_label(tz_name)}"
+
+
 def deadline(
     due_at: datetime | None,
     tz: str,
@@ -101,14 +112,10 @@ def deadline(
     today = local_today(now, tz_name)
     left = calendar.working_days_between(today, day)
     overdue = now >= due_at
-    local = due_at.astimezone(_zone(tz_name))
-    label = format_date(day)
-    if local.time() != time(0):
-        label = f"{label} pukul {local:%H.%M}"
-    label = f"{label} {zone_label(tz_name)}"
+    label = due_label(due_at, tz_name)
     viewer_zone = TIMEZONES.get(viewer_tz, viewer_tz) if viewer_tz else tz_name
     if viewer_zone != tz_name:
-        label = f"{label} ({format_datetime(due_at, viewer_zone)})"
+        label = f"{label} ({due_label(due_at, viewer_zone)})"
     return Deadline(
         due_at=due_at,
         day=day,

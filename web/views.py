@@ -34,7 +34,7 @@ from engine.models import (
 from engine.registry import HandlerRegistry
 
 from .accounts import display_names
-from .formatting import Deadline, deadline, format_datetime, groups_label
+from .formatting import Deadline, deadline, due_label, format_datetime, groups_label
 
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 
@@ -93,6 +93,20 @@ def calendar_for(session: Session, region_code: str | None) -> WorkingCalendar:
         {row.day: row.is_holiday for row in rows},
         {row.day: row.description for row in rows if row.description},
     )
+
+
+def list_deadlines(
+    session: Session, rows: list[tuple[int, datetime | None, str | None]], now: datetime, viewer_tz: str
+) -> dict[int, tuple[Deadline, str]]:
+    """For a list page: each row's deadline (working days on its region's calendar) and its
+    instant on the viewer's clock, so a list reads in one zone. `rows`: (id, due_at, region)."""
+    regions = _Regions(session)
+    result = {}
+    for row_id, due_at, code in rows:
+        found = regions.deadline(due_at, code, now)
+        if found is not None:
+            result[row_id] = (found, due_label(found.due_at, viewer_tz))
+    return result
 
 
 class _Regions:

@@ -187,7 +187,7 @@ def test_a_case_through_the_browser(browser, orch, tmp_path):
         assert "Sepakat menjajaki <b>pendidikan</b>." in history  # escaped: shown as typed
         assert pemda.page.locator("main b").count() == 0
         with pemda.page.expect_download() as download:
-            pemda.page.click("a:has-text('kajian.pdf') >> nth=0")
+            pemda.page.click("a[href$='unduh=1'] >> nth=0")  # the PDF itself opens in the browser
         assert Path(download.value.path()).read_bytes() == PDF
         pemda.close()
 

@@ -145,6 +145,7 @@ class Instance(Base):
         Index("ix_instances_country", "country"),
         Index("ix_instances_business_key", "business_key"),
         Index("ix_instances_updated_at", "updated_at"),
+        Index("ix_instances_region_updated", "region_code", "updated_at"),  # a region's default page
         Index("ix_instances_started_at", "started_at"),
         Index("ix_instances_title", "title"),
         Index("ix_instances_partner", "partner"),

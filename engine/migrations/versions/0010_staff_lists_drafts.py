@@ -32,6 +32,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_instances_country', ['country'], unique=False)
         batch_op.create_index('ix_instances_business_key', ['business_key'], unique=False)
         batch_op.create_index('ix_instances_updated_at', ['updated_at'], unique=False)
+        batch_op.create_index('ix_instances_region_updated', ['region_code', 'updated_at'], unique=False)
         batch_op.create_index('ix_instances_started_at', ['started_at'], unique=False)
         batch_op.create_index('ix_instances_title', ['title'], unique=False)
         batch_op.create_index('ix_instances_partner', ['partner'], unique=False)
@@ -72,7 +73,8 @@ def downgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_instance_status_due')
     with op.batch_alter_table('instances', schema=None) as batch_op:
-        for name in ('partner', 'title', 'started_at', 'updated_at', 'business_key', 'country', 'kind', 'stage'):
+        for name in ('partner', 'title', 'started_at', 'region_updated', 'updated_at', 'business_key', 'country',
+                     'kind', 'stage'):
             batch_op.drop_index(f'ix_instances_{name}')
         batch_op.drop_column('kind')
         batch_op.drop_column('country')

@@ -15,6 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
+from . import forms
 from .expressions import ExpressionError, compile_expression, compile_feel, compile_unary_tests
 from .parser import CAMUNDA_NS, MODELER_NS, ZEEBE_NS, parse_files, read_extensions, read_stage_names
 from .registry import HandlerRegistry
@@ -82,7 +83,33 @@ def _check_expression(report: _Report, filename: str, element_id: str, text: str
         )
 
 
+def _check_field_properties(report: _Report, filename: str, element_id: str, fields: list[dict]) -> None:
+    """`textCase` and `onlyWhen` (engine/forms.py) mean what the analyst wrote, or the deploy fails."""
+    by_id = {f["id"]: f for f in fields}
+    for f in fields:
+        properties = f.get("properties") or {}
+        if "textCase" in properties and str(properties["textCase"]).strip().lower() not in ("upper", "lower"):
+            report.add(filename, element_id, f"form field '{f['id']}': textCase is 'upper' or 'lower'")
+        if "onlyWhen" not in properties:
+            continue
+        condition = forms.only_when(f)
+        if condition is None or not condition[0] or not condition[1]:
+            report.add(filename, element_id, f"form field '{f['id']}': onlyWhen needs 'field=value[,value]'")
+            continue
+        other = by_id.get(condition[0])
+        if other is not None and other["type"] == "enum":
+            unknown = sorted(condition[1] - {o["id"] for o in other["options"]})
+            if unknown:
+                report.add(
+                    filename,
+                    element_id,
+                    f"form field '{f['id']}': onlyWhen names {', '.join(unknown)}, "
+                    f"not a value of '{condition[0]}'",
+                )
+
+
 def _check_form(report: _Report, filename: str, element_id: str, fields: list[dict]) -> None:
+    _check_field_properties(report, filename, element_id, fields)
     for f in fields:
         if f["type"] not in FORM_TYPES:
             report.add(

@@ -199,3 +199,25 @@ def test_a_stage_the_process_does_not_name_is_refused():
         f"review.bpmn: {element}: stage 4 has no name: add the process property 'stage.4' (the stage's name)"
         for element in ("Approved", "DeemedApproved")
     ]
+
+
+def test_field_properties_text_case_and_only_when():
+    """`textCase` and `onlyWhen` (issue 12) are checked at deploy: a typo would silently do nothing."""
+    text = REVIEW.replace(
+        '<camunda:formField id="isi" label="Isi" type="textarea">',
+        '<camunda:formField id="isi" label="Isi" type="textarea"><camunda:properties>'
+        '<camunda:property id="textCase" value="kapital" /><camunda:property id="onlyWhen" value="jenis" />'
+        "</camunda:properties>",
+    ).replace(
+        '<camunda:formField id="keputusan" label="Keputusan" type="enum">',
+        '<camunda:formField id="keputusan" label="Keputusan" type="enum"></camunda:formField>'
+        '<camunda:formField id="alasan" label="Alasan" type="string"><camunda:properties>'
+        '<camunda:property id="onlyWhen" value="keputusan=tolak" /></camunda:properties></camunda:formField>'
+        '<camunda:formField id="keputusan2" label="Keputusan" type="enum">',
+    )
+    found = problems(text)
+    assert "review.bpmn: Draft: form field 'isi': textCase is 'upper' or 'lower'" in found
+    assert "review.bpmn: Draft: form field 'isi': onlyWhen needs 'field=value[,value]'" in found
+    assert any("form field 'alasan': onlyWhen names tolak, not a value of 'keputusan'" in p for p in found), (
+        found
+    )

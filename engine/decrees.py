@@ -316,6 +316,7 @@ class Decrees:
         except (SpiffWorkflowException, ExpressionError) as err:
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
         case.earlier_variables = json.loads(row.projected_variables)
+        case.has_drafts = bool(row.has_drafts)
         self._save(
             s,
             instance_id,

@@ -37,10 +37,12 @@ class Draft:
 class Drafts:
     """Save, read and discard a person's draft of a task form."""
 
-    def _draft_task(self, s: Session, task_id: str, actor: Actor) -> list[dict[str, Any]]:
-        """The task's form fields, if the task is ready and the actor may do it."""
+    def _draft_task(self, s: Session, task_id: str, actor: Actor) -> tuple[int, list[dict[str, Any]]]:
+        """The task's case and form fields, if the task is ready and the actor may do it."""
         row = s.execute(
-            select(Task.form, Task.status, Task.assignee, candidate_of(actor).label("allowed"))
+            select(
+                Task.form, Task.instance_id, Task.status, Task.assignee, candidate_of(actor).label("allowed")
+            )
             .join(Instance, Instance.id == Task.instance_id)
             .where(and_(Task.id == task_id, visible_instances(actor)))
         ).first()
@@ -53,7 +55,7 @@ class Drafts:
         if row.assignee and row.assignee != actor.username:
             raise Conflict("Tugas ini sedang diambil oleh pengguna lain")
         fields = json.loads(row.form or "[]")
-        return [f for f in fields if isinstance(f, dict) and f.get("id")]
+        return row.instance_id, [f for f in fields if isinstance(f, dict) and f.get("id")]
 
     def save_draft(self, task_id: str, values: Mapping[str, Any], comment: str, actor: Actor) -> Draft:
         """Keep what the form holds, replacing the person's earlier draft of this task."""
@@ -63,7 +65,8 @@ class Drafts:
             raise ValidationFailed({"komentar": f"Komentar paling banyak {MAX_COMMENT_CHARS} karakter"})
         with self.uow() as uow:
             s = uow.session
-            for f in self._draft_task(s, task_id, actor):
+            instance_id, fields = self._draft_task(s, task_id, actor)
+            for f in fields:
                 if f.get("type") == "file" or forms.is_readonly(f) or f["id"] not in values:
                     continue
                 text = str(values[f["id"]] or "")
@@ -73,7 +76,7 @@ class Drafts:
             now = clock.now()
             draft = s.get(TaskDraft, (task_id, actor.username))
             if draft is None:
-                draft = TaskDraft(task_id=task_id, username=actor.username)
+                draft = TaskDraft(task_id=task_id, username=actor.username, instance_id=instance_id)
                 s.add(draft)
             draft.values = json.dumps(kept, ensure_ascii=False)
             draft.comment = comment

@@ -363,6 +363,8 @@ class TaskDraft(Base):
     __tablename__ = "task_drafts"
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
     username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # the case, so loading it says in the same statement whether any draft must go (projections)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     values: Mapped[str] = mapped_column(Text, default="{}")  # JSON {field id: text as typed}
     comment: Mapped[str] = mapped_column(Text, default="")
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy import case as sql_case
 
 from . import notices
@@ -23,6 +23,8 @@ from .scripting import to_instant
 
 # The working-day calendar's version: the newest decree (0 before any). Read with every case.
 CALENDAR_VERSION = select(func.coalesce(func.max(CalendarDecree.id), 0)).scalar_subquery()
+# Whether anyone keeps a draft of one of the case's tasks: closing tasks then deletes them.
+HAS_DRAFTS = exists().where(TaskDraft.instance_id == Instance.id)
 
 LOAD_COLUMNS = (
     Instance.state,
@@ -37,6 +39,7 @@ LOAD_COLUMNS = (
     Region.level.label("region_level"),
     Region.timezone.label("region_timezone"),
     CALENDAR_VERSION.label("calendar_version"),
+    HAS_DRAFTS.label("has_drafts"),
 )
 LOAD = (
     select(*LOAD_COLUMNS)
@@ -184,7 +187,8 @@ def _write_tasks(
             CLOSE_TASKS,
             {"ids": sorted(gone), "now": now, "done": done.task_id, "user": done.user, "values": done.values},
         )
-        conn.execute(DELETE_DRAFTS, {"ids": sorted(gone)})  # a closed task's drafts are done with
+        if case.has_drafts is not False:  # a closed task's drafts are done with (unknown: look)
+            conn.execute(DELETE_DRAFTS, {"ids": sorted(gone)})
     rows, due_by_id = [], {}
     for task_id in ready.keys() - existing:
         task = ready[task_id]

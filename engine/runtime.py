@@ -132,6 +132,8 @@ class Case:
         # The variables screens saw after the previous step: branches that ended (a lapse warning,
         # an overdue report) leave their results there, as the main path never sees them.
         self.earlier_variables: dict[str, Any] = {}
+        # Whether a task of the case has a draft (`projections.HAS_DRAFTS`, read when loading); None: unknown.
+        self.has_drafts: bool | None = None
         # What the open tasks held when the case was loaded, and the values this step set itself
         # (a form, a handler's result): see `variables`.
         self.loaded_variables: dict[str, Any] = {}
@@ -147,6 +149,7 @@ class Case:
             task.data.update(variables)
         case = cls(workflow)
         case.stage_names = deployment.stages
+        case.has_drafts = False  # nobody has seen its tasks yet
         case.run_engine()
         return case
 

@@ -310,6 +310,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         except (SpiffWorkflowException, ExpressionError) as err:
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
         case.earlier_variables = json.loads(row.projected_variables)
+        case.has_drafts = bool(row.has_drafts)
         return self._save(
             s, instance_id, row.lock_version, case, env, user, (action, task_id, bpmn_id, detail), completion
         )

@@ -162,3 +162,33 @@ def test_over_the_request_limit_the_form_comes_back_with_the_draft_and_the_messa
     # elsewhere the plain page
     response = client.post("/kasus/1/komentar", data={"komentar": "x" * 9000})
     assert response.status_code == 413 and "Berkas terlalu besar" in text_of(response)
+
+
+def test_closing_tasks_deletes_drafts_only_when_there_are_some(orch, penjajakan):
+    """The step reads whether the case has drafts with the case (no extra statement on the hot path)."""
+    from sqlalchemy import event
+
+    from tests.web.conftest import PENJAJAKAN as VALUES
+    from tests.web.conftest import add_pdf
+
+    case, task_id = penjajakan
+    with orch.session() as s:
+        engine = s.get_bind()
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        document = add_pdf(orch, case, task_id)
+        orch.complete_task(task_id, {**VALUES, "kajian": str(document)}, actor("pemda_a"))
+        assert not [s for s in statements if s.startswith("DELETE FROM task_drafts")]
+        dprd = ready_task(orch, case, "PersetujuanDprd")
+        orch.save_draft(dprd, {"keputusan_dprd": "setuju"}, "Menunggu rapat paripurna.", actor("dprd_a"))
+        statements.clear()
+        orch.cancel(case, actor("operator"))  # closing the task any way ends its drafts
+        assert [s for s in statements if s.startswith("DELETE FROM task_drafts")]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert drafts(orch) == 0

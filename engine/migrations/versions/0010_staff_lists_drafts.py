@@ -42,12 +42,16 @@ def upgrade() -> None:
     op.create_table('task_drafts',
     sa.Column('task_id', sa.String(length=36), nullable=False),
     sa.Column('username', sa.String(length=100), nullable=False),
+    sa.Column('instance_id', sa.Integer(), nullable=False),
     sa.Column('values', sa.Text(), nullable=False),
     sa.Column('comment', sa.Text(), nullable=False),
     sa.Column('saved_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ),
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], ),
     sa.PrimaryKeyConstraint('task_id', 'username')
     )
+    with op.batch_alter_table('task_drafts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_drafts_instance_id'), ['instance_id'], unique=False)
 
     conn = op.get_bind()
     instances = sa.table('instances', sa.column('id'), sa.column('variables'),
@@ -69,6 +73,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('task_drafts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_drafts_instance_id'))
     op.drop_table('task_drafts')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_instance_status_due')

@@ -106,10 +106,20 @@ def init_db(ctx: Context, as_json: bool) -> None:
     """Create or upgrade the database schema to the newest migration."""
     upgrade(ctx.settings.database_url)
     seeded = ctx.orchestrator.seed_lookups()
+    listed = ctx.orchestrator.fill_list_columns()
     emit(
         as_json,
-        {"database": ctx.settings.database_url, "status": "ok", "seeded": seeded},
-        lambda d: "database ready" + "".join(f"\n{name}: {n} values" for name, n in seeded.items()),
+        {
+            "database": ctx.settings.database_url,
+            "status": "ok",
+            "seeded": seeded,
+            "list_columns_filled": listed,
+        },
+        lambda d: (
+            "database ready"
+            + "".join(f"\n{name}: {n} values" for name, n in seeded.items())
+            + (f"\nlist columns filled for {listed} cases" if listed else "")
+        ),
     )
 
 

@@ -225,8 +225,8 @@ def _with_text_case(field: Mapping[str, Any], value: Any) -> Any:
 
 
 def only_when(field: Mapping[str, Any]) -> tuple[str, frozenset[str]] | None:
-    """The `onlyWhen` property, "jenis_kerja_sama=ksdll" or "a=x,y": the field applies only while
-    that other field has one of those values (a KSDLL-only field on a KSDPL case does not)."""
+    """The `onlyWhen` property, "kind=b" or "kind=b,c": the field applies only while that other
+    field (of the form, else of the case) has one of those values."""
     condition = _property(field, "onlyWhen")
     if "=" not in condition:
         return None

@@ -700,6 +700,38 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             self._step(uow.session, instance_id, user, lambda case, env: case.cancel(), "cancel")
             uow.commit()
 
+    def fill_list_columns(self, batch: int = 500) -> int:
+        """Copy the list columns (`registry.list_columns`) of cases that predate them (migration
+        0010) from their variables; later steps keep them current. Returns how many were filled."""
+        if not self.registry.list_columns:
+            return 0
+        filled, after = 0, 0
+        while True:
+            with self.uow() as uow:
+                s = uow.session
+                rows = s.execute(
+                    select(Instance.id, Instance.variables)
+                    .where(
+                        Instance.id > after,
+                        Instance.partner.is_(None),
+                        Instance.country.is_(None),
+                        Instance.kind.is_(None),
+                    )
+                    .order_by(Instance.id)
+                    .limit(batch)
+                ).all()
+                for row in rows:
+                    values = projections.list_values(
+                        json.loads(row.variables or "{}"), self.registry.list_columns
+                    )
+                    if any(values.values()):
+                        s.execute(update(Instance).where(Instance.id == row.id).values(**values))
+                        filled += 1
+                uow.commit()
+            if len(rows) < batch:
+                return filled
+            after = rows[-1].id
+
     def seed_lookups(self) -> dict[str, int]:
         """Fill each list the handlers declared, if it is still empty; operators edit it afterwards."""
         added = {}

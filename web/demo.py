@@ -20,6 +20,7 @@ from sqlalchemy import select
 from engine.access import AccessPolicy, Actor
 from engine.calendar import TIMEZONES, local_today
 from engine.clock import clock
+from engine.forms import applies
 from engine.models import Instance, Region, Task, User
 from engine.service import Orchestrator
 from engine.store import upgrade
@@ -229,8 +230,8 @@ def drive(orch: Orchestrator, instance_id: int, case: DemoCase, usernames, max_s
         today = local_today(clock.now(), region.timezone if region else "Asia/Jakarta")
         raw: dict[str, Any] = {}
         for f in json.loads(task.form or "[]"):
-            if "readonly" in (f.get("constraints") or {}):
-                continue
+            if "readonly" in (f.get("constraints") or {}) or not applies(f, {**variables, **raw}):
+                continue  # as a person would: what the form shows them (onlyWhen)
             if f.get("type") == "file":
                 raw[f["id"]] = orch.add_document(
                     instance_id,

@@ -180,12 +180,14 @@ def test_list_columns_follow_the_case(orch, cases):
         assert (row.partner, row.country, row.kind) == ("Kota Busan", "KR", "KSDPL")
 
 
-def test_migration_fills_the_list_columns_of_existing_cases(tmp_path):
-    """Cases started before revision 0010 are found by partner, country and kind after it."""
+def test_init_db_fills_the_list_columns_of_existing_cases(tmp_path):
+    """Cases started before revision 0010 are found by partner, country and kind after `init-db`."""
     from alembic import command
     from sqlalchemy import create_engine, text
 
+    from engine.service import Orchestrator
     from engine.store import alembic_config
+    from tests.web.conftest import make_registry
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     command.upgrade(alembic_config(url), "0006")
@@ -197,17 +199,24 @@ def test_migration_fills_the_list_columns_of_existing_cases(tmp_path):
                 "deployed_at) VALUES (1, 'ksdpl', 1, '', '{}', '', '3.2.0', '2027-01-04 02:00:00')"
             )
         )
-        conn.execute(
-            text(
-                "INSERT INTO instances (id, definition_id, process_key, process_version, title, status, "
-                "variables, state, spiff_version, lock_version, started_at, updated_at) VALUES (1, 1, "
-                "'ksdpl', 1, 'Lama', 'running', :variables, '{}', '3.2.0', 1, '2027-01-04 02:00:00', "
-                "'2027-01-04 02:00:00')"
-            ),
-            {"variables": '{"nama_mitra": "Kitakyushu", "negara_mitra": "JP", "jenis_kerja_sama": "ksdpl"}'},
-        )
+        for n, variables in enumerate(
+            ('{"nama_mitra": "Kitakyushu", "negara_mitra": "JP", "jenis_kerja_sama": "ksdpl"}', "{}"), 1
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO instances (id, definition_id, process_key, process_version, title, status, "
+                    "variables, state, spiff_version, lock_version, started_at, updated_at) VALUES (:id, 1, "
+                    "'ksdpl', 1, 'Lama', 'running', :variables, '{}', '3.2.0', 1, '2027-01-04 02:00:00', "
+                    "'2027-01-04 02:00:00')"
+                ),
+                {"id": n, "variables": variables},
+            )
     command.upgrade(alembic_config(url), "head")
+    orch = Orchestrator(url, make_registry())
+    assert orch.fill_list_columns(batch=1) == 1
+    assert orch.fill_list_columns() == 0  # once done, nothing left
+    orch.close()
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT partner, country, kind FROM instances WHERE id = 1")).one()
+        rows = conn.execute(text("SELECT partner, country, kind FROM instances ORDER BY id")).all()
     engine.dispose()
-    assert tuple(row) == ("Kitakyushu", "JP", "ksdpl")
+    assert [tuple(row) for row in rows] == [("Kitakyushu", "JP", "ksdpl"), (None, None, None)]

@@ -4,8 +4,6 @@ Revision ID: 0010
 Revises: 0006
 Create Date: 2026-11-30 10:00:00.000000
 """
-import json
-
 from alembic import op
 import sqlalchemy as sa
 import engine.models
@@ -16,10 +14,6 @@ down_revision = '0006'
 branch_labels = None
 depends_on = None
 
-# The KSDPL variables the list columns are filled from for cases started before this revision
-# (later steps write them from HandlerRegistry.list_columns).
-BACKFILL = {'partner': 'nama_mitra', 'country': 'negara_mitra', 'kind': 'jenis_kerja_sama'}
-LENGTHS = {'partner': 200, 'country': 10, 'kind': 50}
 
 
 def upgrade() -> None:
@@ -53,23 +47,8 @@ def upgrade() -> None:
     with op.batch_alter_table('task_drafts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_task_drafts_instance_id'), ['instance_id'], unique=False)
 
-    conn = op.get_bind()
-    instances = sa.table('instances', sa.column('id'), sa.column('variables'),
-                         *(sa.column(name) for name in BACKFILL))
-    for row in conn.execute(sa.select(instances.c.id, instances.c.variables)).all():
-        try:
-            variables = json.loads(row.variables or '{}')
-        except ValueError:
-            continue
-        if not isinstance(variables, dict):
-            continue
-        values = {
-            column: str(variables[name])[: LENGTHS[column]]
-            for column, name in BACKFILL.items()
-            if variables.get(name) not in (None, '')
-        }
-        if values:
-            conn.execute(instances.update().where(instances.c.id == row.id).values(**values))
+    # Cases started before this revision get their list columns from `init-db`
+    # (Orchestrator.fill_list_columns, which knows the handler package's variables).
 
 
 def downgrade() -> None:

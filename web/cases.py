@@ -218,7 +218,7 @@ def next_step_messages(result: StepResult, tz: str) -> list[str]:
     for task in result.next_tasks:
         text = f"Menunggu {lower_first(task.name)} ({groups_label(task.candidate_groups, access().labels)})"
         if task.due_at is not None:
-            due = deadline(task.due_at, tz, clock.now(), calendar)
+            due = deadline(task.due_at, tz, clock.now(), calendar, viewer_timezone())
             if due is not None:
                 text += f", batas {due.label} ({due.left_label})"
         messages.append(text)
@@ -464,7 +464,13 @@ def too_large(error: Any) -> ResponseReturnValue:
     if task.status != "ready" or not views.may_do(db(), g.actor, task.id):
         return error_page(error)
     case = views.case_view(
-        db(), g.actor, instance, clock.now(), _start_form_of(instance), orchestrator().registry
+        db(),
+        g.actor,
+        instance,
+        clock.now(),
+        _start_form_of(instance),
+        orchestrator().registry,
+        viewer_timezone(),
     )
     fields = shown_fields(views.form_of(task), case.variables)
     form = _form_with_draft(task, fields, case, db())

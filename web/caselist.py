@@ -94,7 +94,6 @@ class CaseRow:
     status: str
     region_code: str | None
     region_name: str
-    region_timezone: str
     updated_at: datetime
     next_due_at: datetime | None
     overdue: bool
@@ -169,7 +168,6 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
             Instance.updated_at,
             Instance.region_code,
             Region.name.label("region_name"),
-            Region.timezone.label("region_timezone"),
         )
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(condition)
@@ -191,7 +189,6 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
             status=row.status,
             region_code=row.region_code,
             region_name=row.region_name or row.region_code or "Nasional",
-            region_timezone=row.region_timezone or "Asia/Jakarta",
             updated_at=row.updated_at,
             next_due_at=due.get(row.id),
             overdue=due.get(row.id) is not None and due[row.id] <= now,

@@ -178,6 +178,18 @@ def test_a_pdf_and_an_image_open_in_the_browser(browser, orch):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["content-security-policy"].startswith("sandbox;")
         assert response.body() == PDF
+        # and Chromium shows it in its PDF viewer (the sandbox CSP allows that), not as a download
+        downloads: list = []
+        pemda.page.on("download", lambda download: downloads.append(download))
+        pemda.page.goto(f"{server.url}/dokumen/{pdf_id}")
+        for _ in range(100):  # the viewer's frame is attached after the load event
+            if any(frame.url.startswith("chrome-extension://") for frame in pemda.page.frames):
+                break
+            pemda.page.wait_for_timeout(100)
+        assert any(frame.url.startswith("chrome-extension://") for frame in pemda.page.frames), [
+            frame.url for frame in pemda.page.frames
+        ]
+        assert downloads == []
         # the image is drawn by the browser, not downloaded
         pemda.page.goto(f"{server.url}/dokumen/{image_id}")
         assert pemda.page.evaluate("document.images.length === 1 && document.images[0].naturalWidth") == 4

@@ -39,6 +39,12 @@ def monday():
     clock.set(MONDAY)
 
 
+@pytest.fixture
+def db_file(db_url) -> str:
+    """Both databases: documents, versions and list columns are read with SQL."""
+    return db_url
+
+
 # --- documents -----------------------------------------------------------------------------------
 
 

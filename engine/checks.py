@@ -181,15 +181,7 @@ def _check_bpmn(
                 parse_retry_cycle(info["retry_cycle"])
             except ValueError as err:
                 report.add(filename, node_id, str(err))
-    for node in root.iter(_b("scriptTask")):
-        language = (node.get("scriptFormat") or "").lower()
-        if language not in {"python", "py"}:
-            report.add(
-                filename,
-                node.get("id"),
-                f"script language '{language or 'none'}' is not supported; "
-                'use scriptFormat="python", or better a service task with a handler',
-            )
+    _check_no_scripts(report, filename, root)
     for node in root.iter(_b("userTask")):
         info = read_extensions(node)
         node_id = node.get("id")
@@ -269,6 +261,70 @@ def _check_bpmn(
         called = node.get("calledElement")
         if not called or called not in processes:
             report.add(filename, node.get("id"), f"called process '{called}' is not in this deployment")
+
+
+NO_SCRIPT_ADVICE = "use a service task with a handler, or an expression"
+CAMUNDA_SCRIPTING = {
+    "executionListener": "an execution listener",
+    "taskListener": "a task listener",
+    "inputOutput": "camunda:inputOutput (input/output mapping)",
+    "script": "a camunda:script",
+}
+
+
+def _check_no_scripts(report: _Report, filename: str, root: etree._Element) -> None:
+    """No diagram text reaches Python: script tasks and Camunda's scripting extensions are refused;
+    the other expressions SpiffWorkflow would `eval` must parse as `engine.expressions` text
+    (the script engine's environment evaluates them there; see engine/scripting.py)."""
+    for node in root.iter(_b("scriptTask")):
+        report.add(filename, node.get("id"), f"script tasks do not run here; {NO_SCRIPT_ADVICE}")
+    for local, what in CAMUNDA_SCRIPTING.items():
+        for ext_node in root.iter(f"{{{CAMUNDA_NS}}}{local}"):
+            owner = next((a for a in ext_node.iterancestors() if a.get("id")), None)
+            if local == "script" and any(
+                etree.QName(a).localname in CAMUNDA_SCRIPTING for a in ext_node.iterancestors()
+            ):
+                continue  # reported with its listener or mapping
+            report.add(
+                filename,
+                owner.get("id") if owner is not None else None,
+                f"{what} is not supported (listeners and mappings are Java or scripts); {NO_SCRIPT_ADVICE}",
+            )
+    for node in root.iter("{http://spiffworkflow.org/bpmn/schema/1.0/core}*"):
+        owner = next((a for a in node.iterancestors() if a.get("id")), None)
+        report.add(
+            filename,
+            owner.get("id") if owner is not None else None,
+            f"SpiffWorkflow extension '{etree.QName(node).localname}' is not read here; {NO_SCRIPT_ADVICE}",
+        )
+    for node in root.iter(_b("adHocSubProcess")):
+        report.add(
+            filename, node.get("id"), "an ad-hoc sub-process is not supported by Camunda 7; use a sub-process"
+        )
+    for node in root.iter(_b("standardLoopCharacteristics")):
+        report.add(
+            filename,
+            node.getparent().get("id"),
+            "a standard loop is not supported by Camunda 7; use multi-instance or a gateway back",
+        )
+    for node in root.iter(_b("correlationProperty")):
+        report.add(
+            filename,
+            node.get("id"),
+            "message correlation properties are not supported (Camunda 7 correlates through its API)",
+        )
+    for loop in root.iter(_b("multiInstanceLoopCharacteristics")):
+        owner = loop.getparent().get("id")
+        for tag in ("loopCardinality", "completionCondition"):
+            _check_expression(report, filename, owner, loop.findtext(_b(tag)), tag)
+    for definition in root.iter(_b("messageEventDefinition")):
+        _check_expression(
+            report,
+            filename,
+            definition.getparent().get("id"),
+            definition.get(f"{{{CAMUNDA_NS}}}expression"),
+            "camunda:expression",
+        )
 
 
 def _check_stage_names(report: _Report, filename: str, root: etree._Element) -> None:

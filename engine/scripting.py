@@ -1,8 +1,11 @@
 """How a diagram's expressions run: the functions they may call and SpiffWorkflow's script engine.
 
-SpiffWorkflow evaluates conditions, timers and DMN cells with Python `eval`. This engine sends
-every expression through `engine.expressions` instead, with the case variables and the named
-functions below, bound to the case region's calendar and time zone.
+SpiffWorkflow evaluates conditions, timers and DMN cells with Python `eval` and runs script
+tasks with `exec`, some callers through `script_engine.evaluate`, others straight through
+`script_engine.environment` (ad-hoc completion conditions, message correlation). Here both the
+engine and its environment send every expression through `engine.expressions`, with the case
+variables and the named functions below, bound to the case region's calendar and time zone;
+anything that would execute a script raises. The deploy check refuses script tasks first.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .calendar import WorkingCalendar, end_of_day, local_today, start_of_day
@@ -79,16 +83,41 @@ def to_instant(value: Any, timezone: str, *, date_means_end: bool) -> datetime |
     raise ExpressionError(f"not a date or time: {value!r}")
 
 
+NO_SCRIPTS = "scripts do not run here; use a service task with a handler, or an expression"
+
+
+class ScriptRefused(ExpressionError):
+    """Diagram text SpiffWorkflow would hand to Python `exec` (a script, a service call)."""
+
+
+class ExpressionEnvironment(BasePythonScriptEngineEnvironment):
+    """What SpiffWorkflow's callers of `script_engine.environment` get: `engine.expressions`
+    for `evaluate`, a refusal for `execute` and `call_service`. Never Python `eval`/`exec`."""
+
+    def __init__(self, engine: ExpressionScriptEngine) -> None:
+        super().__init__({})
+        self.engine = engine  # its `functions` may be swapped (decrees.py), so read them each time
+
+    def evaluate(self, expression, context, external_context=None):
+        variables = {**(external_context or {}), **(context or {})}
+        return compile_expression(expression).evaluate(variables, self.engine.functions)
+
+    def execute(self, script, context, external_context=None):
+        raise ScriptRefused(NO_SCRIPTS, (script or "")[:60])
+
+    def call_service(self, context, **kwargs):
+        raise ScriptRefused(NO_SCRIPTS)
+
+
 class ExpressionScriptEngine(PythonScriptEngine):
     """SpiffWorkflow's script engine with every expression evaluated by `engine.expressions`.
 
     Timer expressions may give a date or datetime; SpiffWorkflow wants ISO text there, so
-    those results are converted. Python script tasks still run through SpiffWorkflow
-    (deploy-time checks refuse other script languages)."""
+    those results are converted. Script tasks and service calls raise `ScriptRefused`."""
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]], timezone: str) -> None:
-        super().__init__()
         self.functions = dict(functions)
+        super().__init__(environment=ExpressionEnvironment(self))
         self.timezone = timezone
 
     @staticmethod
@@ -110,3 +139,13 @@ class ExpressionScriptEngine(PythonScriptEngine):
             return value
         except ExpressionError as err:
             raise WorkflowTaskException(str(err), task=task, exception=err) from err
+
+    def execute(self, task, script, external_context=None):
+        element_id = getattr(task.task_spec, "bpmn_id", None)
+        err = ScriptRefused(NO_SCRIPTS, (script or "")[:60], element_id)
+        raise WorkflowTaskException(str(err), task=task, exception=err)
+
+    def call_service(self, task, **kwargs):
+        element_id = getattr(task.task_spec, "bpmn_id", None)
+        err = ScriptRefused(NO_SCRIPTS, "", element_id)
+        raise WorkflowTaskException(str(err), task=task, exception=err)

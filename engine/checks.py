@@ -15,8 +15,17 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
+from . import timers
 from .expressions import ExpressionError, compile_expression, compile_feel, compile_unary_tests
-from .parser import CAMUNDA_NS, MODELER_NS, ZEEBE_NS, parse_files, read_extensions, read_stage_names
+from .parser import (
+    CAMUNDA_NS,
+    MODELER_NS,
+    ZEEBE_NS,
+    is_process_start,
+    parse_files,
+    read_extensions,
+    read_stage_names,
+)
 from .registry import HandlerRegistry
 from .runtime import parse_retry_cycle
 from .scripting import FUNCTION_NAMES
@@ -64,14 +73,15 @@ class _Report:
         self.problems.append(f"{filename}: {element_id or '-'}: {message}")
 
 
-def _check_expression(report: _Report, filename: str, element_id: str, text: str | None, what: str) -> None:
+def _check_expression(report: _Report, filename: str, element_id: str, text: str | None, what: str) -> bool:
+    """Whether `text` parses (empty text does); unknown functions are reported too."""
     if text is None or not text.strip():
-        return
+        return True
     try:
         compiled = compile_expression(text, element_id)
     except ExpressionError as err:
         report.add(filename, element_id, f"{what} does not parse: {err.message} (in '{text.strip()}')")
-        return
+        return False
     unknown = sorted(compiled.functions - FUNCTION_NAMES)
     if unknown:
         report.add(
@@ -80,6 +90,7 @@ def _check_expression(report: _Report, filename: str, element_id: str, text: str
             f"{what} calls unknown function(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(FUNCTION_NAMES))}",
         )
+    return True
 
 
 def _check_form(report: _Report, filename: str, element_id: str, fields: list[dict]) -> None:
@@ -240,7 +251,20 @@ def _check_bpmn(
         if not values or not any((child.text or "").strip() for child in values):
             report.add(filename, event_id, "a timer needs a timeDate, timeDuration or timeCycle")
         for child in values:
-            _check_expression(report, filename, event_id, child.text, etree.QName(child).localname)
+            kind = etree.QName(child).localname
+            text = (child.text or "").strip()
+            parses = _check_expression(report, filename, event_id, child.text, kind)
+            if (
+                parses
+                and text
+                and "${" not in text
+                and "#{" not in text
+                and (problem := timers.check(kind, text))
+            ):
+                report.add(filename, event_id, f"{kind}: {problem}")
+        event = definition.getparent()
+        if is_process_start(event):
+            _check_start_timer(report, filename, event, registry)
     flows = {flow.get("id"): flow for flow in root.iter(_b("sequenceFlow"))}
     for flow in flows.values():
         condition = flow.find(_b("conditionExpression"))
@@ -325,6 +349,34 @@ def _check_no_scripts(report: _Report, filename: str, root: etree._Element) -> N
             definition.get(f"{{{CAMUNDA_NS}}}expression"),
             "camunda:expression",
         )
+
+
+def _check_start_timer(report: _Report, filename: str, event: etree._Element, registry) -> None:
+    """A timer start event starts a case at each firing with no one starting it: no region and
+    no start form. A process that needs either cannot start that way."""
+    process = event.getparent()
+    starters = set(_split_groups(process.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")))
+    regional = registry.access.regional_groups
+    if starters and starters <= regional:
+        report.add(
+            filename,
+            event.get("id"),
+            "a timer start event starts cases without a region, but only "
+            f"{', '.join(sorted(starters))} of a region may start this process; "
+            "remove the timer or the candidate starter groups",
+        )
+    required = [f["id"] for f in read_extensions(event)["form"] if "required" in f["constraints"]]
+    if required:
+        report.add(
+            filename,
+            event.get("id"),
+            f"a timer start event starts cases with no one to fill the start form "
+            f"(required: {', '.join(required)}); move the fields to a user task",
+        )
+
+
+def _split_groups(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def _check_stage_names(report: _Report, filename: str, root: etree._Element) -> None:

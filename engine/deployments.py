@@ -89,6 +89,7 @@ class Deployments:
                 s.add(definition)
                 s.flush()
                 self._parsed[definition.id] = {p.key: p for p in parsed}
+                self._schedule_start_timer(s, definition.id, deployment, now)
                 s.add(
                     AuditEvent(
                         at=now,

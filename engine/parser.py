@@ -17,10 +17,12 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 
 from .decisions import DecisionTask, FeelDecisionEngine
+from .timer_events import CycleTimer, DateTimer, DurationTimer, FirstOfCycleTimer
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 MODELER_NS = "http://camunda.org/schema/modeler/1.0"
@@ -96,11 +98,45 @@ def read_extensions(node: etree._Element) -> dict[str, Any]:
     }
 
 
+def read_timer(node: etree._Element) -> tuple[str, str] | None:
+    """A timer event's kind (`timeDate`, `timeDuration`, `timeCycle`) and text."""
+    definition = node.find(f"./{full_tag('timerEventDefinition')}")
+    if definition is None:
+        return None
+    for child in definition:
+        if isinstance(child.tag, str) and (child.text or "").strip():
+            return etree.QName(child).localname, child.text.strip()
+    return None
+
+
+def is_process_start(node: etree._Element) -> bool:
+    return node.tag == full_tag("startEvent") and node.getparent().tag == full_tag("process")
+
+
 class CamundaExtensions:
-    """Mixed into every node parser: read the Camunda 7 attributes into `extensions`."""
+    """Mixed into every node parser: read the Camunda 7 attributes into `extensions`; timers
+    decide with `engine.timers` (see engine/timer_events.py)."""
 
     def parse_extensions(self, node=None):  # noqa: D102 (SpiffWorkflow's hook)
         return read_extensions(node if node is not None else self.node)
+
+    def parse_timer_event(self, event):  # noqa: D102 (SpiffWorkflow's hook)
+        kind, text = read_timer(self.node) or (None, None)
+        name = self.node.get("name", self.node.get("id"))
+        description = self.get_event_description(event)
+        if kind is None:
+            self.raise_validation_exception("a timer needs a timeDate, timeDuration or timeCycle")
+        if is_process_start(self.node):
+            # The worker starts a case at each firing (`ParsedDeployment.start_timer`); a case
+            # started so, or by hand, begins at once.
+            return NoneEventDefinition(description="Default")
+        if kind == "timeDate":
+            return DateTimer(name, text, description=description)
+        if kind == "timeDuration":
+            return DurationTimer(name, text, description=description)
+        if self.node.get("cancelActivity") == "false" and self.node.tag == full_tag("boundaryEvent"):
+            return CycleTimer(name, text, description=description)
+        return FirstOfCycleTimer(name, text, description=description)
 
 
 class DecisionTaskParser(BusinessRuleTaskParser):
@@ -155,6 +191,8 @@ class ParsedDeployment:
     stages: dict[int, str] = field(default_factory=dict)  # number -> name, see `read_stage_names`
     starter_groups: list[str] = field(default_factory=list)  # camunda:candidateStarterGroups
     starter_users: list[str] = field(default_factory=list)  # camunda:candidateStarterUsers
+    start_timer: tuple[str, str] | None = None  # (kind, text) of a timer start event: see jobs.py
+    start_event_id: str | None = None
 
 
 STAGE_NAME = re.compile(r"stage\.([1-9][0-9]*)")
@@ -212,6 +250,8 @@ def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
                     starter_users=_split(
                         process.get(_c("candidateStarterUsers")) if process is not None else None
                     ),
+                    start_timer=read_timer(start) if start is not None else None,
+                    start_event_id=start.get("id") if start is not None else None,
                 )
             )
     return parsed

@@ -19,7 +19,7 @@ from . import notices
 from .expressions import compile_expression
 from .models import CalendarDecree, Instance, Job, Region, Task, Timer
 from .runtime import Case, dumps, ext, parse_retry_cycle
-from .scripting import to_instant
+from .timers import due_date, parse_instant
 
 # The working-day calendar's version: the newest decree (0 before any). Read with every case.
 CALENDAR_VERSION = select(func.coalesce(func.max(CalendarDecree.id), 0)).scalar_subquery()
@@ -97,11 +97,13 @@ def _evaluate(expression: str | None, task, functions) -> Any:
 
 
 def due_dates(task, functions, timezone: str) -> tuple[datetime | None, datetime | None]:
-    """A user task's due and follow-up instants (`camunda:dueDate`, `camunda:followUpDate`)."""
+    """A user task's due and follow-up instants (`camunda:dueDate`, `camunda:followUpDate`);
+    a `P...` duration counts from the functions' `now` (when the task arrived)."""
     info = ext(task)
+    now = functions["now"]()
     return (
-        to_instant(_evaluate(info.get("due_date"), task, functions), timezone, date_means_end=True),
-        to_instant(_evaluate(info.get("follow_up_date"), task, functions), timezone, date_means_end=True),
+        due_date(_evaluate(info.get("due_date"), task, functions), timezone, now),
+        due_date(_evaluate(info.get("follow_up_date"), task, functions), timezone, now),
     )
 
 
@@ -237,15 +239,15 @@ def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
 
 
 def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, str]) -> None:
-    waiting = {timer.id: timer for timer in case.waiting_timers()}
+    """A row per timer that will still fire; a spent cycle or an ended case has none."""
+    running = case.status == "running"
+    waiting = {timer.id: timer for timer in case.waiting_timers() if timer.due and running}
     gone = existing.keys() - waiting.keys()
     if gone:
         conn.execute(DELETE_TIMERS, {"ids": sorted(gone)})
     rows = []
     for timer_id, timer in waiting.items():
-        due = to_instant(timer.due, timezone, date_means_end=False) if timer.due else None
-        if due is None:
-            continue
+        due = parse_instant(timer.due, timezone)
         if timer_id not in existing:
             rows.append(
                 {

@@ -18,11 +18,11 @@ from typing import Any
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .calendar import WorkingCalendar, end_of_day, local_today, start_of_day
 from .clock import clock
 from .expressions import ExpressionError, compile_expression
+from .timers import zone
 
 
 def as_date(value: Any) -> date:
@@ -56,31 +56,12 @@ def build_functions(
         "add_years": add_years,
         "start_of_day": lambda d: start_of_day(as_date(d), timezone),
         "end_of_day": lambda d: end_of_day(as_date(d), timezone),
-        "now": now,
+        "now": lambda: now().astimezone(zone(timezone)),  # the region's local time
         "today": lambda: local_today(now(), timezone),
     }
 
 
 FUNCTION_NAMES = frozenset(build_functions(WorkingCalendar(), "Asia/Jakarta"))
-
-
-def to_instant(value: Any, timezone: str, *, date_means_end: bool) -> datetime | None:
-    """A due date or timer value as an aware datetime. A bare date means the start of that
-    day for timers (as Camunda reads `2027-05-14`) and the end of that day for due dates."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-        except ValueError as err:
-            raise ExpressionError(f"not a date or time: {value!r}") from err
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=start_of_day(value.date(), timezone).tzinfo)
-        return value
-    if isinstance(value, date):
-        return end_of_day(value, timezone) if date_means_end else start_of_day(value, timezone)
-    raise ExpressionError(f"not a date or time: {value!r}")
 
 
 NO_SCRIPTS = "scripts do not run here; use a service task with a handler, or an expression"
@@ -112,8 +93,8 @@ class ExpressionEnvironment(BasePythonScriptEngineEnvironment):
 class ExpressionScriptEngine(PythonScriptEngine):
     """SpiffWorkflow's script engine with every expression evaluated by `engine.expressions`.
 
-    Timer expressions may give a date or datetime; SpiffWorkflow wants ISO text there, so
-    those results are converted. Script tasks and service calls raise `ScriptRefused`."""
+    Timer values are read by `engine.timers` (engine/timer_events.py). Script tasks and service
+    calls raise `ScriptRefused`."""
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]], timezone: str) -> None:
         self.functions = dict(functions)
@@ -131,12 +112,7 @@ class ExpressionScriptEngine(PythonScriptEngine):
         element_id = getattr(task.task_spec, "bpmn_id", None)
         variables = {**task.data, **(external_context or {})}
         try:
-            value = compile_expression(expression, element_id).evaluate(variables, self.functions, element_id)
-            if isinstance(
-                getattr(task.task_spec, "event_definition", None), TimerEventDefinition
-            ) and isinstance(value, date):
-                return to_instant(value, self.timezone, date_means_end=False).isoformat()
-            return value
+            return compile_expression(expression, element_id).evaluate(variables, self.functions, element_id)
         except ExpressionError as err:
             raise WorkflowTaskException(str(err), task=task, exception=err) from err
 

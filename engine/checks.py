@@ -39,7 +39,6 @@ DMN_NAMESPACES = (
 FORM_TYPES = {"string", "long", "boolean", "date", "enum", "textarea", "file"}
 CONSTRAINTS = {"required", "readonly", "minlength", "maxlength", "min", "max"}
 THROWING = {f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}endEvent"}
-RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow's own task spec names
 NO_DELIVERY = "this engine has no API that delivers it, so the case would wait forever"
 
 _schema: etree.XMLSchema | None = None
@@ -146,13 +145,6 @@ def _check_bpmn(
             "Camunda Platform 7 in Camunda Modeler",
         )
         return
-    for node in root.iter():
-        if (
-            node.get("id") in RESERVED_IDS
-            and isinstance(node.tag, str)
-            and node.tag.startswith(f"{{{BPMN_NS}}}")
-        ):
-            report.add(filename, node.get("id"), "this id is reserved by the engine; rename the element")
     for node in root.iter(_b("serviceTask"), _b("sendTask"), _b("businessRuleTask")):
         info = read_extensions(node)
         node_id = node.get("id")

@@ -27,6 +27,7 @@ from .timer_events import CycleTimer, DateTimer, DurationTimer, FirstOfCycleTime
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 MODELER_NS = "http://camunda.org/schema/modeler/1.0"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 JAVA_BINDINGS = ("class", "delegateExpression", "expression")
 
@@ -218,9 +219,52 @@ def executable_process_ids(xml: etree._Element) -> list[str]:
     ]
 
 
+# SpiffWorkflow names its own task specs `Start`, `End` and `Root`; elements with those ids are
+# parsed under another name and get their id back afterwards (screens and rows show `Start`).
+RESERVED_IDS = frozenset({"Start", "End", "Root"})
+RENAMED = "{}__element"
+_ID_REFERENCES = ("sourceRef", "targetRef", "attachedToRef", "default")
+_ID_TEXTS = {full_tag("incoming"), full_tag("outgoing"), full_tag("flowNodeRef")}
+
+
+def _rename_reserved(root: etree._Element) -> set[str]:
+    """Rename the elements SpiffWorkflow would confuse with its own specs, with every reference."""
+    renamed = {
+        node.get("id")
+        for node in root.iter()
+        if isinstance(node.tag, str)
+        and node.get("id") in RESERVED_IDS
+        and node.tag.startswith(f"{{{BPMN_NS}}}")
+    }
+    if not renamed:
+        return renamed
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for attribute in ("id", *_ID_REFERENCES):
+            if node.get(attribute) in renamed:
+                node.set(attribute, RENAMED.format(node.get(attribute)))
+        if node.tag in _ID_TEXTS and (node.text or "").strip() in renamed:
+            node.text = RENAMED.format(node.text.strip())
+    return renamed
+
+
+def _original_id(element_id: str) -> str:
+    suffix = RENAMED.format("")
+    stem = element_id[: -len(suffix)] if element_id.endswith(suffix) else None
+    return stem if stem in RESERVED_IDS else element_id
+
+
+def _restore_ids(spec: BpmnProcessSpec, renamed: set[str]) -> None:
+    for task_spec in spec.task_specs.values():
+        if getattr(task_spec, "bpmn_id", None):
+            task_spec.bpmn_id = _original_id(task_spec.bpmn_id)
+
+
 def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
     """Parse a deployment's .bpmn and .dmn files into runnable specs, one per executable process."""
     parser = Camunda7Parser()
+    renamed: set[str] = set()
     roots: dict[str, etree._Element] = {}
     for name, text in sorted(files.items()):
         root = etree.fromstring(text.encode("utf-8"))
@@ -228,6 +272,7 @@ def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
             parser.add_dmn_xml(root, filename=name)
         else:
             roots[name] = root
+            renamed |= _rename_reserved(root)
             parser.add_bpmn_xml(root, filename=name)
     parsed = []
     for root in roots.values():
@@ -251,7 +296,10 @@ def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
                         process.get(_c("candidateStarterUsers")) if process is not None else None
                     ),
                     start_timer=read_timer(start) if start is not None else None,
-                    start_event_id=start.get("id") if start is not None else None,
+                    start_event_id=_original_id(start.get("id")) if start is not None else None,
                 )
             )
+    for deployment in parsed:
+        for spec in (deployment.spec, *deployment.subprocess_specs.values()):
+            _restore_ids(spec, renamed)
     return parsed

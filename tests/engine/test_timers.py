@@ -7,6 +7,7 @@ zone SpiffWorkflow read at import), while cases live in Jakarta (WIB) or Jayapur
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time as _time
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -236,3 +237,23 @@ def test_a_cycle_that_cannot_run_is_refused_at_deploy(registry, text, message):
 
 def test_the_review_fixture_still_deploys(registry):
     assert check_files({"review.bpmn": REVIEW}, registry) == []
+
+
+def test_elements_may_be_called_start_end_and_root(orch):
+    """SpiffWorkflow names its own specs so; the ids are mapped inside the engine only."""
+    clock.set(datetime(2029, 12, 31, 0, 0, tzinfo=UTC))
+    diagram = re.sub(r'"StartEvent_1"', '"Start"', TIMERS)
+    diagram = re.sub(r"\bStartEvent_1\b", "Start", diagram)
+    diagram = re.sub(r"\bDone\b", "End", diagram)
+    diagram = re.sub(r'"Review"', '"Root"', diagram)
+    assert check_files({"t.bpmn": diagram}, orch.registry) == []
+    orch.deploy({"t.bpmn": diagram})
+    instance_id = orch.start("timers", "3171")
+    with orch.session() as s:
+        task = s.scalars(select(Task).where(Task.instance_id == instance_id)).one()
+    assert task.bpmn_id == "Root"
+    orch.complete_task(task.id, {}, user="staf")
+    clock.set(datetime(2030, 1, 1, tzinfo=UTC))
+    run_once_or_fail(orch)
+    with orch.session() as s:
+        assert s.get(Instance, instance_id).status == "completed"

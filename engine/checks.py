@@ -15,8 +15,8 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from . import timers
-from .expressions import ExpressionError, compile_expression, compile_feel, compile_unary_tests
+from .attributes import compile_attribute
+from .expressions import ExpressionError, compile_feel, compile_unary_tests
 from .parser import (
     CAMUNDA_NS,
     MODELER_NS,
@@ -72,21 +72,25 @@ class _Report:
         self.problems.append(f"{filename}: {element_id or '-'}: {message}")
 
 
-def _check_expression(report: _Report, filename: str, element_id: str, text: str | None, what: str) -> bool:
-    """Whether `text` parses (empty text does); unknown functions are reported too."""
-    if text is None or not text.strip():
-        return True
+def _check_attribute(
+    report: _Report, filename: str, element_id: str, kind: str, text: str | None, what: str | None = None
+) -> bool:
+    """Whether an attribute compiles as it will run (`engine.attributes`); unknown functions too."""
     try:
-        compiled = compile_expression(text, element_id)
+        attribute = compile_attribute(kind, text, element_id)
     except ExpressionError as err:
-        report.add(filename, element_id, f"{what} does not parse: {err.message} (in '{text.strip()}')")
+        report.add(
+            filename,
+            element_id,
+            f"{what or kind} does not parse: {err.message.removeprefix(kind + ': ')} (in '{err.expression}')",
+        )
         return False
-    unknown = sorted(compiled.functions - FUNCTION_NAMES)
+    unknown = sorted(attribute.functions - FUNCTION_NAMES) if attribute else []
     if unknown:
         report.add(
             filename,
             element_id,
-            f"{what} calls unknown function(s) {', '.join(unknown)}; "
+            f"{what or kind} calls unknown function(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(FUNCTION_NAMES))}",
         )
     return True
@@ -197,13 +201,9 @@ def _check_bpmn(
             report.add(filename, node_id, f"no user-task handler named '{info['handler']}' (known: {known})")
         elif info["handler"]:
             _check_handler_properties(report, filename, node_id, registry.user_handler(info["handler"]), info)
-        for attr in ("due_date", "follow_up_date", "assignee"):
-            _check_expression(
-                report,
-                filename,
-                node_id,
-                info[attr] if "${" in (info[attr] or "") else None,
-                f"camunda:{attr}",
+        for kind in ("dueDate", "followUpDate", "assignee", "candidateGroups", "candidateUsers"):
+            _check_attribute(
+                report, filename, node_id, kind, node.get(f"{{{CAMUNDA_NS}}}{kind}"), f"camunda:{kind}"
             )
         _check_form(report, filename, node_id, info["form"])
     for node in root.iter(_b("startEvent")):
@@ -243,17 +243,7 @@ def _check_bpmn(
         if not values or not any((child.text or "").strip() for child in values):
             report.add(filename, event_id, "a timer needs a timeDate, timeDuration or timeCycle")
         for child in values:
-            kind = etree.QName(child).localname
-            text = (child.text or "").strip()
-            parses = _check_expression(report, filename, event_id, child.text, kind)
-            if (
-                parses
-                and text
-                and "${" not in text
-                and "#{" not in text
-                and (problem := timers.check(kind, text))
-            ):
-                report.add(filename, event_id, f"{kind}: {problem}")
+            _check_attribute(report, filename, event_id, etree.QName(child).localname, child.text)
         event = definition.getparent()
         if is_process_start(event):
             _check_start_timer(report, filename, event, registry)
@@ -261,7 +251,7 @@ def _check_bpmn(
     for flow in flows.values():
         condition = flow.find(_b("conditionExpression"))
         if condition is not None:
-            _check_expression(report, filename, flow.get("id"), condition.text, "condition")
+            _check_attribute(report, filename, flow.get("id"), "condition", condition.text)
     for gateway in root.iter(_b("exclusiveGateway"), _b("inclusiveGateway")):
         outgoing = [f for f in flows.values() if f.get("sourceRef") == gateway.get("id")]
         if len(outgoing) < 2:
@@ -331,13 +321,21 @@ def _check_no_scripts(report: _Report, filename: str, root: etree._Element) -> N
         )
     for loop in root.iter(_b("multiInstanceLoopCharacteristics")):
         owner = loop.getparent().get("id")
-        for tag in ("loopCardinality", "completionCondition"):
-            _check_expression(report, filename, owner, loop.findtext(_b(tag)), tag)
+        _check_attribute(report, filename, owner, "loopCardinality", loop.findtext(_b("loopCardinality")))
+        _check_attribute(
+            report,
+            filename,
+            owner,
+            "condition",
+            loop.findtext(_b("completionCondition")),
+            "completionCondition",
+        )
     for definition in root.iter(_b("messageEventDefinition")):
-        _check_expression(
+        _check_attribute(
             report,
             filename,
             definition.getparent().get("id"),
+            "expression",
             definition.get(f"{{{CAMUNDA_NS}}}expression"),
             "camunda:expression",
         )

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 
+from .attributes import split_list
 from .decisions import DecisionTask, FeelDecisionEngine
 from .timer_events import CycleTimer, DateTimer, DurationTimer, FirstOfCycleTimer
 
@@ -37,7 +38,7 @@ def _c(name: str) -> str:
 
 
 def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
+    return split_list(value or "")
 
 
 def read_form_fields(node: etree._Element) -> list[dict[str, Any]]:
@@ -194,6 +195,7 @@ class ParsedDeployment:
     starter_users: list[str] = field(default_factory=list)  # camunda:candidateStarterUsers
     start_timer: tuple[str, str] | None = None  # (kind, text) of a timer start event: see jobs.py
     start_event_id: str | None = None
+    initiator: str | None = None  # camunda:initiator: the variable that holds who started the case
 
 
 STAGE_NAME = re.compile(r"stage\.([1-9][0-9]*)")
@@ -297,6 +299,9 @@ def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
                     ),
                     start_timer=read_timer(start) if start is not None else None,
                     start_event_id=_original_id(start.get("id")) if start is not None else None,
+                    initiator=(start.get(_c("initiator")) or "").strip() or None
+                    if start is not None
+                    else None,
                 )
             )
     for deployment in parsed:

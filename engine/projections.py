@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy import case as sql_case
 
 from . import notices
-from .expressions import compile_expression
+from .attributes import compile_attribute
 from .models import CalendarDecree, Instance, Job, Region, Task, Timer
 from .runtime import Case, dumps, ext, parse_retry_cycle
 from .timers import due_date, parse_instant
@@ -86,14 +86,11 @@ class NextTask:
     due_at: datetime | None
 
 
-def _evaluate(expression: str | None, task, functions) -> Any:
-    """A Camunda attribute that may hold `${...}` (dueDate, assignee, candidateGroups)."""
-    if not expression:
-        return None
-    if "${" not in expression and "#{" not in expression:
-        return expression
-    element = task.task_spec.bpmn_id
-    return compile_expression(expression, element).evaluate(task.data, functions, element)
+def _evaluate(kind: str, text: str | None, task, functions) -> Any:
+    """A Camunda attribute of a task (dueDate, assignee, candidateGroups, ...), compiled as the
+    deploy check compiled it (`engine.attributes`)."""
+    attribute = compile_attribute(kind, text, task.task_spec.bpmn_id)
+    return attribute.evaluate(task.data, functions) if attribute is not None else None
 
 
 def due_dates(task, functions, timezone: str) -> tuple[datetime | None, datetime | None]:
@@ -102,17 +99,13 @@ def due_dates(task, functions, timezone: str) -> tuple[datetime | None, datetime
     info = ext(task)
     now = functions["now"]()
     return (
-        due_date(_evaluate(info.get("due_date"), task, functions), timezone, now),
-        due_date(_evaluate(info.get("follow_up_date"), task, functions), timezone, now),
+        due_date(_evaluate("dueDate", info.get("due_date"), task, functions), timezone, now),
+        due_date(_evaluate("followUpDate", info.get("follow_up_date"), task, functions), timezone, now),
     )
 
 
-def _evaluate_list(values: list[str] | None, task, functions) -> list[str]:
-    result: list[str] = []
-    for value in values or []:
-        evaluated = _evaluate(value, task, functions)
-        result.extend(evaluated if isinstance(evaluated, list) else [str(evaluated)])
-    return result
+def _evaluate_list(kind: str, values: list[str] | None, task, functions) -> list[str]:
+    return _evaluate(kind, ", ".join(values or []), task, functions) or []
 
 
 @dataclass(frozen=True)
@@ -185,9 +178,13 @@ def _write_tasks(
                 "lane": task.task_spec.lane,
                 "stage": info.get("stage"),
                 "status": "ready",
-                "candidate_groups": ",".join(_evaluate_list(info.get("candidate_groups"), task, functions)),
-                "candidate_users": ",".join(_evaluate_list(info.get("candidate_users"), task, functions)),
-                "assignee": _evaluate(info.get("assignee"), task, functions),
+                "candidate_groups": ",".join(
+                    _evaluate_list("candidateGroups", info.get("candidate_groups"), task, functions)
+                ),
+                "candidate_users": ",".join(
+                    _evaluate_list("candidateUsers", info.get("candidate_users"), task, functions)
+                ),
+                "assignee": _evaluate("assignee", info.get("assignee"), task, functions),
                 "priority": int(info["priority"]) if (info.get("priority") or "").isdigit() else None,
                 "due_at": due,
                 "follow_up_at": follow_up,

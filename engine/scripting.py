@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from .attributes import compile_attribute
 from .calendar import WorkingCalendar, end_of_day, local_today, start_of_day
 from .clock import clock
 from .expressions import ExpressionError, compile_expression
@@ -62,6 +63,16 @@ def build_functions(
 
 
 FUNCTION_NAMES = frozenset(build_functions(WorkingCalendar(), "Asia/Jakarta"))
+
+
+def attribute_kind(spec, expression: str) -> str:
+    """Which attribute of its element SpiffWorkflow is evaluating, for `engine.attributes`."""
+    definition = getattr(spec, "event_definition", None)
+    if getattr(definition, "kind", None):
+        return definition.kind
+    if expression == getattr(spec, "cardinality", None):
+        return "loopCardinality"
+    return "condition"
 
 
 NO_SCRIPTS = "scripts do not run here; use a service task with a handler, or an expression"
@@ -112,7 +123,10 @@ class ExpressionScriptEngine(PythonScriptEngine):
         element_id = getattr(task.task_spec, "bpmn_id", None)
         variables = {**task.data, **(external_context or {})}
         try:
-            return compile_expression(expression, element_id).evaluate(variables, self.functions, element_id)
+            attribute = compile_attribute(attribute_kind(task.task_spec, expression), expression, element_id)
+            if attribute is None:
+                raise ExpressionError("empty expression", "", element_id)
+            return attribute.evaluate(variables, self.functions)
         except ExpressionError as err:
             raise WorkflowTaskException(str(err), task=task, exception=err) from err
 

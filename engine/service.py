@@ -234,6 +234,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 if region is None:
                     raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
             values = self._validated(deployment.start_form, raw_values or {}, None, s)
+            if deployment.initiator:
+                values[deployment.initiator] = user  # as Camunda's camunda:initiator
             calendar_version = s.scalar(select(CALENDAR_VERSION))
             info = RegionInfo(region.code, region.name, region.level, region.timezone) if region else None
             env = self._env(s, info, calendar_version)
@@ -349,17 +351,20 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
         action, task_id, bpmn_id, detail = audit
         self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
-        next_tasks = projections.write(
-            conn,
-            instance_id,
-            case,
-            env.script_engine.functions,
-            env.timezone,
-            now,
-            completion,
-            user,
-            self.sends_notifications,
-        )
+        try:
+            next_tasks = projections.write(
+                conn,
+                instance_id,
+                case,
+                env.script_engine.functions,
+                env.timezone,
+                now,
+                completion,
+                user,
+                self.sends_notifications,
+            )
+        except ExpressionError as err:  # a task's assignee, due date, ... (engine.attributes)
+            raise EngineError(f"Proses gagal dijalankan: {err}") from err
         if status == "completed":
             self._audit(s, instance_id, None, "completed")
         return StepResult(instance_id, status, stage, stage_name, next_tasks)

@@ -80,6 +80,8 @@ class FirstOfCycleTimer(_Once, TimerEventDefinition):
 
 
 class CycleTimer(CycleTimerEventDefinition):
+    kind = "timeCycle"
+
     """A repeating non-interrupting timer: each due firing adds one path, `R<n>` exactly n times.
 
     `internal_data['event_value']` is `{'left': n or None, 'next': iso}`; a firing is counted the

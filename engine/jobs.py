@@ -373,11 +373,24 @@ class Work:
                 raise Conflict(f"Insiden {incident_id} sudah ditangani")
             now = clock.now()
             incident.resolved_at, incident.resolved_by = now, user
-            s.execute(
+            retried = s.execute(
                 update(Job)
                 .where(Job.id == incident.job_id)
                 .values(status="ready", attempts=0, next_run_at=now, locked_by=None, locked_until=None)
-            )
+            ).rowcount
+            if not retried and s.get(Timer, incident.job_id) is None:
+                # An engine task that failed after a person's step: run it again now; if it fails
+                # again nothing changes and the incident stays open.
+                self._step(
+                    s,
+                    incident.instance_id,
+                    user,
+                    lambda case, env: case.retry_task(incident.job_id),
+                    "retry-step",
+                    task_id=incident.job_id,
+                    bpmn_id=incident.bpmn_id,
+                    detail={"incident": incident_id},
+                )
             self._audit(
                 s,
                 incident.instance_id,

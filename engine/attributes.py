@@ -35,7 +35,16 @@ KINDS = frozenset(
         *LIST_KINDS,
     }
 )
-_NAME = re.compile(r"[^\W\d]\w*")
+
+
+_COLLECTION = re.compile(r"\$\{\s*([^\W\d]\w*)\s*\}|([^\W\d]\w*)")
+
+
+def collection_variable(text: str | None) -> str | None:
+    """The list variable a multi-instance `camunda:collection` names (`${list}` or `list`), or
+    None for anything else (an expression computing a list is refused at deploy)."""
+    match = _COLLECTION.fullmatch((text or "").strip())
+    return (match[1] or match[2]) if match else None
 
 
 def _has_expression(text: str) -> bool:
@@ -99,6 +108,11 @@ class Attribute:
 
 
 def _compile_part(kind: str, text: str, element_id: str | None) -> Compiled | str:
+    if kind == "collection":
+        name = collection_variable(text)
+        if name is None:
+            raise ExpressionError("give ${list} or the name of a list variable", text, element_id)
+        return compile_expression("${" + name + "}", element_id)
     if _has_expression(text):
         return compile_expression(text, element_id)
     if kind in ("condition", "expression"):
@@ -108,10 +122,6 @@ def _compile_part(kind: str, text: str, element_id: str | None) -> Compiled | st
         if problem:
             raise ExpressionError(problem, text, element_id)
         return text
-    if kind == "collection":
-        if not _NAME.fullmatch(text):
-            raise ExpressionError("give ${list} or the name of a list variable", text, element_id)
-        return compile_expression("${" + text + "}", element_id)
     if kind == "loopCardinality" and not text.isdigit():
         raise ExpressionError("give ${n} or a whole number", text, element_id)
     return text

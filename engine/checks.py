@@ -326,6 +326,20 @@ def _check_no_scripts(report: _Report, filename: str, root: etree._Element) -> N
             report,
             filename,
             owner,
+            "collection",
+            loop.get(f"{{{CAMUNDA_NS}}}collection"),
+            "camunda:collection",
+        )
+        if loop.get(f"{{{CAMUNDA_NS}}}collection") and not loop.get(f"{{{CAMUNDA_NS}}}elementVariable"):
+            report.add(
+                filename,
+                owner,
+                "camunda:collection needs camunda:elementVariable (the item each instance gets)",
+            )
+        _check_attribute(
+            report,
+            filename,
+            owner,
             "condition",
             loop.findtext(_b("completionCondition")),
             "completionCondition",

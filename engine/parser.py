@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 
-from .attributes import split_list
+from .attributes import collection_variable, split_list
 from .decisions import DecisionTask, FeelDecisionEngine
 from .timer_events import CycleTimer, DateTimer, DurationTimer, FirstOfCycleTimer
 
@@ -121,6 +121,18 @@ class CamundaExtensions:
 
     def parse_extensions(self, node=None):  # noqa: D102 (SpiffWorkflow's hook)
         return read_extensions(node if node is not None else self.node)
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        """Camunda's `camunda:collection="${list}"` names the list variable SpiffWorkflow reads."""
+        collection = loop_characteristics.get(_c("collection"))
+        if collection is not None:
+            name = collection_variable(collection)
+            if name is None:
+                self.raise_validation_exception(
+                    "camunda:collection: give ${list} or the name of a list variable"
+                )
+            loop_characteristics.set(_c("collection"), name)
+        return super()._add_multiinstance_task(loop_characteristics)
 
     def parse_timer_event(self, event):  # noqa: D102 (SpiffWorkflow's hook)
         kind, text = read_timer(self.node) or (None, None)

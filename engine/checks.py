@@ -472,3 +472,60 @@ def check_files(files: Mapping[str, str], registry: HandlerRegistry) -> list[str
     except Exception as err:  # the parser's other failures still name the problem
         report.add("-", None, f"{type(err).__name__}: {err}")
     return report.problems
+
+
+UNSET = "no form field, start form, handler declaration, DMN output, element variable or initiator sets it"
+
+
+def _set_variables(roots: Mapping[str, etree._Element], registry: HandlerRegistry) -> set[str]:
+    """Every variable something in the deployment is known to set."""
+    names: set[str] = set()
+    for root in roots.values():
+        ns = etree.QName(root).namespace
+        if ns in DMN_NAMESPACES:
+            names |= {o.get("name") for o in root.iter(f"{{{ns}}}output") if o.get("name")}
+            continue
+        for node in root.iter(_b("userTask"), _b("startEvent")):
+            names |= {f["id"] for f in read_extensions(node)["form"] if f["id"]}
+            names |= {node.get(f"{{{CAMUNDA_NS}}}initiator")} - {None}
+        for loop in root.iter(_b("multiInstanceLoopCharacteristics")):
+            names |= {loop.get(f"{{{CAMUNDA_NS}}}elementVariable")} - {None}
+    for handler in (*registry.services, *registry.user_tasks):
+        names |= set(handler.outputs) | set(handler.calendar_derived)
+    return names
+
+
+def warnings_for(files: Mapping[str, str], registry: HandlerRegistry) -> list[str]:
+    """What may deploy but probably fails at run time, as `file: element-id: message`: a gateway
+    condition reading a variable nothing in the deployment sets (Camunda would fail there too)."""
+    roots = {}
+    for name, text in files.items():
+        try:
+            roots[name] = etree.fromstring(
+                text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True)
+            )
+        except etree.XMLSyntaxError:
+            return []
+    known = _set_variables(roots, registry)
+    warnings = []
+    for name, root in roots.items():
+        if root.tag != _b("definitions"):
+            continue
+        gateways = {
+            g.get("id")
+            for g in root.iter(_b("exclusiveGateway"), _b("inclusiveGateway"), _b("eventBasedGateway"))
+        }
+        for flow in root.iter(_b("sequenceFlow")):
+            condition = flow.find(_b("conditionExpression"))
+            if condition is None or flow.get("sourceRef") not in gateways:
+                continue
+            try:
+                attribute = compile_attribute("condition", condition.text, flow.get("id"))
+            except ExpressionError:
+                continue  # a problem, reported by check_files
+            for variable in sorted((attribute.names if attribute else frozenset()) - known):
+                warnings.append(
+                    f"{name}: {flow.get('id')}: the condition out of gateway {flow.get('sourceRef')} reads "
+                    f"'{variable}', but {UNSET}; declare it in the handler (outputs=...) or add a form field"
+                )
+    return warnings

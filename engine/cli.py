@@ -149,7 +149,10 @@ def _read_files(paths: tuple[str, ...]) -> dict[str, str]:
 @pass_context
 def deploy(ctx: Context, paths: tuple[str, ...], user: str | None, as_json: bool) -> None:
     """Deploy .bpmn/.dmn files: a new version if they changed, nothing otherwise."""
-    results = ctx.orchestrator.deploy(_read_files(paths), user=user or os.environ.get("USER"))
+    files = _read_files(paths)
+    results = ctx.orchestrator.deploy(files, user=user or os.environ.get("USER"))
+    for warning in ctx.orchestrator.warnings(files):
+        click.echo(f"warning: {warning}", err=True)
     emit(
         as_json,
         [r.__dict__ for r in results],
@@ -165,8 +168,16 @@ def deploy(ctx: Context, paths: tuple[str, ...], user: str | None, as_json: bool
 @pass_context
 def check(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Run the deploy-time checks only."""
-    problems = ctx.orchestrator.check(_read_files(paths))
-    emit(as_json, {"problems": problems}, lambda d: "\n".join(problems) if problems else "ok")
+    files = _read_files(paths)
+    problems = ctx.orchestrator.check(files)
+    warnings = ctx.orchestrator.warnings(files)
+    emit(
+        as_json,
+        {"problems": problems, "warnings": warnings},
+        lambda d: (
+            "\n".join([*problems, *(f"warning: {w}" for w in warnings)]) if problems or warnings else "ok"
+        ),
+    )
     if problems:
         sys.exit(1)
 

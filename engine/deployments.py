@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access import Actor
-from .checks import check_files
+from .checks import check_files, warnings_for
 from .clock import clock
 from .errors import DeploymentRejected, NotFound
 from .models import AuditEvent, ProcessDefinition
@@ -99,6 +99,10 @@ class Deployments:
     def check(self, files: Mapping[str, str | bytes]) -> list[str]:
         """The deploy-time checks alone: `file: element-id: message` for each problem."""
         return check_files(_files_text(files), self.registry)
+
+    def warnings(self, files: Mapping[str, str | bytes]) -> list[str]:
+        """What deploys but probably fails at run time (`checks.warnings_for`)."""
+        return warnings_for(_files_text(files), self.registry)
 
     def deploy(self, files: Mapping[str, str | bytes], user: str | None = None) -> list[DeployResult]:
         """A new version for each process whose files changed; nothing otherwise."""

@@ -11,6 +11,7 @@ import sys
 import pytest
 from sqlalchemy import select
 
+from engine.checks import check_files, warnings_for
 from engine.errors import EngineError, ValidationFailed
 from engine.models import Incident, Instance, Task
 from tests.conftest import FIXTURES, ROOT
@@ -108,3 +109,24 @@ def test_the_command_line_types_variables_and_fixes_a_case(db_url):
     incident = json.loads(ksdpl("show", str(instance), "--json").stdout)["incidents"][0]["id"]
     ksdpl("retry", str(incident))
     assert json.loads(ksdpl("show", str(instance), "--json").stdout)["status"] == "completed"
+
+
+def test_a_condition_reading_a_variable_nothing_sets_is_a_deploy_warning(registry):
+    [warning] = warnings_for({"approval.bpmn": APPROVAL}, registry)
+    assert warning.startswith(
+        "approval.bpmn: Flow_yes: the condition out of gateway Approved_q reads 'approved'"
+    )
+    assert check_files({"approval.bpmn": APPROVAL}, registry) == []  # a warning, not a refusal
+
+
+def test_a_form_field_or_a_handler_declaration_sets_the_variable(registry):
+    with_field = APPROVAL.replace(
+        'camunda:candidateGroups="pemda">',
+        'camunda:candidateGroups="pemda"><bpmn:extensionElements><camunda:formData>'
+        '<camunda:formField id="approved" label="Setuju" type="boolean" /></camunda:formData>'
+        "</bpmn:extensionElements>",
+    ).replace('camunda:formKey="embedded:app:forms/setujui.html" ', "")
+    assert check_files({"approval.bpmn": with_field}, registry) == []
+    assert warnings_for({"approval.bpmn": with_field}, registry) == []
+    registry.service("test.approve", outputs=("approved",))(lambda ctx: {"approved": True})
+    assert warnings_for({"approval.bpmn": APPROVAL}, registry) == []

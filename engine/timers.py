@@ -200,6 +200,9 @@ def parse_cycle(text: str, zone_name: str, *, runnable: bool = True) -> Cycle:
         )
     count, first, second = match.groups()
     repetitions = int(count) if count else None
+    period_text = second if second is not None and is_duration(second) else first
+    if runnable and is_duration(period_text) and parse_duration(period_text) == Duration(0, timedelta(0)):
+        raise TimerValueError(f"a cycle's period must be longer than zero: {text!r}")
     if repetitions == 0 and runnable:
         raise TimerValueError(f"a cycle of R0 never fires: {text!r}")
     if second is None:

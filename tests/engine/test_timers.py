@@ -6,8 +6,11 @@ zone SpiffWorkflow read at import), while cases live in Jakarta (WIB) or Jayapur
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time as _time
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -23,7 +26,7 @@ from engine.clock import clock
 from engine.models import AuditEvent, Incident, Instance, StartTimer, Task, Timer
 from engine.scripting import build_functions
 from engine.worker import Worker
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 from tests.engine.conftest import REVIEW
 
 TIMERS = (FIXTURES / "timers.bpmn").read_text()
@@ -228,7 +231,12 @@ def test_a_timer_start_is_refused_where_only_a_region_may_start_the_process(regi
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("R0/PT2S", "never fires"), ("0 0 9 1 * MON", "the other '?'"), ("R2/PT2X", "does not parse")],
+    [
+        ("R0/PT2S", "never fires"),
+        ("R/PT0S", "longer than zero"),
+        ("0 0 9 1 * MON", "the other '?'"),
+        ("R2/PT2X", "does not parse"),
+    ],
 )
 def test_a_cycle_that_cannot_run_is_refused_at_deploy(registry, text, message):
     problems = _start_timer_problems(TIMER_START.replace("R2/PT2S", text), registry)
@@ -257,3 +265,35 @@ def test_elements_may_be_called_start_end_and_root(orch):
     run_once_or_fail(orch)
     with orch.session() as s:
         assert s.get(Instance, instance_id).status == "completed"
+
+
+def test_the_worker_command_fires_r2_pt2s_start_and_boundary_timers_twice_and_ends(db_url, server_tz):
+    """The real `ksdpl worker --once`, on the real clock: a few seconds after two firings were due."""
+    env = {
+        **os.environ,
+        "KSDPL_DATABASE_URL": db_url,
+        "KSDPL_HANDLERS": "tests.engine.cli_handlers",
+        "TZ": server_tz,
+    }
+
+    def ksdpl(*args: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine.cli", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    ksdpl("region", "add", "9171", "--name", "Kota B", "--level", "kota", "--timezone", "WIT")
+    ksdpl("deploy", str(FIXTURES / "timers.bpmn"), str(FIXTURES / "timer_start.bpmn"))
+    instance_id = int(ksdpl("start", "timers", "--region", "9171"))
+    _time.sleep(4.5)  # both cycles are due twice now
+    report = json.loads(ksdpl("worker", "--once", "--json"))
+    shown = json.loads(ksdpl("show", str(instance_id), "--json"))
+    assert sorted(t["name"] for t in shown["tasks"]) == ["Tindak lanjut", "Tindak lanjut", "Tinjau"]
+    assert json.loads(ksdpl("instances", "--json")).__len__() == 3  # the case and two started by the timer
+    assert report["incidents"] == 0 and report["conflicts"] == 0

@@ -20,8 +20,6 @@ so `details().value` is always that time (the projection's timer row) or None wh
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -35,10 +33,13 @@ from . import timers
 from .clock import clock
 
 
+def _zone(my_task) -> str:
+    return getattr(my_task.workflow.script_engine, "timezone", "UTC")
+
+
 def _evaluate(definition: TimerEventDefinition, my_task):
     """The timer's text through the script engine (`engine.expressions`), and the case's zone."""
-    engine = my_task.workflow.script_engine
-    return engine.evaluate(my_task, definition.expression), getattr(engine, "timezone", "UTC")
+    return my_task.workflow.script_engine.evaluate(my_task, definition.expression), _zone(my_task)
 
 
 class _Once:
@@ -52,7 +53,8 @@ class _Once:
             value, zone_name = _evaluate(self, my_task)
             due = timers.first_due(self.kind, value, zone_name, clock.now()).isoformat()
             my_task._set_internal_data(event_value=due)
-        if datetime.fromisoformat(due) <= clock.now():
+        # A state written before this module may hold a value without offset: the region's zone.
+        if timers.parse_instant(due, _zone(my_task)) <= clock.now():
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
 
@@ -89,6 +91,9 @@ class CycleTimer(CycleTimerEventDefinition):
 
     def _state(self, my_task) -> dict:
         state = my_task._get_internal_data("event_value")
+        if isinstance(state, dict) and "cycles" in state:  # SpiffWorkflow's own, in an older state
+            left = None if state["cycles"] < 0 else state["cycles"]
+            state = {"left": left, "next": None if left == 0 else state.get("next")}
         if state is None:
             value, zone_name = _evaluate(self, my_task)
             cycle = timers.parse_cycle(value, zone_name)
@@ -99,9 +104,10 @@ class CycleTimer(CycleTimerEventDefinition):
     def cycle_complete(self, my_task):
         state = self._state(my_task)
         ready = False
-        if state["next"] is not None and datetime.fromisoformat(state["next"]) <= clock.now():
+        due = timers.parse_instant(state["next"], _zone(my_task)) if state["next"] is not None else None
+        if due is not None and due <= clock.now():
             value, zone_name = _evaluate(self, my_task)
-            following = timers.parse_cycle(value, zone_name).following(datetime.fromisoformat(state["next"]))
+            following = timers.parse_cycle(value, zone_name).following(due)
             left = None if state["left"] is None else state["left"] - 1
             done = left == 0 or following is None
             state = {"left": left, "next": None if done else following.isoformat()}

@@ -297,3 +297,35 @@ def test_the_worker_command_fires_r2_pt2s_start_and_boundary_timers_twice_and_en
     assert sorted(t["name"] for t in shown["tasks"]) == ["Tindak lanjut", "Tindak lanjut", "Tinjau"]
     assert json.loads(ksdpl("instances", "--json")).__len__() == 3  # the case and two started by the timer
     assert report["incidents"] == 0 and report["conflicts"] == 0
+
+
+def test_a_state_saved_by_spiffworkflows_own_timers_still_runs(orch):
+    """Cases saved before: a date timer's value without offset, a cycle's {'cycles', 'next', 'duration'}."""
+    clock.set(datetime(2029, 12, 31, 0, 0, tzinfo=UTC))
+    orch.deploy({"timers.bpmn": TIMERS})
+    instance_id = orch.start("timers", "9171")
+    with orch.uow() as uow:
+        state = json.loads(uow.session.get(Instance, instance_id).state)
+        for task in state["tasks"].values():
+            value = task["internal_data"].get("event_value")
+            if isinstance(value, dict):
+                task["internal_data"]["event_value"] = {"cycles": 0, "next": value["next"], "duration": 2.0}
+        uow.session.execute(update(Instance).values(state=json.dumps(state)))
+        uow.commit()
+    clock.advance(timedelta(seconds=10))
+    assert run_once_or_fail(orch).incidents == 0
+    assert follow_ups(orch, instance_id) == 0  # a spent cycle stays spent
+    complete_review(orch, instance_id)
+    with orch.uow() as uow:
+        state = (
+            uow.session.get(Instance, instance_id)
+            .state.replace('"2029-12-31T15:00:00+00:00"', '"2030-01-01T00:00:00"')
+            .replace('"2030-01-01T00:00:00+09:00"', '"2030-01-01T00:00:00"')
+        )
+        assert '"2030-01-01T00:00:00"' in state
+        uow.session.execute(update(Instance).values(state=state))
+        uow.commit()
+    clock.set(datetime(2029, 12, 31, 15, 0, tzinfo=UTC))  # midnight in Jayapura
+    assert run_once_or_fail(orch).timers_fired == 1
+    with orch.session() as s:
+        assert s.get(Instance, instance_id).status == "completed"

@@ -51,8 +51,6 @@ def _env_settings() -> dict[str, Any]:
         settings["KSDPL_MAX_UPLOAD_BYTES"] = int(size) * MB
     if secure := os.environ.get("KSDPL_SECURE_COOKIES"):
         settings["SESSION_COOKIE_SECURE"] = secure.lower() not in ("0", "false", "no", "tidak")
-    if storage := os.environ.get("KSDPL_RATELIMIT_STORAGE_URI"):
-        settings["RATELIMIT_STORAGE_URI"] = storage
     if proxies := os.environ.get("KSDPL_TRUSTED_PROXIES"):
         settings["KSDPL_TRUSTED_PROXIES"] = int(proxies)
     return settings
@@ -76,8 +74,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         KSDPL_DATABASE_URL=f"sqlite:///{os.path.abspath('ksdpl.db')}",
         KSDPL_PROCESS_KEY="ksdpl",
         KSDPL_MAX_UPLOAD_BYTES=DEFAULT_MAX_UPLOAD_MB * MB,
-        RATELIMIT_STORAGE_URI="memory://",
-        RATELIMIT_HEADERS_ENABLED=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,

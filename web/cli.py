@@ -18,7 +18,16 @@ from engine.cli import cli as engine_cli
 from engine.delivery import NOTIFY_MODES
 from engine.errors import EngineError
 
-from .accounts import AccountError, create_user, list_users, set_email, set_notify_mode, set_password
+from .accounts import (
+    AccountError,
+    create_user,
+    list_users,
+    set_active,
+    set_email,
+    set_notify_mode,
+    set_password,
+)
+from .throttle import unlock
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -125,6 +134,42 @@ def user_passwd(ctx: Context, username: str, password: str | None) -> None:
             raise EngineError(str(err)) from None
         uow.commit()
     click.echo(f"password of {username.strip().lower()} changed")
+
+
+def _account_change(ctx: Context, change, username: str, *args) -> None:
+    with ctx.orchestrator.uow() as uow:
+        try:
+            change(uow.session, username, *args)
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+
+
+@user.command("disable")
+@click.argument("username")
+@pass_context
+def user_disable(ctx: Context, username: str) -> None:
+    """Disable an account: it cannot log in and its open sessions end at once."""
+    _account_change(ctx, set_active, username, False)
+    click.echo(f"user {username.strip().lower()} disabled")
+
+
+@user.command("enable")
+@click.argument("username")
+@pass_context
+def user_enable(ctx: Context, username: str) -> None:
+    """Enable a disabled account again."""
+    _account_change(ctx, set_active, username, True)
+    click.echo(f"user {username.strip().lower()} enabled")
+
+
+@user.command("unlock")
+@click.argument("username")
+@pass_context
+def user_unlock(ctx: Context, username: str) -> None:
+    """Lift the lock that many wrong passwords put on an account (an admin's act)."""
+    _account_change(ctx, lambda s, name: unlock(s, name), username)
+    click.echo(f"user {username.strip().lower()} unlocked")
 
 
 @user.command("set-email")

@@ -80,6 +80,10 @@ TASK_AND_CASE = (
 READY_TASK = TASK_AND_CASE.where(Task.id == bindparam("id"))
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+MSG_OPERATOR_WORK = (
+    "Operator dan administrator tidak mengerjakan tugas bisnis; alihkan tugas ini kepada petugasnya"
+)
+MSG_TAKEN = "Tugas ini sudah diambil oleh {who}"
 
 
 @dataclass(frozen=True)
@@ -454,8 +458,10 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             idempotency_key=str(task.id),
         )
 
-    def _ready_task(self, s: Session, task_id: str, actor: Actor | None):
-        """A task the actor may see; 404 for another region's task, 409 when no longer ready."""
+    def _ready_task(self, s: Session, task_id: str, actor: Actor | None, *, work: bool = False):
+        """A task the actor may see; 404 for another region's task, 409 when no longer ready.
+        `work`: the actor means to do it (claim, complete, attach): operators never do, they
+        reassign it to someone whose task it is."""
         if actor is None:
             task = s.connection().execute(READY_TASK, {"id": task_id}).first()
         else:
@@ -469,6 +475,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             raise Conflict("Tugas ini sudah diselesaikan")
         if task.status != "ready":
             raise Conflict("Tugas ini sudah tidak berlaku")
+        if actor is not None and work and actor.is_operator:
+            raise Forbidden(MSG_OPERATOR_WORK)
         if actor is not None and not actor.is_operator and not task.allowed:
             raise Forbidden("Anda tidak berhak mengerjakan tugas ini")
         return task
@@ -485,8 +493,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         user = actor.username if actor else user
         with self.uow() as uow:
             s = uow.session
-            row = self._ready_task(s, task_id, actor)
-            if row.assignee and user and row.assignee != user and not (actor and actor.is_operator):
+            row = self._ready_task(s, task_id, actor, work=True)
+            if row.assignee and actor is not None and row.assignee != actor.username:
                 raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
             values = self._validated(json.loads(row.form), raw_values or {}, row.instance_id, s)
             instance_id = row.instance_id
@@ -520,12 +528,15 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             return result
 
     def claim(self, task_id: str, actor: Actor) -> None:
-        """Take a task so others see it is being worked on."""
+        """Take a task so others see it is being worked on. Of two people claiming at once, one
+        wins: the update is conditional on the task still being ready and free."""
         with self.uow() as uow:
             s = uow.session
-            task = self._ready_task(s, task_id, actor)
-            if task.assignee and task.assignee != actor.username:
-                raise Conflict(f"Tugas ini sudah diambil oleh {task.assignee}")
+            task = self._ready_task(s, task_id, actor, work=True)
+            if task.assignee == actor.username:
+                return
+            if task.assignee:
+                raise Conflict(MSG_TAKEN.format(who=task.assignee))
             self._assign(s, task, actor.username, "claim", actor)
             uow.commit()
 
@@ -541,21 +552,31 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
     def assign(
         self, task_id: str, assignee: str | None, actor: Actor | None = None, user: str | None = None
     ) -> None:
-        """An operator gives a ready task to someone (or back to its groups with `None`)."""
+        """An operator gives a ready task to someone who may do it (or back to its groups with `None`)."""
         if actor is not None and not actor.is_operator:
             raise Forbidden("Hanya operator yang dapat mengalihkan tugas")
         user = actor.username if actor else user
         with self.uow() as uow:
             s = uow.session
             task = self._ready_task(s, task_id, actor)
-            if assignee is not None and s.scalar(select(User.id).where(User.username == assignee)) is None:
-                raise NotFound(f"Pengguna '{assignee}' tidak ditemukan")
+            if assignee is not None:
+                target = self._account(s, assignee)
+                if target.is_operator:
+                    raise Forbidden(MSG_OPERATOR_WORK)
+                self._ready_task(s, task_id, target, work=True)  # their region, their group
             self._assign(s, task, assignee, "assign", user)
             uow.commit()
 
     def _assign(self, s: Session, task, assignee: str | None, action: str, actor: Actor | str | None) -> None:
+        """Set the assignee only if nobody changed it since `task` was read (one winner)."""
         username = actor.username if isinstance(actor, Actor) else actor
-        s.execute(update(Task).where(Task.id == task.id).values(assignee=assignee))
+        seen = Task.assignee.is_(None) if task.assignee is None else Task.assignee == task.assignee
+        changed = s.execute(
+            update(Task).where(Task.id == task.id, Task.status == "ready", seen).values(assignee=assignee)
+        ).rowcount
+        if changed != 1:
+            now = s.scalar(select(Task.assignee).where(Task.id == task.id))
+            raise Conflict(MSG_TAKEN.format(who=now) if now else "Tugas ini baru saja diubah; muat ulang")
         self._audit(
             s,
             task.instance_id,
@@ -566,6 +587,24 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             detail={"task": task.name, **({"assignee": assignee} if action == "assign" else {})},
         )
         notices.assignment(s.connection(), task, task.assignee, assignee, username, action)
+
+    # --- accounts ------------------------------------------------------------------------------
+    def _account(self, s: Session, username: str) -> Actor:
+        user = s.execute(
+            select(User.username, User.groups, User.region_code, User.active).where(
+                User.username == username.strip().lower()
+            )
+        ).first()
+        if user is None or not user.active:
+            raise NotFound(f"Pengguna '{username}' tidak ditemukan atau tidak aktif")
+        groups = [g.strip() for g in (user.groups or "").split(",") if g.strip()]
+        return self.registry.access.actor(user.username, groups, user.region_code)
+
+    def account(self, username: str) -> Actor:
+        """The actor of an existing, enabled account: the CLI's `--user` acts as exactly this
+        person, checked like the web (region, group, claim)."""
+        with self.session() as s:
+            return self._account(s, username)
 
     # --- documents and comments ----------------------------------------------------------------
     def _visible_instance(self, s: Session, instance_id: int, actor: Actor | None) -> Instance:
@@ -598,7 +637,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             instance = self._visible_instance(s, instance_id, actor)
             stage = None
             if task_id is not None:
-                task = self._ready_task(s, task_id, actor)
+                task = self._ready_task(s, task_id, actor, work=True)
                 if task.instance_id != instance_id:
                     raise NotFound("Tugas tidak ditemukan")
                 stage = task.stage

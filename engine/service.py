@@ -57,8 +57,17 @@ from .reminders import Reminders
 from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, joined_sessions, make_engine, read_session
+from .text import multi_line, single_line
 
-__all__ = ["DecreeQueued", "DeployResult", "NextTask", "Orchestrator", "RunReport", "StepResult"]
+__all__ = [
+    "DecreeQueued",
+    "DeployResult",
+    "NewDocument",
+    "NextTask",
+    "Orchestrator",
+    "RunReport",
+    "StepResult",
+]
 
 
 AUDIT = insert(AuditEvent)
@@ -84,6 +93,15 @@ MSG_OPERATOR_WORK = (
     "Operator dan administrator tidak mengerjakan tugas bisnis; alihkan tugas ini kepada petugasnya"
 )
 MSG_TAKEN = "Tugas ini sudah diambil oleh {who}"
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A file to store with a step: its (checked) name and type, and its bytes."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -246,7 +264,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             first_text = (
                 str(values[f["id"]]) for f in deployment.start_form if isinstance(values.get(f["id"]), str)
             )
-            title = next(first_text, None) or business_key or key
+            title = single_line(next(first_text, None) or business_key or key) or key
             instance = Instance(
                 definition_id=definition.id,
                 process_key=key,
@@ -488,15 +506,24 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         raw_values: Mapping[str, Any] | None = None,
         actor: Actor | None = None,
         user: str | None = None,
+        documents: Mapping[str, NewDocument] | None = None,
     ) -> StepResult:
-        """Check the submitted values against the form and the task's handler, then complete it."""
+        """Check the submitted values against the form and the task's handler, then complete it.
+
+        `documents` (field -> uploaded file) are stored in the same transaction as the completion:
+        a refused or conflicting submission leaves no file, row or history entry behind."""
         user = actor.username if actor else user
         with self.uow() as uow:
             s = uow.session
             row = self._ready_task(s, task_id, actor, work=True)
             if row.assignee and actor is not None and row.assignee != actor.username:
                 raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
-            values = self._validated(json.loads(row.form), raw_values or {}, row.instance_id, s)
+            raw_values = dict(raw_values or {})
+            for field_id, upload in (documents or {}).items():
+                raw_values[field_id] = self._store_document(
+                    s, row.instance_id, row.stage, task_id, field_id, upload, user
+                )
+            values = self._validated(json.loads(row.form), raw_values, row.instance_id, s)
             instance_id = row.instance_id
 
             def apply(case: Case, env: _Env) -> None:
@@ -628,44 +655,62 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         user: str | None = None,
     ) -> int:
         user = actor.username if actor else user
-        if len(content) > MAX_DOCUMENT_BYTES:
-            raise ValidationFailed({field or "file": "Berkas terlalu besar (maks. 10 MB)"})
-        if not content:
-            raise ValidationFailed({field or "file": "Berkas kosong"})
         with self.uow() as uow:
             s = uow.session
             instance = self._visible_instance(s, instance_id, actor)
-            stage = None
+            stage = instance.stage
             if task_id is not None:
                 task = self._ready_task(s, task_id, actor, work=True)
                 if task.instance_id != instance_id:
                     raise NotFound("Tugas tidak ditemukan")
-                stage = task.stage
-            document = Document(
-                instance_id=instance.id,
-                task_id=task_id,
-                stage=stage if stage is not None else instance.stage,
-                field=field,
-                filename=filename[-255:],
-                content_type=content_type[:100],
-                size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
-                content=content,
-                uploaded_by=user,
-                uploaded_at=clock.now(),
-            )
-            s.add(document)
-            s.flush()
-            self._audit(
-                s,
-                instance_id,
-                user,
-                "document",
-                task_id=task_id,
-                detail={"document": document.id, "filename": document.filename, "sha256": document.sha256},
-            )
+                stage = task.stage if task.stage is not None else stage
+            upload = NewDocument(filename, content_type, content)
+            document_id = self._store_document(s, instance.id, stage, task_id, field, upload, user)
             uow.commit()
-            return document.id
+            return document_id
+
+    def _store_document(
+        self,
+        s: Session,
+        instance_id: int,
+        stage: int | None,
+        task_id: str | None,
+        field: str | None,
+        upload: NewDocument,
+        user: str | None,
+    ) -> int:
+        """One document row and its history entry, in the caller's transaction."""
+        content = upload.content
+        if len(content) > MAX_DOCUMENT_BYTES:
+            raise ValidationFailed({field or "file": "Berkas terlalu besar (maks. 10 MB)"})
+        if not content:
+            raise ValidationFailed({field or "file": "Berkas kosong"})
+        if stage is None:
+            stage = s.scalar(select(Instance.stage).where(Instance.id == instance_id))
+        document = Document(
+            instance_id=instance_id,
+            task_id=task_id,
+            stage=stage,
+            field=field,
+            filename=single_line(upload.filename)[-255:] or "berkas",
+            content_type=upload.content_type[:100],
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            uploaded_by=user,
+            uploaded_at=clock.now(),
+        )
+        s.add(document)
+        s.flush()
+        self._audit(
+            s,
+            instance_id,
+            user,
+            "document",
+            task_id=task_id,
+            detail={"document": document.id, "filename": document.filename, "sha256": document.sha256},
+        )
+        return document.id
 
     def add_comment(
         self,
@@ -676,7 +721,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         user: str | None = None,
     ) -> int:
         user = actor.username if actor else user
-        body = (body or "").strip()
+        body = multi_line(body)
         if not body:
             raise ValidationFailed({"komentar": "Komentar tidak boleh kosong"})
         if len(body) > 4000:

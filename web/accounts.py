@@ -19,6 +19,7 @@ from engine.access import AccessPolicy
 from engine.clock import clock
 from engine.delivery import NOTIFY_MODES
 from engine.models import Region, User
+from engine.text import single_line
 
 from .throttle import unlock
 
@@ -88,7 +89,8 @@ def create_user(
         raise AccountError("Nama pengguna: 2-100 huruf kecil, angka, titik, garis bawah atau tanda hubung")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"Pengguna '{username}' sudah ada")
-    if not name.strip():
+    name = single_line(name)
+    if not name:
         raise AccountError("Nama wajib diisi")
     groups = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
     _check_groups(session, groups, region_code, policy)

@@ -6,13 +6,14 @@ under load, crashes and hostile input."""
 from __future__ import annotations
 
 import threading
+import unicodedata
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.models import AuditEvent, Task
+from engine.models import AuditEvent, Comment, Document, Instance, Task
 from tests.web.conftest import (
     PENJAJAKAN,
     actor,
@@ -195,3 +196,44 @@ def test_cli_operator_cannot_complete(orch):
     assert result.exit_code == 1 and "Operator" in result.output
     with orch.session() as s:
         assert s.scalar(select(func.count()).where(Task.id == task_id, Task.status == "ready")) == 1
+
+
+# --- 6. display spoofing ---------------------------------------------------------------------------
+
+RLO = "\u202e"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        f"laporan{RLO}fdp.exe.pdf",
+        "lapo\u2066ran\u2069.pdf",
+        "lap\u200bor\u200ean\u2028.pdf",
+        "lapo\x1bran.pdf",
+    ],
+)
+def test_bidi_and_control_characters_never_reach_a_stored_file_name(orch, login, name):
+    import io
+
+    instance_id = start_case(orch)
+    task_id = ready_task(orch, instance_id, "Penjajakan")
+    data = {**PENJAJAKAN, "kajian": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), name)}
+    assert login("pemda_a").post(f"/tugas/{task_id}", data=data).status_code == 302
+    with orch.session() as s:
+        stored = s.scalar(select(Document.filename).where(Document.instance_id == instance_id))
+    assert stored.endswith(".pdf") and stored.startswith("lap")
+    assert not [c for c in stored if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+    # the service strips them too, whoever calls it (CLI, import, letters)
+    direct = orch.add_document(instance_id, name, "application/pdf", b"%PDF-1.4", actor("pemda_a"))
+    with orch.session() as s:
+        assert RLO not in s.scalar(select(Document.filename).where(Document.id == direct))
+
+
+def test_titles_and_comments_lose_bidi_controls(orch):
+    instance_id = start_case(orch, judul_kerja_sama=f"Kerja sama {RLO}amaS")
+    orch.add_comment(instance_id, f"baris satu\nbaris {RLO}dua", actor("pemda_a"))
+    with orch.session() as s:
+        assert s.scalar(select(Instance.title).where(Instance.id == instance_id)) == "Kerja sama amaS"
+        assert s.scalar(select(Comment.body).where(Comment.instance_id == instance_id)) == (
+            "baris satu\nbaris dua"
+        )

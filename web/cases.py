@@ -32,6 +32,7 @@ from sqlalchemy import select
 from engine.clock import clock
 from engine.errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from engine.forms import coerce_values, display_value, form_value, is_readonly
+from engine.ids import parse_id
 from engine.models import Document, Instance, Task
 from engine.service import NewDocument, StepResult
 
@@ -164,13 +165,13 @@ def _take_files(
             uploads[field_id] = upload
             raw[field_id] = "1"  # placeholder for the pre-check; the real id follows the upload
             continue
-        kept_id = request.form.get(field_id + KEPT_SUFFIX, "")
-        if kept_id.isdigit() and instance_id is not None:
+        kept_id = parse_id(request.form.get(field_id + KEPT_SUFFIX, ""))
+        if kept_id is not None and instance_id is not None:
             document = (
                 db()
                 .execute(
                     select(Document.id, Document.filename).where(
-                        Document.id == int(kept_id), Document.instance_id == instance_id
+                        Document.id == kept_id, Document.instance_id == instance_id
                     )
                 )
                 .first()

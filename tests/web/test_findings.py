@@ -237,3 +237,70 @@ def test_titles_and_comments_lose_bidi_controls(orch):
         assert s.scalar(select(Comment.body).where(Comment.instance_id == instance_id)) == (
             "baris satu\nbaris dua"
         )
+
+
+# --- 5. 500s on out-of-range ids, English error pages ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/kasus/9223372036854775808",
+        "/kasus/2147483648",
+        "/kasus/0",
+        "/dokumen/99999999999999999999",
+        "/pemberitahuan/99999999999999999999",
+        "/pemberitahuan?halaman=99999999999999999999",
+    ],
+)
+def test_out_of_range_ids_are_not_found_never_500(login, path):
+    response = login("pemda_a").get(path)
+    assert response.status_code in (200, 404), response.status_code
+    if response.status_code == 404:
+        assert "Tidak ditemukan" in text_of(response)
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "9223372036854775808", "-1", "1e5", "٣"])
+def test_a_huge_document_id_in_a_form_is_refused_not_500(orch, login, value):
+    instance_id = start_case(orch)
+    task_id = ready_task(orch, instance_id, "Penjajakan")
+    before = snapshot(orch)
+    data = {**PENJAJAKAN, "kajian__dokumen": value}
+    response = login("pemda_a").post(f"/tugas/{task_id}", data=data)
+    assert response.status_code == 422
+    assert snapshot(orch) == before
+    with pytest.raises(Exception) as refused:  # the service refuses the same value as a field error
+        orch.complete_task(task_id, {**PENJAJAKAN, "kajian": value}, actor("pemda_a"))
+    assert type(refused.value).__name__ == "ValidationFailed"
+
+
+def test_an_unexpected_error_is_an_indonesian_500_page(app, login):
+    @app.get("/uji-galat")
+    def broken():
+        raise RuntimeError("boom")
+
+    app.testing = False  # let the error reach the handler, as in production
+    response = login("pemda_a").get("/uji-galat")
+    assert response.status_code == 500
+    page = text_of(response)
+    assert "Terjadi kesalahan" in page and "boom" not in page and "Internal Server Error" not in page
+
+
+@pytest.mark.parametrize("code", [400, 403, 404, 405, 409, 413, 429, 500, 503])
+def test_every_status_has_an_indonesian_page(app, login, code):
+    from flask import abort
+
+    @app.get(f"/uji-status-{code}")
+    def status():
+        abort(code)
+
+    app.testing = False
+    response = login("pemda_a").get(f"/uji-status-{code}")
+    assert response.status_code == code
+    page = text_of(response)
+    assert not any(
+        english in page for english in ("Not Found", "Bad Request", "Internal Server", "Forbidden")
+    )
+    from web import ERROR_TEXT
+
+    assert ERROR_TEXT[code][0] in page

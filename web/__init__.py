@@ -67,11 +67,24 @@ def _env_settings() -> dict[str, Any]:
         settings["SESSION_COOKIE_SECURE"] = secure.lower() not in ("0", "false", "no", "tidak")
     if proxies := os.environ.get("KSDPL_TRUSTED_PROXIES"):
         settings["KSDPL_TRUSTED_PROXIES"] = int(proxies)
+    if dev := os.environ.get("KSDPL_DEV"):
+        settings["KSDPL_DEV"] = dev.lower() not in ("0", "false", "no", "tidak", "")
     return settings
 
 
+class MissingSecretKey(RuntimeError):
+    """Production without KSDPL_SECRET_KEY: every host would sign sessions with its own key."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "KSDPL_SECRET_KEY is not set: set the same long random value on every host "
+            "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), "
+            "or run in development mode (KSDPL_DEV=1, `ksdpl serve --dev`)"
+        )
+
+
 def _dev_secret_key(app: Flask) -> str:
-    """A key kept in the instance folder so sessions survive restarts; production sets its own."""
+    """Development only: a key kept in the instance folder so sessions survive restarts."""
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +115,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     if not app.config.get("SECRET_KEY"):
+        if not (app.config.get("KSDPL_DEV") or app.debug or app.testing):
+            raise MissingSecretKey()
         app.config["SECRET_KEY"] = _dev_secret_key(app)
     # Room for a few files per form; each file is checked against KSDPL_MAX_UPLOAD_BYTES on its own.
     if app.config.get("MAX_CONTENT_LENGTH") is None:

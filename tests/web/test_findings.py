@@ -304,3 +304,44 @@ def test_every_status_has_an_indonesian_page(app, login, code):
     from web import ERROR_TEXT
 
     assert ERROR_TEXT[code][0] in page
+
+
+# --- 7. a key per machine; demo accounts in a real database ---------------------------------------
+
+
+def test_production_refuses_to_start_without_a_secret_key(orch, monkeypatch, tmp_path):
+    from tests.web.conftest import app_config
+    from web import MissingSecretKey, create_app
+
+    monkeypatch.delenv("KSDPL_SECRET_KEY", raising=False)
+    monkeypatch.delenv("KSDPL_DEV", raising=False)
+    config = {k: v for k, v in app_config(orch, TESTING=False).items() if k != "SECRET_KEY"}
+    with pytest.raises(MissingSecretKey, match="KSDPL_SECRET_KEY"):
+        create_app(config)
+    monkeypatch.setenv("KSDPL_DEV", "1")  # make run: development mode keeps a local key
+    assert create_app(config).config["SECRET_KEY"]
+    monkeypatch.delenv("KSDPL_DEV")
+    monkeypatch.setenv("KSDPL_SECRET_KEY", "kunci-bersama-semua-host")
+    assert create_app(config).config["SECRET_KEY"] == "kunci-bersama-semua-host"
+
+
+def test_serve_without_a_key_is_one_line_not_a_traceback(orch, monkeypatch):
+    monkeypatch.delenv("KSDPL_SECRET_KEY", raising=False)
+    monkeypatch.delenv("KSDPL_DEV", raising=False)
+    result = _cli(orch, "serve", "--port", "1")
+    assert result.exit_code == 1 and "KSDPL_SECRET_KEY is not set" in result.output
+
+
+def test_demo_refuses_a_database_with_real_accounts(orch):
+    with orch.session() as s:
+        before = s.scalar(select(func.count(Task.id))), s.scalar(select(func.count()).select_from(AuditEvent))
+    result = _cli(orch, "demo", "--no-cases")
+    assert result.exit_code == 1 and "not demo accounts" in result.output and "--force" in result.output
+    with orch.session() as s:
+        from engine.models import User
+
+        assert s.scalar(select(User.id).where(User.username == "admin")) is None
+        assert (
+            s.scalar(select(func.count(Task.id))),
+            s.scalar(select(func.count()).select_from(AuditEvent)),
+        ) == before

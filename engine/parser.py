@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 
+from . import safexml
 from .decisions import DecisionTask, FeelDecisionEngine
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -185,7 +186,7 @@ def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
     parser = Camunda7Parser()
     roots: dict[str, etree._Element] = {}
     for name, text in sorted(files.items()):
-        root = etree.fromstring(text.encode("utf-8"))
+        root = safexml.parse(text)
         if name.endswith(".dmn"):
             parser.add_dmn_xml(root, filename=name)
         else:

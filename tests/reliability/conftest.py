@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from tests.web.conftest import db_file, orch  # noqa: F401  (the web fixtures, for the walk)
+
 
 def count(name: str, default: int) -> int:
     return int(os.environ.get(f"KSDPL_RELIABILITY_{name}", default))

@@ -15,8 +15,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
+from . import safexml
 from .attributes import compile_attribute
-from .expressions import ExpressionError, compile_feel, compile_unary_tests
+from .expressions import ExpressionError, compile_expression, compile_feel, compile_unary_tests
 from .parser import (
     CAMUNDA_NS,
     MODELER_NS,
@@ -435,11 +436,9 @@ def check_files(files: Mapping[str, str], registry: HandlerRegistry) -> list[str
     roots: dict[str, etree._Element] = {}
     for name, text in files.items():
         try:
-            roots[name] = etree.fromstring(
-                text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True)
-            )
-        except etree.XMLSyntaxError as err:
-            report.add(name, None, f"not well-formed XML: {err}")
+            roots[name] = safexml.parse(text)
+        except safexml.XmlRefused as err:
+            report.add(name, None, str(err))
     bpmn = {name: root for name, root in roots.items() if root.tag == _b("definitions")}
     dmn = {name: root for name, root in roots.items() if etree.QName(root).namespace in DMN_NAMESPACES}
     for name, root in roots.items():

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from .ids import parse_id
+
 __all__ = [
     "BULAN",
     "format_day",
@@ -190,11 +192,8 @@ def _coerce_one(field: Mapping[str, Any], value: Any) -> Any:
             raise _Invalid(MSG_CHOICE)
         return choice
     if kind == "file":
-        try:
-            document_id = _parse_int(value)
-        except _Invalid:
-            raise _Invalid(MSG_FILE) from None
-        if document_id <= 0:
+        document_id = parse_id(value)
+        if document_id is None:  # not a number, or past any row's id (never an overflow later)
             raise _Invalid(MSG_FILE)
         return document_id
     # string, textarea and any custom type the engine does not know: text

@@ -372,7 +372,14 @@ class Work:
             if incident.resolved_at is not None:
                 raise Conflict(f"Insiden {incident_id} sudah ditangani")
             now = clock.now()
-            incident.resolved_at, incident.resolved_by = now, user
+            # Conditional: of two operators retrying at once, one retries, the other is told.
+            resolved = s.execute(
+                update(Incident)
+                .where(Incident.id == incident_id, Incident.resolved_at.is_(None))
+                .values(resolved_at=now, resolved_by=user)
+            ).rowcount
+            if resolved != 1:
+                raise Conflict(f"Insiden {incident_id} sudah ditangani")
             retried = s.execute(
                 update(Job)
                 .where(Job.id == incident.job_id)

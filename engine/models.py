@@ -397,3 +397,20 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     email: Mapped[str | None] = mapped_column(String(254))
     notify_mode: Mapped[str] = mapped_column(String(10), default="each")  # e-mail: each | digest | none
+    # Raised by logout, a password change and disabling: every older session cookie stops working.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Wrong passwords since the last successful login; at LOCK_AFTER the account locks (`locked_at`)
+    # until an admin unlocks it or sets a new password.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """Failed logins of one username from one address, shared by every web process: each failure
+    past the first few doubles the wait before the next attempt (`blocked_until`)."""
+
+    __tablename__ = "login_failures"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)  # "<username> <address>"
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 
+from . import safexml
 from .attributes import collection_variable, split_list
 from .decisions import DecisionTask, FeelDecisionEngine
 from .timer_events import CycleTimer, DateTimer, DurationTimer, FirstOfCycleTimer
@@ -281,7 +282,7 @@ def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
     renamed: set[str] = set()
     roots: dict[str, etree._Element] = {}
     for name, text in sorted(files.items()):
-        root = etree.fromstring(text.encode("utf-8"))
+        root = safexml.parse(text)
         if name.endswith(".dmn"):
             parser.add_dmn_xml(root, filename=name)
         else:

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from . import safexml
 from .attributes import compile_attribute
-from .expressions import ExpressionError, compile_expression, compile_feel, compile_unary_tests
+from .expressions import ExpressionError, compile_feel, compile_unary_tests
 from .parser import (
     CAMUNDA_NS,
     MODELER_NS,

@@ -341,7 +341,9 @@ def complete(ctx: Context, task_id: str, variables: tuple[str, ...], user: str |
     """Complete a user task with its form values."""
     actor, name = ctx.who(user)
     raw, typed = split_typed(variables)
-    result = ctx.orchestrator.complete_task(task_id, raw, actor=actor, user=name, strict=True, variables=typed)
+    result = ctx.orchestrator.complete_task(
+        task_id, raw, actor=actor, user=name, strict=True, variables=typed
+    )
     data = {
         "instance_id": result.instance_id,
         "status": result.status,

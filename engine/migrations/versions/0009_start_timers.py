@@ -1,7 +1,7 @@
 """start timers: a process's timer start event, fired by the worker to start cases
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30 10:00:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.models
 
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

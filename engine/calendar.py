@@ -9,6 +9,7 @@ flagged provisional.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -63,6 +64,26 @@ class WorkingCalendar:
         self._overrides: dict[date, bool] = dict(overrides or {})
         self._override_names: dict[date, str] = dict(override_names or {})
         self._override_years = {day.year for day in self._overrides}
+        self._prefixes: dict[int, list[int]] = {}
+
+    def _prefix(self, year: int) -> list[int]:
+        """prefix[i]: working days among the first i days of `year` (prefix[-1]: the year's total).
+
+        Built once per year and calendar, so counting and adding working days costs a lookup and
+        a bisection instead of a walk day by day (an inbox shows a countdown on every row)."""
+        prefix = self._prefixes.get(year)
+        if prefix is None:
+            prefix, count, day = [0], 0, date(year, 1, 1)
+            while day.year == year:
+                count += self.is_working_day(day)
+                prefix.append(count)
+                day += _ONE_DAY
+            self._prefixes[year] = prefix
+        return prefix
+
+    def _through(self, day: date) -> int:
+        """Working days from 1 January of `day`'s year up to `day`, inclusive."""
+        return self._prefix(day.year)[day.timetuple().tm_yday]
 
     def holiday_name(self, day: date) -> str | None:
         """Why `day` is a holiday (Indonesian), or None; a weekend alone has no name."""
@@ -85,22 +106,31 @@ class WorkingCalendar:
 
         Matches "counted from the first working day after the date received".
         """
-        step = _ONE_DAY if n > 0 else -_ONE_DAY
-        day, remaining = start, abs(n)
-        while remaining:
-            day += step
-            if self.is_working_day(day):
-                remaining -= 1
-        return day
+        if n == 0:
+            return start
+        year = start.year
+        if n > 0:
+            target = self._through(start) + n  # the target-th working day of `year`, counted from 1 Jan
+            while target > self._prefix(year)[-1]:
+                target -= self._prefix(year)[-1]
+                year += 1
+        else:
+            # working days strictly before `start` in its year: k; the |n|-th before it is the
+            # (k + n + 1)-th of the year (of an earlier year when that is below 1)
+            target = self._through(start) - self.is_working_day(start) + n + 1
+            while target < 1:
+                year -= 1
+                target += self._prefix(year)[-1]
+        # the first day of `year` whose count reaches target
+        return date(year, 1, 1) + timedelta(days=bisect_left(self._prefix(year), target) - 1)
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days d with start < d <= end; negative mirror when end is before start."""
         if end < start:
             return -self.working_days_between(end, start)
-        count, day = 0, start
-        while day < end:
-            day += _ONE_DAY
-            count += self.is_working_day(day)
+        count = self._through(end) - self._through(start)
+        for year in range(start.year, end.year):
+            count += self._prefix(year)[-1]
         return count
 
     def is_provisional(self, start: date, end: date) -> bool:

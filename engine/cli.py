@@ -27,7 +27,7 @@ from .models import CalendarOverride, LookupValue, Region
 from .runtime import json_default
 from .service import Orchestrator
 from .store import upgrade
-from .views import instance_detail, list_instances, list_tasks
+from .views import DEFAULT_LIMIT, Listing, instance_detail, list_instances, list_tasks
 
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure (the database is unavailable); try again later
 
@@ -179,24 +179,46 @@ def start(
     emit(as_json, {"id": instance_id}, lambda d: str(d["id"]))
 
 
+page_options = (
+    click.option("--limit", default=DEFAULT_LIMIT, show_default=True, type=click.IntRange(1, 1000)),
+    click.option("--offset", default=0, show_default=True, type=click.IntRange(0), help="Rows to skip."),
+)
+
+
+def paged(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(page_options):
+        command = option(command)
+    return command
+
+
+def _listing_text(listing: Listing, line: Callable[[dict[str, Any]], str], empty: str) -> str:
+    """The rows, then where this page stands in the whole list when it is not all of it."""
+    lines = [line(row) for row in listing.rows] or [empty]
+    if listing.total > len(listing.rows):
+        first = listing.offset + 1 if listing.rows else listing.offset
+        lines.append(f"({first}-{listing.offset + len(listing.rows)} of {listing.total}; --offset for more)")
+    return "\n".join(lines)
+
+
 @cli.command()
 @click.option("--status", type=click.Choice(["running", "completed", "cancelled"]), default=None)
+@paged
 @json_option
 @pass_context
-def instances(ctx: Context, status: str | None, as_json: bool) -> None:
-    """List cases, newest first."""
+def instances(ctx: Context, status: str | None, limit: int, offset: int, as_json: bool) -> None:
+    """List cases, newest first, a page at a time."""
     with ctx.orchestrator.session() as s:
-        rows = list_instances(s, status=status)
+        listing = list_instances(s, status=status, limit=limit, offset=offset)
     emit(
         as_json,
-        rows,
-        lambda rs: (
-            "\n".join(
+        listing.rows,
+        lambda _: _listing_text(
+            listing,
+            lambda r: (
                 f"{r['id']:>6}  {r['status']:<9} stage {r['stage'] or '-':>2}  "
                 f"{r['region'] or '-':<8} {r['title']}"
-                for r in rs
-            )
-            or "no cases"
+            ),
+            "no cases",
         ),
     )
 
@@ -250,22 +272,25 @@ def show(ctx: Context, instance_id: int, as_json: bool) -> None:
 @cli.command()
 @click.option("--instance", "instance_id", type=int, default=None)
 @click.option("--group", default=None)
+@paged
 @json_option
 @pass_context
-def tasks(ctx: Context, instance_id: int | None, group: str | None, as_json: bool) -> None:
-    """Ready user tasks, by due date."""
+def tasks(
+    ctx: Context, instance_id: int | None, group: str | None, limit: int, offset: int, as_json: bool
+) -> None:
+    """Ready user tasks by due date, a page at a time (a task's form: `show` its case)."""
     with ctx.orchestrator.session() as s:
-        rows = list_tasks(s, instance_id=instance_id, group=group)
+        listing = list_tasks(s, instance_id=instance_id, group=group, limit=limit, offset=offset)
     emit(
         as_json,
-        rows,
-        lambda rs: (
-            "\n".join(
+        listing.rows,
+        lambda _: _listing_text(
+            listing,
+            lambda r: (
                 f"{r['id']}  case {r['instance_id']:>5}  stage {r['stage'] or '-':>2}  {r['name']} "
                 f"[{', '.join(r['candidate_groups'])}] due {r['due_at'] or '-'}"
-                for r in rs
-            )
-            or "no tasks"
+            ),
+            "no tasks",
         ),
     )
 

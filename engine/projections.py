@@ -16,8 +16,9 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy import case as sql_case
 
 from . import notices
+from .access import candidate_rows
 from .expressions import compile_expression
-from .models import CalendarDecree, Instance, Job, Region, Task, Timer
+from .models import CalendarDecree, Instance, Job, Region, Task, TaskCandidate, Timer
 from .runtime import Case, dumps, ext, parse_retry_cycle
 from .scripting import to_instant
 
@@ -69,6 +70,7 @@ CLOSE_TASKS = (
         submitted=sql_case((Task.id == bindparam("done"), bindparam("values")), else_=None),
     )
 )
+DROP_CANDIDATES = delete(TaskCandidate).where(TaskCandidate.task_id.in_(bindparam("ids", expanding=True)))
 DELETE_JOBS = delete(Job).where(Job.id.in_(bindparam("ids", expanding=True)))
 DELETE_TIMERS = delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
 REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
@@ -132,16 +134,28 @@ def write(
     completion: Completion | None = None,
     actor: str | None = None,
     notify: bool = True,
+    region_code: str | None = None,
 ) -> list[NextTask]:
     """Bring the task, job and timer rows of one case in line with its state; tell the people a
     new task is for (`actor`, who caused the step, is not told; nobody when `notify` is false,
     as while an import replays steps long past).
 
     What the rows held before is `case.projected` (they were written with the state just
-    loaded), so nothing needs reading first."""
+    loaded), so nothing needs reading first. `region_code` is the case's: its tasks' candidate
+    rows carry it."""
     before = case.projected
     next_tasks = _write_tasks(
-        conn, instance_id, case, functions, timezone, now, before.tasks, completion, actor, notify
+        conn,
+        instance_id,
+        case,
+        functions,
+        timezone,
+        now,
+        before.tasks,
+        completion,
+        actor,
+        notify,
+        region_code,
     )
     _write_jobs(conn, instance_id, case, now, before.jobs)
     _write_timers(conn, instance_id, case, timezone, now, before.timers)
@@ -159,11 +173,13 @@ def _write_tasks(
     completion: Completion | None,
     actor: str | None,
     notify: bool,
+    region_code: str | None,
 ) -> list[NextTask]:
     ready = {str(task.id): task for task in case.ready_user_tasks()}
     gone = existing - ready.keys()
     if gone:
         done = completion or Completion("", None, "")
+        conn.execute(DROP_CANDIDATES, {"ids": sorted(gone)})
         conn.execute(
             CLOSE_TASKS,
             {"ids": sorted(gone), "now": now, "done": done.task_id, "user": done.user, "values": done.values},
@@ -196,6 +212,15 @@ def _write_tasks(
         )
     if rows:
         conn.execute(insert(Task), rows)
+        candidates = [
+            candidate
+            for row in rows
+            for candidate in candidate_rows(
+                row["id"], row["candidate_groups"], row["candidate_users"], row["assignee"], region_code
+            )
+        ]
+        if candidates:
+            conn.execute(insert(TaskCandidate), candidates)
         if notify:
             conn.execute(notices.OUTBOX, [notices.task_ready(row, actor) for row in rows])
     return [

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import forms, notices, projections
-from .access import Actor, candidate_of, visible_instances
+from .access import Actor, candidate_of, candidate_rows, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
 from .config import Settings
@@ -48,6 +48,7 @@ from .models import (
     OutboxMessage,
     Region,
     Task,
+    TaskCandidate,
     User,
 )
 from .parser import ParsedDeployment
@@ -359,6 +360,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             completion,
             user,
             self.sends_notifications,
+            env.region.code if env.region else None,
         )
         if status == "completed":
             self._audit(s, instance_id, None, "completed")
@@ -556,6 +558,11 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
     def _assign(self, s: Session, task, assignee: str | None, action: str, actor: Actor | str | None) -> None:
         username = actor.username if isinstance(actor, Actor) else actor
         s.execute(update(Task).where(Task.id == task.id).values(assignee=assignee))
+        s.execute(
+            delete(TaskCandidate).where(TaskCandidate.task_id == task.id, TaskCandidate.kind == "assignee")
+        )
+        if assignee is not None:
+            s.execute(insert(TaskCandidate), candidate_rows(task.id, "", "", assignee, task.region_code))
         self._audit(
             s,
             task.instance_id,

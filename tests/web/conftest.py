@@ -94,9 +94,9 @@ def db_file(tmp_path) -> str:
     return url
 
 
-@pytest.fixture
-def orch(db_file) -> Iterator[Orchestrator]:
-    orchestrator = Orchestrator(db_file, make_registry())
+def open_orchestrator(url: str) -> Orchestrator:
+    """The web tests' orchestrator on a migrated database: two regions, the users, `uji` deployed."""
+    orchestrator = Orchestrator(url, make_registry())
     with orchestrator.uow() as uow:
         s = uow.session
         s.add_all(
@@ -122,6 +122,12 @@ def orch(db_file) -> Iterator[Orchestrator]:
             )
         uow.commit()
     orchestrator.deploy({"uji.bpmn": UJI}, user="analis")
+    return orchestrator
+
+
+@pytest.fixture
+def orch(db_file) -> Iterator[Orchestrator]:
+    orchestrator = open_orchestrator(db_file)
     yield orchestrator
     orchestrator.close()
 

@@ -139,7 +139,7 @@ def _soon_cutoff(session: Session, actor: Actor, now: datetime) -> ColumnElement
         )
 
     if not actor.national:
-        region = session.get(Region, actor.region_code)
+        region = session.get(Region, actor.region_code) if actor.region_code else None
         calendar = calendars_for(session, [actor.region_code])[actor.region_code]
         return literal(cutoff(region.timezone if region else DEFAULT_TIMEZONE, calendar), Task.due_at.type)
     # national: one cutoff per zone on the national calendar, and one per region with its own days

@@ -16,8 +16,6 @@ from functools import cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-import holidays
-
 TIMEZONES: dict[str, str] = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
 _LABELS = {zone: label for label, zone in TIMEZONES.items()}
 
@@ -40,8 +38,11 @@ def _days_off(year: int) -> Mapping[date, str]:
     """Public holidays plus cuti bersama of one year, with Indonesian names.
 
     Cached per year at module level: building `holidays` objects is the expensive part, and
-    every calendar instance (one per step) shares the result.
+    every calendar instance (one per step) shares the result. The package is imported here, by
+    the first calendar that needs a year, not by every command that imports this module.
     """
+    import holidays
+
     table = holidays.country_holidays("ID", years=year, categories=("public", "government"), language="id")
     return MappingProxyType(dict(table.items()))
 
@@ -49,6 +50,8 @@ def _days_off(year: int) -> Mapping[date, str]:
 @cache
 def _has_cuti_bersama(year: int) -> bool:
     """Whether the package carries the year's joint decree (cuti bersama lives in `government`)."""
+    import holidays
+
     return len(holidays.country_holidays("ID", years=year, categories=("government",))) > 0
 
 

@@ -1,7 +1,9 @@
 """The engine's commands. Scriptable: `--json` everywhere, errors on stderr, no tracebacks.
 
 The handler registry comes from the module `KSDPL_HANDLERS` names (see `engine.config`), so the
-engine stays free of any one process's code.
+engine stays free of any one process's code. Only click and light modules are imported here:
+each command imports what it needs (the workflow engine, the database), so `ksdpl --help` and the
+listing commands start fast.
 """
 
 from __future__ import annotations
@@ -11,23 +13,27 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import select
 
 from .calendar import TIMEZONES, zone_label
 from .config import Settings
 from .errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
-from .imports import DirectoryDocuments, ImportReport, RowResult
-from .models import CalendarOverride, LookupValue, Region
-from .runtime import json_default
-from .service import Orchestrator
-from .store import upgrade
-from .views import DEFAULT_LIMIT, Listing, instance_detail, list_instances, list_tasks
+from .jsonvalues import json_default
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from .imports import ImportReport, RowResult
+    from .service import Orchestrator
+    from .views import Listing
+
+DEFAULT_LIMIT = 50  # rows per page of `instances` and `tasks`
 
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure (the database is unavailable); try again later
 
@@ -40,7 +46,26 @@ class Context:
 
     @cached_property
     def orchestrator(self) -> Orchestrator:
+        from .service import Orchestrator
+
         return Orchestrator.from_settings(self.settings)
+
+    @cached_property
+    def _read_sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        from .store import make_engine
+
+        return sessionmaker(make_engine(self.settings.database_url), expire_on_commit=False)
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A read session for listing commands: the database only, not the workflow engine and
+        the handlers the orchestrator loads."""
+        from .store import read_session
+
+        if "orchestrator" in self.__dict__:
+            return self.orchestrator.session()
+        return read_session(self._read_sessions)
 
 
 class FriendlyGroup(click.Group):
@@ -104,6 +129,8 @@ def cli() -> None:
 @pass_context
 def init_db(ctx: Context, as_json: bool) -> None:
     """Create or upgrade the database schema to the newest migration."""
+    from .store import upgrade
+
     upgrade(ctx.settings.database_url)
     seeded = ctx.orchestrator.seed_lookups()
     emit(
@@ -207,7 +234,9 @@ def _listing_text(listing: Listing, line: Callable[[dict[str, Any]], str], empty
 @pass_context
 def instances(ctx: Context, status: str | None, limit: int, offset: int, as_json: bool) -> None:
     """List cases, newest first, a page at a time."""
-    with ctx.orchestrator.session() as s:
+    from .views import list_instances
+
+    with ctx.session() as s:
         listing = list_instances(s, status=status, limit=limit, offset=offset)
     emit(
         as_json,
@@ -262,7 +291,9 @@ def _show_text(d: dict[str, Any]) -> str:
 @pass_context
 def show(ctx: Context, instance_id: int, as_json: bool) -> None:
     """A case: status, stage, variables, open tasks with their forms, timers, jobs, incidents."""
-    with ctx.orchestrator.session() as s:
+    from .views import instance_detail
+
+    with ctx.session() as s:
         detail = instance_detail(s, instance_id)
     if detail is None:
         raise EngineError(f"case {instance_id} not found")
@@ -279,7 +310,9 @@ def tasks(
     ctx: Context, instance_id: int | None, group: str | None, limit: int, offset: int, as_json: bool
 ) -> None:
     """Ready user tasks by due date, a page at a time (a task's form: `show` its case)."""
-    with ctx.orchestrator.session() as s:
+    from .views import list_tasks
+
+    with ctx.session() as s:
         listing = list_tasks(s, instance_id=instance_id, group=group, limit=limit, offset=offset)
     emit(
         as_json,
@@ -477,6 +510,8 @@ def import_command(
     """Bring existing cases in from a CSV file, one per row, by replaying each through the diagram
     up to its target task; document paths are relative to the file. Exit status 1 when a row
     was refused."""
+    from .imports import DirectoryDocuments
+
     if target is not None:
         if path is not None:
             raise click.UsageError("give FILE.csv or --template TARGET, not both")
@@ -520,6 +555,8 @@ def region() -> None:
 def region_add(
     ctx: Context, code: str, name: str, level: str, zone: str, province_code: str | None, as_json: bool
 ) -> None:
+    from .models import Region
+
     levels = ctx.orchestrator.registry.access.region_levels
     if levels and level not in levels:
         raise click.BadParameter(f"'{level}' is not one of {', '.join(levels)}", param_hint="--level")
@@ -537,7 +574,11 @@ def region_add(
 @json_option
 @pass_context
 def region_list(ctx: Context, as_json: bool) -> None:
-    with ctx.orchestrator.session() as s:
+    from sqlalchemy import select
+
+    from .models import Region
+
+    with ctx.session() as s:
         rows = [
             {"code": r.code, "name": r.name, "level": r.level, "timezone": r.timezone}
             for r in s.scalars(select(Region).order_by(Region.code))
@@ -633,7 +674,11 @@ def calendar_retry(ctx: Context, decree_id: int, user: str | None, as_json: bool
 @json_option
 @pass_context
 def calendar_list(ctx: Context, as_json: bool) -> None:
-    with ctx.orchestrator.session() as s:
+    from sqlalchemy import select
+
+    from .models import CalendarOverride
+
+    with ctx.session() as s:
         rows = [
             {"day": r.day, "region": r.region_code, "holiday": r.is_holiday, "description": r.description}
             for r in s.scalars(select(CalendarOverride).order_by(CalendarOverride.day))
@@ -664,6 +709,8 @@ def lookup() -> None:
 @json_option
 @pass_context
 def lookup_add(ctx: Context, list_name: str, code: str, label: str, as_json: bool) -> None:
+    from .models import LookupValue
+
     with ctx.orchestrator.uow() as uow:
         uow.session.merge(LookupValue(list_name=list_name, code=code, label=label))
         uow.commit()
@@ -676,6 +723,8 @@ def lookup_add(ctx: Context, list_name: str, code: str, label: str, as_json: boo
 @json_option
 @pass_context
 def lookup_remove(ctx: Context, list_name: str, code: str, as_json: bool) -> None:
+    from .models import LookupValue
+
     with ctx.orchestrator.uow() as uow:
         row = uow.session.get(LookupValue, (list_name, code))
         if row is None:
@@ -692,7 +741,11 @@ def lookup_remove(ctx: Context, list_name: str, code: str, as_json: bool) -> Non
 @json_option
 @pass_context
 def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
-    with ctx.orchestrator.session() as s:
+    from sqlalchemy import select
+
+    from .models import LookupValue
+
+    with ctx.session() as s:
         rows = [
             {"code": r.code, "label": r.label}
             for r in s.scalars(

@@ -11,17 +11,17 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from flask import Flask, Response, render_template, request
-from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Unavailable
 
 from .formatting import format_size
+
+if TYPE_CHECKING:  # Flask is imported by `create_app`, not by every `web.*` import (the CLI's)
+    from flask import Flask, Response
+    from flask.typing import ResponseReturnValue
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ def _dev_secret_key(app: Flask) -> str:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` (tests) overrides the environment; `KSDPL_ORCHESTRATOR` injects one."""
+    from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     app = Flask(__name__)
     app.config.from_mapping(
         KSDPL_DATABASE_URL=f"sqlite:///{os.path.abspath('ksdpl.db')}",
@@ -138,6 +142,9 @@ def _security_headers(response: Response) -> Response:
 
 
 def _register_error_pages(app: Flask) -> None:
+    from flask import render_template, request
+    from flask_wtf.csrf import CSRFError
+
     def http_error(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
         title, message = ERROR_TEXT.get(code, (error.name, error.description or ""))

@@ -1,8 +1,9 @@
 """The `ksdpl` console script: the engine's commands plus `serve`, `user` and `demo`.
 
 The engine owns the command group (deploy, start, worker, region, ...); this module adds what
-needs the web layer and the accounts. Errors go to stderr as one line with a non-zero exit,
-never a traceback (the engine's group turns `EngineError` into that).
+needs the web layer and the accounts, each imported by the command that uses it (argon2, Flask).
+Errors go to stderr as one line with a non-zero exit, never a traceback (the engine's group
+turns `EngineError` into that).
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ import click
 
 from engine.cli import Context, pass_context
 from engine.cli import cli as engine_cli
-from engine.delivery import NOTIFY_MODES
 from engine.errors import EngineError
-
-from .accounts import AccountError, create_user, list_users, set_email, set_notify_mode, set_password
+from engine.preferences import NOTIFY_MODES
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -86,6 +85,8 @@ def user_add(
     as_json: bool,
 ) -> None:
     """Add an account."""
+    from .accounts import AccountError, create_user
+
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
@@ -117,6 +118,8 @@ def user_add(
 @pass_context
 def user_passwd(ctx: Context, username: str, password: str | None) -> None:
     """Set a new password; the user's open sessions end."""
+    from .accounts import AccountError, set_password
+
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
@@ -133,6 +136,8 @@ def user_passwd(ctx: Context, username: str, password: str | None) -> None:
 @pass_context
 def user_set_email(ctx: Context, username: str, email: str) -> None:
     """Set the address notifications are mailed to ("" removes it)."""
+    from .accounts import AccountError, set_email
+
     with ctx.orchestrator.uow() as uow:
         try:
             set_email(uow.session, username, email)
@@ -148,6 +153,8 @@ def user_set_email(ctx: Context, username: str, email: str) -> None:
 @pass_context
 def user_notify(ctx: Context, username: str, mode: str) -> None:
     """E-mail for each notification, a daily digest, or none (the app shows them all anyway)."""
+    from .accounts import AccountError, set_notify_mode
+
     with ctx.orchestrator.uow() as uow:
         try:
             set_notify_mode(uow.session, username, mode)
@@ -162,7 +169,9 @@ def user_notify(ctx: Context, username: str, mode: str) -> None:
 @pass_context
 def user_list(ctx: Context, as_json: bool) -> None:
     """List accounts (never their password hashes)."""
-    with ctx.orchestrator.session() as session:
+    from .accounts import list_users
+
+    with ctx.session() as session:
         users = list_users(session)
     if as_json:
         rows = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -55,6 +55,24 @@ def _has_cuti_bersama(year: int) -> bool:
     return len(holidays.country_holidays("ID", years=year, categories=("government",))) > 0
 
 
+def _working(day: date, override: bool | None) -> bool:
+    """Monday-Friday and not a day off, unless an operator's override says otherwise."""
+    if override is not None:
+        return not override
+    return day.weekday() < 5 and day not in _days_off(day.year)
+
+
+@lru_cache(maxsize=512)
+def _year_prefix(year: int, overrides: frozenset[tuple[date, bool]]) -> list[int]:
+    off = dict(overrides)
+    prefix, count, day = [0], 0, date(year, 1, 1)
+    while day.year == year:
+        count += _working(day, off.get(day))
+        prefix.append(count)
+        day += _ONE_DAY
+    return prefix
+
+
 class WorkingCalendar:
     """Working days with operator overrides; cheap to build, the holiday tables are shared."""
 
@@ -67,22 +85,18 @@ class WorkingCalendar:
         self._overrides: dict[date, bool] = dict(overrides or {})
         self._override_names: dict[date, str] = dict(override_names or {})
         self._override_years = {day.year for day in self._overrides}
-        self._prefixes: dict[int, list[int]] = {}
+        by_year: dict[int, list[tuple[date, bool]]] = {}
+        for day, off in self._overrides.items():
+            by_year.setdefault(day.year, []).append((day, off))
+        self._year_overrides = {year: frozenset(days) for year, days in by_year.items()}
 
     def _prefix(self, year: int) -> list[int]:
         """prefix[i]: working days among the first i days of `year` (prefix[-1]: the year's total).
 
-        Built once per year and calendar, so counting and adding working days costs a lookup and
-        a bisection instead of a walk day by day (an inbox shows a countdown on every row)."""
-        prefix = self._prefixes.get(year)
-        if prefix is None:
-            prefix, count, day = [0], 0, date(year, 1, 1)
-            while day.year == year:
-                count += self.is_working_day(day)
-                prefix.append(count)
-                day += _ONE_DAY
-            self._prefixes[year] = prefix
-        return prefix
+        Built once per year and set of that year's overrides, shared by every calendar (one per
+        region and request), so counting and adding working days costs a lookup and a bisection
+        instead of a walk day by day (an inbox shows a countdown on every row)."""
+        return _year_prefix(year, self._year_overrides.get(year, frozenset()))
 
     def _through(self, day: date) -> int:
         """Working days from 1 January of `day`'s year up to `day`, inclusive."""
@@ -99,10 +113,7 @@ class WorkingCalendar:
         return name
 
     def is_working_day(self, day: date) -> bool:
-        override = self._overrides.get(day)
-        if override is not None:
-            return not override
-        return day.weekday() < 5 and day not in _days_off(day.year)
+        return _working(day, self._overrides.get(day))
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start` (before it when n < 0); `start` itself never counts.

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from engine import calendar
 from engine.calendar import (
     TIMEZONES,
     WorkingCalendar,
@@ -185,14 +186,18 @@ def test_counting_by_year_agrees_with_walking_day_by_day():
 
 
 def test_a_countdown_does_not_walk_the_days_again(monkeypatch):
-    """An inbox row's countdown is a lookup once the year's table is built, not a walk per row."""
-    cal = WorkingCalendar()
-    cal.working_days_between(date(2027, 1, 1), date(2027, 12, 31))
+    """An inbox row's countdown is a lookup once the year's table is built, not a walk per row;
+    the table is shared by every calendar with the same overrides (one per region and request)."""
+    overrides = {date(2027, 3, 1): True}
+    WorkingCalendar(overrides).working_days_between(date(2027, 1, 1), date(2027, 12, 31))
     calls = []
-    original = WorkingCalendar.is_working_day
+    original = calendar._working
     monkeypatch.setattr(
-        WorkingCalendar, "is_working_day", lambda self, day: calls.append(day) or original(self, day)
+        calendar, "_working", lambda day, override: calls.append(day) or original(day, override)
     )
+    cal = WorkingCalendar(dict(overrides))  # the next request's calendar
     assert cal.working_days_between(date(2027, 2, 1), date(2027, 11, 30)) > 150
     assert cal.add_working_days(date(2027, 2, 1), 150) > date(2027, 8, 1)
     assert len(calls) <= 2
+    WorkingCalendar({date(2027, 3, 2): True}).working_days_between(date(2027, 2, 1), date(2027, 3, 31))
+    assert len(calls) > 300  # other overrides: that year's own table

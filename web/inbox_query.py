@@ -211,49 +211,59 @@ def inbox_page(session: Session, actor: Actor, now: datetime, query: InboxQuery)
     soon = _soon_cutoff(session, actor, now)
     clauses = {name: _filter_clause(name, actor, now, soon) for name in FILTERS}
 
-    counted = session.execute(
+    # One pass over the actor's tasks: per stage, how many and how many per filter.
+    per_stage = session.execute(
         joined.add_columns(
-            *(func.coalesce(func.sum(case((clauses[name], 1), else_=0)), 0).label(name) for name in FILTERS)
-        )
-    ).one()
-    counts = {name: int(getattr(counted, name)) for name in FILTERS}
-    stage_counts = {
-        stage: n
-        for stage, n in session.execute(joined.add_columns(_stage, func.count()).group_by(_stage))
-        if stage is not None
-    }
-
-    chosen = [clauses[query.filter]] if query.filter != "semua" else []
-    if query.stage is not None:
-        chosen.append(_stage == query.stage)
+            _stage.label("stage"),
+            *(func.coalesce(func.sum(case((clauses[name], 1), else_=0)), 0).label(name) for name in FILTERS),
+        ).group_by(_stage)
+    ).all()
+    counts = {name: sum(int(getattr(row, name)) for row in per_stage) for name in FILTERS}
+    stage_counts = {row.stage: int(row.semua) for row in per_stage if row.stage is not None}
     matching = (
         counts[query.filter]
         if query.stage is None
-        else session.scalar(joined.add_columns(func.count()).where(*chosen))
+        else sum(int(getattr(row, query.filter)) for row in per_stage if row.stage == query.stage)
     )
+    chosen = [clauses[query.filter]] if query.filter != "semua" else []
+    if query.stage is not None:
+        chosen.append(_stage == query.stage)
     pages = max(1, -(-matching // PAGE_SIZE))
     page = min(query.page, pages)
-    found = session.execute(
-        joined.add_columns(
-            Task.id,
-            Task.name,
-            _stage.label("stage"),
-            Task.candidate_groups,
-            Task.assignee,
-            Task.due_at,
-            Instance.id.label("instance_id"),
-            Instance.definition_id,
-            Instance.title,
-            Instance.region_code,
-            Region.name.label("region_name"),
-            Region.level.label("region_level"),
-            Region.timezone.label("region_timezone"),
+    # The page's ids first (the covering indexes answer it), then the columns shown, for those only.
+    ids = list(
+        session.scalars(
+            joined.add_columns(Task.id)
+            .where(*chosen)
+            .order_by(*_order(query.sort))
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
         )
-        .where(*chosen)
-        .order_by(*_order(query.sort))
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    )
+    shown = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Task.id,
+                Task.name,
+                _stage.label("stage"),
+                Task.candidate_groups,
+                Task.assignee,
+                Task.due_at,
+                Instance.id.label("instance_id"),
+                Instance.definition_id,
+                Instance.title,
+                Instance.region_code,
+                Region.name.label("region_name"),
+                Region.level.label("region_level"),
+                Region.timezone.label("region_timezone"),
+            )
+            .join(Instance, Instance.id == Task.instance_id)
+            .outerjoin(Region, Region.code == Instance.region_code)
+            .where(Task.id.in_(ids))
+        )
+    }
+    found = [shown[task_id] for task_id in ids if task_id in shown]
     return InboxPage(
         rows=_rows(session, actor, now, found),
         total=counts["semua"],

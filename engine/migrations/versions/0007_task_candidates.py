@@ -1,4 +1,4 @@
-"""task candidates: who a ready task is offered to, as rows an index serves (the inbox)
+"""task candidates: who a ready task is offered to, as rows an index serves; the inbox's covering index on tasks
 
 Revision ID: 0007
 Revises: 0006
@@ -32,6 +32,13 @@ def upgrade() -> None:
     with op.batch_alter_table('task_candidates', schema=None) as batch_op:
         batch_op.create_index('ix_task_candidates_who', ['kind', 'name', 'region_code', 'task_id'], unique=False)
 
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_tasks_inbox',
+            ['id', 'status', 'due_at', 'created_at', 'stage', 'assignee', 'instance_id'],
+            unique=False,
+        )
+
     # Backfill from the ready tasks' comma-separated columns (the same rule as the projections).
     bind = op.get_bind()
     ready = bind.execute(sa.text(
@@ -49,6 +56,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_tasks_inbox')
     with op.batch_alter_table('task_candidates', schema=None) as batch_op:
         batch_op.drop_index('ix_task_candidates_who')
     op.drop_table('task_candidates')

@@ -78,6 +78,9 @@ REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
     .where(Task.id == bindparam("tid"))
     .values(due_at=bindparam("due"), follow_up_at=bindparam("follow_up"))
 )
+# PostgreSQL: tell sleeping workers a step created work (engine/worker.py listens on the channel).
+WORK_CHANNEL = "ksdpl_work"
+WAKE_WORKERS = select(func.pg_notify(WORK_CHANNEL, ""))
 MOVE_TIMER = update(Timer).where(Timer.id == bindparam("tid")).values(due_at=bindparam("due"))
 
 
@@ -157,8 +160,10 @@ def write(
         notify,
         region_code,
     )
-    _write_jobs(conn, instance_id, case, now, before.jobs)
-    _write_timers(conn, instance_id, case, timezone, now, before.timers)
+    new_jobs = _write_jobs(conn, instance_id, case, now, before.jobs)
+    new_timers = _write_timers(conn, instance_id, case, timezone, now, before.timers)
+    if (new_jobs or new_timers) and conn.dialect.name == "postgresql":
+        conn.execute(WAKE_WORKERS)  # delivered when the step commits, never for a rolled-back one
     return next_tasks
 
 
@@ -233,7 +238,7 @@ def _write_tasks(
     ]
 
 
-def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
+def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> bool:
     open_jobs = {str(task.id): task for task in case.open_jobs()}
     gone = existing - open_jobs.keys()
     if gone:
@@ -259,9 +264,10 @@ def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
         )
     if rows:
         conn.execute(insert(Job), rows)
+    return bool(rows)
 
 
-def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, str]) -> None:
+def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, str]) -> bool:
     waiting = {timer.id: timer for timer in case.waiting_timers()}
     gone = existing.keys() - waiting.keys()
     if gone:
@@ -288,3 +294,4 @@ def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, st
             conn.execute(MOVE_TIMER, {"tid": timer_id, "due": due})
     if rows:
         conn.execute(insert(Timer), rows)
+    return bool(rows)

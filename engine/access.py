@@ -137,7 +137,7 @@ def candidate_of(actor: Actor) -> ColumnElement[bool]:
 
 
 def split_names(value: str | None) -> list[str]:
-    """'pemda, dprd' -> ['dprd', 'pemda']: the entries of a comma-separated column."""
+    """'b, a' -> ['a', 'b']: the entries of a comma-separated column."""
     return sorted({name.strip() for name in (value or "").split(",") if name.strip()})
 
 

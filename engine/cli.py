@@ -2,7 +2,7 @@
 
 The handler registry comes from the module `KSDPL_HANDLERS` names (see `engine.config`), so the
 engine stays free of any one process's code. Only click and light modules are imported here:
-each command imports what it needs (the workflow engine, the database), so `ksdpl --help` and the
+each command imports what it needs (the workflow engine, the database), so `--help` and the
 listing commands start fast.
 """
 

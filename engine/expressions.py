@@ -194,7 +194,7 @@ def _cache_file(name: str) -> str | bool:
     """Where lark keeps a grammar's analysis between processes: a directory of this user's only
     (the cache is a pickle, so never a shared temporary directory); no cache when there is none."""
     base = os.environ.get("KSDPL_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ksdpl"
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "engine-expressions"
     )
     try:
         os.makedirs(base, mode=0o700, exist_ok=True)

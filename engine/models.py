@@ -202,7 +202,7 @@ class TaskCandidate(Base):
     __table_args__ = (Index("ix_task_candidates_who", "kind", "name", "region_code", "task_id"),)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # group | user | assignee
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
     region_code: Mapped[str | None] = mapped_column(String(20))
 
 

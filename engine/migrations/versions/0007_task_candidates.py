@@ -24,7 +24,7 @@ def upgrade() -> None:
     candidates = op.create_table('task_candidates',
     sa.Column('task_id', sa.String(length=36), nullable=False),
     sa.Column('kind', sa.String(length=10), nullable=False),
-    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('region_code', sa.String(length=20), nullable=True),
     sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], ),
     sa.PrimaryKeyConstraint('task_id', 'kind', 'name')

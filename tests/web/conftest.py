@@ -94,9 +94,15 @@ def db_file(tmp_path) -> str:
     return url
 
 
-def open_orchestrator(url: str) -> Orchestrator:
-    """The web tests' orchestrator on a migrated database: two regions, the users, `uji` deployed."""
-    orchestrator = Orchestrator(url, make_registry())
+@pytest.fixture
+def orch(db_file) -> Iterator[Orchestrator]:
+    orchestrator = seeded(Orchestrator(db_file, make_registry()))
+    yield orchestrator
+    orchestrator.close()
+
+
+def seeded(orchestrator: Orchestrator) -> Orchestrator:
+    """The two regions, the users of USERS and the `uji` process, on a migrated database."""
     with orchestrator.uow() as uow:
         s = uow.session
         s.add_all(
@@ -123,13 +129,6 @@ def open_orchestrator(url: str) -> Orchestrator:
         uow.commit()
     orchestrator.deploy({"uji.bpmn": UJI}, user="analis")
     return orchestrator
-
-
-@pytest.fixture
-def orch(db_file) -> Iterator[Orchestrator]:
-    orchestrator = open_orchestrator(db_file)
-    yield orchestrator
-    orchestrator.close()
 
 
 def app_config(orch: Orchestrator, **extra: Any) -> dict[str, Any]:

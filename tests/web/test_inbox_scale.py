@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from engine.access import candidate_of, visible_instances
 from engine.clock import clock
 from engine.models import CalendarOverride, Instance, Task, TaskCandidate
+from engine.service import Orchestrator
 from engine.store import alembic_config
 from engine.views import list_instances, list_tasks
 from tests.web.conftest import (
@@ -27,8 +28,9 @@ from tests.web.conftest import (
     actor,
     add_pdf,
     app_config,
-    open_orchestrator,
+    make_registry,
     ready_task,
+    seeded,
     start_case,
 )
 from web import create_app
@@ -37,7 +39,7 @@ from web.inbox_query import PAGE_SIZE, InboxQuery, inbox_page
 
 @pytest.fixture
 def orch(db_url) -> Iterator:
-    orchestrator = open_orchestrator(db_url)
+    orchestrator = seeded(Orchestrator(db_url, make_registry()))
     yield orchestrator
     orchestrator.close()
 
@@ -265,7 +267,7 @@ def test_migration_fills_the_candidates_of_existing_ready_tasks(orch):
     other = ready_task(orch, start_case(orch, "pemda_b"), "Penjajakan")
     before = {task_id: candidates(orch, task_id) for task_id in (claimed, other)}
     config = alembic_config(orch.database_url)
-    command.downgrade(config, "0006")
+    command.downgrade(config, "-1")  # before task_candidates (the newest migration)
     command.upgrade(config, "head")
     assert {task_id: candidates(orch, task_id) for task_id in (claimed, other)} == before
     assert before[claimed] == {("group", "pemda", KOTA_A), ("assignee", "pemda_a", KOTA_A)}

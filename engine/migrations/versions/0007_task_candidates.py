@@ -1,7 +1,7 @@
 """task candidates: who a ready task is offered to, as rows an index serves; the inbox's covering index on tasks
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0009
 Create Date: 2026-11-30 10:00:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

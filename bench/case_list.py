@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from engine.access import AccessPolicy  # noqa: E402
-from engine.models import Instance, ProcessDefinition, Region, Task  # noqa: E402
+from engine.models import Instance, ProcessDefinition, Region, Task, TaskCandidate  # noqa: E402
 from engine.store import upgrade  # noqa: E402
 from web.caselist import CaseQuery, case_page  # noqa: E402
 
@@ -102,6 +102,13 @@ def seed(url: str, cases: int) -> None:
                 )
             conn.execute(insert(Instance), rows)
             conn.execute(insert(Task), tasks)
+            conn.execute(
+                insert(TaskCandidate),
+                [
+                    {"task_id": t["id"], "kind": "group", "name": t["candidate_groups"], "region_code": "R1"}
+                    for t in tasks
+                ],
+            )
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))  # what autovacuum / a running SQLite would know by now
     engine.dispose()

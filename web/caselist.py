@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.access import Actor, candidate_of, visible_instances
+from engine.access import Actor, offered_to, visible_instances
 from engine.models import Instance, Region, Task
 
 PAGE_SIZE = 25
@@ -126,8 +126,9 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
 
 
 def _waiting_for(actor: Actor) -> ColumnElement[bool]:
-    """A ready task of the case is offered to the actor (group, name or claimed)."""
-    return exists().where(Task.instance_id == Instance.id, Task.status == "ready", candidate_of(actor))
+    """A ready task of the case is offered to the actor (group, name or claimed): found from the
+    actor's side through the `task_candidates` index, as the inbox does."""
+    return Instance.id.in_(select(Task.instance_id).where(Task.status == "ready", offered_to(actor)))
 
 
 def where(query: CaseQuery, actor: Actor, now: datetime) -> ColumnElement[bool]:

@@ -220,3 +220,18 @@ def test_init_db_fills_the_list_columns_of_existing_cases(tmp_path):
         rows = conn.execute(text("SELECT partner, country, kind FROM instances ORDER BY id")).all()
     engine.dispose()
     assert [tuple(row) for row in rows] == [("Kitakyushu", "JP", "ksdpl"), (None, None, None)]
+
+
+def test_revision_0010_goes_down_and_up_again_with_cases(orch, cases):
+    """A downgrade keeps the cases (no copy of `instances`, which other tables point at)."""
+    from alembic import command
+
+    from engine.models import Instance
+    from engine.store import alembic_config
+
+    config = alembic_config(orch.database_url)
+    command.downgrade(config, "0007")
+    command.upgrade(config, "head")
+    assert orch.fill_list_columns() == 4
+    with orch.session() as s:
+        assert s.get(Instance, cases["busan"]).partner == "Kota Busan"

@@ -19,7 +19,7 @@ from . import notices
 from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, Unavailable
-from .models import DecreeJob, Incident, Job, Timer
+from .models import DecreeJob, Incident, Job, Timer, WorkerHeartbeat
 
 if TYPE_CHECKING:
     from .runtime import Case
@@ -76,6 +76,16 @@ class Work:
             decree = s.scalar(decrees)
         due = [moment for moment in (job, timer, decree) if moment is not None]
         return min(due) if due else None
+
+    def heartbeat(self, worker_id: str) -> None:
+        """The worker finished a loop: `/healthz` and `/metrics` read how long ago."""
+        now = clock.now()
+        with self.uow() as uow:
+            s = uow.session
+            beat = update(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == worker_id).values(beat_at=now)
+            if s.execute(beat).rowcount == 0:
+                s.add(WorkerHeartbeat(worker_id=worker_id[:200], beat_at=now))
+            uow.commit()
 
     def run_due(
         self, worker_id: str = "worker", limit: int = 1000, instance_id: int | None = None

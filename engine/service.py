@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from .expressions import ExpressionError
 from .imports import Imports
 from .jobs import RunReport, Work
 from .letters import Letters
+from .metrics import STEP_SECONDS
 from .models import (
     AuditEvent,
     CalendarOverride,
@@ -58,7 +60,15 @@ from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, joined_sessions, make_engine, read_session
 
-__all__ = ["DecreeQueued", "DeployResult", "NextTask", "Orchestrator", "RunReport", "StepResult"]
+__all__ = [
+    "DecreeQueued",
+    "DeployResult",
+    "NewDocument",
+    "NextTask",
+    "Orchestrator",
+    "RunReport",
+    "StepResult",
+]
 
 
 AUDIT = insert(AuditEvent)
@@ -80,6 +90,15 @@ TASK_AND_CASE = (
 READY_TASK = TASK_AND_CASE.where(Task.id == bindparam("id"))
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A checked file (`documents.document_type`) to store with a step, for one file field."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -212,9 +231,13 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         actor: Actor | None = None,
         business_key: str | None = None,
         user: str | None = None,
+        documents: Mapping[str, NewDocument] | None = None,
     ) -> int:
-        """Start a case of the newest version, its start form's values checked like any task form."""
+        """Start a case of the newest version, its start form's values checked like any task form.
+        `documents` (file field -> file) are stored on the new case in the same transaction."""
         user = actor.username if actor else user
+        documents = documents or {}
+        began = time.perf_counter()
         with self.uow() as uow:
             s = uow.session
             definition = self._latest(s, key)
@@ -233,11 +256,13 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 ).first()
                 if region is None:
                     raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
-            values = self._validated(deployment.start_form, raw_values or {}, None, s)
+            placeholders = {name: "1" for name in documents}  # the real ids follow the instance's
+            values = self._validated(
+                deployment.start_form, {**(raw_values or {}), **placeholders}, None, s, set(documents)
+            )
             calendar_version = s.scalar(select(CALENDAR_VERSION))
             info = RegionInfo(region.code, region.name, region.level, region.timezone) if region else None
             env = self._env(s, info, calendar_version)
-            case = Case.create(deployment, env.script_engine, values)
             now = clock.now()
             first_text = (
                 str(values[f["id"]]) for f in deployment.start_form if isinstance(values.get(f["id"]), str)
@@ -260,6 +285,9 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             )
             s.add(instance)
             s.flush()
+            if documents:
+                values.update(self._store_documents(s, instance.id, None, 1, documents, user))
+            case = Case.create(deployment, env.script_engine, values)
             self._save(
                 s,
                 instance.id,
@@ -271,6 +299,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             )
             if s.scalar(select(CALENDAR_VERSION)) != calendar_version:  # SQLite: a decree came first
                 raise Conflict("Kalender kerja baru saja diubah; ulangi")
+            STEP_SECONDS.labels("start").observe(time.perf_counter() - began)
             uow.commit()
             return instance.id
 
@@ -291,6 +320,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
     ) -> StepResult:
         """Load a case (unless the caller's query already did), apply one command, run the engine,
         save; audited as `action`."""
+        began = time.perf_counter()
         row = loaded or s.connection().execute(LOAD, {"id": instance_id}).first()
         if row is None:
             raise NotFound(f"Kasus {instance_id} tidak ditemukan")
@@ -309,9 +339,11 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         except (SpiffWorkflowException, ExpressionError) as err:
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
         case.earlier_variables = json.loads(row.projected_variables)
-        return self._save(
+        result = self._save(
             s, instance_id, row.lock_version, case, env, user, (action, task_id, bpmn_id, detail), completion
         )
+        STEP_SECONDS.labels(action).observe(time.perf_counter() - began)
+        return result
 
     def _save(
         self,
@@ -413,11 +445,20 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 )
 
     def _validated(
-        self, fields: list[dict], raw: Mapping[str, Any], instance_id: int | None, s: Session
+        self,
+        fields: list[dict],
+        raw: Mapping[str, Any],
+        instance_id: int | None,
+        s: Session,
+        staged: set[str] | frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
+        """Typed values, or `ValidationFailed`; `staged` file fields get their document with the step."""
         values, errors = forms.coerce_values(fields, raw)
+        unknown = sorted(set(staged) - {f["id"] for f in fields if f["type"] == "file"})
+        for name in unknown:
+            errors[name] = "Bukan isian berkas pada formulir ini"
         for f in fields:
-            if f["type"] == "file" and values.get(f["id"]) is not None:
+            if f["type"] == "file" and f["id"] not in staged and values.get(f["id"]) is not None:
                 owner = s.scalar(select(Document.instance_id).where(Document.id == values[f["id"]]))
                 if owner is None or owner != instance_id:
                     errors[f["id"]] = "Dokumen tidak ditemukan pada kasus ini"
@@ -480,16 +521,28 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         raw_values: Mapping[str, Any] | None = None,
         actor: Actor | None = None,
         user: str | None = None,
+        documents: Mapping[str, NewDocument] | None = None,
     ) -> StepResult:
-        """Check the submitted values against the form and the task's handler, then complete it."""
+        """Check the submitted values against the form and the task's handler, then complete it.
+        `documents` (file field -> file) are stored with the step: both or neither."""
         user = actor.username if actor else user
+        documents = documents or {}
         with self.uow() as uow:
             s = uow.session
             row = self._ready_task(s, task_id, actor)
             if row.assignee and user and row.assignee != user and not (actor and actor.is_operator):
                 raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
-            values = self._validated(json.loads(row.form), raw_values or {}, row.instance_id, s)
+            placeholders = {name: "1" for name in documents}
+            values = self._validated(
+                json.loads(row.form),
+                {**(raw_values or {}), **placeholders},
+                row.instance_id,
+                s,
+                set(documents),
+            )
             instance_id = row.instance_id
+            if documents:
+                values.update(self._store_documents(s, instance_id, task_id, row.stage, documents, user))
 
             def apply(case: Case, env: _Env) -> None:
                 task = case.task(task_id)
@@ -589,10 +642,6 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         user: str | None = None,
     ) -> int:
         user = actor.username if actor else user
-        if len(content) > MAX_DOCUMENT_BYTES:
-            raise ValidationFailed({field or "file": "Berkas terlalu besar (maks. 10 MB)"})
-        if not content:
-            raise ValidationFailed({field or "file": "Berkas kosong"})
         with self.uow() as uow:
             s = uow.session
             instance = self._visible_instance(s, instance_id, actor)
@@ -602,16 +651,38 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 if task.instance_id != instance_id:
                     raise NotFound("Tugas tidak ditemukan")
                 stage = task.stage
+            stage = stage if stage is not None else instance.stage
+            new = NewDocument(filename, content_type, content)
+            document_id = self._store_documents(s, instance.id, task_id, stage, {field: new}, user)[field]
+            uow.commit()
+            return document_id
+
+    def _store_documents(
+        self,
+        s: Session,
+        instance_id: int,
+        task_id: str | None,
+        stage: int | None,
+        documents: Mapping[Any, NewDocument],
+        user: str | None,
+    ) -> dict[Any, int]:
+        """Store files on a case within the caller's transaction, each audited: field -> id."""
+        stored = {}
+        for field_id, new in documents.items():
+            if len(new.content) > MAX_DOCUMENT_BYTES:
+                raise ValidationFailed({field_id or "file": "Berkas terlalu besar (maks. 10 MB)"})
+            if not new.content:
+                raise ValidationFailed({field_id or "file": "Berkas kosong"})
             document = Document(
-                instance_id=instance.id,
+                instance_id=instance_id,
                 task_id=task_id,
-                stage=stage if stage is not None else instance.stage,
-                field=field,
-                filename=filename[-255:],
-                content_type=content_type[:100],
-                size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
-                content=content,
+                stage=stage,
+                field=field_id,
+                filename=new.filename[-255:],
+                content_type=new.content_type[:100],
+                size=len(new.content),
+                sha256=hashlib.sha256(new.content).hexdigest(),
+                content=new.content,
                 uploaded_by=user,
                 uploaded_at=clock.now(),
             )
@@ -625,8 +696,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 task_id=task_id,
                 detail={"document": document.id, "filename": document.filename, "sha256": document.sha256},
             )
-            uow.commit()
-            return document.id
+            stored[field_id] = document.id
+        return stored
 
     def add_comment(
         self,

@@ -43,7 +43,7 @@ MSG_LOCKED = "Terlalu banyak percobaan masuk. Tunggu beberapa menit, lalu coba l
 MSG_BAD_LOGIN = "Nama pengguna atau kata sandi salah"
 
 # Pages anyone may open; everything else redirects to the login page.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "ops.healthz", "api.openapi"})
 
 
 class WebUser(UserMixin):

@@ -93,4 +93,6 @@ class HttpCase:
                 data={"variables": json.dumps(body["variables"])},
                 files=files,
             )
-        return client.ok("post", f"/api/v1/tasks/{body['id']}/complete", json={"variables": body["variables"]})
+        return client.ok(
+            "post", f"/api/v1/tasks/{body['id']}/complete", json={"variables": body["variables"]}
+        )

@@ -32,7 +32,11 @@ def test_a_ksdpl_case_from_start_through_deemed_approval_to_the_naskah(api, orch
         json={"region": "3578", "variables": START, "business_key": "KS-2027-001"},
     )
     case = HttpCase(api, created["id"])
-    assert (created["stage"], created["stage_name"], created["business_key"]) == (2, "Penjajakan", "KS-2027-001")
+    assert (created["stage"], created["stage_name"], created["business_key"]) == (
+        2,
+        "Penjajakan",
+        "KS-2027-001",
+    )
     assert [t["element"] for t in created["tasks"]] == ["Task_Penjajakan"]
 
     # Stage 2; the response names the next task with its id
@@ -127,7 +131,10 @@ def test_a_ksdpl_case_from_start_through_deemed_approval_to_the_naskah(api, orch
     # The signed Naskah is among the case's documents, stored as sent, with its field
     documents = pemda.ok("get", f"/api/v1/instances/{case.id}/documents")["items"]
     [stored] = [d for d in documents if d["field"] == naskah_field]
-    assert (stored["sha256"], stored["content_type"]) == (hashlib.sha256(naskah).hexdigest(), "application/pdf")
+    assert (stored["sha256"], stored["content_type"]) == (
+        hashlib.sha256(naskah).hexdigest(),
+        "application/pdf",
+    )
     download = pemda.get(f"/api/v1/documents/{stored['id']}")
     assert download.status_code == 200 and download.content == naskah
     assert case.detail()["variables"][naskah_field] == stored["id"]

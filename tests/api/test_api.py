@@ -50,7 +50,7 @@ def api_rules(app) -> list[tuple[str, str]]:
             continue
         path = rule.rule
         for name in rule.arguments:
-            path = path.replace(f"<int:{name}>", "1").replace(f"<{name}>", "x")
+            path = path.replace(f"<id:{name}>", "1").replace(f"<{name}>", "x")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             rules.append((method, path))
     return rules
@@ -97,7 +97,7 @@ def test_the_openapi_document_is_public_and_names_every_route(app, base_url) -> 
     documented = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api."):
-            path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+            path = rule.rule.replace("<id:", "{").replace("<", "{").replace(">", "}")
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert (method, path) in documented
 

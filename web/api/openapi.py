@@ -307,7 +307,7 @@ def _operation(
 def _path(name: str, kind: str = "integer") -> dict[str, Any]:
     schema: dict[str, Any] = {"type": kind}
     if kind == "integer":
-        schema["minimum"] = 1
+        schema.update(minimum=1, maximum=2**31 - 1)
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
@@ -544,7 +544,7 @@ def document() -> dict[str, Any]:
                             {"type": "string", "enum": ["all", "mine", "groups"], "default": "all"},
                             "mine: assigned to the user; groups: offered to their groups, not taken",
                         ),
-                        _query("instance_id", {"type": "integer", "minimum": 1}),
+                        _query("instance_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
                         *PAGING,
                     ],
                 )
@@ -586,7 +586,7 @@ def document() -> dict[str, Any]:
                     READ_ERRORS,
                     [
                         _query("open", BOOLEAN),
-                        _query("instance_id", {"type": "integer", "minimum": 1}),
+                        _query("instance_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
                         *PAGING,
                     ],
                 )

@@ -20,7 +20,7 @@ from engine.views import instance_detail, instance_summary
 from .. import views
 from ..db import db, fresh, orchestrator
 from ..uploads import UploadRefused, read_upload
-from . import bp, queries, refuse
+from . import MAX_ID, bp, queries, refuse
 from .openapi import document as openapi_document
 
 MAX_PER_PAGE = 100
@@ -290,12 +290,12 @@ def instances() -> Response:
     return _paged(items, total, page)
 
 
-@bp.get("/instances/<int:instance_id>")
+@bp.get("/instances/<id:instance_id>")
 def instance(instance_id: int) -> Response:
     return jsonify(_instance(instance_id))
 
 
-@bp.get("/instances/<int:instance_id>/history")
+@bp.get("/instances/<id:instance_id>/history")
 def history(instance_id: int) -> Response:
     _visible_case_or_404(instance_id)
     page = _page()
@@ -303,7 +303,7 @@ def history(instance_id: int) -> Response:
     return _paged(items, total, page)
 
 
-@bp.post("/instances/<int:instance_id>/cancel")
+@bp.post("/instances/<id:instance_id>/cancel")
 def cancel(instance_id: int) -> Response:
     _visible_case_or_404(instance_id)
     orchestrator().cancel(instance_id, g.actor)
@@ -311,13 +311,13 @@ def cancel(instance_id: int) -> Response:
     return jsonify(_instance(instance_id))
 
 
-@bp.get("/instances/<int:instance_id>/documents")
+@bp.get("/instances/<id:instance_id>/documents")
 def documents(instance_id: int) -> Response:
     _visible_case_or_404(instance_id)
     return jsonify({"items": queries.documents(db(), instance_id)})
 
 
-@bp.post("/instances/<int:instance_id>/documents")
+@bp.post("/instances/<id:instance_id>/documents")
 def upload(instance_id: int) -> Response:
     _visible_case_or_404(instance_id)
     if request.mimetype != "multipart/form-data":
@@ -341,7 +341,7 @@ def upload(instance_id: int) -> Response:
     return _created(meta or {}, url_for("api.document", document_id=document_id))
 
 
-@bp.get("/documents/<int:document_id>")
+@bp.get("/documents/<id:document_id>")
 def document(document_id: int) -> Response:
     found = views.document_for(db(), g.actor, document_id)
     if found is None:
@@ -365,7 +365,7 @@ def document(document_id: int) -> Response:
 def tasks() -> Response:
     page = _page()
     scope = _choice_arg("scope", queries.TASK_SCOPES, "all") or "all"
-    items, total = queries.tasks(db(), g.actor, scope, _int_arg("instance_id", None, 1), page)
+    items, total = queries.tasks(db(), g.actor, scope, _int_arg("instance_id", None, 1, MAX_ID), page)
     return _paged(items, total, page)
 
 
@@ -410,11 +410,13 @@ def complete(task_id: str) -> Response:
 @bp.get("/incidents")
 def incidents() -> Response:
     page = _page()
-    items, total = queries.incidents(db(), g.actor, _bool_arg("open"), _int_arg("instance_id", None, 1), page)
+    items, total = queries.incidents(
+        db(), g.actor, _bool_arg("open"), _int_arg("instance_id", None, 1, MAX_ID), page
+    )
     return _paged(items, total, page)
 
 
-@bp.post("/incidents/<int:incident_id>/retry")
+@bp.post("/incidents/<id:incident_id>/retry")
 def retry(incident_id: int) -> Response:
     if queries.incident(db(), g.actor, incident_id) is None:
         raise refuse(404, "Insiden tidak ditemukan")

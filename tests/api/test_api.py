@@ -336,3 +336,15 @@ def test_an_incident_listed_and_retried_by_an_operator(api, orch, monkeypatch) -
     assert_problem(operator.post(f"/api/v1/incidents/{incident['id']}/retry"), 409)
     assert orch.run_due().jobs_run >= 1  # the retried job, then the decision table's
     assert http_case.ready() == ["Task_SusunRancanganLoi"]
+
+
+def test_ids_beyond_the_database_integer_are_not_found(api) -> None:
+    """schemathesis found these as 500s: SQLite cannot bind an integer past 64 bits."""
+    operator = api["operator"]
+    for path in ("/api/v1/instances/98103548526119343882240", "/api/v1/documents/6715324846491174852100096"):
+        assert_problem(operator.get(path), 404)
+    assert_problem(operator.post("/api/v1/instances/1477677504335297642496/cancel"), 404)
+    assert (
+        "instance_id"
+        in assert_problem(operator.get("/api/v1/tasks?instance_id=99999999999999999999999"), 400)["errors"]
+    )

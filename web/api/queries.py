@@ -16,6 +16,7 @@ from sqlalchemy import JSON, ColumnElement, Select, and_, cast, exists, func, or
 from sqlalchemy.orm import Session, defer
 
 from engine.access import Actor, actionable_tasks, candidate_of, visible_instances
+from engine.forms import describe
 from engine.models import AuditEvent, Document, Incident, Instance, Region, Task
 from engine.views import instance_summary, task_summary
 
@@ -154,24 +155,9 @@ def task(session: Session, actor: Actor, task_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     data = task_summary(row[0])
-    data["form"] = [form_field(f) for f in json.loads(row[0].form or "[]")]
+    data["form"] = [describe(f) for f in json.loads(row[0].form or "[]")]
     data["may_do"] = bool(row.offered) and row[0].status == "ready"
     return data
-
-
-def form_field(f: dict[str, Any]) -> dict[str, Any]:
-    """A form field as the API and `ksdpl form` describe it: type, required, allowed values."""
-    constraints = f.get("constraints") or {}
-    return {
-        "id": f["id"],
-        "label": f.get("label") or f["id"],
-        "type": f.get("type") or "string",
-        "required": "required" in constraints,
-        "readonly": "readonly" in constraints,
-        "default": f.get("default"),
-        "constraints": {k: v for k, v in constraints.items() if k not in ("required", "readonly")},
-        "options": [{"id": o["id"], "name": o.get("name") or o["id"]} for o in f.get("options") or []],
-    }
 
 
 def incidents(

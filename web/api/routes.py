@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from engine.clock import clock
 from engine.errors import ValidationFailed
+from engine.forms import describe
 from engine.models import ProcessDefinition
 from engine.service import NewDocument, StepResult
 from engine.views import instance_detail, instance_summary
@@ -215,7 +216,7 @@ def process_definition(key: str) -> Response:
     definition_id, deployment = orch.latest(key)
     definition = db().get(ProcessDefinition, definition_id)
     data = _definition(definition)
-    data["start_form"] = [queries.form_field(f) for f in deployment.start_form]
+    data["start_form"] = [describe(f) for f in deployment.start_form]
     data["stages"] = {str(number): name for number, name in sorted(deployment.stages.items())}
     data["may_start_in_own_region"] = g.actor.region_code is not None and orch.may_start(
         g.actor, key, g.actor.region_code

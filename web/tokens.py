@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.clock import clock
@@ -89,27 +89,40 @@ def list_tokens(session: Session, username: str | None = None) -> list[TokenInfo
     ]
 
 
+_BY_TOKEN = (
+    select(
+        User.id,
+        User.username,
+        User.name,
+        User.groups,
+        User.region_code,
+        User.active,
+        User.email,
+        User.notify_mode,
+        Region.name.label("region_name"),
+    )
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .outerjoin(Region, Region.code == User.region_code)
+    .where(ApiToken.token_sha256 == bindparam("digest"), ApiToken.revoked_at.is_(None), User.active.is_(True))
+)
+
+
 def user_for_token(session: Session, token: str) -> UserInfo | None:
-    """The active user a live token belongs to, or None (unknown, revoked, or account disabled)."""
+    """The active user a live token belongs to, or None (unknown, revoked, or account disabled).
+    One indexed lookup by the token's hash, on every API request."""
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
-    row = session.execute(
-        select(User, Region.name)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .outerjoin(Region, Region.code == User.region_code)
-        .where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
-    ).first()
+    row = session.connection().execute(_BY_TOKEN, {"digest": _digest(token)}).first()
     if row is None:
         return None
-    user, region_name = row
     return UserInfo(
-        id=user.id,
-        username=user.username,
-        name=user.name,
-        groups=split_groups(user.groups),
-        region_code=user.region_code,
-        region_name=region_name,
-        active=user.active,
-        email=user.email,
-        notify_mode=user.notify_mode,
+        id=row.id,
+        username=row.username,
+        name=row.name,
+        groups=split_groups(row.groups),
+        region_code=row.region_code,
+        region_name=row.region_name,
+        active=row.active,
+        email=row.email,
+        notify_mode=row.notify_mode,
     )

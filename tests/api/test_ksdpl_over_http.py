@@ -126,7 +126,7 @@ def test_a_ksdpl_case_from_start_through_deemed_approval_to_the_naskah(api, orch
         **{naskah_field: naskah},
     )
     assert [t["element"] for t in result["next_tasks"]] == ["Task_KirimNaskahAsli"]
-    assert result["instance"]["stage"] == 10
+    assert (result["instance_id"], result["status"], result["stage"]) == (case.id, "running", 10)
 
     # The signed Naskah is among the case's documents, stored as sent, with its field
     documents = pemda.ok("get", f"/api/v1/instances/{case.id}/documents")["items"]

@@ -168,6 +168,8 @@ def init_app(app: Flask) -> None:
     for name in TOKEN_BLUEPRINTS:
         login_manager.blueprint_login_views[name] = None  # 401, never a redirect to the login page
     app.extensions["csrf"].exempt(bp)
+    for limiter in app.extensions.get("limiter", ()):  # the login's limits; tokens never log in
+        limiter.exempt(bp)
     app.register_blueprint(bp)
     # A path under /api/ that matches no route belongs to no blueprint: answer it as the API would.
     for code in (404, 405):

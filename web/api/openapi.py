@@ -191,7 +191,10 @@ SCHEMAS: dict[str, Any] = {
     ),
     "StepResult": _object(
         {
-            "instance": {"oneOf": [_ref("InstanceSummary"), {"type": "null"}]},
+            "instance_id": {"type": "integer"},
+            "status": {"type": "string", "description": "running, completed, cancelled"},
+            "stage": NULLABLE_INT,
+            "stage_name": NULLABLE_STRING,
             "next_tasks": {"type": "array", "items": _ref("NextTask")},
         }
     ),

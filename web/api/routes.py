@@ -16,7 +16,7 @@ from engine.errors import ValidationFailed
 from engine.forms import describe
 from engine.models import ProcessDefinition
 from engine.service import NewDocument, StepResult
-from engine.views import instance_detail, instance_summary
+from engine.views import instance_detail
 
 from .. import views
 from ..db import db, fresh, orchestrator
@@ -154,9 +154,12 @@ def _instance(instance_id: int) -> dict[str, Any]:
 
 
 def _step_result(result: StepResult) -> dict[str, Any]:
-    instance = views.case_for(fresh(), g.actor, result.instance_id)
+    """What the step left: the case's status and stage, and the tasks ready now with their ids."""
     return {
-        "instance": instance_summary(instance) if instance is not None else None,
+        "instance_id": result.instance_id,
+        "status": result.status,
+        "stage": result.stage,
+        "stage_name": result.stage_name,
         "next_tasks": [
             {
                 "id": t.id,

@@ -5,10 +5,10 @@
 API: the app under gunicorn (one gthread worker, its own process, as in production) and one
 client (`requests`, one keep-alive connection) completing the one-task loop of bench/loop.bpmn:
 token lookup, JSON parsing, form check, the step, the response with the next task's id, all
-timed from the client. Baseline, measured in the same run on the same database: the same
-`Orchestrator.complete_task` call with the same actor, in this process. Prints median and p95
-per variant and the ratio of the API's median to the baseline's, on SQLite and on PostgreSQL
-when reachable.
+timed from the client. Baseline, measured in the same run on the same database, case by case
+alternating with the API's: the same `Orchestrator.complete_task` call with the same actor, in
+this process. Prints median and p95 per variant and the ratio of the API's median to the
+baseline's, on SQLite and on PostgreSQL when reachable.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -68,20 +70,33 @@ def prepare(url: str) -> tuple[Orchestrator, str]:
     return orch, token
 
 
-def in_process(orch: Orchestrator, cases: int, steps: int) -> list[float]:
+def in_process_case(orch: Orchestrator, steps: int) -> list[float]:
     actor = registry.access.actor("bench", ["pemda"], "B1")
+    instance_id = orch.start("loop", "B1", {}, actor=actor)
+    with orch.session() as s:
+        task_id = s.scalars(
+            select(Task.id).where(Task.instance_id == instance_id, Task.status == "ready")
+        ).one()
     samples = []
-    for _ in range(cases):
-        instance_id = orch.start("loop", "B1", {}, actor=actor)
-        with orch.session() as s:
-            task_id = s.scalars(
-                select(Task.id).where(Task.instance_id == instance_id, Task.status == "ready")
-            ).one()
-        for _ in range(steps):
-            began = time.perf_counter()
-            result = orch.complete_task(task_id, VARIABLES, actor)
-            samples.append(time.perf_counter() - began)
-            task_id = result.next_tasks[0].id
+    for _ in range(steps):
+        began = time.perf_counter()
+        result = orch.complete_task(task_id, VARIABLES, actor)
+        samples.append(time.perf_counter() - began)
+        task_id = result.next_tasks[0].id
+    return samples
+
+
+def http_case(http: requests.Session, base: str, steps: int) -> list[float]:
+    started = http.post(f"{base}/process-definitions/loop/start", json={"region": "B1"}, timeout=30)
+    started.raise_for_status()
+    task_id = started.json()["tasks"][0]["id"]
+    samples = []
+    for _ in range(steps):
+        began = time.perf_counter()
+        response = http.post(f"{base}/tasks/{task_id}/complete", json={"variables": VARIABLES}, timeout=30)
+        samples.append(time.perf_counter() - began)
+        response.raise_for_status()
+        task_id = response.json()["next_tasks"][0]["id"]
     return samples
 
 
@@ -91,68 +106,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def over_http(url: str, token: str, cases: int, steps: int) -> list[float]:
+@contextmanager
+def api_server(url: str) -> Iterator[str]:
+    """The app under gunicorn in its own process, as in production; yields the API's base URL."""
     port = free_port()
     env = {**os.environ, "KSDPL_DATABASE_URL": url, "KSDPL_SECRET_KEY": "bench", "KSDPL_HANDLERS": "handlers"}
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "-k",
-            "gthread",
-            "--threads",
-            "2",
-            "-w",
-            "1",
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-            "-b",
-            f"127.0.0.1:{port}",
-            "web.wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}/api/v1"
-    http = requests.Session()
-    http.headers["Authorization"] = f"Bearer {token}"
+    command = [str(Path(sys.executable).with_name("gunicorn")), "-k", "gthread", "--threads", "2", "-w", "1"]
+    command += ["--keep-alive", "30", "--log-level", "warning", "-b", f"127.0.0.1:{port}", "web.wsgi:app"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
     try:
+        yield f"http://127.0.0.1:{port}/api/v1"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def measure(url: str, cases: int, steps: int) -> dict[str, list[float]]:
+    """Cases alternate between the two variants, so both see the same machine load."""
+    orch, token = prepare(url)
+    results: dict[str, list[float]] = {"in-process": [], "HTTP API": []}
+    with api_server(url) as base, requests.Session() as http:
+        http.headers["Authorization"] = f"Bearer {token}"
         for _ in range(300):
             try:
                 if http.get(f"{base}/openapi.json", timeout=10).ok:
                     break
             except requests.RequestException:
                 time.sleep(0.1)
-        samples = []
-        for _ in range(cases + 1):  # the first case warms the worker up (imports, spec cache)
-            started = http.post(f"{base}/process-definitions/loop/start", json={"region": "B1"}, timeout=30)
-            started.raise_for_status()
-            task_id = started.json()["tasks"][0]["id"]
-            case = []
-            for _ in range(steps):
-                began = time.perf_counter()
-                response = http.post(
-                    f"{base}/tasks/{task_id}/complete", json={"variables": VARIABLES}, timeout=30
-                )
-                case.append(time.perf_counter() - began)
-                response.raise_for_status()
-                task_id = response.json()["next_tasks"][0]["id"]
-            samples.extend(case)
-        return samples[steps:]
-    finally:
-        http.close()
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def measure(url: str, cases: int, steps: int) -> dict[str, list[float]]:
-    orch, token = prepare(url)
-    try:
-        in_process(orch, 1, steps)  # warm-up
-        return {"in-process": in_process(orch, cases, steps), "HTTP API": over_http(url, token, cases, steps)}
-    finally:
-        orch.close()
+        in_process_case(orch, steps)  # warm-up: imports, the spec cache, connections
+        http_case(http, base, steps)
+        for _ in range(cases):
+            results["in-process"] += in_process_case(orch, steps)
+            results["HTTP API"] += http_case(http, base, steps)
+    orch.close()
+    return results
 
 
 def main() -> None:

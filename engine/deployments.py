@@ -22,6 +22,8 @@ from .models import AuditEvent, ProcessDefinition
 from .parser import ParsedDeployment, parse_files
 from .runtime import SPIFF_VERSION, dumps
 
+MAX_KEY = 100
+
 
 @dataclass(frozen=True)
 class DeployResult:
@@ -68,6 +70,13 @@ class Deployments:
         if problems:
             raise DeploymentRejected(problems)
         parsed = parse_files(texts)
+        too_long = [
+            f"{p.key[:40]}...: id proses paling banyak {MAX_KEY} karakter"
+            for p in parsed
+            if len(p.key) > MAX_KEY
+        ]
+        if too_long:  # the column's length: PostgreSQL would refuse it, SQLite would keep it
+            raise DeploymentRejected(too_long)
         digest = _sha256(texts)
         now = clock.now()
         results = []

@@ -90,6 +90,8 @@ TASK_AND_CASE = (
 READY_TASK = TASK_AND_CASE.where(Task.id == bindparam("id"))
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+MAX_BUSINESS_KEY = 200  # the columns' lengths: PostgreSQL refuses longer values, SQLite keeps them
+MAX_FIELD_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         `documents` (file field -> file) are stored on the new case in the same transaction."""
         user = actor.username if actor else user
         documents = documents or {}
+        if business_key is not None and len(business_key) > MAX_BUSINESS_KEY:
+            raise ValidationFailed({"business_key": f"Paling banyak {MAX_BUSINESS_KEY} karakter"})
         began = time.perf_counter()
         with self.uow() as uow:
             s = uow.session
@@ -642,6 +646,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         user: str | None = None,
     ) -> int:
         user = actor.username if actor else user
+        if field is not None and len(field) > MAX_FIELD_NAME:
+            raise ValidationFailed({"field": f"Paling banyak {MAX_FIELD_NAME} karakter"})
         with self.uow() as uow:
             s = uow.session
             instance = self._visible_instance(s, instance_id, actor)

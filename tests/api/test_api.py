@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from engine.clock import clock
 from engine.models import AuditEvent, Document, Instance, Job, Task, User
 from tests.api.conftest import PDF, USERS, Api
+from tests.conftest import ROOT
 from tests.ksdpl.conftest import BPMN, DMN, START
 from web import views
 from web.tokens import create_token, list_tokens, revoke
@@ -348,3 +349,29 @@ def test_ids_beyond_the_database_integer_are_not_found(api) -> None:
         "instance_id"
         in assert_problem(operator.get("/api/v1/tasks?instance_id=99999999999999999999999"), 400)["errors"]
     )
+
+
+def test_values_longer_than_their_columns_are_refused_not_a_500(api) -> None:
+    """PostgreSQL refuses a value longer than its column where SQLite stores it: both must answer 422."""
+    pemda = api["pemda.sby"]
+    long_key = pemda.post(
+        "/api/v1/process-definitions/ksdpl/start",
+        json={"region": "3578", "variables": START, "business_key": "K" * 201},
+    )
+    assert assert_problem(long_key, 422)["errors"] == {"business_key": "Paling banyak 200 karakter"}
+    case = start(api)
+    long_field = pemda.post(
+        f"/api/v1/instances/{case['id']}/documents", files={"file": ("a.pdf", PDF)}, data={"field": "f" * 101}
+    )
+    assert assert_problem(long_field, 422)["errors"] == {"field": "Paling banyak 100 karakter"}
+
+
+def test_a_process_id_longer_than_its_column_is_refused_at_deploy(api) -> None:
+    long_id = "proses_" + "x" * 100
+    bpmn = (ROOT / "bench/loop.bpmn").read_text().replace('"loop"', f'"{long_id}"')
+    refused = api["operator"].post(
+        "/api/v1/process-definitions", files=[("files", ("panjang.bpmn", bpmn.encode()))]
+    )
+    assert assert_problem(refused, 422)["problems"] == [
+        f"{long_id[:40]}...: id proses paling banyak 100 karakter"
+    ]

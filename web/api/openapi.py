@@ -250,7 +250,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "region": {**NULLABLE_STRING, "description": "Region code; the token user's region if omitted"},
-            "business_key": NULLABLE_STRING,
+            "business_key": {**NULLABLE_STRING, "maxLength": 200},
             "variables": {"type": "object", "description": "Start form field id -> value"},
         },
     },
@@ -519,7 +519,7 @@ def document() -> dict[str, Any]:
                                             "contentMediaType": "application/octet-stream",
                                         },
                                         "task_id": {"type": "string"},
-                                        "field": {"type": "string"},
+                                        "field": {"type": "string", "maxLength": 100},
                                     },
                                     "required": ["file"],
                                 }

@@ -8,11 +8,12 @@ otherwise, with what failed. `/metrics` needs an operator's bearer token (Promet
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, g, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
@@ -114,6 +115,17 @@ class DatabaseCollector(Collector):
         yield heartbeat
 
 
+def _process_metrics() -> CollectorRegistry:
+    """Step latency (and the process's own figures): this process's, or with several gunicorn
+    workers and PROMETHEUS_MULTIPROC_DIR set, every worker's summed (prometheus_client's
+    multiprocess mode)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
     if not g.get("api_token"):
@@ -123,7 +135,7 @@ def metrics() -> Response:
     registry = CollectorRegistry(auto_describe=False)
     with orchestrator().session() as s:
         registry.register(DatabaseCollector(s, clock.now()))
-        output = generate_latest(registry) + generate_latest(REGISTRY)  # + step latency, process
+        output = generate_latest(registry) + generate_latest(_process_metrics())
     return Response(output, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 

@@ -97,3 +97,57 @@ def test_metrics_for_operators_only_with_cases_tasks_lag_incidents_and_step_late
     assert values[("ksdpl_worker_heartbeat_age_seconds", ())] == -1
     assert values[("ksdpl_step_seconds_count", (("action", "complete"),))] >= 3
     assert values[("ksdpl_step_seconds_count", (("action", "start"),))] >= 2
+
+
+MULTIPROCESS_SCRIPT = """
+import sys
+from tests.api.conftest import USERS
+from engine.service import Orchestrator
+from engine.models import Region
+from handlers import registry
+from web import create_app
+from web.tokens import create_token
+from tests.api.conftest import add_users
+from tests.ksdpl.conftest import REGIONS, START, deploy_ksdpl
+
+orch = Orchestrator(sys.argv[1], registry)
+with orch.uow() as uow:
+    uow.session.add_all(Region(code=c, name=n, level=l, timezone=z) for c, (n, l, z) in REGIONS.items())
+    uow.commit()
+deploy_ksdpl(orch)
+add_users(orch)
+orch.start("ksdpl", "3578", START, user="pemda.sby")
+with orch.uow() as uow:
+    token = create_token(uow.session, "operator")
+    uow.commit()
+app = create_app({"TESTING": True, "SECRET_KEY": "x", "KSDPL_ORCHESTRATOR": orch})
+print(app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True))
+"""
+
+
+def test_metrics_sum_the_step_latency_of_every_worker_in_multiprocess_mode(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from engine.store import upgrade
+    from tests.conftest import ROOT
+
+    url = f"sqlite:///{tmp_path / 'mp.db'}"
+    upgrade(url)
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    run = subprocess.run(
+        [sys.executable, "-c", MULTIPROCESS_SCRIPT, url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    values = samples(run.stdout)
+    assert values[("ksdpl_step_seconds_count", (("action", "start"),))] == 1
+    assert values[("ksdpl_cases", (("stage", "2"), ("status", "running")))] == 1
+    assert list(metrics_dir.iterdir())  # the worker's figures are in files, where every worker adds its own

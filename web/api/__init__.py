@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from engine.errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
 
-from ..db import db
+from ..db import orchestrator
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ def bearer_user(req: Request):
     from ..auth import WebUser
     from ..tokens import user_for_token
 
-    info = user_for_token(db(), value.strip())
+    with orchestrator().session() as session:  # its own: no read transaction left open during the step
+        info = user_for_token(session, value.strip())
     if info is None:
         return None
     g.api_token = True

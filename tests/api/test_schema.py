@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.conftest import PDF
 from tests.ksdpl.conftest import START
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -59,6 +60,10 @@ def test_schemathesis_finds_no_server_error_and_no_response_outside_the_document
         "post", "/api/v1/process-definitions/ksdpl/start", 201, json={"region": "3578", "variables": START}
     )
     assert case["tasks"]
+    uploaded = api["pemda.sby"].ok(  # a document to download
+        "post", f"/api/v1/instances/{case['id']}/documents", 201, files={"file": ("surat.pdf", PDF)}
+    )
+    assert uploaded["id"] == 1
     result = schemathesis(base_url, tokens[user], tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "No issues found" in result.stdout or "passed" in result.stdout.lower(), result.stdout[-3000:]

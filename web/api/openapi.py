@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from engine.documents import ALLOWED
+
 NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_INT = {"type": ["integer", "null"]}
 DATE_TIME = {"type": "string", "format": "date-time"}
@@ -531,7 +533,12 @@ def document() -> dict[str, Any]:
             "/api/v1/documents/{document_id}": {
                 "get": _operation(
                     "A document's content",
-                    {"200": {"description": "The file", "content": {"application/octet-stream": {}}}},
+                    {
+                        "200": {
+                            "description": "The file, as its kind's content type",
+                            "content": {kind: {} for kind, _magic in sorted(set(ALLOWED.values()))},
+                        }
+                    },
                     READ_ERRORS,
                     [_path("document_id")],
                 )

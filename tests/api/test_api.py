@@ -375,3 +375,14 @@ def test_a_process_id_longer_than_its_column_is_refused_at_deploy(api) -> None:
     assert assert_problem(refused, 422)["problems"] == [
         f"{long_id[:40]}...: id proses paling banyak 100 karakter"
     ]
+
+
+def test_web_pages_do_not_take_a_token_and_keep_their_csrf_check(base_url, tokens) -> None:
+    """A token is for the API only: the pages still need a session, and their forms a CSRF token."""
+    headers = {"Authorization": f"Bearer {tokens['operator']}"}
+    page = requests.get(f"{base_url}/kasus", headers=headers, allow_redirects=False, timeout=30)
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    form = requests.post(
+        f"{base_url}/kasus/baru", headers=headers, data={}, allow_redirects=False, timeout=30
+    )
+    assert form.status_code == 400 and "CSRF" in form.text

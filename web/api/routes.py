@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -25,6 +26,7 @@ from . import MAX_ID, bp, queries, refuse
 from .openapi import document as openapi_document
 
 MAX_PER_PAGE = 100
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 STATUSES = ("running", "completed", "cancelled")
 
 
@@ -35,7 +37,7 @@ def _int_arg(name: str, default: int | None, low: int, high: int | None = None) 
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.strip().isdigit() and not (raw.strip().startswith("-") and raw.strip()[1:].isdigit()):
+    if not _INTEGER.fullmatch(raw.strip()):  # ASCII digits only: int() would take "١٢" but not "²"
         raise refuse(400, f"Parameter '{name}' harus bilangan bulat", {name: "Harus bilangan bulat"})
     value = int(raw)
     if value < low or (high is not None and value > high):

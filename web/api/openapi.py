@@ -22,11 +22,10 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _object(properties: dict[str, Any], *, closed: bool = True) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": sorted(properties)}
-    if closed:
-        schema["additionalProperties"] = False
-    return schema
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    """Every property listed is present (null where the type allows); objects stay open, so a
+    field added later is a compatible change."""
+    return {"type": "object", "properties": properties, "required": sorted(properties)}
 
 
 def _page_of(item: str) -> dict[str, Any]:
@@ -406,10 +405,7 @@ def document() -> dict[str, Any]:
                                 "application/json": {
                                     "schema": {
                                         "allOf": [
-                                            {
-                                                **SCHEMAS["ProcessDefinition"],
-                                                "additionalProperties": True,
-                                            },
+                                            SCHEMAS["ProcessDefinition"],
                                             {
                                                 "type": "object",
                                                 "properties": {

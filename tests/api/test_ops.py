@@ -57,7 +57,7 @@ def test_healthz_needs_the_database_and_a_recent_worker_heartbeat(base_url, orch
     assert requests.get(f"{base_url}/healthz", timeout=30).status_code == 200
 
 
-def test_healthz_is_503_when_the_database_is_unreachable() -> None:
+def test_healthz_and_the_api_are_503_when_the_database_is_unreachable() -> None:
     unreachable = Orchestrator(
         "postgresql+psycopg://postgres@127.0.0.1:9/tidak_ada?connect_timeout=2", registry
     )
@@ -66,6 +66,14 @@ def test_healthz_is_503_when_the_database_is_unreachable() -> None:
         response = requests.get(f"{base}/healthz", timeout=30)
         assert response.status_code == 503
         assert response.json()["database"].startswith("tidak dapat dihubungi")
+        # the API says the same as problem+json, with when to try again
+        api = requests.get(f"{base}/api/v1/tasks", headers={"Authorization": "Bearer ksdpl_x"}, timeout=30)
+        assert (api.status_code, api.headers["Content-Type"], api.headers["Retry-After"]) == (
+            503,
+            "application/problem+json",
+            "30",
+        )
+        assert api.json()["detail"] == "Basis data tidak dapat dihubungi; coba lagi beberapa saat lagi"
     unreachable.close()
 
 

@@ -386,3 +386,19 @@ def test_web_pages_do_not_take_a_token_and_keep_their_csrf_check(base_url, token
         f"{base_url}/kasus/baru", headers=headers, data={}, allow_redirects=False, timeout=30
     )
     assert form.status_code == 400 and "CSRF" in form.text
+
+
+def test_a_value_that_is_not_a_field_of_the_form_is_refused(api) -> None:
+    case = start(api)
+    task = first_task(api, case)
+    refused = api["pemda.sby"].post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        json={"variables": {"hasil_penjajakan": "sepakat", "uraian_penjajakan": "x", "disetujui": True}},
+    )
+    assert "Bukan isian formulir tugas ini" in assert_problem(refused, 422)["errors"]["disetujui"]
+    unused_file = api["pemda.sby"].post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        data={"variables": json.dumps({"hasil_penjajakan": "sepakat", "uraian_penjajakan": "x"})},
+        files={"lampiran": ("a.pdf", PDF, "application/pdf")},
+    )
+    assert assert_problem(unused_file, 422)["errors"] == {"lampiran": "Bukan isian berkas pada formulir ini"}

@@ -104,7 +104,7 @@ def bearer_user(req: Request):
     if info is None:
         return None
     g.api_token = True
-    return WebUser(info, "token")
+    return WebUser(info, 0, "token")  # never stored in a session: the token is checked each time
 
 
 @bp.before_request

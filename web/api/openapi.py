@@ -197,6 +197,10 @@ SCHEMAS: dict[str, Any] = {
             "stage": NULLABLE_INT,
             "stage_name": NULLABLE_STRING,
             "next_tasks": {"type": "array", "items": _ref("NextTask")},
+            "incident": {
+                **NULLABLE_STRING,
+                "description": "The task is done but the engine failed after it: an incident is open",
+            },
         }
     ),
     "HistoryEntry": _object(

@@ -172,6 +172,7 @@ def _step_result(result: StepResult) -> dict[str, Any]:
             }
             for t in result.next_tasks
         ],
+        "incident": result.incident,
     }
 
 
@@ -406,7 +407,7 @@ def unclaim(task_id: str) -> Response:
 @bp.post("/tasks/<task_id>/complete")
 def complete(task_id: str) -> Response:
     data, files = _body()
-    result = orchestrator().complete_task(task_id, _variables(data), g.actor, documents=files)
+    result = orchestrator().complete_task(task_id, _variables(data), g.actor, documents=files, strict=True)
     return jsonify(_step_result(result))
 
 

@@ -1,8 +1,9 @@
 """The `ksdpl` console script: the engine's commands plus `serve`, `user` and `demo`.
 
 The engine owns the command group (deploy, start, worker, region, ...); this module adds what
-needs the web layer and the accounts. Errors go to stderr as one line with a non-zero exit,
-never a traceback (the engine's group turns `EngineError` into that).
+needs the web layer and the accounts, each imported by the command that uses it (argon2, Flask).
+Errors go to stderr as one line with a non-zero exit, never a traceback (the engine's group
+turns `EngineError` into that).
 """
 
 from __future__ import annotations
@@ -16,19 +17,8 @@ import click
 
 from engine.cli import Context, pass_context
 from engine.cli import cli as engine_cli
-from engine.delivery import NOTIFY_MODES
 from engine.errors import EngineError
-
-from .accounts import (
-    AccountError,
-    create_user,
-    list_users,
-    set_active,
-    set_email,
-    set_notify_mode,
-    set_password,
-)
-from .throttle import unlock
+from engine.preferences import NOTIFY_MODES
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -104,6 +94,8 @@ def user_add(
     as_json: bool,
 ) -> None:
     """Add an account."""
+    from .accounts import AccountError, create_user
+
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
@@ -135,6 +127,8 @@ def user_add(
 @pass_context
 def user_passwd(ctx: Context, username: str, password: str | None) -> None:
     """Set a new password; the user's open sessions end."""
+    from .accounts import AccountError, set_password
+
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
@@ -146,6 +140,8 @@ def user_passwd(ctx: Context, username: str, password: str | None) -> None:
 
 
 def _account_change(ctx: Context, change, username: str, *args) -> None:
+    from .accounts import AccountError
+
     with ctx.orchestrator.uow() as uow:
         try:
             change(uow.session, username, *args)
@@ -159,6 +155,8 @@ def _account_change(ctx: Context, change, username: str, *args) -> None:
 @pass_context
 def user_disable(ctx: Context, username: str) -> None:
     """Disable an account: it cannot log in and its open sessions end at once."""
+    from .accounts import set_active
+
     _account_change(ctx, set_active, username, False)
     click.echo(f"user {username.strip().lower()} disabled")
 
@@ -168,6 +166,8 @@ def user_disable(ctx: Context, username: str) -> None:
 @pass_context
 def user_enable(ctx: Context, username: str) -> None:
     """Enable a disabled account again."""
+    from .accounts import set_active
+
     _account_change(ctx, set_active, username, True)
     click.echo(f"user {username.strip().lower()} enabled")
 
@@ -177,6 +177,8 @@ def user_enable(ctx: Context, username: str) -> None:
 @pass_context
 def user_unlock(ctx: Context, username: str) -> None:
     """Lift the lock that many wrong passwords put on an account (an admin's act)."""
+    from .throttle import unlock
+
     _account_change(ctx, lambda s, name: unlock(s, name), username)
     click.echo(f"user {username.strip().lower()} unlocked")
 
@@ -187,6 +189,8 @@ def user_unlock(ctx: Context, username: str) -> None:
 @pass_context
 def user_set_email(ctx: Context, username: str, email: str) -> None:
     """Set the address notifications are mailed to ("" removes it)."""
+    from .accounts import AccountError, set_email
+
     with ctx.orchestrator.uow() as uow:
         try:
             set_email(uow.session, username, email)
@@ -202,6 +206,8 @@ def user_set_email(ctx: Context, username: str, email: str) -> None:
 @pass_context
 def user_notify(ctx: Context, username: str, mode: str) -> None:
     """E-mail for each notification, a daily digest, or none (the app shows them all anyway)."""
+    from .accounts import AccountError, set_notify_mode
+
     with ctx.orchestrator.uow() as uow:
         try:
             set_notify_mode(uow.session, username, mode)
@@ -216,7 +222,9 @@ def user_notify(ctx: Context, username: str, mode: str) -> None:
 @pass_context
 def user_list(ctx: Context, as_json: bool) -> None:
     """List accounts (never their password hashes)."""
-    with ctx.orchestrator.session() as session:
+    from .accounts import list_users
+
+    with ctx.session() as session:
         users = list_users(session)
     if as_json:
         rows = [
@@ -255,6 +263,7 @@ def token() -> None:
 @pass_context
 def token_create(ctx: Context, username: str, name: str, as_json: bool) -> None:
     """Create a token and print it (it is shown only this once; only its hash is kept)."""
+    from .accounts import AccountError
     from .tokens import create_token
 
     with ctx.orchestrator.uow() as uow:
@@ -272,6 +281,7 @@ def token_create(ctx: Context, username: str, name: str, as_json: bool) -> None:
 @pass_context
 def token_revoke(ctx: Context, token_id: int | None, username: str | None) -> None:
     """Revoke one token (its id from `token list`) or all tokens of a user (--user)."""
+    from .accounts import AccountError
     from .tokens import revoke
 
     if (token_id is None) == (username is None):

@@ -16,7 +16,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, Request, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Unauthorized
-from werkzeug.routing import IntegerConverter
 
 from engine.errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
 
@@ -149,21 +148,10 @@ def _unavailable(error: Unavailable) -> Response:
     return response
 
 
-MAX_ID = 2**31 - 1  # the databases' integer: a larger id names nothing (and must not overflow)
-
-
-class IdConverter(IntegerConverter):
-    """A positive database id in a path; anything else matches no route (404)."""
-
-    def __init__(self, url_map) -> None:
-        super().__init__(url_map, min=1, max=MAX_ID)
-
-
 def init_app(app: Flask) -> None:
     """Register the API; call after `auth.init_app` (it extends that login manager)."""
     from . import routes  # noqa: F401  (the routes attach themselves to `bp`)
 
-    app.url_map.converters["id"] = IdConverter
     login_manager = app.login_manager  # type: ignore[attr-defined]
     login_manager.request_loader(bearer_user)
     for name in TOKEN_BLUEPRINTS:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, ColumnElement, Select, and_, cast, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, defer
 
-from engine.access import Actor, actionable_tasks, candidate_of, visible_instances
+from engine.access import Actor, candidate_of, offered_to, visible_instances
 from engine.forms import describe
 from engine.models import AuditEvent, Document, Incident, Instance, Region, Task
 from engine.views import instance_summary, task_summary
@@ -133,7 +133,11 @@ def tasks(
 ) -> tuple[list[dict[str, Any]], int]:
     """Ready tasks the actor may do, soonest deadline first: all of them, only those assigned to
     the actor (`mine`), or only those offered to their groups that nobody took yet (`groups`)."""
-    query = select(Task).join(Instance, Instance.id == Task.instance_id).where(actionable_tasks(actor))
+    query = (
+        select(Task)
+        .join(Instance, Instance.id == Task.instance_id)
+        .where(Task.status == "ready", offered_to(actor), visible_instances(actor))  # as the inbox
+    )
     if scope == "mine":
         query = query.where(Task.assignee == actor.username)
     elif scope == "groups":

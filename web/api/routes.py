@@ -15,6 +15,7 @@ from sqlalchemy import select
 from engine.clock import clock
 from engine.errors import ValidationFailed
 from engine.forms import describe
+from engine.ids import MAX_ID
 from engine.models import ProcessDefinition
 from engine.service import NewDocument, StepResult
 from engine.views import instance_detail
@@ -22,7 +23,7 @@ from engine.views import instance_detail
 from .. import views
 from ..db import db, fresh, orchestrator
 from ..uploads import UploadRefused, read_upload
-from . import MAX_ID, bp, queries, refuse
+from . import bp, queries, refuse
 from .openapi import document as openapi_document
 
 MAX_PER_PAGE = 100
@@ -297,12 +298,12 @@ def instances() -> Response:
     return _paged(items, total, page)
 
 
-@bp.get("/instances/<id:instance_id>")
+@bp.get("/instances/<int:instance_id>")
 def instance(instance_id: int) -> Response:
     return jsonify(_instance(instance_id))
 
 
-@bp.get("/instances/<id:instance_id>/history")
+@bp.get("/instances/<int:instance_id>/history")
 def history(instance_id: int) -> Response:
     _visible_case_or_404(instance_id)
     page = _page()
@@ -310,7 +311,7 @@ def history(instance_id: int) -> Response:
     return _paged(items, total, page)
 
 
-@bp.post("/instances/<id:instance_id>/cancel")
+@bp.post("/instances/<int:instance_id>/cancel")
 def cancel(instance_id: int) -> Response:
     _visible_case_or_404(instance_id)
     orchestrator().cancel(instance_id, g.actor)
@@ -318,13 +319,13 @@ def cancel(instance_id: int) -> Response:
     return jsonify(_instance(instance_id))
 
 
-@bp.get("/instances/<id:instance_id>/documents")
+@bp.get("/instances/<int:instance_id>/documents")
 def documents(instance_id: int) -> Response:
     _visible_case_or_404(instance_id)
     return jsonify({"items": queries.documents(db(), instance_id)})
 
 
-@bp.post("/instances/<id:instance_id>/documents")
+@bp.post("/instances/<int:instance_id>/documents")
 def upload(instance_id: int) -> Response:
     _visible_case_or_404(instance_id)
     if request.mimetype != "multipart/form-data":
@@ -348,7 +349,7 @@ def upload(instance_id: int) -> Response:
     return _created(meta or {}, url_for("api.document", document_id=document_id))
 
 
-@bp.get("/documents/<id:document_id>")
+@bp.get("/documents/<int:document_id>")
 def document(document_id: int) -> Response:
     found = views.document_for(db(), g.actor, document_id)
     if found is None:
@@ -423,7 +424,7 @@ def incidents() -> Response:
     return _paged(items, total, page)
 
 
-@bp.post("/incidents/<id:incident_id>/retry")
+@bp.post("/incidents/<int:incident_id>/retry")
 def retry(incident_id: int) -> Response:
     if queries.incident(db(), g.actor, incident_id) is None:
         raise refuse(404, "Insiden tidak ditemukan")

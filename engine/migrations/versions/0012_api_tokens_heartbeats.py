@@ -1,7 +1,7 @@
 """API tokens (hashed) and worker heartbeats
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0007
 Create Date: 2026-11-30 10:00:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.models
 
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

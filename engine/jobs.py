@@ -153,7 +153,7 @@ class Work:
             row.fired += 1
             row.remaining = None if row.remaining is None else row.remaining - 1
             following = (
-                timers.parse_cycle(row.expression, row.timezone).following(row.due_at)
+                timers.parse_cycle(row.expression, row.timezone).next_after(row.due_at, now)
                 if row.kind == "timeCycle"
                 else None
             )

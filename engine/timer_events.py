@@ -107,7 +107,7 @@ class CycleTimer(CycleTimerEventDefinition):
         due = timers.parse_instant(state["next"], _zone(my_task)) if state["next"] is not None else None
         if due is not None and due <= clock.now():
             value, zone_name = _evaluate(self, my_task)
-            following = timers.parse_cycle(value, zone_name).following(due)
+            following = timers.parse_cycle(value, zone_name).next_after(due, clock.now())
             left = None if state["left"] is None else state["left"] - 1
             done = left == 0 or following is None
             state = {"left": left, "next": None if done else following.isoformat()}

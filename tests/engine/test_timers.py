@@ -139,6 +139,18 @@ def test_unbounded_boundary_cycle_keeps_its_row_moving(orch):
     assert follow_ups(orch, instance_id) == 3
 
 
+def test_an_unbounded_cycle_that_fell_behind_fires_once_then_follows_its_rhythm(orch):
+    clock.set(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))
+    orch.deploy({"timers.bpmn": TIMERS.replace("R2/PT2S", "R/PT1H")})
+    instance_id = orch.start("timers", "3171")
+    clock.set(datetime(2027, 1, 4, 6, 30, tzinfo=UTC))  # five firings missed
+    assert run_once_or_fail(orch).timers_fired == 1
+    assert follow_ups(orch, instance_id) == 1
+    with orch.session() as s:
+        [row] = s.scalars(select(Timer).where(Timer.instance_id == instance_id)).all()
+    assert row.due_at == datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
+
+
 def test_an_intermediate_cycle_fires_once_as_in_camunda_7(orch):
     clock.set(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))
     diagram = TIMERS.replace(

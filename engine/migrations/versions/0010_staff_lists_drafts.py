@@ -1,7 +1,7 @@
 """staff pages: case list columns and indexes, task drafts
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0012
 Create Date: 2026-11-30 10:00:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.models
 
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

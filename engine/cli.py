@@ -24,6 +24,7 @@ from .access import Actor
 from .calendar import TIMEZONES, zone_label
 from .config import Settings
 from .errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
+from .ids import MAX_ID
 from .imports import DirectoryDocuments, ImportReport, RowResult
 from .models import CalendarOverride, LookupValue, Region
 from .runtime import json_default
@@ -31,6 +32,7 @@ from .service import Orchestrator
 from .store import upgrade
 from .views import instance_detail, list_instances, list_tasks
 
+ROW_ID = click.IntRange(1, MAX_ID)  # an id past the columns' range names no row: a usage error, not a crash
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure (the database is unavailable); try again later
 
 
@@ -263,7 +265,7 @@ def _show_text(d: dict[str, Any]) -> str:
 
 
 @cli.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ROW_ID)
 @json_option
 @pass_context
 def show(ctx: Context, instance_id: int, as_json: bool) -> None:
@@ -276,7 +278,7 @@ def show(ctx: Context, instance_id: int, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--instance", "instance_id", type=ROW_ID, default=None)
 @click.option("--group", default=None)
 @json_option
 @pass_context
@@ -367,7 +369,7 @@ def worker(ctx: Context, once: bool, interval: float, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ROW_ID)
 @user_option
 @json_option
 @pass_context
@@ -428,7 +430,7 @@ def outbox(click_ctx: click.Context, limit: int, as_json: bool) -> None:
 
 
 @outbox.command("retry")
-@click.argument("email_id", type=int)
+@click.argument("email_id", type=ROW_ID)
 @user_option
 @json_option
 @pass_context
@@ -442,7 +444,7 @@ def outbox_retry(ctx: Context, email_id: int, user: str | None, as_json: bool) -
 
 
 @cli.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ROW_ID)
 @user_option
 @json_option
 @pass_context
@@ -650,7 +652,7 @@ def calendar_status(ctx: Context, limit: int, as_json: bool) -> None:
 
 
 @calendar_group.command("retry")
-@click.argument("decree_id", type=int)
+@click.argument("decree_id", type=ROW_ID)
 @user_option
 @json_option
 @pass_context

@@ -345,3 +345,11 @@ def test_demo_refuses_a_database_with_real_accounts(orch):
             s.scalar(select(func.count(Task.id))),
             s.scalar(select(func.count()).select_from(AuditEvent)),
         ) == before
+
+
+@pytest.mark.parametrize(
+    "command", [["show"], ["cancel"], ["retry"], ["calendar", "retry"], ["outbox", "retry"]]
+)
+def test_cli_ids_past_the_range_are_a_usage_error(orch, command):
+    result = _cli(orch, *command, "99999999999999999999")
+    assert result.exit_code == 2 and "99999999999999999999" in result.output

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BPMN_CHECK := $(CURDIR)/../shared/tools/bpmn-check
 
-.PHONY: run test install chromium bpmn-check lint bench reliability
+.PHONY: run test install chromium libreoffice bpmn-check lint bench reliability
 
 $(BIN)/ksdpl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: install
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Letters get a PDF beside the DOCX where LibreOffice is installed; the tests run that path.
+libreoffice:
+	@command -v soffice >/dev/null || (apt-get update -qq && apt-get install -y -qq libreoffice-writer-nogui >/dev/null)
+
 # The diagram lint/render tools live read-only in ../shared; tests use a writable copy.
 bpmn-check:
 	@if [ -d "$(BPMN_CHECK)" ]; then \
@@ -32,7 +36,7 @@ bpmn-check:
 lint: install
 	$(BIN)/ruff check .
 
-test: install chromium bpmn-check lint
+test: install chromium libreoffice bpmn-check lint
 	$(BIN)/python -m pytest -q
 
 # Only the reliability proofs (tests/reliability; `make test` runs them with everything else).

@@ -24,6 +24,7 @@ from .access import Actor
 from .calendar import TIMEZONES, zone_label
 from .config import Settings
 from .errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
+from .forms import typed_variable
 from .ids import MAX_ID
 from .imports import DirectoryDocuments, ImportReport, RowResult
 from .models import CalendarOverride, LookupValue, Region
@@ -118,6 +119,21 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+def split_typed(pairs: tuple[str, ...]) -> tuple[dict[str, str], dict[str, Any]]:
+    """`name=value` (a form field, typed by the form) and `name:type=value` (a typed variable)."""
+    raw, typed = {}, {}
+    for name, value in parse_vars(pairs).items():
+        variable, sep, kind = name.partition(":")
+        if not sep:
+            raw[name] = value
+            continue
+        try:
+            typed[variable.strip()] = typed_variable(kind, value)
+        except ValueError as err:
+            raise click.BadParameter(f"'{name}={value}': {err}", param_hint="--var") from None
+    return raw, typed
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
@@ -162,7 +178,10 @@ def _read_files(paths: tuple[str, ...]) -> dict[str, str]:
 def deploy(ctx: Context, paths: tuple[str, ...], user: str | None, as_json: bool) -> None:
     """Deploy .bpmn/.dmn files: a new version if they changed, nothing otherwise."""
     _actor, name = ctx.who(user)
-    results = ctx.orchestrator.deploy(_read_files(paths), user=name)
+    files = _read_files(paths)
+    results = ctx.orchestrator.deploy(files, user=name)
+    for warning in ctx.orchestrator.warnings(files):
+        click.echo(f"warning: {warning}", err=True)
     emit(
         as_json,
         [r.__dict__ for r in results],
@@ -178,8 +197,16 @@ def deploy(ctx: Context, paths: tuple[str, ...], user: str | None, as_json: bool
 @pass_context
 def check(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Run the deploy-time checks only."""
-    problems = ctx.orchestrator.check(_read_files(paths))
-    emit(as_json, {"problems": problems}, lambda d: "\n".join(problems) if problems else "ok")
+    files = _read_files(paths)
+    problems = ctx.orchestrator.check(files)
+    warnings = ctx.orchestrator.warnings(files)
+    emit(
+        as_json,
+        {"problems": problems, "warnings": warnings},
+        lambda d: (
+            "\n".join([*problems, *(f"warning: {w}" for w in warnings)]) if problems or warnings else "ok"
+        ),
+    )
     if problems:
         sys.exit(1)
 
@@ -302,19 +329,29 @@ def tasks(ctx: Context, instance_id: int | None, group: str | None, as_json: boo
 
 @cli.command()
 @click.argument("task_id")
-@click.option("--var", "variables", multiple=True, help="name=value, typed and checked by the task's form.")
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    help="name=value, typed and checked by the task's form; name:type=value (string, boolean, "
+    "long, double, date, json) for a task without a form.",
+)
 @user_option
 @json_option
 @pass_context
 def complete(ctx: Context, task_id: str, variables: tuple[str, ...], user: str | None, as_json: bool) -> None:
     """Complete a user task with its form values."""
     actor, name = ctx.who(user)
-    result = ctx.orchestrator.complete_task(task_id, parse_vars(variables), actor=actor, user=name)
+    raw, typed = split_typed(variables)
+    result = ctx.orchestrator.complete_task(
+        task_id, raw, actor=actor, user=name, strict=True, variables=typed
+    )
     data = {
         "instance_id": result.instance_id,
         "status": result.status,
         "stage": result.stage,
         "next_tasks": [t.__dict__ for t in result.next_tasks],
+        "incident": result.incident,
     }
     emit(
         as_json,
@@ -322,6 +359,7 @@ def complete(ctx: Context, task_id: str, variables: tuple[str, ...], user: str |
         lambda d: (
             f"case {d['instance_id']}: {d['status']}, stage {d['stage']}; next: "
             + (", ".join(t["name"] for t in d["next_tasks"]) or "-")
+            + (f"; incident: {d['incident']}" if d["incident"] else "")
         ),
     )
 
@@ -366,6 +404,28 @@ def worker(ctx: Context, once: bool, interval: float, as_json: bool) -> None:
     else:
         click.echo(f"worker {w.worker_id} running; Ctrl-C stops it", err=True)
         w.run_forever()
+
+
+@cli.command("set-var")
+@click.argument("instance_id", type=ROW_ID)
+@click.argument("assignments", nargs=-1, required=True)
+@user_option
+@json_option
+@pass_context
+def set_var(
+    ctx: Context, instance_id: int, assignments: tuple[str, ...], user: str | None, as_json: bool
+) -> None:
+    """Fix case variables (name=value, or name:type=value with string, boolean, long, double,
+    date, json), e.g. before retrying an incident that read them."""
+    raw, typed = split_typed(assignments)
+    values = {**raw, **typed}
+    actor, name = ctx.who(user)
+    ctx.orchestrator.set_variables(instance_id, values, actor=actor, user=name)
+    emit(
+        as_json,
+        {"instance_id": instance_id, "set": sorted(values)},
+        lambda d: f"case {d['instance_id']}: set {', '.join(d['set'])}",
+    )
 
 
 @cli.command()

@@ -301,3 +301,29 @@ def display_value(field: Mapping[str, Any], value: Any) -> str:
             if option.get("id") == value:
                 return str(option.get("name") or value)
     return str(value)
+
+
+VARIABLE_TYPES = ("string", "boolean", "long", "integer", "double", "date", "json")
+
+
+def typed_variable(kind: str, text: str) -> Any:
+    """A process variable given as text with its type (`--var disetujui:boolean=true`), as
+    Camunda's REST API takes `{"value": ..., "type": ...}`; raises ValueError saying what is wrong."""
+    import json
+
+    kind = kind.strip().lower()
+    if kind == "string":
+        return text
+    if kind == "boolean":
+        if text.strip().lower() not in ("true", "false"):
+            raise ValueError(f"'{text}' is not true or false")
+        return text.strip().lower() == "true"
+    if kind in ("long", "integer"):
+        return int(text)
+    if kind == "double":
+        return float(text)
+    if kind == "date":
+        return date.fromisoformat(text.strip())
+    if kind == "json":
+        return json.loads(text)
+    raise ValueError(f"unknown type '{kind}'; use one of {', '.join(VARIABLE_TYPES)}")

@@ -140,7 +140,7 @@ class Letters:
             values, errors = forms.coerce_values(fields, raw_values or {})  # a draft may be incomplete
             typed = {k: v for k, v in values.items() if v not in (None, "") and k not in errors}
             loaded = s.connection().execute(LOAD, {"id": row.instance_id}).first()
-            env = self._env(s, self._region(s, loaded.region_code))
+            env = self._env(s, self._region_of(loaded), loaded.calendar_version)
             env.business_key = loaded.business_key
             case = Case.load(
                 loaded.state, self._deployment(s, loaded.definition_id, loaded.process_key), env.script_engine

@@ -199,6 +199,23 @@ class Timer(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the case reached it
 
 
+class StartTimer(Base):
+    """A timer start event of the newest version of a process: the worker starts a case at each
+    firing (engine/jobs.py), as Camunda 7 does; deploying a new version replaces it."""
+
+    __tablename__ = "start_timers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # timeDate | timeDuration | timeCycle
+    expression: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(50))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    remaining: Mapped[int | None] = mapped_column(Integer)  # firings still to come; None: no end
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Job(Base):
     """A service task waiting for (or being run by) a worker. Id: the SpiffWorkflow task id."""
 

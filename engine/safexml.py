@@ -12,7 +12,7 @@ import re
 
 from lxml import etree
 
-MAX_XML_BYTES = 5 * 1024 * 1024  # the KSDPL diagram is ~0.1 MB
+MAX_XML_BYTES = 5 * 1024 * 1024  # a large process diagram is ~0.1 MB
 # A DOCTYPE can only stand in the prolog: after the declaration, comments and instructions.
 _DOCTYPE = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<!DOCTYPE", re.S)
 MSG_DOCTYPE = "a DOCTYPE is not allowed in BPMN or DMN files (entities are never expanded)"

@@ -14,6 +14,7 @@ and `imports.Imports` (existing cases brought in by replaying their history thro
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,6 +113,7 @@ class StepResult:
     stage: int | None
     stage_name: str | None
     next_tasks: list[NextTask]
+    incident: str | None = None  # the engine failed after the step's own change: see complete_task
 
 
 @dataclass
@@ -256,6 +259,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 if region is None:
                     raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
             values = self._validated(deployment.start_form, raw_values or {}, None, s)
+            if deployment.initiator:
+                values[deployment.initiator] = user  # as Camunda's camunda:initiator
             calendar_version = s.scalar(select(CALENDAR_VERSION))
             info = RegionInfo(region.code, region.name, region.level, region.timezone) if region else None
             env = self._env(s, info, calendar_version)
@@ -371,17 +376,20 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
         action, task_id, bpmn_id, detail = audit
         self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
-        next_tasks = projections.write(
-            conn,
-            instance_id,
-            case,
-            env.script_engine.functions,
-            env.timezone,
-            now,
-            completion,
-            user,
-            self.sends_notifications,
-        )
+        try:
+            next_tasks = projections.write(
+                conn,
+                instance_id,
+                case,
+                env.script_engine.functions,
+                env.timezone,
+                now,
+                completion,
+                user,
+                self.sends_notifications,
+            )
+        except ExpressionError as err:  # a task's assignee, due date, ... (engine.attributes)
+            raise EngineError(f"Proses gagal dijalankan: {err}") from err
         if status == "completed":
             self._audit(s, instance_id, None, "completed")
         return StepResult(instance_id, status, stage, stage_name, next_tasks)
@@ -507,9 +515,15 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         actor: Actor | None = None,
         user: str | None = None,
         documents: Mapping[str, NewDocument] | None = None,
+        *,
+        strict: bool = False,
+        variables: Mapping[str, Any] | None = None,
     ) -> StepResult:
         """Check the submitted values against the form and the task's handler, then complete it.
 
+        A web form's extra inputs are ignored; with `strict` (the CLI, an API) a value that is
+        not a field of the task's form is refused, never dropped. `variables` are typed process
+        variables, taken only by a task without `camunda:formData` (as Camunda's REST API).
         `documents` (field -> uploaded file) are stored in the same transaction as the completion:
         a refused or conflicting submission leaves no file, row or history entry behind."""
         user = actor.username if actor else user
@@ -518,13 +532,34 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             row = self._ready_task(s, task_id, actor, work=True)
             if row.assignee and actor is not None and row.assignee != actor.username:
                 raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
-            raw_values = dict(raw_values or {})
+            fields = json.loads(row.form)
+            field_ids = {f["id"] for f in fields}
+            if fields and variables:
+                raise ValidationFailed(
+                    {
+                        name: "Tugas ini memakai formulir; isi nilainya sebagai isian (name=value)"
+                        for name in variables
+                    }
+                )
+            if strict and fields:
+                unknown = [name for name in raw_values or {} if name not in field_ids]
+                if unknown:
+                    listed = ", ".join(sorted(field_ids))
+                    raise ValidationFailed(
+                        {name: f"Bukan isian formulir tugas ini (isian: {listed})" for name in unknown}
+                    )
+            if strict and not fields and raw_values:
+                variables = {**raw_values, **(variables or {})}  # no form: each value is a string variable
+            raw_values = dict(raw_values or {}) if fields else {}
             for field_id, upload in (documents or {}).items():
                 raw_values[field_id] = self._store_document(
                     s, row.instance_id, row.stage, task_id, field_id, upload, user
                 )
-            values = self._validated(json.loads(row.form), raw_values, row.instance_id, s)
+            values = self._validated(fields, raw_values, row.instance_id, s)
+            if variables:
+                values.update(variables)
             instance_id = row.instance_id
+            failure: dict[str, Any] = {}
 
             def apply(case: Case, env: _Env) -> None:
                 task = case.task(task_id)
@@ -537,7 +572,14 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                     ctx = self._context(s, instance_id, case, task, env, user, {**task.data, **values})
                     derived = handler.function(ctx) or {}
                     self._outbox(s, instance_id, env.region, f"task:{task_id}", ctx.notifications)
-                case.complete_user_task(task_id, {**values, **derived})
+                try:
+                    case.complete_user_task(task_id, {**values, **derived})
+                except (SpiffWorkflowException, ExpressionError) as err:
+                    failed = case.failed_tasks()
+                    if not failed or case.task(task_id).state != TaskState.COMPLETED:
+                        raise
+                    # The person's work stands; the engine step after it is an incident.
+                    failure["task"], failure["error"] = failed[0], err
 
             result = self._step(
                 s,
@@ -551,8 +593,41 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 loaded=row,
                 completion=Completion(task_id, user, dumps(values)),
             )
+            if failure:
+                failed = failure["task"]
+                message = f"{failed.task_spec.bpmn_name or failed.task_spec.bpmn_id}: {failure['error']}"
+                self._open_incident(
+                    s,
+                    instance_id,
+                    str(failed.id),
+                    failed.task_spec.bpmn_id,
+                    message,
+                    {"after": row.name},
+                    clock.now(),
+                )
+                result = dataclasses.replace(result, incident=message)
             uow.commit()
             return result
+
+    def set_variables(
+        self, instance_id: int, values: Mapping[str, Any], actor: Actor | None = None, user: str | None = None
+    ) -> None:
+        """An operator fixes case variables (then retries the incident that read them)."""
+        user = actor.username if actor else user
+        if actor is not None and not actor.is_operator:
+            raise Forbidden("Hanya operator yang dapat mengubah variabel kasus")
+        if not values:
+            raise ValidationFailed({"variabel": "Tidak ada variabel yang diubah"})
+        with self.uow() as uow:
+            self._step(
+                uow.session,
+                instance_id,
+                user,
+                lambda case, env: case.set_variables(dict(values)),
+                "set-var",
+                detail={"values": dict(values)},
+            )
+            uow.commit()
 
     def claim(self, task_id: str, actor: Actor) -> None:
         """Take a task so others see it is being worked on. Of two people claiming at once, one

@@ -27,7 +27,7 @@ class Calls:
 ACCESS = AccessPolicy(
     national_groups=frozenset({"kemendagri", "kemenlu"}),
     regional_groups=frozenset({"pemda", "dprd"}),
-    operator_groups=frozenset({"operator"}),
+    operator_groups=frozenset({"operator", "admin"}),
     labels={"pemda": "Pemerintah Daerah"},
     region_levels={"kota": "Kota"},
 )

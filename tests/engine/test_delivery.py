@@ -109,7 +109,7 @@ def test_an_incident_tells_the_operators(deployed, calls, people, smtp_sink):
         "gita@kemendagri.contoh.go.id",
     ]
     mail = smtp_sink.received[0]
-    assert mail.subject == f"[KSDPL] Gangguan proses pada kasus #{instance_id} (Score)"
+    assert mail.subject == f"[uji] Gangguan proses pada kasus #{instance_id} (Score)"
     assert "Hitung skor: RuntimeError: layanan skor tidak menjawab" in mail.body
     assert f"Buka: https://k.id/kasus/{instance_id}" in mail.body
     assert worker.run_once().emails_sent == 0
@@ -188,7 +188,7 @@ def test_a_failing_server_is_retried_with_backoff_then_shown_to_operators(orch, 
     cli = [sys.executable, "-m", "engine.cli", "outbox"]
     listed = subprocess.run([*cli, "--json"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     [row] = json.loads(listed.stdout)["failures"]
-    assert (row["kind"], row["id"], row["subject"]) == ("email", mail.id, "[KSDPL] Surat pertimbangan terbit")
+    assert (row["kind"], row["id"], row["subject"]) == ("email", mail.id, "[uji] Surat pertimbangan terbit")
     text = subprocess.run(cli, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     assert f"email #{mail.id}" in text and "Kotak surat sementara tidak tersedia" in text
 

@@ -15,6 +15,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import safexml
 from .access import Actor
 from .checks import check_files, warnings_for
 from .clock import clock
@@ -81,12 +82,9 @@ def content_digest(files: Mapping[str, str]) -> str:
     """What a deployment says, not how it is written: formatting, the order of flow elements
     and of diagram shapes, and the Modeler's version do not change it; a moved shape, a renamed
     task or a changed condition does. Comments and processing instructions are ignored."""
-    parser = etree.XMLParser(
-        remove_blank_text=True, remove_comments=True, remove_pis=True, resolve_entities=False, no_network=True
-    )
     digest = hashlib.sha256()
     for name in sorted(files):
-        root = _canonical(etree.fromstring(files[name].encode("utf-8"), parser))
+        root = _canonical(safexml.parse(files[name], canonical=True))
         digest.update(name.encode() + b"\0" + etree.tostring(root, method="c14n") + b"\0")
     return digest.hexdigest()
 

@@ -202,3 +202,25 @@ def test_a_lost_race_in_the_service_is_a_conflict_not_a_second_completion(site):
         outcomes[tuple(kinds)] += 1
         assert not any(isinstance(r, Exception) and not isinstance(r, Conflict) for r in results), results
     assert set(outcomes) == {("Conflict", "ok")}, outcomes
+
+
+def test_wrong_passwords_at_once_are_all_counted(site):
+    """Login failures from many processes at once: every one counts (one statement per counter),
+    so four web processes are not four times looser than one."""
+    from engine.models import LoginFailure, User
+    from web import throttle
+
+    attempts = 8
+
+    def fail() -> None:
+        with site.uow() as uow:
+            throttle.record_failure(uow.session, "dprd_a", "10.0.0.1")
+            uow.commit()
+
+    rounds = max(ROUNDS // 100, 1)
+    for _ in range(rounds):
+        results = at_once(*([fail] * attempts))
+        assert [r for r in results if r is not None] == []
+    with site.session() as s:
+        assert s.scalar(select(LoginFailure.failures)) == attempts * rounds
+        assert s.scalar(select(User.failed_logins).where(User.username == "dprd_a")) == attempts * rounds

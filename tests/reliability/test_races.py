@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy import func, insert, select
 
 from engine.clock import clock
 from engine.errors import Conflict
-from engine.models import AuditEvent, Incident, Task
+from engine.models import AuditEvent, Incident, Job, Task
 from engine.service import Orchestrator
 from tests.conftest import ROOT
 from tests.reliability.conftest import count
@@ -130,21 +131,34 @@ def test_two_operators_retry_one_incident(site):
     rounds = max(ROUNDS // 5, 1)
     instance_id = start_case(site)
     with site.uow() as uow:
-        ids = [
+        ids = []
+        for _ in range(rounds):  # a failed job and its incident, as a worker leaves them
+            job_id = str(uuid.uuid4())
             uow.session.execute(
-                insert(Incident)
-                .values(
+                insert(Job).values(
+                    id=job_id,
                     instance_id=instance_id,
-                    job_id=None,
                     bpmn_id="Skor",
-                    message="uji",
-                    traceback="",
-                    created_at=clock.now(),
+                    topic="uji.skor",
+                    status="failed",
+                    attempts=3,
+                    next_run_at=clock.now(),
                 )
-                .returning(Incident.id)
-            ).scalar_one()
-            for _ in range(rounds)
-        ]
+            )
+            ids.append(
+                uow.session.execute(
+                    insert(Incident)
+                    .values(
+                        instance_id=instance_id,
+                        job_id=job_id,
+                        bpmn_id="Skor",
+                        message="uji",
+                        traceback="",
+                        created_at=clock.now(),
+                    )
+                    .returning(Incident.id)
+                ).scalar_one()
+            )
         uow.commit()
     outcomes: Counter = Counter()
     for incident_id in ids:

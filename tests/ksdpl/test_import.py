@@ -46,7 +46,7 @@ from engine.cli import cli
 from engine.clock import clock
 from engine.flowgraph import FlowGraph
 from engine.imports import DirectoryDocuments
-from engine.models import AuditEvent, Base, Document, ImportedCase, Instance, OutboxMessage, Task, Timer
+from engine.models import AuditEvent, Base, Document, ImportedCase, Instance, OutboxMessage, Task, Timer, User
 from engine.service import Orchestrator
 from tests.ksdpl.conftest import BPMN
 from tests.ksdpl.driver import PDF
@@ -539,6 +539,17 @@ def test_the_import_command(orch, agreements):
         == "kerja-sama-lama.csv: 0 created, 3 valid, 0 skipped, 2 refused (check only: nothing changed)"
     )
 
+    with orch.uow() as uow:  # --user names an existing, enabled account, checked like the web
+        uow.session.add(
+            User(
+                username="operator",
+                name="Operator",
+                password_hash="-",
+                groups="operator",
+                created_at=clock.now(),
+            )
+        )
+        uow.commit()
     done = ksdpl(str(agreements), "--user", "operator")
     assert done.exit_code == 1
     assert done.output.splitlines()[0].startswith("row 2 KS-2022-001: created case ")

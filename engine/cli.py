@@ -31,6 +31,7 @@ from .models import CalendarOverride, LookupValue, Region
 from .runtime import json_default
 from .service import Orchestrator
 from .store import upgrade
+from .text import single_line
 from .views import instance_detail, list_instances, list_tasks
 
 ROW_ID = click.IntRange(1, MAX_ID)  # an id past the columns' range names no row: a usage error, not a crash
@@ -621,7 +622,13 @@ def region_add(
         if uow.session.get(Region, code) is not None:
             raise EngineError(f"region {code} already exists")
         uow.session.add(
-            Region(code=code, name=name, level=level, timezone=TIMEZONES[zone], province_code=province_code)
+            Region(
+                code=code,
+                name=single_line(name),
+                level=level,
+                timezone=TIMEZONES[zone],
+                province_code=province_code,
+            )
         )
         uow.commit()
     emit(as_json, {"code": code}, lambda d: f"region {code} added")
@@ -672,7 +679,7 @@ def calendar_set(
     waiting deadlines of every running case it affects (see `calendar status`)."""
     actor, name = ctx.who(user)
     queued = ctx.orchestrator.set_calendar_override(
-        day.date(), holiday, region_code, description, user=name, actor=actor
+        day.date(), holiday, region_code, single_line(description), user=name, actor=actor
     )
     emit(
         as_json,
@@ -763,7 +770,7 @@ def lookup() -> None:
 @pass_context
 def lookup_add(ctx: Context, list_name: str, code: str, label: str, as_json: bool) -> None:
     with ctx.orchestrator.uow() as uow:
-        uow.session.merge(LookupValue(list_name=list_name, code=code, label=label))
+        uow.session.merge(LookupValue(list_name=list_name, code=code, label=single_line(label)))
         uow.commit()
     emit(as_json, {"list": list_name, "code": code, "label": label}, lambda d: f"{list_name}: {code} added")
 

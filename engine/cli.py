@@ -1,7 +1,9 @@
 """The engine's commands. Scriptable: `--json` everywhere, errors on stderr, no tracebacks.
 
 The handler registry comes from the module `KSDPL_HANDLERS` names (see `engine.config`), so the
-engine stays free of any one process's code.
+engine stays free of any one process's code. Only click and light modules are imported here:
+each command imports what it needs (the workflow engine, the database), so `--help` and the
+listing commands start fast.
 """
 
 from __future__ import annotations
@@ -12,27 +14,31 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import select
 
-from .access import Actor
 from .calendar import TIMEZONES, zone_label
 from .config import Settings
 from .errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
 from .forms import typed_variable
 from .ids import MAX_ID
-from .imports import DirectoryDocuments, ImportReport, RowResult
-from .models import CalendarOverride, LookupValue, Region
-from .runtime import json_default
-from .service import Orchestrator
-from .store import upgrade
+from .jsonvalues import json_default
 from .text import single_line
-from .views import instance_detail, list_instances, list_tasks
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from .access import Actor
+    from .imports import ImportReport, RowResult
+    from .service import Orchestrator
+    from .views import Listing
+
+DEFAULT_LIMIT = 50  # rows per page of `instances` and `tasks`
 
 ROW_ID = click.IntRange(1, MAX_ID)  # an id past the columns' range names no row: a usage error, not a crash
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure (the database is unavailable); try again later
@@ -46,7 +52,26 @@ class Context:
 
     @cached_property
     def orchestrator(self) -> Orchestrator:
+        from .service import Orchestrator
+
         return Orchestrator.from_settings(self.settings)
+
+    @cached_property
+    def _read_sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        from .store import make_engine
+
+        return sessionmaker(make_engine(self.settings.database_url), expire_on_commit=False)
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A read session for listing commands: the database only, not the workflow engine and
+        the handlers the orchestrator loads."""
+        from .store import read_session
+
+        if "orchestrator" in self.__dict__:
+            return self.orchestrator.session()
+        return read_session(self._read_sessions)
 
     def who(self, user: str | None) -> tuple[Actor | None, str]:
         """`--user NAME` acts as that existing, enabled account, checked like the web; without it
@@ -149,6 +174,8 @@ def cli() -> None:
 @pass_context
 def init_db(ctx: Context, as_json: bool) -> None:
     """Create or upgrade the database schema to the newest migration."""
+    from .store import upgrade
+
     upgrade(ctx.settings.database_url)
     seeded = ctx.orchestrator.seed_lookups()
     emit(
@@ -237,24 +264,48 @@ def start(
     emit(as_json, {"id": instance_id}, lambda d: str(d["id"]))
 
 
+page_options = (
+    click.option("--limit", default=DEFAULT_LIMIT, show_default=True, type=click.IntRange(1, 1000)),
+    click.option("--offset", default=0, show_default=True, type=click.IntRange(0), help="Rows to skip."),
+)
+
+
+def paged(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(page_options):
+        command = option(command)
+    return command
+
+
+def _listing_text(listing: Listing, line: Callable[[dict[str, Any]], str], empty: str) -> str:
+    """The rows, then where this page stands in the whole list when it is not all of it."""
+    lines = [line(row) for row in listing.rows] or [empty]
+    if listing.total > len(listing.rows):
+        first = listing.offset + 1 if listing.rows else listing.offset
+        lines.append(f"({first}-{listing.offset + len(listing.rows)} of {listing.total}; --offset for more)")
+    return "\n".join(lines)
+
+
 @cli.command()
 @click.option("--status", type=click.Choice(["running", "completed", "cancelled"]), default=None)
+@paged
 @json_option
 @pass_context
-def instances(ctx: Context, status: str | None, as_json: bool) -> None:
-    """List cases, newest first."""
-    with ctx.orchestrator.session() as s:
-        rows = list_instances(s, status=status)
+def instances(ctx: Context, status: str | None, limit: int, offset: int, as_json: bool) -> None:
+    """List cases, newest first, a page at a time."""
+    from .views import list_instances
+
+    with ctx.session() as s:
+        listing = list_instances(s, status=status, limit=limit, offset=offset)
     emit(
         as_json,
-        rows,
-        lambda rs: (
-            "\n".join(
+        listing.rows,
+        lambda _: _listing_text(
+            listing,
+            lambda r: (
                 f"{r['id']:>6}  {r['status']:<9} stage {r['stage'] or '-':>2}  "
                 f"{r['region'] or '-':<8} {r['title']}"
-                for r in rs
-            )
-            or "no cases"
+            ),
+            "no cases",
         ),
     )
 
@@ -298,7 +349,9 @@ def _show_text(d: dict[str, Any]) -> str:
 @pass_context
 def show(ctx: Context, instance_id: int, as_json: bool) -> None:
     """A case: status, stage, variables, open tasks with their forms, timers, jobs, incidents."""
-    with ctx.orchestrator.session() as s:
+    from .views import instance_detail
+
+    with ctx.session() as s:
         detail = instance_detail(s, instance_id)
     if detail is None:
         raise EngineError(f"case {instance_id} not found")
@@ -308,22 +361,27 @@ def show(ctx: Context, instance_id: int, as_json: bool) -> None:
 @cli.command()
 @click.option("--instance", "instance_id", type=ROW_ID, default=None)
 @click.option("--group", default=None)
+@paged
 @json_option
 @pass_context
-def tasks(ctx: Context, instance_id: int | None, group: str | None, as_json: bool) -> None:
-    """Ready user tasks, by due date."""
-    with ctx.orchestrator.session() as s:
-        rows = list_tasks(s, instance_id=instance_id, group=group)
+def tasks(
+    ctx: Context, instance_id: int | None, group: str | None, limit: int, offset: int, as_json: bool
+) -> None:
+    """Ready user tasks by due date, a page at a time (a task's form: `show` its case)."""
+    from .views import list_tasks
+
+    with ctx.session() as s:
+        listing = list_tasks(s, instance_id=instance_id, group=group, limit=limit, offset=offset)
     emit(
         as_json,
-        rows,
-        lambda rs: (
-            "\n".join(
+        listing.rows,
+        lambda _: _listing_text(
+            listing,
+            lambda r: (
                 f"{r['id']}  case {r['instance_id']:>5}  stage {r['stage'] or '-':>2}  {r['name']} "
                 f"[{', '.join(r['candidate_groups'])}] due {r['due_at'] or '-'}"
-                for r in rs
-            )
-            or "no tasks"
+            ),
+            "no tasks",
         ),
     )
 
@@ -570,6 +628,8 @@ def import_command(
     """Bring existing cases in from a CSV file, one per row, by replaying each through the diagram
     up to its target task; document paths are relative to the file. Exit status 1 when a row
     was refused."""
+    from .imports import DirectoryDocuments
+
     if target is not None:
         if path is not None:
             raise click.UsageError("give FILE.csv or --template TARGET, not both")
@@ -615,6 +675,8 @@ def region() -> None:
 def region_add(
     ctx: Context, code: str, name: str, level: str, zone: str, province_code: str | None, as_json: bool
 ) -> None:
+    from .models import Region
+
     levels = ctx.orchestrator.registry.access.region_levels
     if levels and level not in levels:
         raise click.BadParameter(f"'{level}' is not one of {', '.join(levels)}", param_hint="--level")
@@ -638,7 +700,11 @@ def region_add(
 @json_option
 @pass_context
 def region_list(ctx: Context, as_json: bool) -> None:
-    with ctx.orchestrator.session() as s:
+    from sqlalchemy import select
+
+    from .models import Region
+
+    with ctx.session() as s:
         rows = [
             {"code": r.code, "name": r.name, "level": r.level, "timezone": r.timezone}
             for r in s.scalars(select(Region).order_by(Region.code))
@@ -738,7 +804,11 @@ def calendar_retry(ctx: Context, decree_id: int, user: str | None, as_json: bool
 @json_option
 @pass_context
 def calendar_list(ctx: Context, as_json: bool) -> None:
-    with ctx.orchestrator.session() as s:
+    from sqlalchemy import select
+
+    from .models import CalendarOverride
+
+    with ctx.session() as s:
         rows = [
             {"day": r.day, "region": r.region_code, "holiday": r.is_holiday, "description": r.description}
             for r in s.scalars(select(CalendarOverride).order_by(CalendarOverride.day))
@@ -769,6 +839,8 @@ def lookup() -> None:
 @json_option
 @pass_context
 def lookup_add(ctx: Context, list_name: str, code: str, label: str, as_json: bool) -> None:
+    from .models import LookupValue
+
     with ctx.orchestrator.uow() as uow:
         uow.session.merge(LookupValue(list_name=list_name, code=code, label=single_line(label)))
         uow.commit()
@@ -781,6 +853,8 @@ def lookup_add(ctx: Context, list_name: str, code: str, label: str, as_json: boo
 @json_option
 @pass_context
 def lookup_remove(ctx: Context, list_name: str, code: str, as_json: bool) -> None:
+    from .models import LookupValue
+
     with ctx.orchestrator.uow() as uow:
         row = uow.session.get(LookupValue, (list_name, code))
         if row is None:
@@ -797,7 +871,11 @@ def lookup_remove(ctx: Context, list_name: str, code: str, as_json: bool) -> Non
 @json_option
 @pass_context
 def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
-    with ctx.orchestrator.session() as s:
+    from sqlalchemy import select
+
+    from .models import LookupValue
+
+    with ctx.session() as s:
         rows = [
             {"code": r.code, "label": r.label}
             for r in s.scalars(

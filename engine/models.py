@@ -163,7 +163,11 @@ class Task(Base):
     """A user task, ready or completed. Its id is SpiffWorkflow's task id (a UUID)."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_ready", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_tasks_ready", "status", "due_at"),
+        # Covers what the inbox filters, sorts and counts on, so its pages never read the wide rows.
+        Index("ix_tasks_inbox", "id", "status", "due_at", "created_at", "stage", "assignee", "instance_id"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     bpmn_id: Mapped[str] = mapped_column(String(200))
@@ -183,6 +187,23 @@ class Task(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(100))
     submitted: Mapped[str | None] = mapped_column(Text)  # JSON of the submitted values
+
+
+class TaskCandidate(Base):
+    """Who a ready task is offered to: one row per candidate group, candidate user and assignee.
+
+    The inbox's index (instead of matching the comma-separated columns with LIKE): written with
+    the task by the projections, its assignee row rewritten on claim and reassignment, every row
+    deleted when the task closes. `region_code` is the case's, so a regional list reads only its
+    region's rows.
+    """
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_who", "kind", "name", "region_code", "task_id"),)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # group | user | assignee
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    region_code: Mapped[str | None] = mapped_column(String(20))
 
 
 class Timer(Base):

@@ -24,12 +24,12 @@ from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import forms, notices, projections
-from .access import Actor, candidate_of, visible_instances
+from .access import Actor, candidate_of, candidate_rows, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
 from .config import Settings
@@ -50,6 +50,7 @@ from .models import (
     OutboxMessage,
     Region,
     Task,
+    TaskCandidate,
     User,
 )
 from .parser import ParsedDeployment
@@ -387,6 +388,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 completion,
                 user,
                 self.sends_notifications,
+                env.region.code if env.region else None,
             )
         except ExpressionError as err:  # a task's assignee, due date, ... (engine.attributes)
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
@@ -679,6 +681,12 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         if changed != 1:
             now = s.scalar(select(Task.assignee).where(Task.id == task.id))
             raise Conflict(MSG_TAKEN.format(who=now) if now else "Tugas ini baru saja diubah; muat ulang")
+        # the inbox's index follows the assignee (engine/access.offered_to)
+        s.execute(
+            delete(TaskCandidate).where(TaskCandidate.task_id == task.id, TaskCandidate.kind == "assignee")
+        )
+        if assignee is not None:
+            s.execute(insert(TaskCandidate), candidate_rows(task.id, "", "", assignee, task.region_code))
         self._audit(
             s,
             task.instance_id,

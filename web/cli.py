@@ -1,8 +1,9 @@
 """The `ksdpl` console script: the engine's commands plus `serve`, `user` and `demo`.
 
 The engine owns the command group (deploy, start, worker, region, ...); this module adds what
-needs the web layer and the accounts. Errors go to stderr as one line with a non-zero exit,
-never a traceback (the engine's group turns `EngineError` into that).
+needs the web layer and the accounts, each imported by the command that uses it (argon2, Flask).
+Errors go to stderr as one line with a non-zero exit, never a traceback (the engine's group
+turns `EngineError` into that).
 """
 
 from __future__ import annotations
@@ -15,19 +16,8 @@ import click
 
 from engine.cli import Context, pass_context
 from engine.cli import cli as engine_cli
-from engine.delivery import NOTIFY_MODES
 from engine.errors import EngineError
-
-from .accounts import (
-    AccountError,
-    create_user,
-    list_users,
-    set_active,
-    set_email,
-    set_notify_mode,
-    set_password,
-)
-from .throttle import unlock
+from engine.preferences import NOTIFY_MODES
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -103,6 +93,8 @@ def user_add(
     as_json: bool,
 ) -> None:
     """Add an account."""
+    from .accounts import AccountError, create_user
+
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
@@ -134,6 +126,8 @@ def user_add(
 @pass_context
 def user_passwd(ctx: Context, username: str, password: str | None) -> None:
     """Set a new password; the user's open sessions end."""
+    from .accounts import AccountError, set_password
+
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
@@ -145,6 +139,8 @@ def user_passwd(ctx: Context, username: str, password: str | None) -> None:
 
 
 def _account_change(ctx: Context, change, username: str, *args) -> None:
+    from .accounts import AccountError
+
     with ctx.orchestrator.uow() as uow:
         try:
             change(uow.session, username, *args)
@@ -158,6 +154,8 @@ def _account_change(ctx: Context, change, username: str, *args) -> None:
 @pass_context
 def user_disable(ctx: Context, username: str) -> None:
     """Disable an account: it cannot log in and its open sessions end at once."""
+    from .accounts import set_active
+
     _account_change(ctx, set_active, username, False)
     click.echo(f"user {username.strip().lower()} disabled")
 
@@ -167,6 +165,8 @@ def user_disable(ctx: Context, username: str) -> None:
 @pass_context
 def user_enable(ctx: Context, username: str) -> None:
     """Enable a disabled account again."""
+    from .accounts import set_active
+
     _account_change(ctx, set_active, username, True)
     click.echo(f"user {username.strip().lower()} enabled")
 
@@ -176,6 +176,8 @@ def user_enable(ctx: Context, username: str) -> None:
 @pass_context
 def user_unlock(ctx: Context, username: str) -> None:
     """Lift the lock that many wrong passwords put on an account (an admin's act)."""
+    from .throttle import unlock
+
     _account_change(ctx, lambda s, name: unlock(s, name), username)
     click.echo(f"user {username.strip().lower()} unlocked")
 
@@ -186,6 +188,8 @@ def user_unlock(ctx: Context, username: str) -> None:
 @pass_context
 def user_set_email(ctx: Context, username: str, email: str) -> None:
     """Set the address notifications are mailed to ("" removes it)."""
+    from .accounts import AccountError, set_email
+
     with ctx.orchestrator.uow() as uow:
         try:
             set_email(uow.session, username, email)
@@ -201,6 +205,8 @@ def user_set_email(ctx: Context, username: str, email: str) -> None:
 @pass_context
 def user_notify(ctx: Context, username: str, mode: str) -> None:
     """E-mail for each notification, a daily digest, or none (the app shows them all anyway)."""
+    from .accounts import AccountError, set_notify_mode
+
     with ctx.orchestrator.uow() as uow:
         try:
             set_notify_mode(uow.session, username, mode)
@@ -215,7 +221,9 @@ def user_notify(ctx: Context, username: str, mode: str) -> None:
 @pass_context
 def user_list(ctx: Context, as_json: bool) -> None:
     """List accounts (never their password hashes)."""
-    with ctx.orchestrator.session() as session:
+    from .accounts import list_users
+
+    with ctx.session() as session:
         users = list_users(session)
     if as_json:
         rows = [

@@ -502,7 +502,7 @@ def warnings_for(files: Mapping[str, str], registry: HandlerRegistry) -> list[st
         try:
             roots[name] = safexml.parse(text)
         except safexml.XmlRefused:
-            return []
+            return []  # a problem, reported by check_files
     known = _set_variables(roots, registry)
     warnings = []
     for name, root in roots.items():

@@ -84,7 +84,7 @@ def content_digest(files: Mapping[str, str]) -> str:
     task or a changed condition does. Comments and processing instructions are ignored."""
     digest = hashlib.sha256()
     for name in sorted(files):
-        root = _canonical(safexml.parse(files[name], canonical=True))
+        root = _canonical(safexml.parse(files[name]))
         digest.update(name.encode() + b"\0" + etree.tostring(root, method="c14n") + b"\0")
     return digest.hexdigest()
 

@@ -153,7 +153,7 @@ class Work:
             row.fired += 1
             row.remaining = None if row.remaining is None else row.remaining - 1
             following = (
-                timers.parse_cycle(row.expression, row.timezone).following(row.due_at)
+                timers.parse_cycle(row.expression, row.timezone).next_after(row.due_at, now)
                 if row.kind == "timeCycle"
                 else None
             )
@@ -386,24 +386,25 @@ class Work:
                 .values(status="ready", attempts=0, next_run_at=now, locked_by=None, locked_until=None)
             ).rowcount
             if not retried and s.get(Timer, incident.job_id) is None:
-                # An engine task that failed after a person's step: run it again now; if it fails
-                # again nothing changes and the incident stays open.
+                # An engine task that failed after a person's step: run it again now, one step
+                # audited as the retry; if it fails again nothing changes and the incident stays open.
                 self._step(
                     s,
                     incident.instance_id,
                     user,
                     lambda case, env: case.retry_task(incident.job_id),
-                    "retry-step",
+                    "retry",
                     task_id=incident.job_id,
                     bpmn_id=incident.bpmn_id,
                     detail={"incident": incident_id},
                 )
-            self._audit(
-                s,
-                incident.instance_id,
-                user,
-                "retry",
-                bpmn_id=incident.bpmn_id,
-                detail={"incident": incident_id},
-            )
+            else:
+                self._audit(
+                    s,
+                    incident.instance_id,
+                    user,
+                    "retry",
+                    bpmn_id=incident.bpmn_id,
+                    detail={"incident": incident_id},
+                )
             uow.commit()

@@ -22,9 +22,8 @@ class XmlRefused(ValueError):
     """The file is not XML the engine will read; the message says why (English, like the checks)."""
 
 
-def parser(*, canonical: bool = False) -> etree.XMLParser:
-    """A fresh hardened parser (lxml parsers are not shared between threads); `canonical` also
-    drops comments and blank text (for comparing what two deployments say)."""
+def parser() -> etree.XMLParser:
+    """A fresh hardened parser (lxml parsers are not shared between threads)."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -32,12 +31,10 @@ def parser(*, canonical: bool = False) -> etree.XMLParser:
         dtd_validation=False,
         huge_tree=False,
         remove_pis=True,
-        remove_comments=canonical,
-        remove_blank_text=canonical,
     )
 
 
-def parse(data: str | bytes, *, canonical: bool = False) -> etree._Element:
+def parse(data: str | bytes) -> etree._Element:
     """The root element of a BPMN/DMN document; `XmlRefused` for anything unsafe or malformed."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_XML_BYTES:
@@ -47,7 +44,7 @@ def parse(data: str | bytes, *, canonical: bool = False) -> etree._Element:
     if _DOCTYPE.match(raw):
         raise XmlRefused(MSG_DOCTYPE)
     try:
-        root = etree.fromstring(raw, parser(canonical=canonical))
+        root = etree.fromstring(raw, parser())
     except etree.XMLSyntaxError as err:
         raise XmlRefused(f"not well-formed XML: {err}") from None
     if root is None:

@@ -64,6 +64,7 @@ ACTION_LABELS = {
     "incident": "Gangguan proses sistem",
     "completed": "Kasus selesai",
     "recompute": "Batas waktu dihitung ulang (kalender kerja diubah)",
+    "set-var": "Operator mengubah variabel kasus",
 }
 
 

@@ -45,3 +45,4 @@ reliability: install
 
 bench: install
 	$(BIN)/python bench/step_cost.py
+	$(BIN)/python bench/api.py

@@ -24,8 +24,9 @@ import click
 
 from .calendar import TIMEZONES, zone_label
 from .config import Settings
-from .errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
-from .forms import typed_variable
+from .documents import DocumentRefused, clean_filename, document_type
+from .errors import DeploymentRejected, EngineError, NotFound, Unavailable, ValidationFailed
+from .forms import describe, typed_variable
 from .ids import MAX_ID
 from .jsonvalues import json_default
 from .text import single_line
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from .access import Actor
     from .imports import ImportReport, RowResult
-    from .service import Orchestrator
+    from .service import NewDocument, Orchestrator
     from .views import Listing
 
 DEFAULT_LIMIT = 50  # rows per page of `instances` and `tasks`
@@ -145,6 +146,35 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+def read_documents(pairs: tuple[str, ...]) -> dict[str, NewDocument]:
+    """`--file field=PATH` values as checked documents (kind, first bytes, size), like a web upload."""
+    from .service import MAX_DOCUMENT_BYTES, NewDocument
+
+    documents: dict[str, NewDocument] = {}
+    errors: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        name = name.strip()
+        if not sep or not name or not path:
+            raise click.BadParameter(f"'{pair}' is not field=PATH", param_hint="--file")
+        file = Path(path)
+        if not file.is_file():
+            errors[name] = f"Berkas '{path}' tidak ditemukan"
+            continue
+        if file.stat().st_size > MAX_DOCUMENT_BYTES:
+            errors[name] = "Berkas terlalu besar (maks. 10 MB)"
+            continue
+        filename = clean_filename(file.name)
+        content = file.read_bytes()
+        try:
+            documents[name] = NewDocument(filename, document_type(filename, content), content)
+        except DocumentRefused as refused:
+            errors[name] = str(refused)
+    if errors:
+        raise ValidationFailed(errors, "Berkas ditolak")
+    return documents
+
+
 def split_typed(pairs: tuple[str, ...]) -> tuple[dict[str, str], dict[str, Any]]:
     """`name=value` (a form field, typed by the form) and `name:type=value` (a typed variable)."""
     raw, typed = {}, {}
@@ -243,6 +273,7 @@ def check(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
 @click.argument("key")
 @click.option("--region", required=True, help="Region code of the case.")
 @click.option("--var", "variables", multiple=True, help="name=value, typed by the start form.")
+@click.option("--file", "files", multiple=True, help="field=PATH for a file field of the start form.")
 @click.option("--business-key", default=None)
 @user_option
 @json_option
@@ -252,6 +283,7 @@ def start(
     key: str,
     region: str,
     variables: tuple[str, ...],
+    files: tuple[str, ...],
     business_key: str | None,
     user: str | None,
     as_json: bool,
@@ -259,7 +291,13 @@ def start(
     """Start a case; prints its id."""
     actor, name = ctx.who(user)
     instance_id = ctx.orchestrator.start(
-        key, region, parse_vars(variables), actor=actor, business_key=business_key, user=name
+        key,
+        region,
+        parse_vars(variables),
+        actor=actor,
+        business_key=business_key,
+        user=name,
+        documents=read_documents(files),
     )
     emit(as_json, {"id": instance_id}, lambda d: str(d["id"]))
 
@@ -395,32 +433,107 @@ def tasks(
     help="name=value, typed and checked by the task's form; name:type=value (string, boolean, "
     "long, double, date, json) for a task without a form.",
 )
+@click.option("--file", "files", multiple=True, help="field=PATH for a file field (repeatable).")
 @user_option
 @json_option
 @pass_context
-def complete(ctx: Context, task_id: str, variables: tuple[str, ...], user: str | None, as_json: bool) -> None:
-    """Complete a user task with its form values."""
+def complete(
+    ctx: Context,
+    task_id: str,
+    variables: tuple[str, ...],
+    files: tuple[str, ...],
+    user: str | None,
+    as_json: bool,
+) -> None:
+    """Complete a user task with its form values and files; prints the tasks that are ready next."""
     actor, name = ctx.who(user)
     raw, typed = split_typed(variables)
     result = ctx.orchestrator.complete_task(
-        task_id, raw, actor=actor, user=name, strict=True, variables=typed
+        task_id,
+        raw,
+        actor=actor,
+        user=name,
+        documents=read_documents(files),
+        strict=True,
+        variables=typed,
     )
     data = {
         "instance_id": result.instance_id,
         "status": result.status,
         "stage": result.stage,
+        "stage_name": result.stage_name,
         "next_tasks": [t.__dict__ for t in result.next_tasks],
         "incident": result.incident,
     }
-    emit(
-        as_json,
-        data,
-        lambda d: (
-            f"case {d['instance_id']}: {d['status']}, stage {d['stage']}; next: "
-            + (", ".join(t["name"] for t in d["next_tasks"]) or "-")
-            + (f"; incident: {d['incident']}" if d["incident"] else "")
-        ),
-    )
+
+    def text(d: dict[str, Any]) -> str:
+        lines = [f"case {d['instance_id']}: {d['status']}, stage {d['stage']} ({d['stage_name'] or '-'})"]
+        if not d["next_tasks"]:
+            lines.append("next: no user task (waiting for the system, a deadline, or done)")
+        for t in d["next_tasks"]:
+            due = t["due_at"].isoformat() if t["due_at"] else "-"
+            lines.append(
+                f"next: {t['id']}  {t['element']}  {t['name']} [{', '.join(t['candidate_groups'])}] due {due}"
+            )
+        if d["incident"]:
+            lines.append(f"incident: {d['incident']}")
+        return "\n".join(lines)
+
+    emit(as_json, data, text)
+
+
+def _form_text(d: dict[str, Any]) -> str:
+    lines = [d["title"]]
+    for f in d["fields"]:
+        flags = [flag for flag in ("required", "readonly") if f[flag]]
+        flags += [f"{k}={v}" if v is not None else k for k, v in f["constraints"].items()]
+        kind = f["type"] + (": " + "|".join(o["id"] for o in f["options"]) if f["options"] else "")
+        default = f"  default {f['default']}" if f["default"] not in (None, "") else ""
+        current = (
+            f"  now {json.dumps(f['current'], ensure_ascii=False)}" if f.get("current") is not None else ""
+        )
+        lines.append(f"  {f['id']} ({kind}) {' '.join(flags)}{default}{current}".rstrip())
+        lines.append(f"      {f['label']}")
+    if not d["fields"]:
+        lines.append("  (no fields)")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("key_or_task")
+@json_option
+@pass_context
+def form(ctx: Context, key_or_task: str, as_json: bool) -> None:
+    """A start form (process KEY, newest version) or a task's form (TASK_ID): each field's id,
+    type, whether it is required, its constraints and allowed values."""
+    from .models import Instance, Task
+
+    with ctx.orchestrator.session() as s:
+        task = s.get(Task, key_or_task)
+        variables = json.loads(s.get(Instance, task.instance_id).variables or "{}") if task else {}
+    if task is not None:
+        fields = [describe(f) for f in json.loads(task.form or "[]")]
+        for f in fields:  # what the case holds now: send it again to keep it
+            f["current"] = variables.get(f["id"])
+        data = {
+            "task": task.id,
+            "element": task.bpmn_id,
+            "instance_id": task.instance_id,
+            "status": task.status,
+            "title": f"task {task.id}: {task.name} ({task.bpmn_id}), case {task.instance_id}, {task.status}",
+            "fields": fields,
+        }
+    else:
+        try:
+            _definition_id, deployment = ctx.orchestrator.latest(key_or_task)
+        except NotFound:
+            raise EngineError(f"'{key_or_task}' is neither a deployed process nor a task id") from None
+        data = {
+            "process": key_or_task,
+            "title": f"start form of {key_or_task} ({deployment.name or key_or_task})",
+            "fields": [describe(f) for f in deployment.start_form],
+        }
+    emit(as_json, data, _form_text)
 
 
 @cli.command()

@@ -19,7 +19,7 @@ from . import notices, timers
 from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, Unavailable
-from .models import DecreeJob, Incident, Instance, Job, StartTimer, Timer
+from .models import DecreeJob, Incident, Instance, Job, StartTimer, Timer, WorkerHeartbeat
 
 if TYPE_CHECKING:
     from .runtime import Case
@@ -96,6 +96,16 @@ class Work:
             start = s.scalar(start_timers) if instance_id is None else None
         due = [moment for moment in (job, timer, decree, start) if moment is not None]
         return min(due) if due else None
+
+    def heartbeat(self, worker_id: str) -> None:
+        """The worker finished a loop: `/healthz` and `/metrics` read how long ago."""
+        now = clock.now()
+        with self.uow() as uow:
+            s = uow.session
+            beat = update(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == worker_id).values(beat_at=now)
+            if s.execute(beat).rowcount == 0:
+                s.add(WorkerHeartbeat(worker_id=worker_id[:200], beat_at=now))
+            uow.commit()
 
     # --- timer start events -------------------------------------------------------------------
     def _schedule_start_timer(self, s: Session, definition_id: int, deployment, now: datetime) -> None:

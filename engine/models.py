@@ -426,6 +426,29 @@ class User(Base):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ApiToken(Base):
+    """A bearer token of one user for the JSON API. Only its SHA-256 is stored: the token itself
+    is shown once, when it is created (`ksdpl token create`)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkerHeartbeat(Base):
+    """Each worker's last completed loop, for `/healthz` and `/metrics`."""
+
+    __tablename__ = "worker_heartbeats"
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class LoginFailure(Base):
     """Failed logins of one username from one address, shared by every web process: each failure
     past the first few doubles the wait before the next attempt (`blocked_until`)."""

@@ -89,6 +89,8 @@ class NextTask:
     name: str
     candidate_groups: list[str]
     due_at: datetime | None
+    id: str = ""  # the task's id: what `complete` and the API take next
+    element: str = ""
 
 
 def _evaluate(kind: str, text: str | None, task, functions) -> Any:
@@ -232,6 +234,8 @@ def _write_tasks(
             task.task_spec.bpmn_name or task.task_spec.bpmn_id,
             list(ext(task).get("candidate_groups") or []),
             due_by_id.get(task_id),
+            id=task_id,
+            element=task.task_spec.bpmn_id,
         )
         for task_id, task in ready.items()
     ]

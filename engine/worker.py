@@ -68,6 +68,7 @@ class Worker:
             delivered = self.delivery.run()
             total.reminders, total.notified = delivered.reminders, delivered.notified
             total.emails_sent, total.emails_failed = delivered.emails_sent, delivered.emails_failed
+            self.orchestrator.heartbeat(self.worker_id)
             return total
 
     def _tick(self) -> None:

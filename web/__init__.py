@@ -142,7 +142,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Behind nginx & co.: the client's address (for the login limit) and scheme come from them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from . import auth, cases, db, formatting, inbox, letters, notifications
+    from . import api, auth, cases, db, formatting, inbox, letters, notifications, ops
 
     db.init_app(app)
     formatting.register(app, orchestrator)
@@ -154,6 +154,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     notifications.init_app(app)
     auth.init_app(app)  # after the blueprint: it rate-limits the registered login view
     _register_error_pages(app)
+    api.init_app(app)  # after auth and the error pages: it extends both
+    ops.init_app(app)
     app.after_request(_security_headers)
     return app
 

@@ -9,6 +9,7 @@ turns `EngineError` into that).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -250,6 +251,81 @@ def user_list(ctx: Context, as_json: bool) -> None:
         )
 
 
+@click.group()
+def token() -> None:
+    """Bearer tokens for the JSON API (/api/v1): each acts as its user."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for, e.g. the system that uses it.")
+@json_option
+@pass_context
+def token_create(ctx: Context, username: str, name: str, as_json: bool) -> None:
+    """Create a token and print it (it is shown only this once; only its hash is kept)."""
+    from .accounts import AccountError
+    from .tokens import create_token
+
+    with ctx.orchestrator.uow() as uow:
+        try:
+            value = create_token(uow.session, username, name, created_by=os.environ.get("USER"))
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+    click.echo(json.dumps({"username": username.strip().lower(), "token": value}) if as_json else value)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int, required=False)
+@click.option("--user", "username", default=None, help="Revoke every token of this user.")
+@pass_context
+def token_revoke(ctx: Context, token_id: int | None, username: str | None) -> None:
+    """Revoke one token (its id from `token list`) or all tokens of a user (--user)."""
+    from .accounts import AccountError
+    from .tokens import revoke
+
+    if (token_id is None) == (username is None):
+        raise click.UsageError("give a TOKEN_ID or --user USERNAME")
+    with ctx.orchestrator.uow() as uow:
+        try:
+            count = revoke(uow.session, token_id=token_id, username=username)
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+    click.echo(f"{count} token(s) revoked")
+
+
+@token.command("list")
+@click.option("--user", "username", default=None)
+@json_option
+@pass_context
+def token_list(ctx: Context, username: str | None, as_json: bool) -> None:
+    """Tokens with their owner, prefix and state (never the tokens themselves)."""
+    from .tokens import list_tokens
+
+    with ctx.orchestrator.session() as session:
+        rows = list_tokens(session, username)
+    if as_json:
+        data = [
+            {
+                "id": t.id,
+                "username": t.username,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": t.created_at.isoformat(),
+                "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+            }
+            for t in rows
+        ]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no tokens")
+    for t in rows:
+        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+        click.echo(f"{t.id:>5}  {t.username:<20} {t.prefix}…  {t.created_at:%Y-%m-%d}  {state}  {t.name}")
+
+
 @click.command()
 @click.option("--no-cases", is_flag=True, help="Only processes, regions and users.")
 @click.option("--force", is_flag=True, help="Add the demo accounts even to a database with real accounts.")
@@ -277,7 +353,7 @@ def demo(ctx: Context, no_cases: bool, force: bool, as_json: bool) -> None:
 
 def build_cli() -> click.Group:
     """The engine's group with the web commands added (once, however often this is called)."""
-    for command in (serve, user, demo):
+    for command in (serve, user, token, demo):
         if command.name not in engine_cli.commands:
             engine_cli.add_command(command)
     return engine_cli

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 BPMN_CHECK := $(CURDIR)/../shared/tools/bpmn-check
 
-.PHONY: run test install chromium libreoffice bpmn-check lint bench
+.PHONY: run test install chromium libreoffice bpmn-check lint bench reliability
 
 $(BIN)/ksdpl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: install
 
 test: install chromium libreoffice bpmn-check lint
 	$(BIN)/python -m pytest -q
+
+# Only the reliability proofs (tests/reliability; `make test` runs them with everything else).
+reliability: install
+	$(BIN)/python -m pytest -q -m reliability tests/reliability
 
 bench: install
 	$(BIN)/python bench/step_cost.py

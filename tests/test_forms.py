@@ -341,3 +341,11 @@ def test_only_when_reads_the_case_when_the_form_does_not_have_the_field():
     assert errors == {"lembaga": "Hanya diisi bila jenis = ksdll"}
     values, errors = coerce_values([INSTITUTION], {"lembaga": "Universitas"}, {"jenis": "ksdll"})
     assert errors == {} and values == {"lembaga": "Universitas"}
+
+
+def test_an_enum_value_that_is_a_list_or_dict_is_refused_not_a_type_error():
+    """Found by tests/reliability/test_hostile_input.py: `[] in {...}` raised TypeError."""
+    fields = [{"id": "a", "type": "enum", "options": [{"id": "x"}], "constraints": {}}]
+    for value in ([], ["x"], {"x": 1}):
+        typed, errors = coerce_values(fields, {"a": value})
+        assert typed == {} and errors == {"a": "Pilihan tidak tersedia"}

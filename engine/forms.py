@@ -369,7 +369,7 @@ def display_value(field: Mapping[str, Any], value: Any) -> str:
 
 
 def describe(field: Mapping[str, Any]) -> dict[str, Any]:
-    """A field as the API and `ksdpl form` describe it: type, required, allowed values."""
+    """A field as the API and the `form` command describe it: type, required, allowed values."""
     constraints = field.get("constraints") or {}
     return {
         "id": field["id"],

@@ -459,7 +459,7 @@ class User(Base):
 
 class ApiToken(Base):
     """A bearer token of one user for the JSON API. Only its SHA-256 is stored: the token itself
-    is shown once, when it is created (`ksdpl token create`)."""
+    is shown once, when it is created (the `token create` command)."""
 
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -35,7 +35,8 @@ def delay_after(failures: int) -> timedelta:
     """The wait after the n-th failure of one pair: none for the first few, then doubling."""
     if failures < FREE_FAILURES:
         return timedelta(0)
-    return min(BASE_DELAY * 2 ** (failures - FREE_FAILURES), MAX_DELAY)
+    doublings = min(failures - FREE_FAILURES, 20)  # 2 s x 2**20 is past the cap; more would overflow
+    return min(BASE_DELAY * 2**doublings, MAX_DELAY)
 
 
 def wait_seconds(session: Session, username: str, address: str | None) -> int:

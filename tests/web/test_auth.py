@@ -311,3 +311,14 @@ def test_forged_csrf_token_changes_nothing(csrf_app, orch):
     response = client.post(f"/tugas/{task_id}", data={"keputusan_dprd": "setuju", "csrf_token": real})
     assert response.status_code == 302
     assert snapshot(orch) != before
+
+
+def test_the_wait_stops_growing_at_its_cap_however_many_failures():
+    """Found by the reliability races: the 80th failure of one pair computed 2 s x 2**77 and
+    overflowed timedelta, so a login after many wrong passwords was a 500."""
+    from web import throttle
+
+    assert throttle.delay_after(0) == timedelta(0)
+    assert throttle.delay_after(throttle.FREE_FAILURES) == throttle.BASE_DELAY
+    for failures in (40, 80, 10_000):
+        assert throttle.delay_after(failures) == throttle.MAX_DELAY

@@ -19,13 +19,16 @@ from . import notices
 from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, Unavailable
-from .models import DecreeJob, Incident, Job, Timer
+from .models import DecreeJob, Incident, Instance, Job, Timer
 
 if TYPE_CHECKING:
     from .runtime import Case
     from .service import _Env
 
 log = logging.getLogger(__name__)
+
+# Cases an operator holds: their jobs and timers wait until resumed (console.Console.resume).
+SUSPENDED = select(Instance.id).where(Instance.suspended_at.is_not(None))
 
 
 @dataclass
@@ -63,8 +66,10 @@ class Work:
 
     def next_due(self, instance_id: int | None = None) -> datetime | None:
         """When the earliest job or timer (of one case, if given) is due (for the worker's scheduler)."""
-        jobs = select(func.min(Job.next_run_at)).where(Job.status == "ready")
-        timers = select(func.min(Timer.due_at))
+        jobs = select(func.min(Job.next_run_at)).where(
+            Job.status == "ready", Job.instance_id.not_in(SUSPENDED)
+        )
+        timers = select(func.min(Timer.due_at)).where(Timer.instance_id.not_in(SUSPENDED))
         decrees = select(func.min(DecreeJob.next_run_at)).where(DecreeJob.status == "pending")
         if instance_id is not None:
             jobs = jobs.where(Job.instance_id == instance_id)
@@ -111,6 +116,7 @@ class Work:
                 Timer.id.not_in(seen),
                 Timer.id.not_in(blocked),
                 Timer.instance_id.not_in(reevaluating),
+                Timer.instance_id.not_in(SUSPENDED),
             )
             if instance_id is not None:
                 due = due.where(Timer.instance_id == instance_id)
@@ -158,7 +164,12 @@ class Work:
         now = clock.now()
         with self.uow() as uow:
             s = uow.session
-            due = select(Job).where(Job.status == "ready", Job.next_run_at <= now, Job.id.not_in(seen))
+            due = select(Job).where(
+                Job.status == "ready",
+                Job.next_run_at <= now,
+                Job.id.not_in(seen),
+                Job.instance_id.not_in(SUSPENDED),
+            )
             if instance_id is not None:
                 due = due.where(Job.instance_id == instance_id)
             job = self._claim(s, due.order_by(Job.next_run_at))

@@ -31,6 +31,7 @@ from .access import Actor, candidate_of, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
 from .config import Settings
+from .console import Console
 from .decrees import DecreeQueued, Decrees
 from .deployments import Deployments, DeployResult
 from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
@@ -128,7 +129,7 @@ class CalendarCache:
         return calendar
 
 
-class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
+class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Console):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(
@@ -297,6 +298,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
         if row.instance_status != "running":
             state = "selesai" if row.instance_status == "completed" else "dibatalkan"
             raise Conflict(f"Kasus {instance_id} sudah {state}")
+        if row.suspended_at is not None:
+            raise Conflict(f"Kasus {instance_id} sedang ditangguhkan operator")
         env = self._env(s, self._region_of(row), row.calendar_version)
         env.business_key = row.business_key
         case = Case.load(
@@ -490,25 +493,11 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
                 raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
             values = self._validated(json.loads(row.form), raw_values or {}, row.instance_id, s)
             instance_id = row.instance_id
-
-            def apply(case: Case, env: _Env) -> None:
-                task = case.task(task_id)
-                derived: Mapping[str, Any] = {}
-                handler_name = ext(task).get("handler")
-                if handler_name:
-                    handler = self.registry.user_handler(handler_name)
-                    if handler is None:
-                        raise EngineError(f"Handler '{handler_name}' tidak terdaftar")
-                    ctx = self._context(s, instance_id, case, task, env, user, {**task.data, **values})
-                    derived = handler.function(ctx) or {}
-                    self._outbox(s, instance_id, env.region, f"task:{task_id}", ctx.notifications)
-                case.complete_user_task(task_id, {**values, **derived})
-
             result = self._step(
                 s,
                 instance_id,
                 user,
-                apply,
+                self._completing(s, instance_id, task_id, values, user),
                 "complete",
                 task_id=task_id,
                 bpmn_id=row.bpmn_id,
@@ -518,6 +507,26 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports):
             )
             uow.commit()
             return result
+
+    def _completing(
+        self, s: Session, instance_id: int, task_id: str, values: dict[str, Any], user: str | None
+    ) -> Callable[[Case, _Env], None]:
+        """The step that completes a user task: its handler's checks and results, then the task."""
+
+        def apply(case: Case, env: _Env) -> None:
+            task = case.task(task_id)
+            derived: Mapping[str, Any] = {}
+            handler_name = ext(task).get("handler")
+            if handler_name:
+                handler = self.registry.user_handler(handler_name)
+                if handler is None:
+                    raise EngineError(f"Handler '{handler_name}' tidak terdaftar")
+                ctx = self._context(s, instance_id, case, task, env, user, {**task.data, **values})
+                derived = handler.function(ctx) or {}
+                self._outbox(s, instance_id, env.region, f"task:{task_id}", ctx.notifications)
+            case.complete_user_task(task_id, {**values, **derived})
+
+        return apply
 
     def claim(self, task_id: str, actor: Actor) -> None:
         """Take a task so others see it is being worked on."""

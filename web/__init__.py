@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -108,7 +108,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Behind nginx & co.: the client's address (for the login limit) and scheme come from them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from . import auth, cases, db, formatting, inbox, letters, notifications
+    from . import auth, cases, console, db, formatting, inbox, letters, notifications
 
     db.init_app(app)
     formatting.register(app, orchestrator)
@@ -118,6 +118,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(cases.bp)
     app.register_blueprint(letters.bp)
     notifications.init_app(app)
+    console.init_app(app)
     auth.init_app(app)  # after the blueprint: it rate-limits the registered login view
     _register_error_pages(app)
     app.after_request(_security_headers)
@@ -125,10 +126,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _security_headers(response: Response) -> Response:
-    """No scripts, no framing, no sniffing: the pages need none of it."""
+    """No framing, no sniffing, and no scripts but our own on the pages that load them (the
+    diagram, live updates: `console.allow_scripts`); never inline ones."""
+    scripts = "'self'" if g.get("page_scripts") else "'none'"
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; script-src 'none'; object-src 'none'; frame-ancestors 'none'; "
+        f"default-src 'self'; script-src {scripts}; object-src 'none'; frame-ancestors 'none'; "
         "base-uri 'self'; form-action 'self'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -64,6 +64,11 @@ ACTION_LABELS = {
     "incident": "Gangguan proses sistem",
     "completed": "Kasus selesai",
     "recompute": "Batas waktu dihitung ulang (kalender kerja diubah)",
+    "reassign": "Mengalihkan tugas (operator)",
+    "complete-on-behalf": "Menyelesaikan tugas atas nama",
+    "suspend": "Menangguhkan kasus",
+    "resume": "Melanjutkan kasus",
+    "variable": "Mengubah variabel kasus",
 }
 
 
@@ -478,7 +483,7 @@ def _history_entry(
         or task_names.get(event.task_id or "", "")
     )
     values: list[tuple[str, str, int | None]] = []
-    submitted = detail.get("values") if event.action in ("start", "complete") else None
+    submitted = detail.get("values") if event.action in ("start", "complete", "complete-on-behalf") else None
     if isinstance(submitted, dict):
         fields = {f["id"]: f for f in forms.get(event.task_id or "", [])}
         for key, value in submitted.items():
@@ -488,6 +493,7 @@ def _history_entry(
                 values.append((label, filenames.get(value, f"Dokumen #{value}"), value))
             else:
                 values.append((label, display_value(f, value), None))
+    values += _operator_detail(detail)
     return HistoryEntry(
         at=event.at,
         at_label=format_datetime(event.at, tz),
@@ -497,6 +503,20 @@ def _history_entry(
         values=values,
         imported=_imported(detail.get("import"), names, tz),
     )
+
+
+def _operator_detail(detail: dict[str, Any]) -> list[tuple[str, str, int | None]]:
+    """What an operator's action adds to its history line: for whom, the change, and why."""
+    rows: list[tuple[str, str, int | None]] = []
+    if detail.get("on_behalf_of"):
+        rows.append(("Atas nama", str(detail["on_behalf_of"]), None))
+    if detail.get("assignee") or detail.get("group"):
+        rows.append(("Kepada", str(detail.get("assignee") or detail.get("group")), None))
+    if "name" in detail and "new" in detail:
+        rows.append((f"Variabel {detail['name']}", f"{detail.get('old')!r} → {detail['new']!r}", None))
+    if detail.get("reason"):
+        rows.append(("Alasan", str(detail["reason"]), None))
+    return rows
 
 
 def _imported(origin: Any, names: dict[str, str], tz: str) -> str:

@@ -1,0 +1,281 @@
+"""What operators do to a case from the console, each checked here (operators only) and audited
+with the reason they gave: reassign a task, complete one "atas nama" someone, cancel, suspend and
+resume a case, correct a variable, enter a calendar decree, deploy. Plus the one read the console
+needs from the state itself: where on the diagram a case is (`element_states`).
+
+Mixed into `Orchestrator`. The same checks apply whichever door (web, CLI, API) a command comes
+through: an `Actor` that is not an operator is refused with `Forbidden`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+
+from . import notices
+from .access import Actor
+from .clock import clock
+from .errors import Conflict, Forbidden, NotFound, ValidationFailed
+from .models import Incident, Instance, ProcessDefinition, Task, User
+from .projections import LOAD, Completion
+from .runtime import Case, dumps
+
+if TYPE_CHECKING:
+    from .decrees import DecreeQueued
+    from .deployments import DeployResult
+    from .service import StepResult, _Env
+
+MAX_REASON = 500
+# SpiffWorkflow task states as the diagram marks them
+_MARKS = {
+    TaskState.COMPLETED: "completed",
+    TaskState.READY: "active",
+    TaskState.STARTED: "active",
+    TaskState.WAITING: "waiting",
+}
+
+
+def check_reason(reason: str | None) -> str:
+    """Every operator's change to a case says why; the reason goes into the history."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"alasan": "Alasan wajib diisi"})
+    if len(reason) > MAX_REASON:
+        raise ValidationFailed({"alasan": f"Alasan paling banyak {MAX_REASON} karakter"})
+    return reason
+
+
+def parse_value(text: str) -> Any:
+    """A variable's new value as typed: a JSON literal (number, true/false, null, list, object,
+    "quoted text") or, failing that, the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _operator(actor: Actor, what: str) -> None:
+    if not actor.is_operator:
+        raise Forbidden(f"Hanya operator yang dapat {what}")
+
+
+class Console:
+    """Operators' commands; see the module docstring."""
+
+    # --- tasks -----------------------------------------------------------------------------------
+    def reassign(
+        self,
+        task_id: str,
+        actor: Actor,
+        reason: str,
+        *,
+        assignee: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        """Give a ready task to one active user, or offer it to one group (nobody holds it then)."""
+        _operator(actor, "mengalihkan tugas")
+        reason = check_reason(reason)
+        if bool(assignee) == bool(group):
+            raise ValidationFailed({"tujuan": "Pilih satu pengguna atau satu grup"})
+        with self.uow() as uow:
+            s = uow.session
+            task = s.get(Task, task_id)
+            if task is None:
+                raise NotFound("Tugas tidak ditemukan")
+            if task.status != "ready":
+                raise Conflict("Tugas ini sudah tidak berlaku")
+            previous = {"assignee": task.assignee, "groups": task.candidate_groups}
+            if assignee:
+                active = s.scalar(select(User.active).where(User.username == assignee))
+                if not active:
+                    raise ValidationFailed({"pengguna": f"Pengguna '{assignee}' tidak ada atau nonaktif"})
+                values: dict[str, Any] = {"assignee": assignee}
+            else:
+                if group not in self.registry.access.groups:
+                    raise ValidationFailed({"grup": f"Grup '{group}' tidak dikenal"})
+                values = {"assignee": None, "candidate_groups": group, "candidate_users": ""}
+            s.execute(update(Task).where(Task.id == task_id).values(**values))
+            self._audit(
+                s,
+                task.instance_id,
+                actor.username,
+                "reassign",
+                task_id=task_id,
+                bpmn_id=task.bpmn_id,
+                detail={
+                    "task": task.name,
+                    "assignee": assignee,
+                    "group": group,
+                    "previous": previous,
+                    "reason": reason,
+                },
+            )
+            notices.assignment(s.connection(), task, previous["assignee"], assignee, actor.username, "assign")
+            uow.commit()
+
+    def complete_on_behalf(
+        self, task_id: str, raw_values: Mapping[str, Any], actor: Actor, reason: str
+    ) -> StepResult:
+        """Complete a task "atas nama" whoever it was for; the history names the operator, the
+        person or groups it was done for, and why."""
+        _operator(actor, "menyelesaikan tugas atas nama orang lain")
+        reason = check_reason(reason)
+        with self.uow() as uow:
+            s = uow.session
+            row = self._ready_task(s, task_id, None)
+            task = s.get(Task, task_id)
+            on_behalf_of = task.assignee or task.candidate_users or task.candidate_groups or "-"
+            values = self._validated(json.loads(row.form), raw_values, row.instance_id, s)
+            result = self._step(
+                s,
+                row.instance_id,
+                actor.username,
+                self._completing(s, row.instance_id, task_id, values, actor.username),
+                "complete-on-behalf",
+                task_id=task_id,
+                bpmn_id=row.bpmn_id,
+                detail={"task": row.name, "values": values, "on_behalf_of": on_behalf_of, "reason": reason},
+                loaded=row,
+                completion=Completion(task_id, actor.username, dumps(values)),
+            )
+            uow.commit()
+            return result
+
+    # --- cases -----------------------------------------------------------------------------------
+    def cancel_case(self, instance_id: int, actor: Actor, reason: str) -> None:
+        _operator(actor, "membatalkan kasus")
+        reason = check_reason(reason)
+        with self.uow() as uow:
+            self._step(
+                uow.session,
+                instance_id,
+                actor.username,
+                lambda case, env: case.cancel(),
+                "cancel",
+                detail={"reason": reason},
+            )
+            uow.commit()
+
+    def suspend(self, instance_id: int, actor: Actor, reason: str) -> None:
+        """Hold a case: no task can be completed and no job or timer runs until it is resumed."""
+        self._hold(instance_id, actor, reason, suspend=True)
+
+    def resume(self, instance_id: int, actor: Actor, reason: str) -> None:
+        """Release a held case; what fell due meanwhile runs on the worker's next tick."""
+        self._hold(instance_id, actor, reason, suspend=False)
+
+    def _hold(self, instance_id: int, actor: Actor, reason: str, *, suspend: bool) -> None:
+        _operator(actor, "menangguhkan atau melanjutkan kasus")
+        reason = check_reason(reason)
+        with self.uow() as uow:
+            s = uow.session
+            instance = s.get(Instance, instance_id)
+            if instance is None:
+                raise NotFound(f"Kasus {instance_id} tidak ditemukan")
+            if instance.status != "running":
+                raise Conflict(f"Kasus {instance_id} tidak sedang berjalan")
+            if suspend == (instance.suspended_at is not None):
+                state = "sudah ditangguhkan" if suspend else "tidak sedang ditangguhkan"
+                raise Conflict(f"Kasus {instance_id} {state}")
+            changed = s.execute(
+                update(Instance)
+                .where(Instance.id == instance_id, Instance.lock_version == instance.lock_version)
+                .values(
+                    suspended_at=clock.now() if suspend else None,
+                    lock_version=instance.lock_version + 1,
+                )
+            ).rowcount
+            if changed != 1:
+                raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
+            action = "suspend" if suspend else "resume"
+            self._audit(s, instance_id, actor.username, action, detail={"reason": reason})
+            uow.commit()
+
+    def set_variable(self, instance_id: int, name: str, value: Any, actor: Actor, reason: str) -> None:
+        """Correct one case variable on every path that is waiting; the old value stays in history."""
+        _operator(actor, "mengubah variabel kasus")
+        reason = check_reason(reason)
+        name = (name or "").strip()
+        if not name.isidentifier() or name.startswith("_"):
+            raise ValidationFailed({"nama": "Nama variabel tidak valid"})
+        with self.uow() as uow:
+            s = uow.session
+            before = s.scalar(select(Instance.variables).where(Instance.id == instance_id))
+            old = json.loads(before).get(name) if before else None
+
+            def apply(case: Case, env: _Env) -> None:
+                open_tasks = case.workflow.get_tasks(
+                    state=TaskState.READY | TaskState.STARTED | TaskState.WAITING
+                )
+                for task in open_tasks:
+                    task.data[name] = value
+                case.written[name] = value
+
+            self._step(
+                s,
+                instance_id,
+                actor.username,
+                apply,
+                "variable",
+                detail={"name": name, "old": old, "new": value, "reason": reason},
+            )
+            uow.commit()
+
+    def element_states(self, instance_id: int) -> dict[str, dict[str, int]]:
+        """Per diagram element, how many times it completed and how many of it are active,
+        waiting (a timer, a join) or failed (an open incident): what the diagram marks."""
+        with self.session() as s:
+            row = s.connection().execute(LOAD, {"id": instance_id}).first()
+            if row is None:
+                raise NotFound(f"Kasus {instance_id} tidak ditemukan")
+            case = Case.load(row.state, self._deployment(s, row.definition_id, row.process_key), None)
+            failed = s.scalars(
+                select(Incident.bpmn_id).where(
+                    Incident.instance_id == instance_id, Incident.resolved_at.is_(None)
+                )
+            ).all()
+        states: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_MARKS.values(), 0))
+        for task in case.workflow.get_tasks():
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            mark = _MARKS.get(task.state)
+            if bpmn_id and mark:
+                states[bpmn_id][mark] += 1
+        for bpmn_id in failed:
+            states[bpmn_id]["failed"] = states[bpmn_id].get("failed", 0) + 1
+        return dict(states)
+
+    # --- deployments and the calendar -------------------------------------------------------------
+    def deploy_as(self, files: Mapping[str, str | bytes], actor: Actor) -> list[DeployResult]:
+        _operator(actor, "men-deploy proses")
+        return self.deploy(files, user=actor.username)
+
+    def definition_files(self, definition_id: int) -> tuple[ProcessDefinition, dict[str, str]]:
+        """A deployed version and its files as deployed (for download and for the diagram)."""
+        with self.session() as s:
+            definition = s.get(ProcessDefinition, definition_id)
+            if definition is None:
+                raise NotFound(f"Versi proses {definition_id} tidak ditemukan")
+            return definition, json.loads(definition.files)
+
+    def decree(
+        self,
+        actor: Actor,
+        day: date,
+        is_holiday: bool,
+        region_code: str | None,
+        number: str,
+        note: str = "",
+    ) -> DecreeQueued:
+        """A calendar decree entered by an operator: its number is required and leads the text."""
+        _operator(actor, "mengubah kalender kerja")
+        number = (number or "").strip()
+        if not number:
+            raise ValidationFailed({"nomor": "Nomor keputusan wajib diisi"})
+        description = f"{number}: {note.strip()}" if note.strip() else number
+        return self.set_calendar_override(day, is_holiday, region_code, description, user=actor.username)

@@ -246,8 +246,10 @@ class Console:
             mark = _MARKS.get(task.state)
             if bpmn_id and mark:
                 states[bpmn_id][mark] += 1
-        for bpmn_id in failed:
-            states[bpmn_id]["failed"] = states[bpmn_id].get("failed", 0) + 1
+        for bpmn_id in failed:  # a failed job is still started in the state: it shows as failed only
+            counts = states[bpmn_id]
+            counts["failed"] = counts.get("failed", 0) + 1
+            counts["active"] = max(counts["active"] - 1, 0)
         return dict(states)
 
     # --- deployments and the calendar -------------------------------------------------------------

@@ -17,7 +17,7 @@ from engine.clock import clock
 from engine.console import parse_value
 from engine.errors import EngineError, ValidationFailed
 from engine.forms import coerce_values
-from engine.models import Incident, Instance, Region, Task, Timer, User
+from engine.models import Incident, Instance, Job, Region, Task, Timer, User
 from engine.runtime import json_default
 
 from .. import views
@@ -109,7 +109,6 @@ def case(instance_id: int) -> ResponseReturnValue:
     view = views.case_view(
         session, g.actor, instance, clock.now(), _start_form_of(instance), orchestrator().registry
     )
-    detail = engine_views.instance_detail(session, instance.id) or {}
     incidents = session.scalars(
         select(Incident).where(Incident.instance_id == instance.id).order_by(Incident.id.desc())
     ).all()
@@ -129,7 +128,6 @@ def case(instance_id: int) -> ResponseReturnValue:
         "console/case.html",
         case=view,
         instance=instance,
-        detail=detail,
         timers=timers,
         incidents=incidents,
         tasks=tasks,
@@ -137,6 +135,7 @@ def case(instance_id: int) -> ResponseReturnValue:
         groups=sorted(access().groups),
         variables=[(k, json.dumps(v, default=json_default, ensure_ascii=False)) for k, v in variables],
         system=waiting_on_system(instance),
+        jobs=session.scalars(select(Job).where(Job.instance_id == instance.id)).all(),
     )
 
 

@@ -1,0 +1,110 @@
+"""The operator console in a real browser (Chromium via Playwright, the app served over HTTP with
+CSRF and production cookies): an incident found from the dashboard, its element marked on the
+bpmn-js diagram, retried, and the page following the case as it moves on; the staff case page's
+diagram; a reassignment moving a task between two people's inboxes. Saves the README screenshots."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.clock import clock
+from tests.web.conftest import MONDAY, actor, ready_task
+from tests.web.test_browser import CHROMIUM, LiveServer, Staff, browser, production_like, save_screenshot  # noqa: F401
+from tests.web.test_console import konsol, start_konsol, to_incident  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def monday():
+    clock.set(MONDAY)
+
+
+def marks_of(page, element_id: str) -> str:
+    return page.get_attribute(f"g.djs-element[data-element-id='{element_id}']", "class") or ""
+
+
+def wait_for_diagram(page) -> None:
+    page.wait_for_selector("[data-diagram][data-ready='1']")
+
+
+def csp_errors(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    return errors
+
+
+def test_operator_retries_an_incident_found_from_the_dashboard(browser, konsol):  # noqa: F811
+    broken = to_incident(konsol, judul_kerja_sama="Kerja sama pendidikan Fukuoka")
+    for n in range(3):
+        start_konsol(konsol, "pemda_b" if n % 2 else "pemda_a", judul_kerja_sama=f"Kerja sama budaya {n + 1}")
+    with LiveServer(production_like(konsol, "konsol")) as server:
+        operator = Staff(browser, server.url, "operator")
+        page = operator.page
+        errors = csp_errors(page)
+        page.goto(f"{server.url}/konsol")
+        save_screenshot(page, "console-dashboard.png")
+        page.click("#tile-insiden")
+        page.wait_for_url("**/konsol/kasus?insiden=1")
+        save_screenshot(page, "console-cases.png")
+        page.click(f"a[href='/konsol/kasus/{broken}']")
+        wait_for_diagram(page)
+        assert "mark-failed" in marks_of(page, "Kirim")
+        assert "mark-completed" in marks_of(page, "Periksa")
+        assert page.inner_text(".djs-overlays[data-container-id='Kirim'] .count-failed") == "1"
+        save_screenshot(page, "console-case.png")
+        with page.expect_navigation():
+            page.click("#insiden button.retry")
+        assert "Proses sistem akan diulang" in page.inner_text("main")
+        wait_for_diagram(page)
+        page.wait_for_selector("[data-live]:not([hidden])")  # a system step is due: the page watches
+        konsol.run_due()  # the worker runs it; the page reloads by itself
+        page.wait_for_selector("g.djs-element.mark-active[data-element-id='Tindaklanjut']")
+        assert "mark-failed" not in marks_of(page, "Kirim")
+        assert "mark-completed" in marks_of(page, "Kirim")
+        for path, name in (("antrean", "console-queue.png"), ("deploy", "console-deployments.png")):
+            page.goto(f"{server.url}/konsol/{path}")
+            save_screenshot(page, name)
+        page.goto(f"{server.url}/konsol/kalender?tahun=2027")
+        save_screenshot(page, "console-calendar.png")
+        assert errors == []
+        operator.close()
+
+
+def test_staff_case_page_marks_the_active_task(browser, konsol):  # noqa: F811
+    instance_id = start_konsol(konsol)
+    with LiveServer(production_like(konsol, "konsol")) as server:
+        clerk = Staff(browser, server.url, "pemda_a")
+        errors = csp_errors(clerk.page)
+        clerk.page.goto(f"{server.url}/kasus/{instance_id}")
+        wait_for_diagram(clerk.page)
+        assert "mark-active" in marks_of(clerk.page, "Periksa")
+        assert "mark-active" not in marks_of(clerk.page, "Kirim")
+        assert errors == []
+        clerk.close()
+
+
+def test_reassignment_moves_a_task_between_inboxes(browser, konsol):  # noqa: F811
+    instance_id = start_konsol(konsol, judul_kerja_sama="Kerja sama kota kembar Busan")
+    task_id = ready_task(konsol, instance_id, "Periksa")
+    konsol.claim(task_id, actor("pemda_a"))
+    with LiveServer(production_like(konsol, "konsol")) as server:
+        clerk = Staff(browser, server.url, "pemda_a")
+        kada = Staff(browser, server.url, "kada_a")
+        assert "Periksa berkas" in clerk.page.inner_text("main")
+        assert "Periksa berkas" not in kada.page.inner_text("main")
+        operator = Staff(browser, server.url, "operator")
+        page = operator.page
+        page.goto(f"{server.url}/konsol/kasus/{instance_id}")
+        row = page.locator(f"tr[data-task='{task_id}']")
+        row.locator("select[name=tujuan]").select_option("grup:kepala_daerah")
+        row.locator("input[name=alasan]").fill("Pemda sedang dinas luar")
+        with page.expect_navigation():
+            row.locator("button:has-text('Alihkan')").click()
+        assert "dialihkan" in page.inner_text("main")
+        kada.page.reload()
+        clerk.page.reload()
+        assert "Periksa berkas" in kada.page.inner_text("main")
+        assert "Periksa berkas" not in clerk.page.inner_text("main")
+        for person in (clerk, kada, operator):
+            person.close()

@@ -500,11 +500,14 @@ def test_staff_case_page_has_the_diagram_of_its_version(konsol, login):
 
 def test_status_says_when_a_system_step_is_pending(konsol, login):
     instance_id = start_konsol(konsol)
-    konsol.complete_task(ready_task(konsol, instance_id, "Periksa"), {"catatan": "ok"}, actor("pemda_a"))
+    task_id = ready_task(konsol, instance_id, "Periksa")
     clerk = login("pemda_a")
+    assert 'data-system="0"' in clerk.get(f"/tugas/{task_id}").get_data(as_text=True)
+    konsol.complete_task(task_id, {"catatan": "ok"}, actor("pemda_a"))
     before = clerk.get(f"/kasus/{instance_id}/status.json").get_json()
     assert before["system"] is True
     assert 'data-system="1"' in clerk.get(f"/kasus/{instance_id}").get_data(as_text=True)
+    assert 'data-system="1"' in clerk.get(f"/tugas/{task_id}").get_data(as_text=True)
     konsol.run_due(instance_id=instance_id)
     after = clerk.get(f"/kasus/{instance_id}/status.json").get_json()
     assert after["system"] is False and after["version"] > before["version"]

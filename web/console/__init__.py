@@ -41,3 +41,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(diagram.bp)
     app.jinja_env.globals["allow_scripts"] = allow_scripts
     app.jinja_env.globals["is_admin"] = lambda actor: access().is_admin(actor)
+    app.jinja_env.globals["waits_on_system"] = diagram.waiting_on_system

@@ -24,7 +24,6 @@ from .. import views
 from ..cases import _raw_values, _start_form_of, _take_files, initial_form, submitted_form
 from ..db import access, db, fresh, orchestrator
 from . import bp, queries
-from .diagram import waiting_on_system
 
 
 def _reason() -> str:
@@ -134,7 +133,6 @@ def case(instance_id: int) -> ResponseReturnValue:
         users=users,
         groups=sorted(access().groups),
         variables=[(k, json.dumps(v, default=json_default, ensure_ascii=False)) for k, v in variables],
-        system=waiting_on_system(instance),
         jobs=session.scalars(select(Job).where(Job.instance_id == instance.id)).all(),
     )
 

@@ -69,6 +69,7 @@ ACTION_LABELS = {
     "suspend": "Menangguhkan kasus",
     "resume": "Melanjutkan kasus",
     "variable": "Mengubah variabel kasus",
+    "migrate": "Memindahkan kasus ke versi proses lain",
 }
 
 
@@ -514,6 +515,8 @@ def _operator_detail(detail: dict[str, Any]) -> list[tuple[str, str, int | None]
         rows.append(("Kepada", str(detail.get("assignee") or detail.get("group")), None))
     if "name" in detail and "new" in detail:
         rows.append((f"Variabel {detail['name']}", f"{detail.get('old')!r} → {detail['new']!r}", None))
+    if "from" in detail and "to" in detail:
+        rows.append(("Versi", f"{detail['from']} → {detail['to']}", None))
     if detail.get("reason"):
         rows.append(("Alasan", str(detail["reason"]), None))
     return rows

@@ -151,6 +151,8 @@ def test_service_refuses_staff_whatever_door(konsol):
         lambda: konsol.set_variable(instance_id, "catatan", "x", clerk, "x"),
         lambda: konsol.deploy_as({"konsol.bpmn": KONSOL}, clerk),
         lambda: konsol.retry(open_incident(konsol, instance_id), clerk),
+        lambda: konsol.migrate(instance_id, 1, clerk, "x"),
+        lambda: konsol.decree(clerk, MONDAY.date(), True, None, "Keppres 1/2027"),
     ):
         with pytest.raises(Forbidden):
             command()
@@ -513,3 +515,95 @@ def test_status_says_when_a_system_step_is_pending(konsol, login):
     assert after["system"] is False and after["version"] > before["version"]
     with konsol.session() as s:
         assert s.scalar(select(Job.id).where(Job.instance_id == instance_id)) is None
+
+
+# --- moving cases to a newer version; bulk retry ----------------------------------------------------------
+
+TINJAU = """    <bpmn:userTask id="Tinjau" name="Tinjau ulang" camunda:candidateGroups="pemda">
+      <bpmn:incoming>A2</bpmn:incoming>
+      <bpmn:outgoing>A2b</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="A2b" sourceRef="Tinjau" targetRef="Kirim" />
+    <bpmn:serviceTask id="Kirim\""""
+
+
+def with_review_step(bpmn: str) -> str:
+    """v2: a review task between Periksa and Kirim."""
+    bpmn = bpmn.replace('<bpmn:serviceTask id="Kirim"', TINJAU, 1)
+    bpmn = bpmn.replace(
+        "<bpmn:incoming>A2</bpmn:incoming>\n      <bpmn:outgoing>A3</bpmn:outgoing>",
+        "<bpmn:incoming>A2b</bpmn:incoming>\n      <bpmn:outgoing>A3</bpmn:outgoing>",
+    )
+    return bpmn.replace(
+        'targetRef="Kirim" />\n    <bpmn:sequenceFlow id="A3"',
+        'targetRef="Tinjau" />\n    <bpmn:sequenceFlow id="A3"',
+        1,
+    )
+
+
+def test_migrate_running_cases_to_a_newer_version(konsol, login):
+    waiting = start_konsol(konsol)
+    (v2,) = konsol.deploy({"konsol.bpmn": with_review_step(KONSOL)}, user="analis")
+    assert v2.changed and v2.version == 2
+    operator = login("operator")
+    page = operator.get(f"/konsol/deploy/{v2.definition_id}/pindah")
+    assert f'value="{waiting}"' in page.get_data(as_text=True)
+    moved = operator.post(
+        f"/konsol/deploy/{v2.definition_id}/pindah",
+        data={"kasus": [str(waiting)], "alasan": "Langkah tinjau baru"},
+    )
+    assert moved.status_code == 200 and f"Kasus #{waiting}: dipindah ke versi 2" in text_of(moved)
+    with konsol.session() as s:
+        instance = s.get(Instance, waiting)
+        assert (instance.process_version, instance.definition_id) == (2, v2.definition_id)
+    konsol.complete_task(ready_task(konsol, waiting, "Periksa"), {"catatan": "ok"}, actor("pemda_a"))
+    assert ready_task(konsol, waiting, "Tinjau")  # what comes next follows version 2
+    history = text_of(operator.get(f"/konsol/kasus/{waiting}"))
+    assert "Memindahkan kasus ke versi proses lain" in history and "1 → 2" in history
+
+
+def test_migration_refused_when_an_element_the_case_reached_is_gone(konsol):
+    instance_id = start_konsol(konsol)
+    (v2,) = konsol.deploy(
+        {"konsol.bpmn": KONSOL.replace('"Periksa"', '"Cek"').replace(">Periksa<", ">Cek<")}, user="analis"
+    )
+    before = snapshot(konsol)
+    with pytest.raises(Conflict, match="elemen Periksa tidak ada di versi itu"):
+        konsol.migrate(instance_id, v2.definition_id, OPERATOR, "uji")
+    with pytest.raises(ValidationFailed):
+        konsol.migrate(instance_id, v2.definition_id, OPERATOR, "")
+    assert snapshot(konsol) == before
+
+
+def test_bulk_retry_of_incidents(konsol, login):
+    first, second = to_incident(konsol), to_incident(konsol)
+    operator = login("operator")
+    listing = operator.get("/konsol/insiden")
+    assert "Gangguan terbuka 2" in text_of(listing)
+    ids = [str(open_incident(konsol, first)), str(open_incident(konsol, second))]
+    operator.post("/konsol/insiden/ulang", data={"insiden": ids})
+    assert open_incident(konsol, first) is None and open_incident(konsol, second) is None
+    assert konsol.run_due().jobs_run == 2
+
+
+def test_migration_where_a_later_step_was_removed(konsol):
+    """Elements the case has not reached yet may be gone: the new version's path is followed."""
+    instance_id = start_konsol(konsol)
+    without_send = KONSOL.replace('targetRef="Kirim" />', 'targetRef="Tindaklanjut" />').replace(
+        "<bpmn:incoming>A3</bpmn:incoming>", "<bpmn:incoming>A2</bpmn:incoming>"
+    )
+    start, end = (
+        without_send.index('    <bpmn:serviceTask id="Kirim"'),
+        without_send.index('    <bpmn:userTask id="Tindaklanjut"'),
+    )
+    without_send = without_send[:start] + without_send[end:]
+    without_send = without_send.replace(
+        '    <bpmn:sequenceFlow id="A3" sourceRef="Kirim" targetRef="Tindaklanjut" />\n', ""
+    )
+    without_send = "\n".join(
+        line for line in without_send.splitlines() if "Kirim_di" not in line and "A3_di" not in line
+    )
+    (v2,) = konsol.deploy({"konsol.bpmn": without_send}, user="analis")
+    assert konsol.migrate(instance_id, v2.definition_id, OPERATOR, "Pengiriman dihapus") == 2
+    konsol.complete_task(ready_task(konsol, instance_id, "Periksa"), {"catatan": "ok"}, actor("pemda_a"))
+    assert ready_task(konsol, instance_id, "Tindaklanjut")

@@ -26,6 +26,7 @@ from . import admin_only, bp
 from .queries import WIB
 
 MAX_DEPLOY_BYTES = 5 * 1024 * 1024
+MAX_BULK = 200  # cases or incidents one bulk action takes
 
 
 # --- deployments -----------------------------------------------------------------------------------
@@ -128,6 +129,48 @@ def download(definition_id: int) -> ResponseReturnValue:
         as_attachment=True,
         download_name=f"{definition.key}-v{definition.version}.zip",
     )
+
+
+@bp.route("/deploy/<int:definition_id>/pindah", methods=["GET", "POST"])
+def migrate(definition_id: int) -> ResponseReturnValue:
+    """Move selected running cases of older (or other) versions to this one."""
+    target = db().get(ProcessDefinition, definition_id)
+    if target is None:
+        abort(404)
+    results: list[tuple[int, bool, str]] = []
+    if request.method == "POST":
+        reason = request.form.get("alasan", "")
+        chosen = [int(i) for i in request.form.getlist("kasus") if i.isdigit()][:MAX_BULK]
+        if not chosen:
+            flash("Pilih paling sedikit satu kasus", "galat")
+        for instance_id in chosen:
+            try:
+                version = orchestrator().migrate(instance_id, definition_id, g.actor, reason)
+            except ValidationFailed as err:
+                results.append((instance_id, False, "; ".join(err.errors.values())))
+            except EngineError as err:
+                if err.status == 403:
+                    abort(403)
+                results.append((instance_id, False, str(err)))
+            else:
+                results.append((instance_id, True, f"dipindah ke versi {version}"))
+        fresh()
+    cases = (
+        db()
+        .scalars(
+            select(Instance)
+            .where(
+                Instance.process_key == target.key,
+                Instance.definition_id != target.id,
+                Instance.status == "running",
+            )
+            .order_by(Instance.process_version, Instance.id)
+            .limit(MAX_BULK)
+        )
+        .all()
+    )
+    status = 422 if results and not any(ok for _i, ok, _m in results) else 200
+    return render_template("console/migrate.html", target=target, cases=cases, results=results), status
 
 
 # --- calendar -----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine import views as engine_views
 from engine.clock import clock
@@ -180,6 +180,53 @@ def retry(incident_id: int) -> ResponseReturnValue:
     if back:
         return redirect(url_for("console.case_list", insiden=1))
     return redirect(url_for("console.case", instance_id=incident.instance_id))
+
+
+@bp.get("/insiden")
+def incidents() -> ResponseReturnValue:
+    """Open incidents, oldest first, to retry one by one or several at once."""
+    page_arg = request.args.get("halaman", "")
+    page = int(page_arg) if page_arg.isdigit() and int(page_arg) > 0 else 1
+    open_incidents = select(Incident).where(Incident.resolved_at.is_(None))
+    total = db().scalar(select(func.count()).select_from(open_incidents.subquery())) or 0
+    pages = max((total + queries.PAGE_SIZE - 1) // queries.PAGE_SIZE, 1)
+    page = min(page, pages)
+    rows = (
+        db()
+        .execute(
+            select(Incident, Instance)
+            .join(Instance, Instance.id == Incident.instance_id)
+            .where(Incident.resolved_at.is_(None))
+            .order_by(Incident.created_at, Incident.id)
+            .limit(queries.PAGE_SIZE)
+            .offset((page - 1) * queries.PAGE_SIZE)
+        )
+        .all()
+    )
+    return render_template("console/incidents.html", rows=rows, total=total, page=page, pages=pages)
+
+
+@bp.post("/insiden/ulang")
+def retry_many() -> ResponseReturnValue:
+    chosen = [int(i) for i in request.form.getlist("insiden") if i.isdigit()][: queries.PAGE_SIZE * 4]
+    done, refused = 0, []
+    for incident_id in chosen:
+        try:
+            orchestrator().retry(incident_id, g.actor)
+        except EngineError as err:
+            if err.status == 403:
+                abort(403)
+            refused.append(f"#{incident_id}: {err}")
+        else:
+            done += 1
+    fresh()
+    if done:
+        flash(f"{done} proses sistem akan diulang.", "sukses")
+    for message in refused:
+        flash(message, "galat")
+    if not chosen:
+        flash("Pilih paling sedikit satu gangguan", "galat")
+    return redirect(url_for("console.incidents"))
 
 
 @bp.post("/tugas/<task_id>/alihkan")

@@ -27,6 +27,12 @@ def monday():
 
 
 @pytest.fixture
+def db_file(db_url) -> str:
+    """The console's SQL (JSON variables, counts, the nobody-can-take clause) on SQLite and PostgreSQL."""
+    return db_url
+
+
+@pytest.fixture
 def konsol(orch):
     """The small console process (a user task, a service task that fails on demand, a DPRD task)
     deployed beside `uji`, and an admin account."""

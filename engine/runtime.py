@@ -187,9 +187,13 @@ class Case:
                 parent["children"].remove(tid)
             doomed.extend(task["children"])
         case = cls.load(json.dumps(dct), deployment, script_engine)
+        tasks_by_id = case.workflow.tasks
         for task in case.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING):
+            if task.id not in tasks_by_id:  # under a prediction dropped above
+                continue
             for child in list(task.children):
-                if not child.triggered and child.has_state(TaskState.FUTURE | TaskState.PREDICTED_MASK):
+                predicted = child.has_state(TaskState.FUTURE | TaskState.PREDICTED_MASK)
+                if predicted and not child.triggered and child.id in tasks_by_id:
                     case.workflow._remove_task(child.id)
             task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
         case._open = None

@@ -13,6 +13,35 @@
     return span;
   }
 
+  // A large diagram fitted to the box is unreadable: zoom in on where the case is (a failed
+  // element first, then an active task, then a waiting event, then anything active).
+  function focus(canvas, registry, elements) {
+    if (canvas.zoom() >= 0.7) return;
+    var ids = Object.keys(elements).filter(function (id) { return registry.get(id); });
+    var isTask = function (id) { return /Task$/.test(registry.get(id).type); };
+    var rules = [
+      function (id) { return elements[id].failed > 0; },
+      function (id) { return elements[id].active > 0 && isTask(id); },
+      function (id) { return elements[id].waiting > 0; },
+      function (id) { return elements[id].active > 0; }
+    ];
+    var target = null;
+    rules.some(function (rule) {
+      target = ids.filter(rule)[0] || null;
+      return target !== null;
+    });
+    if (!target) return;
+    var el = registry.get(target);
+    canvas.zoom(0.75);
+    var box = canvas.viewbox();
+    canvas.viewbox({
+      x: el.x + el.width / 2 - box.width / 2,
+      y: el.y + el.height / 2 - box.height / 2,
+      width: box.width,
+      height: box.height
+    });
+  }
+
   function draw(container) {
     if (!window.BpmnJS) {
       container.textContent = "Penampil diagram belum terpasang (jalankan make install).";
@@ -48,6 +77,7 @@
         });
         if (box.childNodes.length) overlays.add(id, { position: { bottom: 8, right: 8 }, html: box });
       });
+      focus(canvas, registry, marks.elements);
       container.setAttribute("data-ready", "1");
     }).catch(function (err) {
       container.setAttribute("data-error", String(err));

@@ -135,9 +135,14 @@ def login() -> ResponseReturnValue:
         password = request.form.get("password", "")[:1000]
         user = authenticate(db(), username, password) if username and password else None
         if user is not None:
-            target = safe_next(request.form.get("next"))
+            info = user_info(db(), user)
+            operator = access().actor(info.username, info.groups, info.region_code).is_operator
+            # operators do no business tasks: their start page is the console
+            target = safe_next(
+                request.form.get("next") or (url_for("console.dashboard") if operator else None)
+            )
             session.clear()  # drop anything set before login; a fresh CSRF token follows
-            login_user(WebUser(user_info(db(), user), _fingerprint(user.password_hash)))
+            login_user(WebUser(info, _fingerprint(user.password_hash)))
             return redirect(target)
         error = MSG_BAD_LOGIN
     status = 401 if error else 200

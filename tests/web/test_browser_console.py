@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from engine.clock import clock
-from tests.web.conftest import MONDAY, actor, ready_task
+from tests.web.conftest import MONDAY, PASSWORD, actor, ready_task
 from tests.web.test_browser import CHROMIUM, LiveServer, Staff, browser, production_like, save_screenshot  # noqa: F401
 from tests.web.test_console import konsol, start_konsol, to_incident  # noqa: F401
 
@@ -18,6 +18,21 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(autouse=True)
 def monday():
     clock.set(MONDAY)
+
+
+class Operator(Staff):
+    """An operator at a browser: logging in lands on the console, not the inbox."""
+
+    def __init__(self, chromium, base_url: str) -> None:
+        self.context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(15000)
+        self.base = base_url
+        self.page.goto(f"{base_url}/login")
+        self.page.fill("#username", "operator")
+        self.page.fill("#password", PASSWORD)
+        self.page.click("button:has-text('Masuk')")
+        self.page.wait_for_url(f"{base_url}/konsol")
 
 
 def marks_of(page, element_id: str) -> str:
@@ -39,10 +54,10 @@ def test_operator_retries_an_incident_found_from_the_dashboard(browser, konsol):
     for n in range(3):
         start_konsol(konsol, "pemda_b" if n % 2 else "pemda_a", judul_kerja_sama=f"Kerja sama budaya {n + 1}")
     with LiveServer(production_like(konsol, "konsol")) as server:
-        operator = Staff(browser, server.url, "operator")
+        operator = Operator(browser, server.url)
         page = operator.page
         errors = csp_errors(page)
-        page.goto(f"{server.url}/konsol")
+        page.reload()
         save_screenshot(page, "console-dashboard.png")
         page.click("#tile-insiden")
         page.wait_for_url("**/konsol/kasus?insiden=1")
@@ -93,7 +108,7 @@ def test_reassignment_moves_a_task_between_inboxes(browser, konsol):  # noqa: F8
         kada = Staff(browser, server.url, "kada_a")
         assert "Periksa berkas" in clerk.page.inner_text("main")
         assert "Periksa berkas" not in kada.page.inner_text("main")
-        operator = Staff(browser, server.url, "operator")
+        operator = Operator(browser, server.url)
         page = operator.page
         page.goto(f"{server.url}/konsol/kasus/{instance_id}")
         row = page.locator(f"tr[data-task='{task_id}']")

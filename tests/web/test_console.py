@@ -14,7 +14,16 @@ from sqlalchemy import select
 from engine.clock import clock
 from engine.errors import Conflict, Forbidden, ValidationFailed
 from engine.models import AuditEvent, CalendarOverride, Incident, Instance, Job, ProcessDefinition, Task, User
-from tests.web.conftest import KSDPL_ACCESS, MONDAY, actor, password_hash, ready_task, snapshot, text_of
+from tests.web.conftest import (
+    KSDPL_ACCESS,
+    MONDAY,
+    PASSWORD,
+    actor,
+    password_hash,
+    ready_task,
+    snapshot,
+    text_of,
+)
 
 KONSOL = (Path(__file__).resolve().parent / "fixtures" / "konsol.bpmn").read_text()
 FAILING = {"on": False}
@@ -142,6 +151,18 @@ ADMIN_ENDPOINTS = {
     "console.regions",
     "console.add_region",
 }
+
+
+def test_operators_land_on_the_console(client, konsol):
+    response = client.post("/login", data={"username": "operator", "password": PASSWORD})
+    assert response.headers["Location"] == "/konsol"
+    client.post("/logout")
+    response = client.post("/login", data={"username": "operator", "password": PASSWORD, "next": "/kasus/1"})
+    assert response.headers["Location"] == "/kasus/1"
+    client.post("/logout")
+    assert (
+        client.post("/login", data={"username": "pemda_a", "password": PASSWORD}).headers["Location"] == "/"
+    )
 
 
 def test_service_refuses_staff_whatever_door(konsol):

@@ -1,6 +1,7 @@
 """What operators do to a case from the console, each checked here (operators only) and audited
 with the reason they gave: reassign a task, complete one "atas nama" someone, cancel, suspend and
-resume a case, correct a variable, enter a calendar decree, deploy. Plus the one read the console
+resume a case, correct a variable, move a timer, move cases to another version, enter a calendar
+decree, deploy. Plus the one read the console
 needs from the state itself: where on the diagram a case is (`element_states`).
 
 Mixed into `Orchestrator`. The same checks apply whichever door (web, CLI, API) a command comes
@@ -12,9 +13,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
@@ -22,7 +24,7 @@ from . import notices
 from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
-from .models import Incident, Instance, ProcessDefinition, Task, User
+from .models import Incident, Instance, ProcessDefinition, Task, Timer, User
 from .projections import LOAD, Completion
 from .runtime import Case, dumps
 
@@ -224,6 +226,40 @@ class Console:
                 apply,
                 "variable",
                 detail={"name": name, "old": old, "new": value, "reason": reason},
+            )
+            uow.commit()
+
+    def reschedule_timer(
+        self, instance_id: int, timer_id: str, due: datetime, actor: Actor, reason: str
+    ) -> None:
+        """Move a waiting date or duration timer to another instant; a cycle is refused. A later
+        calendar decree evaluates the timer's expression again, as it does for every deadline."""
+        _operator(actor, "mengubah batas waktu")
+        reason = check_reason(reason)
+        if due.tzinfo is None:
+            raise ValidationFailed({"batas": "Waktu harus memuat zona waktu"})
+        with self.uow() as uow:
+            s = uow.session
+            timer = s.get(Timer, timer_id)
+            if timer is None or timer.instance_id != instance_id:
+                raise NotFound("Timer tidak ditemukan pada kasus ini")
+            old = timer.due_at
+
+            def apply(case: Case, env: _Env) -> None:
+                task = case.task(timer_id)
+                if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+                    raise ValidationFailed({"batas": "Timer berulang tidak dapat dipindah"})
+                task.internal_data["event_value"] = due.isoformat()
+
+            self._step(
+                s,
+                instance_id,
+                actor.username,
+                apply,
+                "reschedule",
+                task_id=timer_id,
+                bpmn_id=timer.bpmn_id,
+                detail={"timer": timer.name, "old": old, "new": due, "reason": reason},
             )
             uow.commit()
 

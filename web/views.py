@@ -70,6 +70,7 @@ ACTION_LABELS = {
     "resume": "Melanjutkan kasus",
     "variable": "Mengubah variabel kasus",
     "migrate": "Memindahkan kasus ke versi proses lain",
+    "reschedule": "Memindahkan batas waktu (operator)",
 }
 
 
@@ -515,6 +516,8 @@ def _operator_detail(detail: dict[str, Any]) -> list[tuple[str, str, int | None]
         rows.append(("Kepada", str(detail.get("assignee") or detail.get("group")), None))
     if "name" in detail and "new" in detail:
         rows.append((f"Variabel {detail['name']}", f"{detail.get('old')!r} → {detail['new']!r}", None))
+    if "timer" in detail and "new" in detail:
+        rows.append(("Batas baru", str(detail["new"]), None))
     if "from" in detail and "to" in detail:
         rows.append(("Versi", f"{detail['from']} → {detail['to']}", None))
     if detail.get("reason"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,17 @@ from sqlalchemy import select
 
 from engine.clock import clock
 from engine.errors import Conflict, Forbidden, ValidationFailed
-from engine.models import AuditEvent, CalendarOverride, Incident, Instance, Job, ProcessDefinition, Task, User
+from engine.models import (
+    AuditEvent,
+    CalendarOverride,
+    Incident,
+    Instance,
+    Job,
+    ProcessDefinition,
+    Task,
+    Timer,
+    User,
+)
 from tests.web.conftest import (
     KSDPL_ACCESS,
     MONDAY,
@@ -23,6 +34,7 @@ from tests.web.conftest import (
     ready_task,
     snapshot,
     text_of,
+    to_dprd,
 )
 
 KONSOL = (Path(__file__).resolve().parent / "fixtures" / "konsol.bpmn").read_text()
@@ -179,6 +191,7 @@ def test_service_refuses_staff_whatever_door(konsol):
         lambda: konsol.deploy_as({"konsol.bpmn": KONSOL}, clerk),
         lambda: konsol.retry(open_incident(konsol, instance_id), clerk),
         lambda: konsol.migrate(instance_id, 1, clerk, "x"),
+        lambda: konsol.reschedule_timer(instance_id, "t", datetime(2027, 5, 4, tzinfo=UTC), clerk, "x"),
         lambda: konsol.decree(clerk, MONDAY.date(), True, None, "Keppres 1/2027"),
     ):
         with pytest.raises(Forbidden):
@@ -634,3 +647,27 @@ def test_migration_where_a_later_step_was_removed(konsol):
     assert konsol.migrate(instance_id, v2.definition_id, OPERATOR, "Pengiriman dihapus") == 2
     konsol.complete_task(ready_task(konsol, instance_id, "Periksa"), {"catatan": "ok"}, actor("pemda_a"))
     assert ready_task(konsol, instance_id, "Tindaklanjut")
+
+
+def test_reschedule_a_timer_with_a_reason(konsol, login):
+    instance_id, _task_id = to_dprd(konsol)
+    with konsol.session() as s:
+        timer = s.scalars(select(Timer).where(Timer.instance_id == instance_id)).one()
+    operator = login("operator")
+    assert "Pindahkan batas waktu" in operator.get(f"/konsol/kasus/{instance_id}").get_data(as_text=True)
+    before = snapshot(konsol)
+    operator.post(
+        f"/konsol/kasus/{instance_id}/timer/{timer.id}", data={"batas": "2027-05-04T10:00", "alasan": ""}
+    )
+    operator.post(f"/konsol/kasus/{instance_id}/timer/{timer.id}", data={"batas": "besok", "alasan": "x"})
+    assert snapshot(konsol) == before
+    operator.post(
+        f"/konsol/kasus/{instance_id}/timer/{timer.id}",
+        data={"batas": "2027-05-04T10:00", "alasan": "DPRD reses, disepakati lebih cepat"},
+    )
+    with konsol.session() as s:
+        assert s.get(Timer, timer.id).due_at == datetime(2027, 5, 4, 3, 0, tzinfo=UTC)  # 10.00 WIB
+    clock.set(datetime(2027, 5, 4, 3, 1, tzinfo=UTC))
+    assert konsol.run_due(instance_id=instance_id).timers_fired == 1
+    history = text_of(operator.get(f"/konsol/kasus/{instance_id}"))
+    assert "Memindahkan batas waktu (operator)" in history and "DPRD reses" in history

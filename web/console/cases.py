@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -168,6 +170,23 @@ def set_variable(instance_id: int) -> ResponseReturnValue:
         f"Variabel {name} diubah.",
     )
     return redirect(url_for("console.case", instance_id=instance_id) + "#variabel")
+
+
+@bp.post("/kasus/<int:instance_id>/timer/<timer_id>")
+def reschedule(instance_id: int, timer_id: str) -> ResponseReturnValue:
+    """A timer's new due moment, typed in the case region's local time."""
+    instance = _case(instance_id)
+    tz = views.region_view(db(), instance.region_code).timezone
+    try:
+        due = datetime.fromisoformat(request.form.get("batas", "")).replace(tzinfo=ZoneInfo(tz))
+    except ValueError:
+        flash("Waktu tidak valid", "galat")
+        return redirect(url_for("console.case", instance_id=instance_id) + "#batas-waktu")
+    _run(
+        lambda: orchestrator().reschedule_timer(instance_id, timer_id, due, g.actor, _reason()),
+        "Batas waktu dipindah.",
+    )
+    return redirect(url_for("console.case", instance_id=instance_id) + "#batas-waktu")
 
 
 @bp.post("/insiden/<int:incident_id>/ulang")

@@ -119,6 +119,7 @@ def _console_urls(app, orch, instance_id, task_id, incident_id):
         "definition_id": 1,
         "decree_id": 1,
         "username": "pemda_a",
+        "timer_id": "t-1",
     }
     urls = []
     for rule in app.url_map.iter_rules():

@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
@@ -67,6 +68,13 @@ def _operator(actor: Actor, what: str) -> None:
         raise Forbidden(f"Hanya operator yang dapat {what}")
 
 
+def _held_or_not(s, instance_id: int) -> SimpleNamespace | None:
+    """The case as `_step` loads it, suspended or not: an operator corrects a held case (the
+    usual reason to hold it) while staff and the worker stay locked out."""
+    row = s.connection().execute(LOAD, {"id": instance_id}).first()
+    return SimpleNamespace(**{**row._asdict(), "suspended_at": None}) if row is not None else None
+
+
 class Console:
     """Operators' commands; see the module docstring."""
 
@@ -94,9 +102,15 @@ class Console:
                 raise Conflict("Tugas ini sudah tidak berlaku")
             previous = {"assignee": task.assignee, "groups": task.candidate_groups}
             if assignee:
-                active = s.scalar(select(User.active).where(User.username == assignee))
-                if not active:
+                user = s.scalars(select(User).where(User.username == assignee)).first()
+                if user is None or not user.active:
                     raise ValidationFailed({"pengguna": f"Pengguna '{assignee}' tidak ada atau nonaktif"})
+                case_region = s.scalar(select(Instance.region_code).where(Instance.id == task.instance_id))
+                them = self.registry.access.actor(user.username, user.groups.split(","), user.region_code)
+                if not them.national and them.region_code != case_region:
+                    raise ValidationFailed(
+                        {"pengguna": f"Pengguna '{assignee}' tidak dapat melihat kasus daerah ini"}
+                    )
                 values: dict[str, Any] = {"assignee": assignee}
             else:
                 if group not in self.registry.access.groups:
@@ -154,14 +168,17 @@ class Console:
         _operator(actor, "membatalkan kasus")
         reason = check_reason(reason)
         with self.uow() as uow:
+            s = uow.session
             self._step(
-                uow.session,
+                s,
                 instance_id,
                 actor.username,
                 lambda case, env: case.cancel(),
                 "cancel",
                 detail={"reason": reason},
+                loaded=_held_or_not(s, instance_id),
             )
+            s.execute(update(Instance).where(Instance.id == instance_id).values(suspended_at=None))
             uow.commit()
 
     def suspend(self, instance_id: int, actor: Actor, reason: str) -> None:
@@ -215,7 +232,8 @@ class Console:
                 open_tasks = case.workflow.get_tasks(
                     state=TaskState.READY | TaskState.STARTED | TaskState.WAITING
                 )
-                for task in open_tasks:
+                last = case.workflow.last_task  # screens read it too (`Case.variables`)
+                for task in [*open_tasks, *([last] if last is not None else [])]:
                     task.data[name] = value
                 case.written[name] = value
 
@@ -226,6 +244,7 @@ class Console:
                 apply,
                 "variable",
                 detail={"name": name, "old": old, "new": value, "reason": reason},
+                loaded=_held_or_not(s, instance_id),
             )
             uow.commit()
 
@@ -260,6 +279,7 @@ class Console:
                 task_id=timer_id,
                 bpmn_id=timer.bpmn_id,
                 detail={"timer": timer.name, "old": old, "new": due, "reason": reason},
+                loaded=_held_or_not(s, instance_id),
             )
             uow.commit()
 

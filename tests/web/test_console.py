@@ -307,6 +307,9 @@ def test_reassign_to_a_user_and_refusals(konsol):
         konsol.reassign(task_id, OPERATOR, "cuti", group="bukan_grup")
     with pytest.raises(ValidationFailed):
         konsol.reassign(task_id, OPERATOR, "cuti", assignee="pemda_a2", group="pemda")
+    with pytest.raises(ValidationFailed) as refused:  # Kota B staff never see the case
+        konsol.reassign(task_id, OPERATOR, "cuti", assignee="pemda_b")
+    assert "tidak dapat melihat" in refused.value.errors["pengguna"]
     assert snapshot(konsol) == before
     konsol.reassign(task_id, OPERATOR, "cuti", assignee="pemda_a2")
     with konsol.session() as s:
@@ -672,3 +675,17 @@ def test_reschedule_a_timer_with_a_reason(konsol, login):
     assert konsol.run_due(instance_id=instance_id).timers_fired == 1
     history = text_of(operator.get(f"/konsol/kasus/{instance_id}"))
     assert "Memindahkan batas waktu (operator)" in history and "DPRD reses" in history
+
+
+def test_operators_correct_a_held_case_and_cancel_it(konsol):
+    instance_id = start_konsol(konsol)
+    task_id = ready_task(konsol, instance_id, "Periksa")
+    konsol.suspend(instance_id, OPERATOR, "Data mitra salah")
+    konsol.set_variable(instance_id, "nama_mitra", "Kota Fukuoka (Jepang)", OPERATOR, "Nama resmi")
+    with pytest.raises(Conflict, match="ditangguhkan"):
+        konsol.complete_task(task_id, {"catatan": "ok"}, actor("pemda_a"))
+    konsol.cancel_case(instance_id, OPERATOR, "Diajukan ulang sebagai kasus baru")
+    with konsol.session() as s:
+        instance = s.get(Instance, instance_id)
+    assert (instance.status, instance.suspended_at) == ("cancelled", None)
+    assert json.loads(instance.variables)["nama_mitra"] == "Kota Fukuoka (Jepang)"

@@ -8,7 +8,7 @@ BPMN_JS_VERSION := 18.6.1
 VENDOR := web/static/vendor
 VIEWER := $(VENDOR)/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js
 
-.PHONY: run test install chromium bpmn-check lint bench
+.PHONY: run test install chromium libreoffice bpmn-check lint bench
 
 $(BIN)/ksdpl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ run: install
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Letters get a PDF beside the DOCX where LibreOffice is installed; the tests run that path.
+libreoffice:
+	@command -v soffice >/dev/null || (apt-get update -qq && apt-get install -y -qq libreoffice-writer-nogui >/dev/null)
+
 # The diagram lint/render tools live read-only in ../shared; tests use a writable copy.
 bpmn-check:
 	@if [ -d "$(BPMN_CHECK)" ]; then \
@@ -42,7 +46,7 @@ bpmn-check:
 lint: install
 	$(BIN)/ruff check .
 
-test: install chromium bpmn-check lint
+test: install chromium libreoffice bpmn-check lint
 	$(BIN)/python -m pytest -q
 
 bench: install

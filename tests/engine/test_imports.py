@@ -175,7 +175,7 @@ def test_a_deadline_that_passed_is_no_place_to_wait(orch, tmp_path):
     assert (row.status, row.element) == ("refused", "Review")
     assert (
         row.message
-        == "Sampai hari ini kasus tidak lagi menunggu di Review: sekarang sudah berakhir (Dianggap disetujui)"
+        == "Sampai hari ini kasus tidak lagi menunggu di Review: sekarang sudah berakhir (Keputusan)"
     )
 
 

@@ -527,7 +527,7 @@ def test_the_import_command(orch, agreements):
     assert checked.exit_code == 1 and database(orch) == before
     lines = checked.output.splitlines()
     assert lines[1] == (
-        "row 3 KS-2026-014: would be created at Task_KeputusanDprd, stage 5 (Putuskan persetujuan DPRD); "
+        "row 3 KS-2026-014: would be created at Task_KeputusanDprd, stage 5 (Persetujuan DPRD); "
         "next deadline: Putuskan persetujuan DPRD, due 2026-06-03 00:00 WIB"
     )
     assert lines[3] == (

@@ -241,6 +241,8 @@ def test_a_pdf_beside_the_docx_where_libreoffice_is_installed(start_case: StartC
         result = case.orch.draft_letter(task.id, "rancangan-loi", {}, PEMDA)
         assert result.pdf_note == "PDF tidak dibuat: LibreOffice tidak terpasang di server (hanya DOCX)."
         assert len(result.documents) == 1
+        if os.environ.get("KSDPL_REQUIRE_LIBREOFFICE"):
+            pytest.fail("KSDPL_REQUIRE_LIBREOFFICE is set but soffice is not on the PATH")
         pytest.skip("LibreOffice (soffice) is not installed: the PDF path was not run")
     result = case.orch.draft_letter(task.id, "rancangan-loi", {"judul_loi": "Judul PDF"}, PEMDA)
     assert result.pdf_note is None

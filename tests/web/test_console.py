@@ -689,3 +689,40 @@ def test_operators_correct_a_held_case_and_cancel_it(konsol):
         instance = s.get(Instance, instance_id)
     assert (instance.status, instance.suspended_at) == ("cancelled", None)
     assert json.loads(instance.variables)["nama_mitra"] == "Kota Fukuoka (Jepang)"
+
+
+def test_bad_input_is_a_clear_4xx_and_changes_nothing(konsol, login):
+    instance_id = to_incident(konsol)
+    incident_id = open_incident(konsol, instance_id)
+    other = start_konsol(konsol)
+    task_id = ready_task(konsol, other, "Periksa")
+    operator = login("operator")
+    operator.post(f"/konsol/insiden/{incident_id}/ulang")
+    before = snapshot(konsol)
+    for method, path in (
+        ("GET", "/konsol/kasus/999"),
+        ("POST", "/konsol/kasus/999/batalkan"),
+        ("POST", "/konsol/tugas/tidak-ada/alihkan"),
+        ("GET", "/konsol/tugas/tidak-ada/atas-nama"),
+        ("GET", "/konsol/deploy/999/unduh"),
+        ("GET", "/konsol/deploy/999/pindah"),
+        ("POST", "/konsol/insiden/999/ulang"),
+        ("GET", "/kasus/999/diagram.bpmn"),
+        ("GET", "/kasus/999/penanda.json"),
+    ):
+        assert operator.open(path, method=method, data={"alasan": "x"}).status_code == 404, path
+    again = operator.post(f"/konsol/insiden/{incident_id}/ulang", follow_redirects=True)
+    assert again.status_code == 200 and "sudah ditangani" in text_of(again)
+    bad_name = operator.post(
+        f"/konsol/kasus/{other}/variabel",
+        data={"nama": "1 salah", "nilai": "x", "alasan": "uji"},
+        follow_redirects=True,
+    )
+    assert "Nama variabel tidak valid" in text_of(bad_name)
+    missing = operator.post(f"/konsol/tugas/{task_id}/atas-nama", data={"alasan": "Diminta"})
+    assert missing.status_code == 422 and "Wajib diisi" in text_of(missing)
+    bad_day = operator.post(
+        "/konsol/kalender", data={"tanggal": "31-02-2027", "nomor": "K/1"}, follow_redirects=True
+    )
+    assert "Tanggal tidak valid" in text_of(bad_day)
+    assert snapshot(konsol) == before

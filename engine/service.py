@@ -7,8 +7,9 @@ A writer that read an older version changes nothing and gets `Conflict`.
 `Orchestrator` is this module's commands plus `deployments.Deployments` (deploy, check, the spec
 cache), `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents),
 `decrees.Decrees` (calendar decrees and the re-evaluation of the deadlines they move),
-`reminders.Reminders` (deadline reminders for the outbox), `letters.Letters` (drafted letters)
-and `imports.Imports` (existing cases brought in by replaying their history through the diagram).
+`reminders.Reminders` (deadline reminders for the outbox), `letters.Letters` (drafted letters),
+`imports.Imports` (existing cases brought in by replaying their history through the diagram) and
+`console.Console` (operators' commands: reassign, atas nama, suspend, migrate, ... with a reason).
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ diagram; a reassignment moving a task between two people's inboxes. Saves the RE
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from engine.clock import clock
+from engine.models import User
 from tests.web.conftest import MONDAY, PASSWORD, actor, ready_task
 from tests.web.test_browser import CHROMIUM, LiveServer, Staff, browser, production_like, save_screenshot  # noqa: F401
 from tests.web.test_console import konsol, start_konsol, to_incident  # noqa: F401
@@ -77,6 +79,11 @@ def test_operator_retries_an_incident_found_from_the_dashboard(browser, konsol):
         page.wait_for_selector("g.djs-element.mark-active[data-element-id='Tindaklanjut']")
         assert "mark-failed" not in marks_of(page, "Kirim")
         assert "mark-completed" in marks_of(page, "Kirim")
+        with konsol.uow() as uow:  # Kota A's only DPRD account leaves: its task waits for an operator
+            uow.session.scalars(select(User).where(User.username == "dprd_a")).one().active = False
+            uow.commit()
+        page.goto(f"{server.url}/konsol/antrean")
+        assert "Tidak ada akun aktif grup DPRD di Kota A" in page.inner_text("main")
         for path, name in (("antrean", "console-queue.png"), ("deploy", "console-deployments.png")):
             page.goto(f"{server.url}/konsol/{path}")
             save_screenshot(page, name)

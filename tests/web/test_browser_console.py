@@ -5,6 +5,8 @@ diagram; a reassignment moving a task between two people's inboxes. Saves the RE
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -12,7 +14,7 @@ from engine.clock import clock
 from engine.models import User
 from tests.web.conftest import MONDAY, PASSWORD, actor, ready_task
 from tests.web.test_browser import CHROMIUM, LiveServer, Staff, browser, production_like, save_screenshot  # noqa: F401
-from tests.web.test_console import konsol, start_konsol, to_incident  # noqa: F401
+from tests.web.test_console import OPERATOR, konsol, start_konsol, to_incident  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -87,7 +89,10 @@ def test_operator_retries_an_incident_found_from_the_dashboard(browser, konsol):
         for path, name in (("antrean", "console-queue.png"), ("deploy", "console-deployments.png")):
             page.goto(f"{server.url}/konsol/{path}")
             save_screenshot(page, name)
+        konsol.decree(OPERATOR, date(2027, 5, 7), True, None, "Keppres 9/2027", "Cuti bersama tambahan")
+        konsol.run_due()
         page.goto(f"{server.url}/konsol/kalender?tahun=2027")
+        assert "Keppres 9/2027: Cuti bersama tambahan" in page.inner_text("main")
         save_screenshot(page, "console-calendar.png")
         assert errors == []
         operator.close()

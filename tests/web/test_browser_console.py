@@ -6,6 +6,7 @@ diagram; a reassignment moving a task between two people's inboxes. Saves the RE
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,9 +20,18 @@ from tests.web.test_console import OPERATOR, konsol, start_konsol, to_incident  
 pytestmark = pytest.mark.browser
 
 
+VIEWER = Path(__file__).resolve().parents[2] / "web/static/vendor/node_modules/bpmn-js/dist"
+
+
 @pytest.fixture(autouse=True)
 def monday():
     clock.set(MONDAY)
+
+
+@pytest.fixture(autouse=True)
+def viewer_installed():
+    if not (VIEWER / "bpmn-navigated-viewer.production.min.js").exists():
+        pytest.fail("bpmn-js is not installed in web/static/vendor: run `make install`")
 
 
 class Operator(Staff):

@@ -29,7 +29,7 @@ def monday():
 
 
 @pytest.fixture(autouse=True)
-def viewer_installed():
+def viewer_installed(browser):  # noqa: F811  (after the browser: no Chromium is a skip)
     if not (VIEWER / "bpmn-navigated-viewer.production.min.js").exists():
         pytest.fail("bpmn-js is not installed in web/static/vendor: run `make install`")
 

@@ -35,7 +35,7 @@ def allow_scripts() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, cases, diagram  # noqa: F401  (their routes)
+    from . import accounts, calendar, cases, deployments, diagram  # noqa: F401  (their routes)
 
     app.register_blueprint(bp)
     app.register_blueprint(diagram.bp)

@@ -17,6 +17,7 @@ from engine.errors import Conflict, Forbidden, ValidationFailed
 from engine.models import (
     AuditEvent,
     CalendarOverride,
+    Document,
     Incident,
     Instance,
     Job,
@@ -29,10 +30,13 @@ from tests.web.conftest import (
     KSDPL_ACCESS,
     MONDAY,
     PASSWORD,
+    PDF,
+    PENJAJAKAN,
     actor,
     password_hash,
     ready_task,
     snapshot,
+    start_case,
     text_of,
     to_dprd,
 )
@@ -726,3 +730,26 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(konsol, login):
     )
     assert "Tanggal tidak valid" in text_of(bad_day)
     assert snapshot(konsol) == before
+
+
+def test_complete_on_behalf_with_a_document(konsol, login):
+    instance_id = start_case(konsol)
+    task_id = ready_task(konsol, instance_id, "Penjajakan")
+    operator = login("operator")
+    form = operator.get(f"/konsol/tugas/{task_id}/atas-nama").get_data(as_text=True)
+    assert 'type="file"' in form and 'enctype="multipart/form-data"' in form
+    done = operator.post(
+        f"/konsol/tugas/{task_id}/atas-nama",
+        data={
+            **PENJAJAKAN,
+            "kajian": (io.BytesIO(PDF), "kajian.pdf"),
+            "alasan": "Berkas dikirim lewat surel",
+        },
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 302, text_of(done)
+    with konsol.session() as s:
+        task = s.get(Task, task_id)
+        document = s.scalars(select(Document).where(Document.instance_id == instance_id)).one()
+    assert task.status == "completed" and json.loads(task.submitted)["kajian"] == document.id
+    assert document.uploaded_by == "operator" and document.task_id == task_id

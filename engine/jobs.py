@@ -82,6 +82,15 @@ class Work:
         due = [moment for moment in (job, timer, decree) if moment is not None]
         return min(due) if due else None
 
+    def next_job_due(self) -> datetime | None:
+        """When the earliest ready job of a running, unheld case is due (the worker's 1-s poll)."""
+        with self.session() as s:
+            return s.scalar(
+                select(func.min(Job.next_run_at)).where(
+                    Job.status == "ready", Job.instance_id.not_in(SUSPENDED)
+                )
+            )
+
     def run_due(
         self, worker_id: str = "worker", limit: int = 1000, instance_id: int | None = None
     ) -> RunReport:

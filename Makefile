@@ -27,7 +27,7 @@ $(VIEWER):
 run: install
 	$(BIN)/ksdpl init-db
 	$(BIN)/ksdpl demo
-	$(BIN)/ksdpl serve --with-worker
+	$(BIN)/ksdpl serve --with-worker --dev
 
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

@@ -15,8 +15,18 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import XSD_PATH
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from .expressions import ExpressionError, compile_expression, compile_feel, compile_unary_tests
-from .parser import CAMUNDA_NS, MODELER_NS, ZEEBE_NS, parse_files, read_extensions, read_stage_names
+from . import safexml
+from .attributes import compile_attribute
+from .expressions import ExpressionError, compile_feel, compile_unary_tests
+from .parser import (
+    CAMUNDA_NS,
+    MODELER_NS,
+    ZEEBE_NS,
+    is_process_start,
+    parse_files,
+    read_extensions,
+    read_stage_names,
+)
 from .registry import HandlerRegistry
 from .runtime import parse_retry_cycle
 from .scripting import FUNCTION_NAMES
@@ -30,7 +40,6 @@ DMN_NAMESPACES = (
 FORM_TYPES = {"string", "long", "boolean", "date", "enum", "textarea", "file"}
 CONSTRAINTS = {"required", "readonly", "minlength", "maxlength", "min", "max"}
 THROWING = {f"{{{BPMN_NS}}}intermediateThrowEvent", f"{{{BPMN_NS}}}endEvent"}
-RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow's own task spec names
 NO_DELIVERY = "this engine has no API that delivers it, so the case would wait forever"
 
 _schema: etree.XMLSchema | None = None
@@ -64,22 +73,28 @@ class _Report:
         self.problems.append(f"{filename}: {element_id or '-'}: {message}")
 
 
-def _check_expression(report: _Report, filename: str, element_id: str, text: str | None, what: str) -> None:
-    if text is None or not text.strip():
-        return
+def _check_attribute(
+    report: _Report, filename: str, element_id: str, kind: str, text: str | None, what: str | None = None
+) -> bool:
+    """Whether an attribute compiles as it will run (`engine.attributes`); unknown functions too."""
     try:
-        compiled = compile_expression(text, element_id)
+        attribute = compile_attribute(kind, text, element_id)
     except ExpressionError as err:
-        report.add(filename, element_id, f"{what} does not parse: {err.message} (in '{text.strip()}')")
-        return
-    unknown = sorted(compiled.functions - FUNCTION_NAMES)
+        report.add(
+            filename,
+            element_id,
+            f"{what or kind} does not parse: {err.message.removeprefix(kind + ': ')} (in '{err.expression}')",
+        )
+        return False
+    unknown = sorted(attribute.functions - FUNCTION_NAMES) if attribute else []
     if unknown:
         report.add(
             filename,
             element_id,
-            f"{what} calls unknown function(s) {', '.join(unknown)}; "
+            f"{what or kind} calls unknown function(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(FUNCTION_NAMES))}",
         )
+    return True
 
 
 def _check_form(report: _Report, filename: str, element_id: str, fields: list[dict]) -> None:
@@ -135,13 +150,6 @@ def _check_bpmn(
             "Camunda Platform 7 in Camunda Modeler",
         )
         return
-    for node in root.iter():
-        if (
-            node.get("id") in RESERVED_IDS
-            and isinstance(node.tag, str)
-            and node.tag.startswith(f"{{{BPMN_NS}}}")
-        ):
-            report.add(filename, node.get("id"), "this id is reserved by the engine; rename the element")
     for node in root.iter(_b("serviceTask"), _b("sendTask"), _b("businessRuleTask")):
         info = read_extensions(node)
         node_id = node.get("id")
@@ -181,15 +189,7 @@ def _check_bpmn(
                 parse_retry_cycle(info["retry_cycle"])
             except ValueError as err:
                 report.add(filename, node_id, str(err))
-    for node in root.iter(_b("scriptTask")):
-        language = (node.get("scriptFormat") or "").lower()
-        if language not in {"python", "py"}:
-            report.add(
-                filename,
-                node.get("id"),
-                f"script language '{language or 'none'}' is not supported; "
-                'use scriptFormat="python", or better a service task with a handler',
-            )
+    _check_no_scripts(report, filename, root)
     for node in root.iter(_b("userTask")):
         info = read_extensions(node)
         node_id = node.get("id")
@@ -202,13 +202,9 @@ def _check_bpmn(
             report.add(filename, node_id, f"no user-task handler named '{info['handler']}' (known: {known})")
         elif info["handler"]:
             _check_handler_properties(report, filename, node_id, registry.user_handler(info["handler"]), info)
-        for attr in ("due_date", "follow_up_date", "assignee"):
-            _check_expression(
-                report,
-                filename,
-                node_id,
-                info[attr] if "${" in (info[attr] or "") else None,
-                f"camunda:{attr}",
+        for kind in ("dueDate", "followUpDate", "assignee", "candidateGroups", "candidateUsers"):
+            _check_attribute(
+                report, filename, node_id, kind, node.get(f"{{{CAMUNDA_NS}}}{kind}"), f"camunda:{kind}"
             )
         _check_form(report, filename, node_id, info["form"])
     for node in root.iter(_b("startEvent")):
@@ -248,12 +244,15 @@ def _check_bpmn(
         if not values or not any((child.text or "").strip() for child in values):
             report.add(filename, event_id, "a timer needs a timeDate, timeDuration or timeCycle")
         for child in values:
-            _check_expression(report, filename, event_id, child.text, etree.QName(child).localname)
+            _check_attribute(report, filename, event_id, etree.QName(child).localname, child.text)
+        event = definition.getparent()
+        if is_process_start(event):
+            _check_start_timer(report, filename, event, registry)
     flows = {flow.get("id"): flow for flow in root.iter(_b("sequenceFlow"))}
     for flow in flows.values():
         condition = flow.find(_b("conditionExpression"))
         if condition is not None:
-            _check_expression(report, filename, flow.get("id"), condition.text, "condition")
+            _check_attribute(report, filename, flow.get("id"), "condition", condition.text)
     for gateway in root.iter(_b("exclusiveGateway"), _b("inclusiveGateway")):
         outgoing = [f for f in flows.values() if f.get("sourceRef") == gateway.get("id")]
         if len(outgoing) < 2:
@@ -269,6 +268,120 @@ def _check_bpmn(
         called = node.get("calledElement")
         if not called or called not in processes:
             report.add(filename, node.get("id"), f"called process '{called}' is not in this deployment")
+
+
+NO_SCRIPT_ADVICE = "use a service task with a handler, or an expression"
+CAMUNDA_SCRIPTING = {
+    "executionListener": "an execution listener",
+    "taskListener": "a task listener",
+    "inputOutput": "camunda:inputOutput (input/output mapping)",
+    "script": "a camunda:script",
+}
+
+
+def _check_no_scripts(report: _Report, filename: str, root: etree._Element) -> None:
+    """No diagram text reaches Python: script tasks and Camunda's scripting extensions are refused;
+    the other expressions SpiffWorkflow would `eval` must parse as `engine.expressions` text
+    (the script engine's environment evaluates them there; see engine/scripting.py)."""
+    for node in root.iter(_b("scriptTask")):
+        report.add(filename, node.get("id"), f"script tasks do not run here; {NO_SCRIPT_ADVICE}")
+    for local, what in CAMUNDA_SCRIPTING.items():
+        for ext_node in root.iter(f"{{{CAMUNDA_NS}}}{local}"):
+            owner = next((a for a in ext_node.iterancestors() if a.get("id")), None)
+            if local == "script" and any(
+                etree.QName(a).localname in CAMUNDA_SCRIPTING for a in ext_node.iterancestors()
+            ):
+                continue  # reported with its listener or mapping
+            report.add(
+                filename,
+                owner.get("id") if owner is not None else None,
+                f"{what} is not supported (listeners and mappings are Java or scripts); {NO_SCRIPT_ADVICE}",
+            )
+    for node in root.iter("{http://spiffworkflow.org/bpmn/schema/1.0/core}*"):
+        owner = next((a for a in node.iterancestors() if a.get("id")), None)
+        report.add(
+            filename,
+            owner.get("id") if owner is not None else None,
+            f"SpiffWorkflow extension '{etree.QName(node).localname}' is not read here; {NO_SCRIPT_ADVICE}",
+        )
+    for node in root.iter(_b("adHocSubProcess")):
+        report.add(
+            filename, node.get("id"), "an ad-hoc sub-process is not supported by Camunda 7; use a sub-process"
+        )
+    for node in root.iter(_b("standardLoopCharacteristics")):
+        report.add(
+            filename,
+            node.getparent().get("id"),
+            "a standard loop is not supported by Camunda 7; use multi-instance or a gateway back",
+        )
+    for node in root.iter(_b("correlationProperty")):
+        report.add(
+            filename,
+            node.get("id"),
+            "message correlation properties are not supported (Camunda 7 correlates through its API)",
+        )
+    for loop in root.iter(_b("multiInstanceLoopCharacteristics")):
+        owner = loop.getparent().get("id")
+        _check_attribute(report, filename, owner, "loopCardinality", loop.findtext(_b("loopCardinality")))
+        _check_attribute(
+            report,
+            filename,
+            owner,
+            "collection",
+            loop.get(f"{{{CAMUNDA_NS}}}collection"),
+            "camunda:collection",
+        )
+        if loop.get(f"{{{CAMUNDA_NS}}}collection") and not loop.get(f"{{{CAMUNDA_NS}}}elementVariable"):
+            report.add(
+                filename,
+                owner,
+                "camunda:collection needs camunda:elementVariable (the item each instance gets)",
+            )
+        _check_attribute(
+            report,
+            filename,
+            owner,
+            "condition",
+            loop.findtext(_b("completionCondition")),
+            "completionCondition",
+        )
+    for definition in root.iter(_b("messageEventDefinition")):
+        _check_attribute(
+            report,
+            filename,
+            definition.getparent().get("id"),
+            "expression",
+            definition.get(f"{{{CAMUNDA_NS}}}expression"),
+            "camunda:expression",
+        )
+
+
+def _check_start_timer(report: _Report, filename: str, event: etree._Element, registry) -> None:
+    """A timer start event starts a case at each firing with no one starting it: no region and
+    no start form. A process that needs either cannot start that way."""
+    process = event.getparent()
+    starters = set(_split_groups(process.get(f"{{{CAMUNDA_NS}}}candidateStarterGroups")))
+    regional = registry.access.regional_groups
+    if starters and starters <= regional:
+        report.add(
+            filename,
+            event.get("id"),
+            "a timer start event starts cases without a region, but only "
+            f"{', '.join(sorted(starters))} of a region may start this process; "
+            "remove the timer or the candidate starter groups",
+        )
+    required = [f["id"] for f in read_extensions(event)["form"] if "required" in f["constraints"]]
+    if required:
+        report.add(
+            filename,
+            event.get("id"),
+            f"a timer start event starts cases with no one to fill the start form "
+            f"(required: {', '.join(required)}); move the fields to a user task",
+        )
+
+
+def _split_groups(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def _check_stage_names(report: _Report, filename: str, root: etree._Element) -> None:
@@ -323,11 +436,9 @@ def check_files(files: Mapping[str, str], registry: HandlerRegistry) -> list[str
     roots: dict[str, etree._Element] = {}
     for name, text in files.items():
         try:
-            roots[name] = etree.fromstring(
-                text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True)
-            )
-        except etree.XMLSyntaxError as err:
-            report.add(name, None, f"not well-formed XML: {err}")
+            roots[name] = safexml.parse(text)
+        except safexml.XmlRefused as err:
+            report.add(name, None, str(err))
     bpmn = {name: root for name, root in roots.items() if root.tag == _b("definitions")}
     dmn = {name: root for name, root in roots.items() if etree.QName(root).namespace in DMN_NAMESPACES}
     for name, root in roots.items():
@@ -360,3 +471,60 @@ def check_files(files: Mapping[str, str], registry: HandlerRegistry) -> list[str
     except Exception as err:  # the parser's other failures still name the problem
         report.add("-", None, f"{type(err).__name__}: {err}")
     return report.problems
+
+
+UNSET = "no form field, start form, handler declaration, DMN output, element variable or initiator sets it"
+
+
+def _set_variables(roots: Mapping[str, etree._Element], registry: HandlerRegistry) -> set[str]:
+    """Every variable something in the deployment is known to set."""
+    names: set[str] = set()
+    for root in roots.values():
+        ns = etree.QName(root).namespace
+        if ns in DMN_NAMESPACES:
+            names |= {o.get("name") for o in root.iter(f"{{{ns}}}output") if o.get("name")}
+            continue
+        for node in root.iter(_b("userTask"), _b("startEvent")):
+            names |= {f["id"] for f in read_extensions(node)["form"] if f["id"]}
+            names |= {node.get(f"{{{CAMUNDA_NS}}}initiator")} - {None}
+        for loop in root.iter(_b("multiInstanceLoopCharacteristics")):
+            names |= {loop.get(f"{{{CAMUNDA_NS}}}elementVariable")} - {None}
+    for handler in (*registry.services, *registry.user_tasks):
+        names |= set(handler.outputs) | set(handler.calendar_derived)
+    return names
+
+
+def warnings_for(files: Mapping[str, str], registry: HandlerRegistry) -> list[str]:
+    """What may deploy but probably fails at run time, as `file: element-id: message`: a gateway
+    condition reading a variable nothing in the deployment sets (Camunda would fail there too)."""
+    roots = {}
+    for name, text in files.items():
+        try:
+            roots[name] = etree.fromstring(
+                text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True)
+            )
+        except etree.XMLSyntaxError:
+            return []
+    known = _set_variables(roots, registry)
+    warnings = []
+    for name, root in roots.items():
+        if root.tag != _b("definitions"):
+            continue
+        gateways = {
+            g.get("id")
+            for g in root.iter(_b("exclusiveGateway"), _b("inclusiveGateway"), _b("eventBasedGateway"))
+        }
+        for flow in root.iter(_b("sequenceFlow")):
+            condition = flow.find(_b("conditionExpression"))
+            if condition is None or flow.get("sourceRef") not in gateways:
+                continue
+            try:
+                attribute = compile_attribute("condition", condition.text, flow.get("id"))
+            except ExpressionError:
+                continue  # a problem, reported by check_files
+            for variable in sorted((attribute.names if attribute else frozenset()) - known):
+                warnings.append(
+                    f"{name}: {flow.get('id')}: the condition out of gateway {flow.get('sourceRef')} reads "
+                    f"'{variable}', but {UNSET}; declare it in the handler (outputs=...) or add a form field"
+                )
+    return warnings

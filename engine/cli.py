@@ -7,6 +7,7 @@ engine stays free of any one process's code.
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import os
 import sys
@@ -19,9 +20,11 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy import select
 
+from .access import Actor
 from .calendar import TIMEZONES, zone_label
 from .config import Settings
 from .errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
+from .forms import typed_variable
 from .imports import DirectoryDocuments, ImportReport, RowResult
 from .models import CalendarOverride, LookupValue, Region
 from .runtime import json_default
@@ -41,6 +44,30 @@ class Context:
     @cached_property
     def orchestrator(self) -> Orchestrator:
         return Orchestrator.from_settings(self.settings)
+
+    def who(self, user: str | None) -> tuple[Actor | None, str]:
+        """`--user NAME` acts as that existing, enabled account, checked like the web; without it
+        the command acts as the system account, recorded as such with the OS user behind it."""
+        if user is None:
+            return None, system_name()
+        actor = self.orchestrator.account(user)
+        return actor, actor.username
+
+
+def system_name() -> str:
+    try:
+        os_user = getpass.getuser()
+    except (KeyError, OSError):
+        os_user = str(os.getuid())
+    return f"sistem (CLI, {os_user})"[:100]
+
+
+user_option = click.option(
+    "--user",
+    default=None,
+    help="Act as this account (must exist and be enabled; checked like the web). "
+    "Without it: the system account, recorded as 'sistem (CLI, <os user>)'.",
+)
 
 
 class FriendlyGroup(click.Group):
@@ -90,6 +117,21 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+def split_typed(pairs: tuple[str, ...]) -> tuple[dict[str, str], dict[str, Any]]:
+    """`name=value` (a form field, typed by the form) and `name:type=value` (a typed variable)."""
+    raw, typed = {}, {}
+    for name, value in parse_vars(pairs).items():
+        variable, sep, kind = name.partition(":")
+        if not sep:
+            raw[name] = value
+            continue
+        try:
+            typed[variable.strip()] = typed_variable(kind, value)
+        except ValueError as err:
+            raise click.BadParameter(f"'{name}={value}': {err}", param_hint="--var") from None
+    return raw, typed
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
@@ -128,12 +170,16 @@ def _read_files(paths: tuple[str, ...]) -> dict[str, str]:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--user", default=None, help="Recorded as the deployer.")
+@user_option
 @json_option
 @pass_context
 def deploy(ctx: Context, paths: tuple[str, ...], user: str | None, as_json: bool) -> None:
     """Deploy .bpmn/.dmn files: a new version if they changed, nothing otherwise."""
-    results = ctx.orchestrator.deploy(_read_files(paths), user=user or os.environ.get("USER"))
+    _actor, name = ctx.who(user)
+    files = _read_files(paths)
+    results = ctx.orchestrator.deploy(files, user=name)
+    for warning in ctx.orchestrator.warnings(files):
+        click.echo(f"warning: {warning}", err=True)
     emit(
         as_json,
         [r.__dict__ for r in results],
@@ -149,8 +195,16 @@ def deploy(ctx: Context, paths: tuple[str, ...], user: str | None, as_json: bool
 @pass_context
 def check(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Run the deploy-time checks only."""
-    problems = ctx.orchestrator.check(_read_files(paths))
-    emit(as_json, {"problems": problems}, lambda d: "\n".join(problems) if problems else "ok")
+    files = _read_files(paths)
+    problems = ctx.orchestrator.check(files)
+    warnings = ctx.orchestrator.warnings(files)
+    emit(
+        as_json,
+        {"problems": problems, "warnings": warnings},
+        lambda d: (
+            "\n".join([*problems, *(f"warning: {w}" for w in warnings)]) if problems or warnings else "ok"
+        ),
+    )
     if problems:
         sys.exit(1)
 
@@ -160,7 +214,7 @@ def check(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
 @click.option("--region", required=True, help="Region code of the case.")
 @click.option("--var", "variables", multiple=True, help="name=value, typed by the start form.")
 @click.option("--business-key", default=None)
-@click.option("--user", default=None)
+@user_option
 @json_option
 @pass_context
 def start(
@@ -173,8 +227,9 @@ def start(
     as_json: bool,
 ) -> None:
     """Start a case; prints its id."""
+    actor, name = ctx.who(user)
     instance_id = ctx.orchestrator.start(
-        key, region, parse_vars(variables), business_key=business_key, user=user
+        key, region, parse_vars(variables), actor=actor, business_key=business_key, user=name
     )
     emit(as_json, {"id": instance_id}, lambda d: str(d["id"]))
 
@@ -272,18 +327,29 @@ def tasks(ctx: Context, instance_id: int | None, group: str | None, as_json: boo
 
 @cli.command()
 @click.argument("task_id")
-@click.option("--var", "variables", multiple=True, help="name=value, typed and checked by the task's form.")
-@click.option("--user", default=None)
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    help="name=value, typed and checked by the task's form; name:type=value (string, boolean, "
+    "long, double, date, json) for a task without a form.",
+)
+@user_option
 @json_option
 @pass_context
 def complete(ctx: Context, task_id: str, variables: tuple[str, ...], user: str | None, as_json: bool) -> None:
     """Complete a user task with its form values."""
-    result = ctx.orchestrator.complete_task(task_id, parse_vars(variables), user=user)
+    actor, name = ctx.who(user)
+    raw, typed = split_typed(variables)
+    result = ctx.orchestrator.complete_task(
+        task_id, raw, actor=actor, user=name, strict=True, variables=typed
+    )
     data = {
         "instance_id": result.instance_id,
         "status": result.status,
         "stage": result.stage,
         "next_tasks": [t.__dict__ for t in result.next_tasks],
+        "incident": result.incident,
     }
     emit(
         as_json,
@@ -291,8 +357,31 @@ def complete(ctx: Context, task_id: str, variables: tuple[str, ...], user: str |
         lambda d: (
             f"case {d['instance_id']}: {d['status']}, stage {d['stage']}; next: "
             + (", ".join(t["name"] for t in d["next_tasks"]) or "-")
+            + (f"; incident: {d['incident']}" if d["incident"] else "")
         ),
     )
+
+
+@cli.command()
+@click.argument("task_id")
+@click.option("--user", required=True, help="The account taking the task (checked like the web).")
+@pass_context
+def claim(ctx: Context, task_id: str, user: str) -> None:
+    """Take a task, as on the inbox's 'Ambil' button: one of two claimers wins."""
+    actor, _name = ctx.who(user)
+    ctx.orchestrator.claim(task_id, actor)
+    click.echo(f"task {task_id}: claimed by {actor.username}")
+
+
+@cli.command()
+@click.argument("task_id")
+@click.option("--user", required=True, help="The account releasing the task.")
+@pass_context
+def unclaim(ctx: Context, task_id: str, user: str) -> None:
+    """Give a claimed task back to its groups."""
+    actor, _name = ctx.who(user)
+    ctx.orchestrator.unclaim(task_id, actor)
+    click.echo(f"task {task_id}: released")
 
 
 @cli.command()
@@ -315,14 +404,36 @@ def worker(ctx: Context, once: bool, interval: float, as_json: bool) -> None:
         w.run_forever()
 
 
+@cli.command("set-var")
+@click.argument("instance_id", type=int)
+@click.argument("assignments", nargs=-1, required=True)
+@click.option("--user", default=None)
+@json_option
+@pass_context
+def set_var(
+    ctx: Context, instance_id: int, assignments: tuple[str, ...], user: str | None, as_json: bool
+) -> None:
+    """Fix case variables (name=value, or name:type=value with string, boolean, long, double,
+    date, json), e.g. before retrying an incident that read them."""
+    raw, typed = split_typed(assignments)
+    values = {**raw, **typed}
+    ctx.orchestrator.set_variables(instance_id, values, user=user)
+    emit(
+        as_json,
+        {"instance_id": instance_id, "set": sorted(values)},
+        lambda d: f"case {d['instance_id']}: set {', '.join(d['set'])}",
+    )
+
+
 @cli.command()
 @click.argument("incident_id", type=int)
-@click.option("--user", default=None)
+@user_option
 @json_option
 @pass_context
 def retry(ctx: Context, incident_id: int, user: str | None, as_json: bool) -> None:
     """Give a failed job its tries back."""
-    ctx.orchestrator.retry(incident_id, user=user)
+    actor, name = ctx.who(user)
+    ctx.orchestrator.retry(incident_id, actor=actor, user=name)
     emit(
         as_json,
         {"incident": incident_id, "status": "retrying"},
@@ -333,12 +444,13 @@ def retry(ctx: Context, incident_id: int, user: str | None, as_json: bool) -> No
 @cli.command()
 @click.argument("task_id")
 @click.argument("assignee", required=False)
-@click.option("--user", default=None, help="The operator, recorded in the history.")
+@user_option
 @json_option
 @pass_context
 def assign(ctx: Context, task_id: str, assignee: str | None, user: str | None, as_json: bool) -> None:
     """Give a ready task to ASSIGNEE (without one: back to its groups); both are told."""
-    ctx.orchestrator.assign(task_id, assignee, user=user)
+    actor, name = ctx.who(user)
+    ctx.orchestrator.assign(task_id, assignee, actor=actor, user=name)
     emit(
         as_json,
         {"task": task_id, "assignee": assignee},
@@ -376,25 +488,27 @@ def outbox(click_ctx: click.Context, limit: int, as_json: bool) -> None:
 
 @outbox.command("retry")
 @click.argument("email_id", type=int)
-@click.option("--user", default=None)
+@user_option
 @json_option
 @pass_context
 def outbox_retry(ctx: Context, email_id: int, user: str | None, as_json: bool) -> None:
     """Send a failed e-mail again (to the user's current address)."""
     from .delivery import retry_email
 
-    retry_email(ctx.orchestrator, email_id, user=user)
+    actor, name = ctx.who(user)
+    retry_email(ctx.orchestrator, email_id, actor=actor, user=name)
     emit(as_json, {"email": email_id, "status": "pending"}, lambda d: f"email {email_id}: queued again")
 
 
 @cli.command()
 @click.argument("instance_id", type=int)
-@click.option("--user", default=None)
+@user_option
 @json_option
 @pass_context
 def cancel(ctx: Context, instance_id: int, user: str | None, as_json: bool) -> None:
     """Cancel a running case."""
-    ctx.orchestrator.cancel(instance_id, user=user)
+    actor, name = ctx.who(user)
+    ctx.orchestrator.cancel(instance_id, actor=actor, user=name)
     emit(as_json, {"id": instance_id, "status": "cancelled"}, lambda d: f"case {instance_id} cancelled")
 
 
@@ -437,7 +551,7 @@ def _import_text(report: ImportReport) -> str:
 )
 @click.option("--check", is_flag=True, help="Run every row and report what would happen; change nothing.")
 @click.option("--process", "process_key", default=None, help="Process key (default: the only one deployed).")
-@click.option("--user", default=None, help="Recorded as the importer.")
+@user_option
 @json_option
 @pass_context
 def import_command(
@@ -466,13 +580,15 @@ def import_command(
     file = Path(path)
     if not file.is_file():
         raise EngineError(f"{path}: no such file")
+    actor, name = ctx.who(user)
     report = ctx.orchestrator.import_csv(
         file.read_bytes(),
         file.name,
         DirectoryDocuments(file.parent),
         process_key=process_key,
         check=check,
-        user=user or os.environ.get("USER"),
+        actor=actor,
+        user=name,
     )
     emit(as_json, report.as_dict(), lambda _: _import_text(report))
     if report.refused:
@@ -537,7 +653,7 @@ def calendar_group() -> None:
 @click.option("--holiday/--working-day", required=True)
 @click.option("--region", "region_code", default=None, help="Only for this region (default: national).")
 @click.option("--description", default="")
-@click.option("--user", default=None)
+@user_option
 @json_option
 @pass_context
 def calendar_set(
@@ -551,7 +667,10 @@ def calendar_set(
 ) -> None:
     """Make DAY a day off (--holiday) or a working day (--working-day); the worker then moves the
     waiting deadlines of every running case it affects (see `calendar status`)."""
-    queued = ctx.orchestrator.set_calendar_override(day.date(), holiday, region_code, description, user)
+    actor, name = ctx.who(user)
+    queued = ctx.orchestrator.set_calendar_override(
+        day.date(), holiday, region_code, description, user=name, actor=actor
+    )
     emit(
         as_json,
         {
@@ -591,12 +710,13 @@ def calendar_status(ctx: Context, limit: int, as_json: bool) -> None:
 
 @calendar_group.command("retry")
 @click.argument("decree_id", type=int)
-@click.option("--user", default=None)
+@user_option
 @json_option
 @pass_context
 def calendar_retry(ctx: Context, decree_id: int, user: str | None, as_json: bool) -> None:
     """Queue a decree's failed re-evaluations again."""
-    retried = ctx.orchestrator.retry_decree(decree_id, user=user)
+    actor, name = ctx.who(user)
+    retried = ctx.orchestrator.retry_decree(decree_id, actor=actor, user=name)
     emit(
         as_json,
         {"decree": decree_id, "cases_queued": retried},

@@ -10,6 +10,7 @@ through: an `Actor` that is not an operator is refused with `Forbidden`.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import defaultdict
 from collections.abc import Mapping
@@ -26,13 +27,13 @@ from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .models import Incident, Instance, ProcessDefinition, Task, Timer, User
-from .projections import LOAD, Completion
-from .runtime import Case, dumps
+from .projections import LOAD
+from .runtime import Case
 
 if TYPE_CHECKING:
     from .decrees import DecreeQueued
     from .deployments import DeployResult
-    from .service import StepResult, _Env
+    from .service import NewDocument, StepResult, _Env
 
 MAX_REASON = 500
 # SpiffWorkflow task states as the diagram marks them
@@ -136,32 +137,26 @@ class Console:
             uow.commit()
 
     def complete_on_behalf(
-        self, task_id: str, raw_values: Mapping[str, Any], actor: Actor, reason: str
+        self,
+        task_id: str,
+        raw_values: Mapping[str, Any],
+        actor: Actor,
+        reason: str,
+        documents: Mapping[str, NewDocument] | None = None,
     ) -> StepResult:
-        """Complete a task "atas nama" whoever it was for; the history names the operator, the
-        person or groups it was done for, and why."""
+        """Complete a task "atas nama" whoever it was for: the task's own completion (form,
+        handler, documents in the same transaction), its history naming the operator, the person
+        or groups it was done for, and why."""
         _operator(actor, "menyelesaikan tugas atas nama orang lain")
         reason = check_reason(reason)
-        with self.uow() as uow:
-            s = uow.session
-            row = self._ready_task(s, task_id, None)
+        with self.session() as s:
             task = s.get(Task, task_id)
+            if task is None:
+                raise NotFound("Tugas tidak ditemukan")
             on_behalf_of = task.assignee or task.candidate_users or task.candidate_groups or "-"
-            values = self._validated(json.loads(row.form), raw_values, row.instance_id, s)
-            result = self._step(
-                s,
-                row.instance_id,
-                actor.username,
-                self._completing(s, row.instance_id, task_id, values, actor.username),
-                "complete-on-behalf",
-                task_id=task_id,
-                bpmn_id=row.bpmn_id,
-                detail={"task": row.name, "values": values, "on_behalf_of": on_behalf_of, "reason": reason},
-                loaded=row,
-                completion=Completion(task_id, actor.username, dumps(values)),
-            )
-            uow.commit()
-            return result
+        view = copy.copy(self)
+        view.provenance = {**self.provenance, "on_behalf_of": on_behalf_of, "reason": reason}
+        return view.complete_task(task_id, raw_values, None, actor.username, documents, strict=True)
 
     # --- cases -----------------------------------------------------------------------------------
     def cancel_case(self, instance_id: int, actor: Actor, reason: str) -> None:
@@ -229,13 +224,10 @@ class Console:
             old = json.loads(before).get(name) if before else None
 
             def apply(case: Case, env: _Env) -> None:
-                open_tasks = case.workflow.get_tasks(
-                    state=TaskState.READY | TaskState.STARTED | TaskState.WAITING
-                )
+                case.set_variables({name: value})
                 last = case.workflow.last_task  # screens read it too (`Case.variables`)
-                for task in [*open_tasks, *([last] if last is not None else [])]:
-                    task.data[name] = value
-                case.written[name] = value
+                if last is not None:
+                    last.data[name] = value
 
             self._step(
                 s,

@@ -109,9 +109,13 @@ class Decrees:
         region_code: str | None = None,
         description: str = "",
         user: str | None = None,
+        actor: Actor | None = None,
     ) -> DecreeQueued:
         """Record a decree's change to the working days (nationally or for one region) and queue
         the re-evaluation of every running case it may affect, in one transaction."""
+        if actor is not None and not actor.is_operator:
+            raise Forbidden("Hanya operator yang dapat mengubah kalender kerja")
+        user = actor.username if actor else user
         with self.uow() as uow:
             s = uow.session
             regions = select(Region.code)

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access import Actor
-from .checks import check_files
+from .checks import check_files, warnings_for
 from .clock import clock
 from .errors import DeploymentRejected, NotFound
 from .models import AuditEvent, ProcessDefinition
@@ -39,9 +40,54 @@ def _files_text(files: Mapping[str, str | bytes]) -> dict[str, str]:
 
 
 def _sha256(files: Mapping[str, str]) -> str:
+    """The files' bytes (how versions deployed before semantic versions were compared)."""
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()
+
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+# Elements whose children's order means nothing: flow elements in a process or sub-process,
+# the definitions' root elements, the shapes and edges of a diagram plane.
+UNORDERED = {
+    f"{{{BPMN_NS}}}definitions",
+    f"{{{BPMN_NS}}}process",
+    f"{{{BPMN_NS}}}subProcess",
+    f"{{{BPMN_NS}}}laneSet",
+    f"{{{BPMNDI_NS}}}BPMNPlane",
+}
+IGNORED_ATTRIBUTES = {"exporter", "exporterVersion"}  # which Modeler saved it, not what it says
+
+
+def _canonical(element: etree._Element) -> etree._Element:
+    """A copy without formatting and with unordered children sorted by their own canonical text."""
+    for attribute in IGNORED_ATTRIBUTES & set(element.attrib):
+        del element.attrib[attribute]
+    element.text = (element.text or "").strip() or None
+    element.tail = None
+    children = [child for child in element if isinstance(child.tag, str)]
+    for child in list(element):
+        element.remove(child)
+    canonical = [_canonical(child) for child in children]
+    if element.tag in UNORDERED:
+        canonical.sort(key=lambda child: etree.tostring(child, method="c14n"))
+    element.extend(canonical)
+    return element
+
+
+def content_digest(files: Mapping[str, str]) -> str:
+    """What a deployment says, not how it is written: formatting, the order of flow elements
+    and of diagram shapes, and the Modeler's version do not change it; a moved shape, a renamed
+    task or a changed condition does. Comments and processing instructions are ignored."""
+    parser = etree.XMLParser(
+        remove_blank_text=True, remove_comments=True, remove_pis=True, resolve_entities=False, no_network=True
+    )
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        root = _canonical(etree.fromstring(files[name].encode("utf-8"), parser))
+        digest.update(name.encode() + b"\0" + etree.tostring(root, method="c14n") + b"\0")
     return digest.hexdigest()
 
 
@@ -54,6 +100,10 @@ class Deployments:
         """The deploy-time checks alone: `file: element-id: message` for each problem."""
         return check_files(_files_text(files), self.registry)
 
+    def warnings(self, files: Mapping[str, str | bytes]) -> list[str]:
+        """What deploys but probably fails at run time (`checks.warnings_for`)."""
+        return warnings_for(_files_text(files), self.registry)
+
     def deploy(self, files: Mapping[str, str | bytes], user: str | None = None) -> list[DeployResult]:
         """A new version for each process whose files changed; nothing otherwise."""
         texts = _files_text(files)
@@ -61,7 +111,7 @@ class Deployments:
         if problems:
             raise DeploymentRejected(problems)
         parsed = parse_files(texts)
-        digest = _sha256(texts)
+        digest, byte_digest = content_digest(texts), _sha256(texts)
         now = clock.now()
         results = []
         with self.uow() as uow:
@@ -73,7 +123,7 @@ class Deployments:
                     .order_by(ProcessDefinition.version.desc())
                     .limit(1)
                 ).first()
-                if latest is not None and latest.sha256 == digest:
+                if latest is not None and latest.sha256 in (digest, byte_digest):
                     results.append(DeployResult(deployment.key, latest.version, False, latest.id))
                     continue
                 definition = ProcessDefinition(
@@ -89,6 +139,7 @@ class Deployments:
                 s.add(definition)
                 s.flush()
                 self._parsed[definition.id] = {p.key: p for p in parsed}
+                self._schedule_start_timer(s, definition.id, deployment, now)
                 s.add(
                     AuditEvent(
                         at=now,

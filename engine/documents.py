@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
+
+from .text import single_line
 
 ALLOWED: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "pdf": ("application/pdf", (b"%PDF-",)),
@@ -29,10 +30,9 @@ class DocumentRefused(ValueError):
 
 
 def clean_filename(name: str) -> str:
-    """The file's own name without any path or control characters, at most 200 characters."""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = unicodedata.normalize("NFC", name)
-    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip(" .")
+    """The file's own name without any path, control or bidi characters, at most 200 characters."""
+    name = single_line(name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = re.sub(r"[\"<>|:*?]", "", name).strip(" .")
     stem, ext = os.path.splitext(name)
     return (stem[: 200 - len(ext)] + ext) or "berkas"
 

@@ -28,6 +28,8 @@ from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.visitors import Interpreter
 
+from . import timers
+
 Functions = Mapping[str, Callable[..., Any]]
 _NO_FUNCTIONS: Functions = {}
 
@@ -687,55 +689,15 @@ class _Feel(_Common):
 
 # --- compile_expression ----------------------------------------------------------------------
 
-_NUM = r"\d+(?:\.\d+)?"
-_DURATION_RE = re.compile(
-    rf"P(?:(?P<Y>{_NUM})Y)?(?:(?P<M>{_NUM})M)?(?:(?P<W>{_NUM})W)?(?:(?P<D>{_NUM})D)?"
-    rf"(?:T(?=\d)(?:(?P<h>{_NUM})H)?(?:(?P<m>{_NUM})M)?(?:(?P<s>{_NUM})S)?)?"
-)
-_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?")
-_CYCLE_RE = re.compile(r"R\d*/([^/]+)(?:/([^/]+))?")
-
-
-def _is_duration(text: str) -> bool:
-    """`P45D`, `PT48H`, `P1Y2M`, `P2W`, `PT1.5S`: only the last part may have a fraction, and
-    weeks do not mix with years, months or days (SpiffWorkflow refuses both)."""
-    match = _DURATION_RE.fullmatch(text)
-    if not match:
-        return False
-    parts = [part for part in match.groups() if part]
-    if not parts or any("." in part for part in parts[:-1]):
-        return False
-    return not (match["W"] and (match["Y"] or match["M"] or match["D"]))
-
-
-def _is_instant(text: str) -> bool:
-    try:
-        if _DATE_ONLY.fullmatch(text):
-            date.fromisoformat(text)
-            return True
-        if _DATETIME_RE.fullmatch(text):
-            datetime.fromisoformat(text)
-            return True
-    except ValueError:
-        pass
-    return False
-
 
 def is_iso_literal(text: str) -> bool:
-    """True for the ISO 8601 dates, date-times, durations and repeating intervals that Camunda
-    Modeler writes in timer fields (`2027-05-14`, `PT48H`, `R3/PT10M`, `R/2027-01-01T00:00:00Z/P1Y`)."""
+    """True for what Camunda Modeler writes unquoted in timer and due-date fields: ISO 8601
+    dates, date-times, durations and repeating intervals (`2027-05-14`, `PT48H`, `R3/PT10M`,
+    `R/2027-01-01T00:00:00Z/P1Y`) and Quartz cron cycles; `engine.timers` reads them."""
     if not isinstance(text, str):
         return False
     text = text.strip()
-    if _is_instant(text) or _is_duration(text):
-        return True
-    cycle = _CYCLE_RE.fullmatch(text)
-    if not cycle:
-        return False
-    first, second = cycle.groups()
-    if second is None:
-        return _is_duration(first)
-    return (_is_instant(first) and _is_duration(second)) or (_is_duration(first) and _is_instant(second))
+    return timers.is_instant(text) or timers.is_duration(text) or timers.is_cycle(text)
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from . import safexml
 from .expressions import ExpressionError, compile_expression
 from .parser import read_form_fields
 
@@ -91,7 +92,7 @@ class FlowGraph:
         for name, text in files.items():
             if name.endswith(".dmn"):
                 continue
-            root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+            root = safexml.parse(text)
             process = root.find(f".//{{{BPMN_NS}}}process[@id='{process_key}']")
             if process is not None:
                 return cls.from_process(process)

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from .ids import parse_id
+
 __all__ = [
     "BULAN",
     "format_day",
@@ -190,11 +192,8 @@ def _coerce_one(field: Mapping[str, Any], value: Any) -> Any:
             raise _Invalid(MSG_CHOICE)
         return choice
     if kind == "file":
-        try:
-            document_id = _parse_int(value)
-        except _Invalid:
-            raise _Invalid(MSG_FILE) from None
-        if document_id <= 0:
+        document_id = parse_id(value)
+        if document_id is None:  # not a number, or past any row's id (never an overflow later)
             raise _Invalid(MSG_FILE)
         return document_id
     # string, textarea and any custom type the engine does not know: text
@@ -302,3 +301,29 @@ def display_value(field: Mapping[str, Any], value: Any) -> str:
             if option.get("id") == value:
                 return str(option.get("name") or value)
     return str(value)
+
+
+VARIABLE_TYPES = ("string", "boolean", "long", "integer", "double", "date", "json")
+
+
+def typed_variable(kind: str, text: str) -> Any:
+    """A process variable given as text with its type (`--var disetujui:boolean=true`), as
+    Camunda's REST API takes `{"value": ..., "type": ...}`; raises ValueError saying what is wrong."""
+    import json
+
+    kind = kind.strip().lower()
+    if kind == "string":
+        return text
+    if kind == "boolean":
+        if text.strip().lower() not in ("true", "false"):
+            raise ValueError(f"'{text}' is not true or false")
+        return text.strip().lower() == "true"
+    if kind in ("long", "integer"):
+        return int(text)
+    if kind == "double":
+        return float(text)
+    if kind == "date":
+        return date.fromisoformat(text.strip())
+    if kind == "json":
+        return json.loads(text)
+    raise ValueError(f"unknown type '{kind}'; use one of {', '.join(VARIABLE_TYPES)}")

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from . import notices
+from . import notices, timers
 from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, Unavailable
-from .models import DecreeJob, Incident, Instance, Job, Timer
+from .models import DecreeJob, Incident, Instance, Job, StartTimer, Timer
 
 if TYPE_CHECKING:
     from .runtime import Case
@@ -61,6 +61,24 @@ class RunReport:
             setattr(self, name, getattr(self, name) + value)
 
 
+class NoProgress(RuntimeError):
+    """A step that changed nothing it was due to change; repeating it would change nothing either."""
+
+
+def fire(case: Case, timer: Timer) -> None:
+    """Fire a due timer. It counts as fired only when its event left WAITING (or, for a cycle,
+    its next firing moved on); otherwise `NoProgress`, which opens an incident on the element
+    instead of the worker trying it again and again."""
+    before = {t.id: t.due for t in case.waiting_timers()}
+    case.fire_due_timers()
+    after = {t.id: t.due for t in case.waiting_timers()}
+    if timer.id in after and after[timer.id] == before.get(timer.id):
+        raise NoProgress(
+            f"the engine did not fire this timer at its due time {timer.due_at.isoformat()} "
+            f"(it still waits for {after[timer.id] or 'nothing'})"
+        )
+
+
 class Work:
     """Run what is due: service-task jobs (with retries and incidents) and timers."""
 
@@ -70,6 +88,7 @@ class Work:
             Job.status == "ready", Job.instance_id.not_in(SUSPENDED)
         )
         timers = select(func.min(Timer.due_at)).where(Timer.instance_id.not_in(SUSPENDED))
+        start_timers = select(func.min(StartTimer.due_at))
         decrees = select(func.min(DecreeJob.next_run_at)).where(DecreeJob.status == "pending")
         if instance_id is not None:
             jobs = jobs.where(Job.instance_id == instance_id)
@@ -79,7 +98,8 @@ class Work:
             job = s.scalar(jobs)
             timer = s.scalar(timers)
             decree = s.scalar(decrees)
-        due = [moment for moment in (job, timer, decree) if moment is not None]
+            start = s.scalar(start_timers) if instance_id is None else None
+        due = [moment for moment in (job, timer, decree, start) if moment is not None]
         return min(due) if due else None
 
     def next_job_due(self) -> datetime | None:
@@ -91,6 +111,73 @@ class Work:
                 )
             )
 
+    # --- timer start events -------------------------------------------------------------------
+    def _schedule_start_timer(self, s: Session, definition_id: int, deployment, now: datetime) -> None:
+        """A new version replaces the previous version's start timer (as in Camunda 7)."""
+        s.execute(delete(StartTimer).where(StartTimer.process_key == deployment.key))
+        if deployment.start_timer is None:
+            return
+        kind, text = deployment.start_timer
+        zone_name = self.default_timezone  # a case started by a timer has no region
+        remaining = timers.parse_cycle(text, zone_name).repetitions if kind == "timeCycle" else 1
+        s.add(
+            StartTimer(
+                process_key=deployment.key,
+                definition_id=definition_id,
+                bpmn_id=deployment.start_event_id,
+                kind=kind,
+                expression=text,
+                timezone=zone_name,
+                due_at=timers.first_due(kind, text, zone_name, now),
+                remaining=remaining,
+                fired=0,
+            )
+        )
+
+    def _run_one_start_timer(self, report: RunReport, seen: set[str]) -> bool:
+        """Start one case for a due timer start event, and move the timer to its next firing (or
+        drop it after its last) in the same transaction."""
+        now = clock.now()
+        with self.uow() as uow:
+            s = uow.session
+            due = select(StartTimer).where(StartTimer.due_at <= now, StartTimer.id.not_in(seen))
+            row = self._claim(s, due.order_by(StartTimer.due_at))
+            if row is None:
+                return False
+            seen.add(row.id)
+            try:
+                with s.begin_nested():
+                    instance_id = self.joined(s.connection()).start(row.process_key, None, {})
+                    self._audit(
+                        s,
+                        instance_id,
+                        None,
+                        "timer",
+                        bpmn_id=row.bpmn_id,
+                        detail={"timer": row.bpmn_id, "due": row.due_at, "start": True},
+                    )
+                report.timers_fired += 1
+            except Unavailable:
+                raise
+            except Exception as err:  # the firing is spent either way; the log says why no case began
+                log.warning(
+                    "start timer %s of %s did not start a case: %s", row.bpmn_id, row.process_key, err
+                )
+                report.incidents += 1
+            row.fired += 1
+            row.remaining = None if row.remaining is None else row.remaining - 1
+            following = (
+                timers.parse_cycle(row.expression, row.timezone).following(row.due_at)
+                if row.kind == "timeCycle"
+                else None
+            )
+            if row.remaining == 0 or following is None:
+                s.delete(row)
+            else:
+                row.due_at = following
+            uow.commit()
+            return True
+
     def run_due(
         self, worker_id: str = "worker", limit: int = 1000, instance_id: int | None = None
     ) -> RunReport:
@@ -100,9 +187,11 @@ class Work:
         report = RunReport()
         seen: set[str] = set()
         seen_decree_jobs: set[int] = set()
+        seen_start_timers: set[int] = set()
         while report.total + report.conflicts < limit:
             if not (
                 (instance_id is None and self._run_one_decree(report, seen_decree_jobs))
+                or (instance_id is None and self._run_one_start_timer(report, seen_start_timers))
                 or self._run_one_timer(report, seen, instance_id)
                 or self._run_one_job(worker_id, report, seen, instance_id)
             ):
@@ -120,11 +209,13 @@ class Work:
                 Incident.resolved_at.is_(None), Incident.job_id.is_not(None)
             )
             reevaluating = select(DecreeJob.instance_id).where(DecreeJob.status == "pending")
+            running = select(Instance.id).where(Instance.status == "running")
             due = select(Timer).where(
                 Timer.due_at <= now,
                 Timer.id.not_in(seen),
                 Timer.id.not_in(blocked),
                 Timer.instance_id.not_in(reevaluating),
+                Timer.instance_id.in_(running),
                 Timer.instance_id.not_in(SUSPENDED),
             )
             if instance_id is not None:
@@ -139,7 +230,7 @@ class Work:
                         s,
                         timer.instance_id,
                         None,
-                        lambda case, env: case.fire_due_timers(),
+                        lambda case, env: fire(case, timer),
                         "timer",
                         task_id=timer.id,
                         bpmn_id=timer.bpmn_id,
@@ -301,12 +392,32 @@ class Work:
             if incident.resolved_at is not None:
                 raise Conflict(f"Insiden {incident_id} sudah ditangani")
             now = clock.now()
-            incident.resolved_at, incident.resolved_by = now, user
-            s.execute(
+            # Conditional: of two operators retrying at once, one retries, the other is told.
+            resolved = s.execute(
+                update(Incident)
+                .where(Incident.id == incident_id, Incident.resolved_at.is_(None))
+                .values(resolved_at=now, resolved_by=user)
+            ).rowcount
+            if resolved != 1:
+                raise Conflict(f"Insiden {incident_id} sudah ditangani")
+            retried = s.execute(
                 update(Job)
                 .where(Job.id == incident.job_id)
                 .values(status="ready", attempts=0, next_run_at=now, locked_by=None, locked_until=None)
-            )
+            ).rowcount
+            if not retried and s.get(Timer, incident.job_id) is None:
+                # An engine task that failed after a person's step: run it again now; if it fails
+                # again nothing changes and the incident stays open.
+                self._step(
+                    s,
+                    incident.instance_id,
+                    user,
+                    lambda case, env: case.retry_task(incident.job_id),
+                    "retry-step",
+                    task_id=incident.job_id,
+                    bpmn_id=incident.bpmn_id,
+                    detail={"incident": incident_id},
+                )
             self._audit(
                 s,
                 incident.instance_id,

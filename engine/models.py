@@ -200,6 +200,23 @@ class Timer(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the case reached it
 
 
+class StartTimer(Base):
+    """A timer start event of the newest version of a process: the worker starts a case at each
+    firing (engine/jobs.py), as Camunda 7 does; deploying a new version replaces it."""
+
+    __tablename__ = "start_timers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
+    bpmn_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # timeDate | timeDuration | timeCycle
+    expression: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(50))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    remaining: Mapped[int | None] = mapped_column(Integer)  # firings still to come; None: no end
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Job(Base):
     """A service task waiting for (or being run by) a worker. Id: the SpiffWorkflow task id."""
 
@@ -381,3 +398,20 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     email: Mapped[str | None] = mapped_column(String(254))
     notify_mode: Mapped[str] = mapped_column(String(10), default="each")  # e-mail: each | digest | none
+    # Raised by logout, a password change and disabling: every older session cookie stops working.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Wrong passwords since the last successful login; at LOCK_AFTER the account locks (`locked_at`)
+    # until an admin unlocks it or sets a new password.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """Failed logins of one username from one address, shared by every web process: each failure
+    past the first few doubles the wait before the next attempt (`blocked_until`)."""
+
+    __tablename__ = "login_failures"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)  # "<username> <address>"
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)

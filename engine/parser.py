@@ -17,14 +17,19 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator, full_tag
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import NSMAP, CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser
 
+from . import safexml
+from .attributes import collection_variable, split_list
 from .decisions import DecisionTask, FeelDecisionEngine
+from .timer_events import CycleTimer, DateTimer, DurationTimer, FirstOfCycleTimer
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 MODELER_NS = "http://camunda.org/schema/modeler/1.0"
 ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 JAVA_BINDINGS = ("class", "delegateExpression", "expression")
 
@@ -34,7 +39,7 @@ def _c(name: str) -> str:
 
 
 def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
+    return split_list(value or "")
 
 
 def read_form_fields(node: etree._Element) -> list[dict[str, Any]]:
@@ -96,11 +101,57 @@ def read_extensions(node: etree._Element) -> dict[str, Any]:
     }
 
 
+def read_timer(node: etree._Element) -> tuple[str, str] | None:
+    """A timer event's kind (`timeDate`, `timeDuration`, `timeCycle`) and text."""
+    definition = node.find(f"./{full_tag('timerEventDefinition')}")
+    if definition is None:
+        return None
+    for child in definition:
+        if isinstance(child.tag, str) and (child.text or "").strip():
+            return etree.QName(child).localname, child.text.strip()
+    return None
+
+
+def is_process_start(node: etree._Element) -> bool:
+    return node.tag == full_tag("startEvent") and node.getparent().tag == full_tag("process")
+
+
 class CamundaExtensions:
-    """Mixed into every node parser: read the Camunda 7 attributes into `extensions`."""
+    """Mixed into every node parser: read the Camunda 7 attributes into `extensions`; timers
+    decide with `engine.timers` (see engine/timer_events.py)."""
 
     def parse_extensions(self, node=None):  # noqa: D102 (SpiffWorkflow's hook)
         return read_extensions(node if node is not None else self.node)
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        """Camunda's `camunda:collection="${list}"` names the list variable SpiffWorkflow reads."""
+        collection = loop_characteristics.get(_c("collection"))
+        if collection is not None:
+            name = collection_variable(collection)
+            if name is None:
+                self.raise_validation_exception(
+                    "camunda:collection: give ${list} or the name of a list variable"
+                )
+            loop_characteristics.set(_c("collection"), name)
+        return super()._add_multiinstance_task(loop_characteristics)
+
+    def parse_timer_event(self, event):  # noqa: D102 (SpiffWorkflow's hook)
+        kind, text = read_timer(self.node) or (None, None)
+        name = self.node.get("name", self.node.get("id"))
+        description = self.get_event_description(event)
+        if kind is None:
+            self.raise_validation_exception("a timer needs a timeDate, timeDuration or timeCycle")
+        if is_process_start(self.node):
+            # The worker starts a case at each firing (`ParsedDeployment.start_timer`); a case
+            # started so, or by hand, begins at once.
+            return NoneEventDefinition(description="Default")
+        if kind == "timeDate":
+            return DateTimer(name, text, description=description)
+        if kind == "timeDuration":
+            return DurationTimer(name, text, description=description)
+        if self.node.get("cancelActivity") == "false" and self.node.tag == full_tag("boundaryEvent"):
+            return CycleTimer(name, text, description=description)
+        return FirstOfCycleTimer(name, text, description=description)
 
 
 class DecisionTaskParser(BusinessRuleTaskParser):
@@ -155,6 +206,9 @@ class ParsedDeployment:
     stages: dict[int, str] = field(default_factory=dict)  # number -> name, see `read_stage_names`
     starter_groups: list[str] = field(default_factory=list)  # camunda:candidateStarterGroups
     starter_users: list[str] = field(default_factory=list)  # camunda:candidateStarterUsers
+    start_timer: tuple[str, str] | None = None  # (kind, text) of a timer start event: see jobs.py
+    start_event_id: str | None = None
+    initiator: str | None = None  # camunda:initiator: the variable that holds who started the case
 
 
 STAGE_NAME = re.compile(r"stage\.([1-9][0-9]*)")
@@ -180,16 +234,60 @@ def executable_process_ids(xml: etree._Element) -> list[str]:
     ]
 
 
+# SpiffWorkflow names its own task specs `Start`, `End` and `Root`; elements with those ids are
+# parsed under another name and get their id back afterwards (screens and rows show `Start`).
+RESERVED_IDS = frozenset({"Start", "End", "Root"})
+RENAMED = "{}__element"
+_ID_REFERENCES = ("sourceRef", "targetRef", "attachedToRef", "default")
+_ID_TEXTS = {full_tag("incoming"), full_tag("outgoing"), full_tag("flowNodeRef")}
+
+
+def _rename_reserved(root: etree._Element) -> set[str]:
+    """Rename the elements SpiffWorkflow would confuse with its own specs, with every reference."""
+    renamed = {
+        node.get("id")
+        for node in root.iter()
+        if isinstance(node.tag, str)
+        and node.get("id") in RESERVED_IDS
+        and node.tag.startswith(f"{{{BPMN_NS}}}")
+    }
+    if not renamed:
+        return renamed
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for attribute in ("id", *_ID_REFERENCES):
+            if node.get(attribute) in renamed:
+                node.set(attribute, RENAMED.format(node.get(attribute)))
+        if node.tag in _ID_TEXTS and (node.text or "").strip() in renamed:
+            node.text = RENAMED.format(node.text.strip())
+    return renamed
+
+
+def _original_id(element_id: str) -> str:
+    suffix = RENAMED.format("")
+    stem = element_id[: -len(suffix)] if element_id.endswith(suffix) else None
+    return stem if stem in RESERVED_IDS else element_id
+
+
+def _restore_ids(spec: BpmnProcessSpec, renamed: set[str]) -> None:
+    for task_spec in spec.task_specs.values():
+        if getattr(task_spec, "bpmn_id", None):
+            task_spec.bpmn_id = _original_id(task_spec.bpmn_id)
+
+
 def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
     """Parse a deployment's .bpmn and .dmn files into runnable specs, one per executable process."""
     parser = Camunda7Parser()
+    renamed: set[str] = set()
     roots: dict[str, etree._Element] = {}
     for name, text in sorted(files.items()):
-        root = etree.fromstring(text.encode("utf-8"))
+        root = safexml.parse(text)
         if name.endswith(".dmn"):
             parser.add_dmn_xml(root, filename=name)
         else:
             roots[name] = root
+            renamed |= _rename_reserved(root)
             parser.add_bpmn_xml(root, filename=name)
     parsed = []
     for root in roots.values():
@@ -212,6 +310,14 @@ def parse_files(files: Mapping[str, str]) -> list[ParsedDeployment]:
                     starter_users=_split(
                         process.get(_c("candidateStarterUsers")) if process is not None else None
                     ),
+                    start_timer=read_timer(start) if start is not None else None,
+                    start_event_id=_original_id(start.get("id")) if start is not None else None,
+                    initiator=(start.get(_c("initiator")) or "").strip() or None
+                    if start is not None
+                    else None,
                 )
             )
+    for deployment in parsed:
+        for spec in (deployment.spec, *deployment.subprocess_specs.values()):
+            _restore_ids(spec, renamed)
     return parsed

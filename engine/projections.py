@@ -16,10 +16,10 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy import case as sql_case
 
 from . import notices
-from .expressions import compile_expression
+from .attributes import compile_attribute
 from .models import CalendarDecree, Instance, Job, Region, Task, Timer
 from .runtime import Case, dumps, ext, parse_retry_cycle
-from .scripting import to_instant
+from .timers import due_date, parse_instant
 
 # The working-day calendar's version: the newest decree (0 before any). Read with every case.
 CALENDAR_VERSION = select(func.coalesce(func.max(CalendarDecree.id), 0)).scalar_subquery()
@@ -87,31 +87,26 @@ class NextTask:
     due_at: datetime | None
 
 
-def _evaluate(expression: str | None, task, functions) -> Any:
-    """A Camunda attribute that may hold `${...}` (dueDate, assignee, candidateGroups)."""
-    if not expression:
-        return None
-    if "${" not in expression and "#{" not in expression:
-        return expression
-    element = task.task_spec.bpmn_id
-    return compile_expression(expression, element).evaluate(task.data, functions, element)
+def _evaluate(kind: str, text: str | None, task, functions) -> Any:
+    """A Camunda attribute of a task (dueDate, assignee, candidateGroups, ...), compiled as the
+    deploy check compiled it (`engine.attributes`)."""
+    attribute = compile_attribute(kind, text, task.task_spec.bpmn_id)
+    return attribute.evaluate(task.data, functions) if attribute is not None else None
 
 
 def due_dates(task, functions, timezone: str) -> tuple[datetime | None, datetime | None]:
-    """A user task's due and follow-up instants (`camunda:dueDate`, `camunda:followUpDate`)."""
+    """A user task's due and follow-up instants (`camunda:dueDate`, `camunda:followUpDate`);
+    a `P...` duration counts from the functions' `now` (when the task arrived)."""
     info = ext(task)
+    now = functions["now"]()
     return (
-        to_instant(_evaluate(info.get("due_date"), task, functions), timezone, date_means_end=True),
-        to_instant(_evaluate(info.get("follow_up_date"), task, functions), timezone, date_means_end=True),
+        due_date(_evaluate("dueDate", info.get("due_date"), task, functions), timezone, now),
+        due_date(_evaluate("followUpDate", info.get("follow_up_date"), task, functions), timezone, now),
     )
 
 
-def _evaluate_list(values: list[str] | None, task, functions) -> list[str]:
-    result: list[str] = []
-    for value in values or []:
-        evaluated = _evaluate(value, task, functions)
-        result.extend(evaluated if isinstance(evaluated, list) else [str(evaluated)])
-    return result
+def _evaluate_list(kind: str, values: list[str] | None, task, functions) -> list[str]:
+    return _evaluate(kind, ", ".join(values or []), task, functions) or []
 
 
 @dataclass(frozen=True)
@@ -184,9 +179,13 @@ def _write_tasks(
                 "lane": task.task_spec.lane,
                 "stage": info.get("stage"),
                 "status": "ready",
-                "candidate_groups": ",".join(_evaluate_list(info.get("candidate_groups"), task, functions)),
-                "candidate_users": ",".join(_evaluate_list(info.get("candidate_users"), task, functions)),
-                "assignee": _evaluate(info.get("assignee"), task, functions),
+                "candidate_groups": ",".join(
+                    _evaluate_list("candidateGroups", info.get("candidate_groups"), task, functions)
+                ),
+                "candidate_users": ",".join(
+                    _evaluate_list("candidateUsers", info.get("candidate_users"), task, functions)
+                ),
+                "assignee": _evaluate("assignee", info.get("assignee"), task, functions),
                 "priority": int(info["priority"]) if (info.get("priority") or "").isdigit() else None,
                 "due_at": due,
                 "follow_up_at": follow_up,
@@ -238,15 +237,15 @@ def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
 
 
 def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, str]) -> None:
-    waiting = {timer.id: timer for timer in case.waiting_timers()}
+    """A row per timer that will still fire; a spent cycle or an ended case has none."""
+    running = case.status == "running"
+    waiting = {timer.id: timer for timer in case.waiting_timers() if timer.due and running}
     gone = existing.keys() - waiting.keys()
     if gone:
         conn.execute(DELETE_TIMERS, {"ids": sorted(gone)})
     rows = []
     for timer_id, timer in waiting.items():
-        due = to_instant(timer.due, timezone, date_means_end=False) if timer.due else None
-        if due is None:
-            continue
+        due = parse_instant(timer.due, timezone)
         if timer_id not in existing:
             rows.append(
                 {

@@ -99,6 +99,9 @@ class HandlerInfo:
     # "" for none) and how to compute them again when a decree changes it (`HandlerRegistry.service`).
     calendar_derived: Mapping[str, str] = field(default_factory=dict)
     recompute: Callable[[HandlerContext], Mapping[str, Any]] | None = None
+    # The variables the handler returns (for the deploy check's warning about conditions that
+    # read a variable nothing sets).
+    outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,7 @@ class HandlerRegistry:
         *,
         calendar_derived: Mapping[str, str] | None = None,
         recompute: Callable[[HandlerContext], Mapping[str, Any]] | None = None,
+        outputs: tuple[str, ...] | list[str] = (),
     ) -> Callable:
         """Register a service-task handler: `@registry.service("topic.name")`.
 
@@ -206,6 +210,7 @@ class HandlerRegistry:
                     dict(properties or {}),
                     dict(calendar_derived or {}),
                     recompute,
+                    tuple(outputs),
                 ),
             )
             return fn
@@ -221,6 +226,7 @@ class HandlerRegistry:
         *,
         calendar_derived: Mapping[str, str] | None = None,
         recompute: Callable[[HandlerContext], Mapping[str, Any]] | None = None,
+        outputs: tuple[str, ...] | list[str] = (),
     ) -> Callable:
         """Register a user-task handler; raise `ValidationFailed({field: message})` to refuse.
         `calendar_derived` and `recompute` as for `service`."""
@@ -237,6 +243,7 @@ class HandlerRegistry:
                     dict(properties or {}),
                     dict(calendar_derived or {}),
                     recompute,
+                    tuple(outputs),
                 ),
             )
             return fn

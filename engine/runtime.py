@@ -236,6 +236,25 @@ class Case:
         task.complete()
         self.run_engine()
 
+    def failed_tasks(self) -> list:
+        """Engine tasks that raised (a gateway whose condition failed): each is an incident."""
+        return self.workflow.get_tasks(state=TaskState.ERROR)
+
+    def retry_task(self, task_id: str) -> None:
+        """Run a failed engine task again (after an operator fixed what it read)."""
+        task = self.task(task_id)
+        if task is None or task.state != TaskState.ERROR:
+            raise LookupError(f"task {task_id} has not failed")
+        self._open = None
+        task._set_state(TaskState.READY)
+        self.run_engine()
+
+    def set_variables(self, values: dict[str, Any]) -> None:
+        """An operator's correction: every task still to run sees the new values."""
+        for task in self.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK | TaskState.ERROR):
+            task.data.update(values)
+        self.written.update(values)
+
     def fire_due_timers(self) -> None:
         self.workflow.refresh_timers()
         self.run_engine()

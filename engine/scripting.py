@@ -1,8 +1,11 @@
 """How a diagram's expressions run: the functions they may call and SpiffWorkflow's script engine.
 
-SpiffWorkflow evaluates conditions, timers and DMN cells with Python `eval`. This engine sends
-every expression through `engine.expressions` instead, with the case variables and the named
-functions below, bound to the case region's calendar and time zone.
+SpiffWorkflow evaluates conditions, timers and DMN cells with Python `eval` and runs script
+tasks with `exec`, some callers through `script_engine.evaluate`, others straight through
+`script_engine.environment` (ad-hoc completion conditions, message correlation). Here both the
+engine and its environment send every expression through `engine.expressions`, with the case
+variables and the named functions below, bound to the case region's calendar and time zone;
+anything that would execute a script raises. The deploy check refuses script tasks first.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from .attributes import compile_attribute
 from .calendar import WorkingCalendar, end_of_day, local_today, start_of_day
 from .clock import clock
 from .expressions import ExpressionError, compile_expression
+from .timers import zone
 
 
 def as_date(value: Any) -> date:
@@ -52,7 +57,7 @@ def build_functions(
         "add_years": add_years,
         "start_of_day": lambda d: start_of_day(as_date(d), timezone),
         "end_of_day": lambda d: end_of_day(as_date(d), timezone),
-        "now": now,
+        "now": lambda: now().astimezone(zone(timezone)),  # the region's local time
         "today": lambda: local_today(now(), timezone),
     }
 
@@ -60,35 +65,51 @@ def build_functions(
 FUNCTION_NAMES = frozenset(build_functions(WorkingCalendar(), "Asia/Jakarta"))
 
 
-def to_instant(value: Any, timezone: str, *, date_means_end: bool) -> datetime | None:
-    """A due date or timer value as an aware datetime. A bare date means the start of that
-    day for timers (as Camunda reads `2027-05-14`) and the end of that day for due dates."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-        except ValueError as err:
-            raise ExpressionError(f"not a date or time: {value!r}") from err
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=start_of_day(value.date(), timezone).tzinfo)
-        return value
-    if isinstance(value, date):
-        return end_of_day(value, timezone) if date_means_end else start_of_day(value, timezone)
-    raise ExpressionError(f"not a date or time: {value!r}")
+def attribute_kind(spec, expression: str) -> str:
+    """Which attribute of its element SpiffWorkflow is evaluating, for `engine.attributes`."""
+    definition = getattr(spec, "event_definition", None)
+    if getattr(definition, "kind", None):
+        return definition.kind
+    if expression == getattr(spec, "cardinality", None):
+        return "loopCardinality"
+    return "condition"
+
+
+NO_SCRIPTS = "scripts do not run here; use a service task with a handler, or an expression"
+
+
+class ScriptRefused(ExpressionError):
+    """Diagram text SpiffWorkflow would hand to Python `exec` (a script, a service call)."""
+
+
+class ExpressionEnvironment(BasePythonScriptEngineEnvironment):
+    """What SpiffWorkflow's callers of `script_engine.environment` get: `engine.expressions`
+    for `evaluate`, a refusal for `execute` and `call_service`. Never Python `eval`/`exec`."""
+
+    def __init__(self, engine: ExpressionScriptEngine) -> None:
+        super().__init__({})
+        self.engine = engine  # its `functions` may be swapped (decrees.py), so read them each time
+
+    def evaluate(self, expression, context, external_context=None):
+        variables = {**(external_context or {}), **(context or {})}
+        return compile_expression(expression).evaluate(variables, self.engine.functions)
+
+    def execute(self, script, context, external_context=None):
+        raise ScriptRefused(NO_SCRIPTS, (script or "")[:60])
+
+    def call_service(self, context, **kwargs):
+        raise ScriptRefused(NO_SCRIPTS)
 
 
 class ExpressionScriptEngine(PythonScriptEngine):
     """SpiffWorkflow's script engine with every expression evaluated by `engine.expressions`.
 
-    Timer expressions may give a date or datetime; SpiffWorkflow wants ISO text there, so
-    those results are converted. Python script tasks still run through SpiffWorkflow
-    (deploy-time checks refuse other script languages)."""
+    Timer values are read by `engine.timers` (engine/timer_events.py). Script tasks and service
+    calls raise `ScriptRefused`."""
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]], timezone: str) -> None:
-        super().__init__()
         self.functions = dict(functions)
+        super().__init__(environment=ExpressionEnvironment(self))
         self.timezone = timezone
 
     @staticmethod
@@ -102,11 +123,19 @@ class ExpressionScriptEngine(PythonScriptEngine):
         element_id = getattr(task.task_spec, "bpmn_id", None)
         variables = {**task.data, **(external_context or {})}
         try:
-            value = compile_expression(expression, element_id).evaluate(variables, self.functions, element_id)
-            if isinstance(
-                getattr(task.task_spec, "event_definition", None), TimerEventDefinition
-            ) and isinstance(value, date):
-                return to_instant(value, self.timezone, date_means_end=False).isoformat()
-            return value
+            attribute = compile_attribute(attribute_kind(task.task_spec, expression), expression, element_id)
+            if attribute is None:
+                raise ExpressionError("empty expression", "", element_id)
+            return attribute.evaluate(variables, self.functions)
         except ExpressionError as err:
             raise WorkflowTaskException(str(err), task=task, exception=err) from err
+
+    def execute(self, task, script, external_context=None):
+        element_id = getattr(task.task_spec, "bpmn_id", None)
+        err = ScriptRefused(NO_SCRIPTS, (script or "")[:60], element_id)
+        raise WorkflowTaskException(str(err), task=task, exception=err)
+
+    def call_service(self, task, **kwargs):
+        element_id = getattr(task.task_spec, "bpmn_id", None)
+        err = ScriptRefused(NO_SCRIPTS, "", element_id)
+        raise WorkflowTaskException(str(err), task=task, exception=err)

@@ -15,6 +15,7 @@ cache), `jobs.Work` (what the worker runs: due jobs and timers, retries, inciden
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -59,8 +61,17 @@ from .reminders import Reminders
 from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, joined_sessions, make_engine, read_session
+from .text import multi_line, single_line
 
-__all__ = ["DecreeQueued", "DeployResult", "NextTask", "Orchestrator", "RunReport", "StepResult"]
+__all__ = [
+    "DecreeQueued",
+    "DeployResult",
+    "NewDocument",
+    "NextTask",
+    "Orchestrator",
+    "RunReport",
+    "StepResult",
+]
 
 
 AUDIT = insert(AuditEvent)
@@ -82,6 +93,19 @@ TASK_AND_CASE = (
 READY_TASK = TASK_AND_CASE.where(Task.id == bindparam("id"))
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+MSG_OPERATOR_WORK = (
+    "Operator dan administrator tidak mengerjakan tugas bisnis; alihkan tugas ini kepada petugasnya"
+)
+MSG_TAKEN = "Tugas ini sudah diambil oleh {who}"
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A file to store with a step: its (checked) name and type, and its bytes."""
+
+    filename: str
+    content_type: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -91,6 +115,7 @@ class StepResult:
     stage: int | None
     stage_name: str | None
     next_tasks: list[NextTask]
+    incident: str | None = None  # the engine failed after the step's own change: see complete_task
 
 
 @dataclass
@@ -236,6 +261,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
                 if region is None:
                     raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
             values = self._validated(deployment.start_form, raw_values or {}, None, s)
+            if deployment.initiator:
+                values[deployment.initiator] = user  # as Camunda's camunda:initiator
             calendar_version = s.scalar(select(CALENDAR_VERSION))
             info = RegionInfo(region.code, region.name, region.level, region.timezone) if region else None
             env = self._env(s, info, calendar_version)
@@ -244,7 +271,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
             first_text = (
                 str(values[f["id"]]) for f in deployment.start_form if isinstance(values.get(f["id"]), str)
             )
-            title = next(first_text, None) or business_key or key
+            title = single_line(next(first_text, None) or business_key or key) or key
             instance = Instance(
                 definition_id=definition.id,
                 process_key=key,
@@ -353,17 +380,20 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
         action, task_id, bpmn_id, detail = audit
         self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
-        next_tasks = projections.write(
-            conn,
-            instance_id,
-            case,
-            env.script_engine.functions,
-            env.timezone,
-            now,
-            completion,
-            user,
-            self.sends_notifications,
-        )
+        try:
+            next_tasks = projections.write(
+                conn,
+                instance_id,
+                case,
+                env.script_engine.functions,
+                env.timezone,
+                now,
+                completion,
+                user,
+                self.sends_notifications,
+            )
+        except ExpressionError as err:  # a task's assignee, due date, ... (engine.attributes)
+            raise EngineError(f"Proses gagal dijalankan: {err}") from err
         if status == "completed":
             self._audit(s, instance_id, None, "completed")
         return StepResult(instance_id, status, stage, stage_name, next_tasks)
@@ -458,8 +488,10 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
             idempotency_key=str(task.id),
         )
 
-    def _ready_task(self, s: Session, task_id: str, actor: Actor | None):
-        """A task the actor may see; 404 for another region's task, 409 when no longer ready."""
+    def _ready_task(self, s: Session, task_id: str, actor: Actor | None, *, work: bool = False):
+        """A task the actor may see; 404 for another region's task, 409 when no longer ready.
+        `work`: the actor means to do it (claim, complete, attach): operators never do, they
+        reassign it to someone whose task it is."""
         if actor is None:
             task = s.connection().execute(READY_TASK, {"id": task_id}).first()
         else:
@@ -473,6 +505,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
             raise Conflict("Tugas ini sudah diselesaikan")
         if task.status != "ready":
             raise Conflict("Tugas ini sudah tidak berlaku")
+        if actor is not None and work and actor.is_operator:
+            raise Forbidden(MSG_OPERATOR_WORK)
         if actor is not None and not actor.is_operator and not task.allowed:
             raise Forbidden("Anda tidak berhak mengerjakan tugas ini")
         return task
@@ -484,21 +518,78 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
         raw_values: Mapping[str, Any] | None = None,
         actor: Actor | None = None,
         user: str | None = None,
+        documents: Mapping[str, NewDocument] | None = None,
+        *,
+        strict: bool = False,
+        variables: Mapping[str, Any] | None = None,
     ) -> StepResult:
-        """Check the submitted values against the form and the task's handler, then complete it."""
+        """Check the submitted values against the form and the task's handler, then complete it.
+
+        A web form's extra inputs are ignored; with `strict` (the CLI, an API) a value that is
+        not a field of the task's form is refused, never dropped. `variables` are typed process
+        variables, taken only by a task without `camunda:formData` (as Camunda's REST API).
+        `documents` (field -> uploaded file) are stored in the same transaction as the completion:
+        a refused or conflicting submission leaves no file, row or history entry behind."""
         user = actor.username if actor else user
         with self.uow() as uow:
             s = uow.session
-            row = self._ready_task(s, task_id, actor)
-            if row.assignee and user and row.assignee != user and not (actor and actor.is_operator):
+            row = self._ready_task(s, task_id, actor, work=True)
+            if row.assignee and actor is not None and row.assignee != actor.username:
                 raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
-            values = self._validated(json.loads(row.form), raw_values or {}, row.instance_id, s)
+            fields = json.loads(row.form)
+            field_ids = {f["id"] for f in fields}
+            if fields and variables:
+                raise ValidationFailed(
+                    {
+                        name: "Tugas ini memakai formulir; isi nilainya sebagai isian (name=value)"
+                        for name in variables
+                    }
+                )
+            if strict and fields:
+                unknown = [name for name in raw_values or {} if name not in field_ids]
+                if unknown:
+                    listed = ", ".join(sorted(field_ids))
+                    raise ValidationFailed(
+                        {name: f"Bukan isian formulir tugas ini (isian: {listed})" for name in unknown}
+                    )
+            if strict and not fields and raw_values:
+                variables = {**raw_values, **(variables or {})}  # no form: each value is a string variable
+            raw_values = dict(raw_values or {}) if fields else {}
+            for field_id, upload in (documents or {}).items():
+                raw_values[field_id] = self._store_document(
+                    s, row.instance_id, row.stage, task_id, field_id, upload, user
+                )
+            values = self._validated(fields, raw_values, row.instance_id, s)
+            if variables:
+                values.update(variables)
             instance_id = row.instance_id
+            failure: dict[str, Any] = {}
+
+            def apply(case: Case, env: _Env) -> None:
+                task = case.task(task_id)
+                derived: Mapping[str, Any] = {}
+                handler_name = ext(task).get("handler")
+                if handler_name:
+                    handler = self.registry.user_handler(handler_name)
+                    if handler is None:
+                        raise EngineError(f"Handler '{handler_name}' tidak terdaftar")
+                    ctx = self._context(s, instance_id, case, task, env, user, {**task.data, **values})
+                    derived = handler.function(ctx) or {}
+                    self._outbox(s, instance_id, env.region, f"task:{task_id}", ctx.notifications)
+                try:
+                    case.complete_user_task(task_id, {**values, **derived})
+                except (SpiffWorkflowException, ExpressionError) as err:
+                    failed = case.failed_tasks()
+                    if not failed or case.task(task_id).state != TaskState.COMPLETED:
+                        raise
+                    # The person's work stands; the engine step after it is an incident.
+                    failure["task"], failure["error"] = failed[0], err
+
             result = self._step(
                 s,
                 instance_id,
                 user,
-                self._completing(s, instance_id, task_id, values, user),
+                apply,
                 "complete",
                 task_id=task_id,
                 bpmn_id=row.bpmn_id,
@@ -506,36 +597,52 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
                 loaded=row,
                 completion=Completion(task_id, user, dumps(values)),
             )
+            if failure:
+                failed = failure["task"]
+                message = f"{failed.task_spec.bpmn_name or failed.task_spec.bpmn_id}: {failure['error']}"
+                self._open_incident(
+                    s,
+                    instance_id,
+                    str(failed.id),
+                    failed.task_spec.bpmn_id,
+                    message,
+                    {"after": row.name},
+                    clock.now(),
+                )
+                result = dataclasses.replace(result, incident=message)
             uow.commit()
             return result
 
-    def _completing(
-        self, s: Session, instance_id: int, task_id: str, values: dict[str, Any], user: str | None
-    ) -> Callable[[Case, _Env], None]:
-        """The step that completes a user task: its handler's checks and results, then the task."""
-
-        def apply(case: Case, env: _Env) -> None:
-            task = case.task(task_id)
-            derived: Mapping[str, Any] = {}
-            handler_name = ext(task).get("handler")
-            if handler_name:
-                handler = self.registry.user_handler(handler_name)
-                if handler is None:
-                    raise EngineError(f"Handler '{handler_name}' tidak terdaftar")
-                ctx = self._context(s, instance_id, case, task, env, user, {**task.data, **values})
-                derived = handler.function(ctx) or {}
-                self._outbox(s, instance_id, env.region, f"task:{task_id}", ctx.notifications)
-            case.complete_user_task(task_id, {**values, **derived})
-
-        return apply
+    def set_variables(
+        self, instance_id: int, values: Mapping[str, Any], actor: Actor | None = None, user: str | None = None
+    ) -> None:
+        """An operator fixes case variables (then retries the incident that read them)."""
+        user = actor.username if actor else user
+        if actor is not None and not actor.is_operator:
+            raise Forbidden("Hanya operator yang dapat mengubah variabel kasus")
+        if not values:
+            raise ValidationFailed({"variabel": "Tidak ada variabel yang diubah"})
+        with self.uow() as uow:
+            self._step(
+                uow.session,
+                instance_id,
+                user,
+                lambda case, env: case.set_variables(dict(values)),
+                "set-var",
+                detail={"values": dict(values)},
+            )
+            uow.commit()
 
     def claim(self, task_id: str, actor: Actor) -> None:
-        """Take a task so others see it is being worked on."""
+        """Take a task so others see it is being worked on. Of two people claiming at once, one
+        wins: the update is conditional on the task still being ready and free."""
         with self.uow() as uow:
             s = uow.session
-            task = self._ready_task(s, task_id, actor)
-            if task.assignee and task.assignee != actor.username:
-                raise Conflict(f"Tugas ini sudah diambil oleh {task.assignee}")
+            task = self._ready_task(s, task_id, actor, work=True)
+            if task.assignee == actor.username:
+                return
+            if task.assignee:
+                raise Conflict(MSG_TAKEN.format(who=task.assignee))
             self._assign(s, task, actor.username, "claim", actor)
             uow.commit()
 
@@ -551,21 +658,31 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
     def assign(
         self, task_id: str, assignee: str | None, actor: Actor | None = None, user: str | None = None
     ) -> None:
-        """An operator gives a ready task to someone (or back to its groups with `None`)."""
+        """An operator gives a ready task to someone who may do it (or back to its groups with `None`)."""
         if actor is not None and not actor.is_operator:
             raise Forbidden("Hanya operator yang dapat mengalihkan tugas")
         user = actor.username if actor else user
         with self.uow() as uow:
             s = uow.session
             task = self._ready_task(s, task_id, actor)
-            if assignee is not None and s.scalar(select(User.id).where(User.username == assignee)) is None:
-                raise NotFound(f"Pengguna '{assignee}' tidak ditemukan")
+            if assignee is not None:
+                target = self._account(s, assignee)
+                if target.is_operator:
+                    raise Forbidden(MSG_OPERATOR_WORK)
+                self._ready_task(s, task_id, target, work=True)  # their region, their group
             self._assign(s, task, assignee, "assign", user)
             uow.commit()
 
     def _assign(self, s: Session, task, assignee: str | None, action: str, actor: Actor | str | None) -> None:
+        """Set the assignee only if nobody changed it since `task` was read (one winner)."""
         username = actor.username if isinstance(actor, Actor) else actor
-        s.execute(update(Task).where(Task.id == task.id).values(assignee=assignee))
+        seen = Task.assignee.is_(None) if task.assignee is None else Task.assignee == task.assignee
+        changed = s.execute(
+            update(Task).where(Task.id == task.id, Task.status == "ready", seen).values(assignee=assignee)
+        ).rowcount
+        if changed != 1:
+            now = s.scalar(select(Task.assignee).where(Task.id == task.id))
+            raise Conflict(MSG_TAKEN.format(who=now) if now else "Tugas ini baru saja diubah; muat ulang")
         self._audit(
             s,
             task.instance_id,
@@ -576,6 +693,24 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
             detail={"task": task.name, **({"assignee": assignee} if action == "assign" else {})},
         )
         notices.assignment(s.connection(), task, task.assignee, assignee, username, action)
+
+    # --- accounts ------------------------------------------------------------------------------
+    def _account(self, s: Session, username: str) -> Actor:
+        user = s.execute(
+            select(User.username, User.groups, User.region_code, User.active).where(
+                User.username == username.strip().lower()
+            )
+        ).first()
+        if user is None or not user.active:
+            raise NotFound(f"Pengguna '{username}' tidak ditemukan atau tidak aktif")
+        groups = [g.strip() for g in (user.groups or "").split(",") if g.strip()]
+        return self.registry.access.actor(user.username, groups, user.region_code)
+
+    def account(self, username: str) -> Actor:
+        """The actor of an existing, enabled account: the CLI's `--user` acts as exactly this
+        person, checked like the web (region, group, claim)."""
+        with self.session() as s:
+            return self._account(s, username)
 
     # --- documents and comments ----------------------------------------------------------------
     def _visible_instance(self, s: Session, instance_id: int, actor: Actor | None) -> Instance:
@@ -599,44 +734,62 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
         user: str | None = None,
     ) -> int:
         user = actor.username if actor else user
+        with self.uow() as uow:
+            s = uow.session
+            instance = self._visible_instance(s, instance_id, actor)
+            stage = instance.stage
+            if task_id is not None:
+                task = self._ready_task(s, task_id, actor, work=True)
+                if task.instance_id != instance_id:
+                    raise NotFound("Tugas tidak ditemukan")
+                stage = task.stage if task.stage is not None else stage
+            upload = NewDocument(filename, content_type, content)
+            document_id = self._store_document(s, instance.id, stage, task_id, field, upload, user)
+            uow.commit()
+            return document_id
+
+    def _store_document(
+        self,
+        s: Session,
+        instance_id: int,
+        stage: int | None,
+        task_id: str | None,
+        field: str | None,
+        upload: NewDocument,
+        user: str | None,
+    ) -> int:
+        """One document row and its history entry, in the caller's transaction."""
+        content = upload.content
         if len(content) > MAX_DOCUMENT_BYTES:
             raise ValidationFailed({field or "file": "Berkas terlalu besar (maks. 10 MB)"})
         if not content:
             raise ValidationFailed({field or "file": "Berkas kosong"})
-        with self.uow() as uow:
-            s = uow.session
-            instance = self._visible_instance(s, instance_id, actor)
-            stage = None
-            if task_id is not None:
-                task = self._ready_task(s, task_id, actor)
-                if task.instance_id != instance_id:
-                    raise NotFound("Tugas tidak ditemukan")
-                stage = task.stage
-            document = Document(
-                instance_id=instance.id,
-                task_id=task_id,
-                stage=stage if stage is not None else instance.stage,
-                field=field,
-                filename=filename[-255:],
-                content_type=content_type[:100],
-                size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
-                content=content,
-                uploaded_by=user,
-                uploaded_at=clock.now(),
-            )
-            s.add(document)
-            s.flush()
-            self._audit(
-                s,
-                instance_id,
-                user,
-                "document",
-                task_id=task_id,
-                detail={"document": document.id, "filename": document.filename, "sha256": document.sha256},
-            )
-            uow.commit()
-            return document.id
+        if stage is None:
+            stage = s.scalar(select(Instance.stage).where(Instance.id == instance_id))
+        document = Document(
+            instance_id=instance_id,
+            task_id=task_id,
+            stage=stage,
+            field=field,
+            filename=single_line(upload.filename)[-255:] or "berkas",
+            content_type=upload.content_type[:100],
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            uploaded_by=user,
+            uploaded_at=clock.now(),
+        )
+        s.add(document)
+        s.flush()
+        self._audit(
+            s,
+            instance_id,
+            user,
+            "document",
+            task_id=task_id,
+            detail={"document": document.id, "filename": document.filename, "sha256": document.sha256},
+        )
+        return document.id
 
     def add_comment(
         self,
@@ -647,7 +800,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
         user: str | None = None,
     ) -> int:
         user = actor.username if actor else user
-        body = (body or "").strip()
+        body = multi_line(body)
         if not body:
             raise ValidationFailed({"komentar": "Komentar tidak boleh kosong"})
         if len(body) > 4000:

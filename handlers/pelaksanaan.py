@@ -20,6 +20,16 @@ PLAN_DAYS = timedelta(
     label="Jadwal rencana dan laporan tahunan",
     description="Tahun pelaksanaan ke-k dihitung dari tanggal mulai berlaku dengan add_years "
     "(tanpa pergeseran 365 hari).",
+    outputs=(
+        "tahun_pelaksanaan_ke",
+        "periode_mulai_tahunan",
+        "periode_sampai_tahunan",
+        "batas_rencana_tahunan",
+        "mulai_laporan_tahunan",
+        "batas_laporan_tahunan",
+        "ada_tahun_berikutnya",
+        "laporan_terlambat",
+    ),
 )
 def jadwal_laporan_tahunan(ctx: HandlerContext):
     v = ctx.variables

@@ -537,7 +537,6 @@ def test_spiffworkflow_can_read_every_accepted_literal(text):
         "R/2027-01-01T00:00:00Z",
         "R/2027-01-01T00:00:00Z/2027-02-01T00:00:00Z",
         "R3/PT10M/",
-        "0 0 9 * * ?",  # cron is not supported
         "true",
         "jumlah > 3",
         "Surat nomor 5",

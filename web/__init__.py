@@ -16,10 +16,12 @@ from typing import Any
 from flask import Flask, Response, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from engine.errors import Unavailable
+from engine.ids import MAX_ID
 
 from .formatting import format_size
 
@@ -36,8 +38,20 @@ ERROR_TEXT = {
     405: ("Metode tidak diizinkan", "Cara membuka halaman ini tidak diizinkan."),
     409: ("Bentrok", "Data sudah diubah oleh pengguna lain. Muat ulang halaman."),
     413: ("Berkas terlalu besar", "Kiriman melebihi batas ukuran. Setiap berkas paling besar {max_size}."),
+    429: ("Terlalu banyak permintaan", "Terlalu banyak permintaan. Tunggu sebentar, lalu coba lagi."),
     500: ("Terjadi kesalahan", "Terjadi kesalahan pada server. Coba lagi atau hubungi operator."),
+    503: ("Layanan belum tersedia", "Layanan sedang tidak tersedia. Coba lagi beberapa saat lagi."),
 }
+ERROR_CODES = tuple(ERROR_TEXT)  # every status the app answers with has an Indonesian page
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a number past the id columns' range is 404, never a 500."""
+
+    def __init__(self, url_map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _env_settings() -> dict[str, Any]:
@@ -51,15 +65,26 @@ def _env_settings() -> dict[str, Any]:
         settings["KSDPL_MAX_UPLOAD_BYTES"] = int(size) * MB
     if secure := os.environ.get("KSDPL_SECURE_COOKIES"):
         settings["SESSION_COOKIE_SECURE"] = secure.lower() not in ("0", "false", "no", "tidak")
-    if storage := os.environ.get("KSDPL_RATELIMIT_STORAGE_URI"):
-        settings["RATELIMIT_STORAGE_URI"] = storage
     if proxies := os.environ.get("KSDPL_TRUSTED_PROXIES"):
         settings["KSDPL_TRUSTED_PROXIES"] = int(proxies)
+    if dev := os.environ.get("KSDPL_DEV"):
+        settings["KSDPL_DEV"] = dev.lower() not in ("0", "false", "no", "tidak", "")
     return settings
 
 
+class MissingSecretKey(RuntimeError):
+    """Production without KSDPL_SECRET_KEY: every host would sign sessions with its own key."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "KSDPL_SECRET_KEY is not set: set the same long random value on every host "
+            "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), "
+            "or run in development mode (KSDPL_DEV=1, `ksdpl serve --dev`)"
+        )
+
+
 def _dev_secret_key(app: Flask) -> str:
-    """A key kept in the instance folder so sessions survive restarts; production sets its own."""
+    """Development only: a key kept in the instance folder so sessions survive restarts."""
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,12 +97,11 @@ def _dev_secret_key(app: Flask) -> str:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` (tests) overrides the environment; `KSDPL_ORCHESTRATOR` injects one."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.from_mapping(
         KSDPL_DATABASE_URL=f"sqlite:///{os.path.abspath('ksdpl.db')}",
         KSDPL_PROCESS_KEY="ksdpl",
         KSDPL_MAX_UPLOAD_BYTES=DEFAULT_MAX_UPLOAD_MB * MB,
-        RATELIMIT_STORAGE_URI="memory://",
-        RATELIMIT_HEADERS_ENABLED=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -91,6 +115,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     if not app.config.get("SECRET_KEY"):
+        if not (app.config.get("KSDPL_DEV") or app.debug or app.testing):
+            raise MissingSecretKey()
         app.config["SECRET_KEY"] = _dev_secret_key(app)
     # Room for a few files per form; each file is checked against KSDPL_MAX_UPLOAD_BYTES on its own.
     if app.config.get("MAX_CONTENT_LENGTH") is None:
@@ -161,7 +187,18 @@ def _register_error_pages(app: Flask) -> None:
         page = app.jinja_env.get_template("unavailable.html").render(path=request.path)
         return page, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
-    for code in (400, 403, 404, 405, 409, 413):
-        app.register_error_handler(code, http_error)
+    def server_error(error: InternalServerError) -> ResponseReturnValue:
+        """An unexpected failure: logged with its traceback, shown as a plain Indonesian page
+        (rendered without the context processors, which may be what failed)."""
+        original = getattr(error, "original_exception", None) or error
+        log.error("unhandled error during %s %s", request.method, request.path, exc_info=original)
+        title, message = ERROR_TEXT[500]
+        page = app.jinja_env.get_template("server_error.html").render(title=title, message=message)
+        return page, 500
+
+    for code in ERROR_CODES:
+        if code != 500:
+            app.register_error_handler(code, http_error)
+    app.register_error_handler(InternalServerError, server_error)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(Unavailable, unavailable)

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.access import AccessPolicy
 from engine.clock import clock
 from engine.delivery import NOTIFY_MODES
 from engine.models import Region, User
+from engine.text import single_line
+
+from .throttle import unlock
 
 MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
@@ -86,7 +89,8 @@ def create_user(
         raise AccountError("Nama pengguna: 2-100 huruf kecil, angka, titik, garis bawah atau tanda hubung")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"Pengguna '{username}' sudah ada")
-    if not name.strip():
+    name = single_line(name)
+    if not name:
         raise AccountError("Nama wajib diisi")
     groups = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
     _check_groups(session, groups, region_code, policy)
@@ -139,12 +143,29 @@ def set_notify_mode(session: Session, username: str, mode: str) -> None:
 
 
 def set_password(session: Session, username: str, password: str) -> None:
-    """Replace a password; existing sessions of that user end (their cookie no longer matches)."""
+    """Replace a password: every open session of that user ends, and a lock after too many wrong
+    passwords is lifted (a password reset is one of the two ways out of it)."""
     check_password_strength(password)
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None:
-        raise AccountError(f"Pengguna '{username}' tidak ditemukan")
+    user = _account(session, username)
     user.password_hash = hash_password(password)
+    session.flush()
+    unlock(session, user.username)
+    end_sessions(session, user.id)
+
+
+def set_active(session: Session, username: str, active: bool) -> None:
+    """Enable or disable an account; disabling ends every open session at once."""
+    user = _account(session, username)
+    user.active = active
+    if not active:
+        end_sessions(session, user.id)
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Invalidate every session cookie of a user, in every process (logout, password, disable)."""
+    session.execute(
+        update(User).where(User.id == user_id).values(session_generation=User.session_generation + 1)
+    )
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -193,11 +214,6 @@ def display_names(session: Session, usernames: set[str | None]) -> dict[str, str
     return {u: names.get(u, u) for u in wanted}
 
 
-def set_active(session: Session, username: str, active: bool) -> None:
-    """Disable an account (its sessions end at the next request) or enable it again."""
-    _account(session, username).active = active
-
-
 def set_groups(
     session: Session, username: str, groups: list[str], region_code: str | None, policy: AccessPolicy
 ) -> None:
@@ -206,3 +222,4 @@ def set_groups(
     groups = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
     _check_groups(session, groups, region_code or None, policy)
     user.groups, user.region_code = ",".join(groups), region_code or None
+    end_sessions(session, user.id)  # what the person may see changed: they log in again

@@ -1,8 +1,9 @@
 """Login and logout. Every other page needs a login (enforced app-wide, not per view).
 
-The session cookie holds the user id plus a fingerprint of the password hash, so changing a
-password ends every open session of that user. Login attempts are rate-limited per address
-and, for failures, per username (see `init_app`).
+The session cookie holds the user id, the account's session generation and a fingerprint of the
+password hash. Logout, a password change and disabling the account raise the generation in the
+database, so every cookie issued before ends at once, in every process. Wrong passwords are
+throttled per username and address, and lock the account after many more (`throttle`).
 """
 
 from __future__ import annotations
@@ -24,22 +25,23 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from engine.access import Actor
 from engine.errors import NotFound
 from engine.models import User
 
-from .accounts import UserInfo, authenticate, user_info
+from . import throttle
+from .accounts import UserInfo, authenticate, end_sessions, user_info
 from .db import access, db, orchestrator
 
 bp = Blueprint("auth", __name__)
 
-LOGIN_LIMIT = "10 per minute"  # per address, every POST
-FAILED_LOGIN_LIMIT = "10 per 15 minutes"  # per username, failed attempts only
-MSG_LOCKED = "Terlalu banyak percobaan masuk. Tunggu beberapa menit, lalu coba lagi."
+MSG_WAIT = "Terlalu banyak percobaan masuk yang salah. Coba lagi dalam {seconds} detik."
+MSG_ACCOUNT_LOCKED = (
+    "Akun ini dikunci karena terlalu banyak percobaan masuk yang salah. "
+    "Hubungi administrator untuk membukanya atau mengatur ulang kata sandi."
+)
 MSG_BAD_LOGIN = "Nama pengguna atau kata sandi salah"
 
 # Pages anyone may open; everything else redirects to the login page.
@@ -49,12 +51,13 @@ PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
 class WebUser(UserMixin):
     """The logged-in person: what templates show and the `Actor` every query is filtered by."""
 
-    def __init__(self, info: UserInfo, fingerprint: str) -> None:
+    def __init__(self, info: UserInfo, generation: int, fingerprint: str) -> None:
         self.info = info
+        self._generation = generation
         self._fingerprint = fingerprint
 
     def get_id(self) -> str:
-        return f"{self.info.id}:{self._fingerprint}"
+        return f"{self.info.id}:{self._generation}:{self._fingerprint}"
 
     @property
     def username(self) -> str:
@@ -98,14 +101,21 @@ def _fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+def _web_user(user: User) -> WebUser:
+    return WebUser(user_info(db(), user), user.session_generation, _fingerprint(user.password_hash))
+
+
 def _load_user(user_id: str) -> WebUser | None:
-    raw_id, _, fingerprint = user_id.partition(":")
-    if not raw_id.isdigit():
+    """The cookie's user while its session is still valid: same generation, same password."""
+    parts = user_id.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts[:2]) or len(parts[0]) > 10:
         return None
-    user = db().get(User, int(raw_id))
-    if user is None or not user.active or _fingerprint(user.password_hash) != fingerprint:
+    user = db().get(User, int(parts[0]))
+    if user is None or not user.active or user.locked_at is not None:
         return None
-    return WebUser(user_info(db(), user), fingerprint)
+    if str(user.session_generation) != parts[1] or _fingerprint(user.password_hash) != parts[2]:
+        return None
+    return _web_user(user)
 
 
 def safe_next(target: str | None) -> str:
@@ -129,23 +139,35 @@ def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("inbox.index"))
     error = None
+    status = 200
     username = ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:100]
         password = request.form.get("password", "")[:1000]
-        user = authenticate(db(), username, password) if username and password else None
-        if user is not None:
-            info = user_info(db(), user)
-            operator = access().actor(info.username, info.groups, info.region_code).is_operator
-            # operators do no business tasks: their start page is the console
-            target = safe_next(
-                request.form.get("next") or (url_for("console.dashboard") if operator else None)
-            )
-            session.clear()  # drop anything set before login; a fresh CSRF token follows
-            login_user(WebUser(info, _fingerprint(user.password_hash)))
-            return redirect(target)
-        error = MSG_BAD_LOGIN
-    status = 401 if error else 200
+        error, status = MSG_BAD_LOGIN, 401
+        if username and password:
+            address = request.remote_addr
+            wait = throttle.wait_seconds(db(), username, address)
+            if wait:
+                error, status = MSG_WAIT.format(seconds=wait), 429
+            elif throttle.is_locked(db(), username):
+                error, status = MSG_ACCOUNT_LOCKED, 403
+            else:
+                user = authenticate(db(), username, password)
+                with orchestrator().uow() as uow:
+                    if user is None:
+                        throttle.record_failure(uow.session, username, address)
+                    else:
+                        throttle.record_success(uow.session, user.username, address)
+                    uow.commit()
+                if user is not None:
+                    web_user = _web_user(user)
+                    # operators do no business tasks: their start page is the console
+                    start = url_for("console.dashboard") if web_user.actor.is_operator else None
+                    target = safe_next(request.form.get("next") or start)
+                    session.clear()  # drop anything set before login; a fresh CSRF token follows
+                    login_user(web_user)
+                    return redirect(target)
     return render_template(
         "login.html", error=error, username=username, next=request.args.get("next", "")
     ), status
@@ -153,6 +175,10 @@ def login() -> ResponseReturnValue:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        with orchestrator().uow() as uow:
+            end_sessions(uow.session, current_user.info.id)  # every copy of the cookie, too
+            uow.commit()
     logout_user()
     session.clear()
     flash("Anda sudah keluar.", "info")
@@ -169,17 +195,6 @@ def _require_login() -> ResponseReturnValue | None:
     return None
 
 
-def _too_many_attempts(_error: Exception) -> ResponseReturnValue:
-    if request.endpoint == "auth.login":
-        username = request.form.get("username", "").strip()[:100]
-        return render_template("login.html", error=MSG_LOCKED, username=username, next=""), 429
-    return render_template("error.html", title="Terlalu banyak permintaan", message=MSG_LOCKED), 429
-
-
-def _failed_login_key() -> str:
-    return "login-user:" + request.form.get("username", "").strip().lower()[:100]
-
-
 def init_app(app: Flask) -> None:
     login_manager = LoginManager()
     login_manager.login_view = "auth.login"
@@ -188,26 +203,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(_load_user)
     login_manager.init_app(app)
-
-    # One limiter per app (its memory storage must not leak between apps, e.g. in tests).
-    limiter = Limiter(
-        key_func=get_remote_address,
-        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-        default_limits=[],
-    )
-    limiter.init_app(app)
-    view = app.view_functions["auth.login"]
-    view = limiter.limit(
-        FAILED_LOGIN_LIMIT,
-        key_func=_failed_login_key,
-        methods=["POST"],
-        deduct_when=lambda response: response.status_code == 401,
-    )(view)
-    view = limiter.limit(LOGIN_LIMIT, methods=["POST"])(view)
-    app.view_functions["auth.login"] = view
-
     app.before_request(_require_login)
-    app.register_error_handler(429, _too_many_attempts)
 
 
 __all__ = ["WebUser", "bp", "init_app", "safe_next"]

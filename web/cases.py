@@ -32,8 +32,9 @@ from sqlalchemy import select
 from engine.clock import clock
 from engine.errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from engine.forms import coerce_values, display_value, form_value, is_readonly
+from engine.ids import parse_id
 from engine.models import Document, Instance, Task
-from engine.service import StepResult
+from engine.service import NewDocument, StepResult
 
 from . import views
 from .accounts import display_names
@@ -164,13 +165,13 @@ def _take_files(
             uploads[field_id] = upload
             raw[field_id] = "1"  # placeholder for the pre-check; the real id follows the upload
             continue
-        kept_id = request.form.get(field_id + KEPT_SUFFIX, "")
-        if kept_id.isdigit() and instance_id is not None:
+        kept_id = parse_id(request.form.get(field_id + KEPT_SUFFIX, ""))
+        if kept_id is not None and instance_id is not None:
             document = (
                 db()
                 .execute(
                     select(Document.id, Document.filename).where(
-                        Document.id == int(kept_id), Document.instance_id == instance_id
+                        Document.id == kept_id, Document.instance_id == instance_id
                     )
                 )
                 .first()
@@ -323,23 +324,16 @@ def complete(task_id: str) -> ResponseReturnValue:
         return _refused(task, instance, fields, variables, errors, kept)
 
     orch = orchestrator()
-    try:
-        for field_id, upload in uploads.items():
-            document_id = orch.add_document(
-                instance.id,
-                upload.filename,
-                upload.content_type,
-                upload.content,
-                g.actor,
-                task_id=task.id,
-                field=field_id,
-            )
-            raw[field_id] = document_id
-            kept[field_id] = (document_id, upload.filename)
-        result = orch.complete_task(task.id, raw, g.actor)
+    documents = {
+        field_id: NewDocument(upload.filename, upload.content_type, upload.content)
+        for field_id, upload in uploads.items()
+    }
+    try:  # the files are stored by the completion itself: a refusal leaves none behind
+        result = orch.complete_task(task.id, raw, g.actor, documents=documents)
     except ValidationFailed as err:
         fresh()
-        return _refused(task, instance, fields, variables, err.errors, kept, str(err))
+        message = str(err) + (f" {MSG_FILES_AGAIN}" if uploads else "")
+        return _refused(task, instance, fields, variables, err.errors, kept, message)
     except (Conflict, Forbidden, NotFound, EngineError) as err:
         session = fresh()
         found = views.task_for(session, g.actor, task_id)
@@ -354,6 +348,9 @@ def complete(task_id: str) -> ResponseReturnValue:
     for message in next_step_messages(result, region.timezone):
         flash(message, "info")
     return redirect(url_for("cases.case", instance_id=instance.id))
+
+
+MSG_FILES_AGAIN = "Berkas yang dipilih belum disimpan; pilih lagi berkasnya."
 
 
 def _refused(

@@ -18,7 +18,16 @@ from engine.cli import cli as engine_cli
 from engine.delivery import NOTIFY_MODES
 from engine.errors import EngineError
 
-from .accounts import AccountError, create_user, list_users, set_email, set_notify_mode, set_password
+from .accounts import (
+    AccountError,
+    create_user,
+    list_users,
+    set_active,
+    set_email,
+    set_notify_mode,
+    set_password,
+)
+from .throttle import unlock
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -34,13 +43,21 @@ def _prompt_password() -> str:
 @click.option(
     "--worker-interval", default=30.0, show_default=True, type=float, help="Seconds between worker polls."
 )
-def serve(host: str, port: int, with_worker: bool, worker_interval: float) -> None:
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Development mode (also KSDPL_DEV=1): a local secret key when KSDPL_SECRET_KEY is not set.",
+)
+def serve(host: str, port: int, with_worker: bool, worker_interval: float, dev: bool) -> None:
     """Serve the staff web app (for production use gunicorn 'web.wsgi:app')."""
     from werkzeug.serving import run_simple
 
-    from . import create_app
+    from . import MissingSecretKey, create_app
 
-    app = create_app()
+    try:
+        app = create_app({"KSDPL_DEV": True} if dev else None)
+    except MissingSecretKey as err:
+        raise EngineError(str(err)) from None
     scheduler = None
     if with_worker:
         from engine.worker import Worker
@@ -127,6 +144,42 @@ def user_passwd(ctx: Context, username: str, password: str | None) -> None:
     click.echo(f"password of {username.strip().lower()} changed")
 
 
+def _account_change(ctx: Context, change, username: str, *args) -> None:
+    with ctx.orchestrator.uow() as uow:
+        try:
+            change(uow.session, username, *args)
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+
+
+@user.command("disable")
+@click.argument("username")
+@pass_context
+def user_disable(ctx: Context, username: str) -> None:
+    """Disable an account: it cannot log in and its open sessions end at once."""
+    _account_change(ctx, set_active, username, False)
+    click.echo(f"user {username.strip().lower()} disabled")
+
+
+@user.command("enable")
+@click.argument("username")
+@pass_context
+def user_enable(ctx: Context, username: str) -> None:
+    """Enable a disabled account again."""
+    _account_change(ctx, set_active, username, True)
+    click.echo(f"user {username.strip().lower()} enabled")
+
+
+@user.command("unlock")
+@click.argument("username")
+@pass_context
+def user_unlock(ctx: Context, username: str) -> None:
+    """Lift the lock that many wrong passwords put on an account (an admin's act)."""
+    _account_change(ctx, lambda s, name: unlock(s, name), username)
+    click.echo(f"user {username.strip().lower()} unlocked")
+
+
 @user.command("set-email")
 @click.argument("username")
 @click.argument("email")
@@ -191,13 +244,17 @@ def user_list(ctx: Context, as_json: bool) -> None:
 
 @click.command()
 @click.option("--no-cases", is_flag=True, help="Only processes, regions and users.")
+@click.option("--force", is_flag=True, help="Add the demo accounts even to a database with real accounts.")
 @json_option
 @pass_context
-def demo(ctx: Context, no_cases: bool, as_json: bool) -> None:
-    """Demo data: deploy the KSDPL process, three regions, one user per group, sample cases."""
+def demo(ctx: Context, no_cases: bool, force: bool, as_json: bool) -> None:
+    """Demo data: deploy the KSDPL process, three regions, one user per group, sample cases.
+
+    Refuses a database that already has accounts other than the demo ones (a real deployment
+    would gain well-known passwords) unless --force."""
     from .demo import load_demo
 
-    report = load_demo(ctx.settings.database_url, ctx.orchestrator, with_cases=not no_cases)
+    report = load_demo(ctx.settings.database_url, ctx.orchestrator, with_cases=not no_cases, force=force)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return

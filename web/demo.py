@@ -247,10 +247,30 @@ def drive(orch: Orchestrator, instance_id: int, case: DemoCase, usernames, max_s
     return "step limit"
 
 
-def load_demo(database_url: str, orch: Orchestrator, with_cases: bool = True) -> dict[str, Any]:
+def _refuse_real_accounts(orch: Orchestrator) -> None:
+    """A database with accounts of its own is a real deployment: no well-known passwords there."""
+    from engine.errors import EngineError
+
+    demo_names = [username for username, *_ in USERS]
+    with orch.session() as s:
+        others = s.scalars(
+            select(User.username).where(User.username.not_in(demo_names)).order_by(User.username).limit(5)
+        ).all()
+    if others:
+        raise EngineError(
+            "database already has accounts that are not demo accounts "
+            f"({', '.join(others)}): demo data with known passwords is refused; use --force to add it anyway"
+        )
+
+
+def load_demo(
+    database_url: str, orch: Orchestrator, with_cases: bool = True, force: bool = False
+) -> dict[str, Any]:
     """Everything `ksdpl demo` creates; returns a log and the users with their passwords."""
     log: list[str] = []
     upgrade(database_url)
+    if not force:
+        _refuse_real_accounts(orch)
     orch.seed_lookups()
     bpmn, dmn = PROCESSES / "ksdpl.bpmn", PROCESSES / "kelayakan.dmn"
     missing = [str(p) for p in (bpmn, dmn) if not p.is_file()]

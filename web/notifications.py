@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from engine.clock import clock
 from engine.delivery import NOTIFY_MODES, DeliverySettings, failures, link_path, pending_count, retry_email
 from engine.errors import EngineError
+from engine.ids import parse_id
 from engine.models import Instance, Notification, OutboxMessage, Region
 from engine.notices import KIND_LABELS
 
@@ -61,7 +62,7 @@ def _bell() -> dict[str, int]:
 
 @bp.get("")
 def index() -> ResponseReturnValue:
-    page = max(request.args.get("halaman", 1, type=int), 1)
+    page = parse_id(request.args.get("halaman", "1")) or 1  # a page past any row is empty, never a 500
     user_id = current_user.info.id
     rows = (
         db()

@@ -65,7 +65,6 @@ ACTION_LABELS = {
     "completed": "Kasus selesai",
     "recompute": "Batas waktu dihitung ulang (kalender kerja diubah)",
     "reassign": "Mengalihkan tugas (operator)",
-    "complete-on-behalf": "Menyelesaikan tugas atas nama",
     "suspend": "Menangguhkan kasus",
     "resume": "Melanjutkan kasus",
     "variable": "Mengubah variabel kasus",
@@ -485,7 +484,7 @@ def _history_entry(
         or task_names.get(event.task_id or "", "")
     )
     values: list[tuple[str, str, int | None]] = []
-    submitted = detail.get("values") if event.action in ("start", "complete", "complete-on-behalf") else None
+    submitted = detail.get("values") if event.action in ("start", "complete") else None
     if isinstance(submitted, dict):
         fields = {f["id"]: f for f in forms.get(event.task_id or "", [])}
         for key, value in submitted.items():
@@ -496,11 +495,14 @@ def _history_entry(
             else:
                 values.append((label, display_value(f, value), None))
     values += _operator_detail(detail)
+    action = ACTION_LABELS.get(event.action, event.action)
+    if event.action == "complete" and detail.get("on_behalf_of"):
+        action = "Menyelesaikan tugas atas nama"
     return HistoryEntry(
         at=event.at,
         at_label=format_datetime(event.at, tz),
         actor=names.get(event.actor, event.actor) if event.actor else "Sistem",
-        action=ACTION_LABELS.get(event.action, event.action),
+        action=action,
         subject=subject,
         values=values,
         imported=_imported(detail.get("import"), names, tz),

@@ -58,8 +58,6 @@ def test_a_case_from_the_command_line(ksdpl):
             "isi=isi dari cli",
             "--var",
             "jumlah=7",
-            "--user",
-            "budi",
             "--json",
         ).stdout
     )
@@ -112,7 +110,7 @@ def test_a_decree_from_the_command_line_and_its_progress(ksdpl):
     due_before = json.loads(ksdpl("show", str(first), "--json").stdout)["tasks"][0]["due_at"]
 
     day = due_before[:10]  # the draft's last day becomes a day off: the deadline moves by one working day
-    queued = ksdpl("calendar", "set", day, "--holiday", "--description", "Cuti bersama", "--user", "operator")
+    queued = ksdpl("calendar", "set", day, "--holiday", "--description", "Cuti bersama")
     assert queued.stdout.strip().endswith("decree 1: 2 cases queued for re-evaluation by the worker")
     pending = json.loads(ksdpl("calendar", "status", "--json").stdout)
     assert [(d["decree"], d["cases"], d["done"], d["pending"], d["failed"]) for d in pending] == [

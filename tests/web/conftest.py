@@ -96,7 +96,13 @@ def db_file(tmp_path) -> str:
 
 @pytest.fixture
 def orch(db_file) -> Iterator[Orchestrator]:
-    orchestrator = Orchestrator(db_file, make_registry())
+    orchestrator = seeded(Orchestrator(db_file, make_registry()))
+    yield orchestrator
+    orchestrator.close()
+
+
+def seeded(orchestrator: Orchestrator) -> Orchestrator:
+    """The two regions, the users of USERS and the `uji` process, on a migrated database."""
     with orchestrator.uow() as uow:
         s = uow.session
         s.add_all(
@@ -122,8 +128,7 @@ def orch(db_file) -> Iterator[Orchestrator]:
             )
         uow.commit()
     orchestrator.deploy({"uji.bpmn": UJI}, user="analis")
-    yield orchestrator
-    orchestrator.close()
+    return orchestrator
 
 
 def app_config(orch: Orchestrator, **extra: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -112,47 +114,108 @@ def test_logged_in_user_visiting_login_goes_to_inbox(client, auth):
     assert client.get("/login").headers["Location"] == "/"
 
 
-def test_login_rate_limit_per_address(client, auth):
-    names = ["pemda_a", "kada_a", "dprd_a", "pemda_b", "dprd_b", "kemenlu", "operator", "x1", "x2", "x3"]
-    for name in names:  # ten different names: only the address limit applies
-        assert auth.login(name, "salah-sekali").status_code == 401
-    response = auth.login("kemendagri")  # even the right password: this address is locked out for now
-    assert response.status_code == 429
-    assert "Terlalu banyak percobaan masuk" in text_of(response)
-    assert client.get("/").status_code == 302
-
-
-def test_failed_logins_lock_the_username_from_any_address(app):
-    client = app.test_client()
-    for n in range(10):  # a different address for every attempt: only the username limit applies
-        response = client.post(
-            "/login",
-            data={"username": "dprd_a", "password": "salah"},
-            environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
-        )
-        assert response.status_code == 401, n
-    response = client.post(
-        "/login", data={"username": "dprd_a", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.99"}
+def _post_login(client, username, password, address):
+    return client.post(
+        "/login", data={"username": username, "password": password}, environ_base={"REMOTE_ADDR": address}
     )
-    assert response.status_code == 429
-    assert "Terlalu banyak percobaan masuk" in text_of(response)
-    # another user is not affected
-    response = client.post(
-        "/login", data={"username": "dprd_b", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.98"}
-    )
-    assert response.status_code == 302
 
 
-def test_failed_username_lock_counts_only_failures(app):
+def test_successful_logins_from_one_office_never_count(app):
+    """Finding 4: the 11th colleague behind one NAT got 429 because successes counted."""
     client = app.test_client()
-    for n in range(12):
-        response = client.post(
-            "/login",
-            data={"username": "kemenlu", "password": PASSWORD},
-            environ_base={"REMOTE_ADDR": f"10.0.1.{n}"},
-        )
-        assert response.status_code == 302, n
+    for n in range(15):
+        username = ["pemda_a", "kada_a", "dprd_a", "kemenlu", "kemendagri"][n % 5]
+        assert _post_login(client, username, PASSWORD, "10.9.9.9").status_code == 302, n
         client.post("/logout")
+
+
+def test_failures_wait_longer_and_longer_per_username_and_address(app, orch):
+    from engine.clock import clock
+    from web import throttle
+
+    clock.set(datetime(2027, 5, 3, 2, 0, tzinfo=UTC))
+    client = app.test_client()
+    for _ in range(throttle.FREE_FAILURES):
+        assert _post_login(client, "dprd_a", "salah", "10.0.0.1").status_code == 401
+    response = _post_login(client, "dprd_a", PASSWORD, "10.0.0.1")  # even the right password waits
+    assert response.status_code == 429
+    assert "Coba lagi dalam 2 detik" in text_of(response)
+    # others are not affected: the same user elsewhere, a colleague at the same address
+    assert _post_login(app.test_client(), "dprd_a", PASSWORD, "10.0.0.2").status_code == 302
+    assert _post_login(app.test_client(), "pemda_a", PASSWORD, "10.0.0.1").status_code == 302
+    clock.advance(timedelta(seconds=3))
+    assert _post_login(client, "dprd_a", "salah", "10.0.0.1").status_code == 401
+    assert "Coba lagi dalam 4 detik" in text_of(_post_login(client, "dprd_a", "salah", "10.0.0.1"))
+    clock.advance(timedelta(seconds=5))
+    assert _post_login(client, "dprd_a", PASSWORD, "10.0.0.1").status_code == 302
+
+
+def test_counters_live_in_the_database_shared_by_every_process(orch):
+    """Two apps (two processes' worth of state) see one count: gunicorn -w 4 is not 4x looser."""
+    from web import throttle
+
+    apps = [create_app(app_config(orch)) for _ in range(2)]
+    for n in range(throttle.FREE_FAILURES):
+        _post_login(apps[n % 2].test_client(), "kemenlu", "salah", "10.1.1.1")
+    assert _post_login(apps[0].test_client(), "kemenlu", PASSWORD, "10.1.1.1").status_code == 429
+    assert _post_login(apps[1].test_client(), "kemenlu", PASSWORD, "10.1.1.1").status_code == 429
+
+
+def test_many_failures_lock_the_account_until_an_admin_or_a_new_password(app, orch):
+    from engine.clock import clock
+    from web import throttle
+
+    clock.set(datetime(2027, 5, 3, 2, 0, tzinfo=UTC))
+    client = app.test_client()
+    for n in range(throttle.LOCK_AFTER):  # from many addresses, so no pair waits
+        assert _post_login(client, "dprd_b", "salah", f"10.2.{n // 200}.{n % 200}").status_code == 401
+    response = _post_login(client, "dprd_b", PASSWORD, "10.3.0.1")
+    assert response.status_code == 403 and "Akun ini dikunci" in text_of(response)
+    clock.advance(timedelta(days=2))  # time alone does not lift it
+    assert _post_login(client, "dprd_b", PASSWORD, "10.3.0.1").status_code == 403
+    with orch.uow() as uow:
+        throttle.unlock(uow.session, "dprd_b")
+        uow.commit()
+    assert _post_login(client, "dprd_b", PASSWORD, "10.3.0.1").status_code == 302
+
+
+def test_a_new_password_lifts_the_lock(app, orch):
+    with orch.uow() as uow:
+        uow.session.scalar(select(User).where(User.username == "dprd_b")).locked_at = datetime.now(UTC)
+        uow.commit()
+    client = app.test_client()
+    assert _post_login(client, "dprd_b", PASSWORD, "10.3.0.1").status_code == 403
+    with orch.uow() as uow:
+        set_password(uow.session, "dprd_b", "kata-sandi-baru-1")
+        uow.commit()
+    assert _post_login(client, "dprd_b", "kata-sandi-baru-1", "10.3.0.1").status_code == 302
+
+
+def test_logout_ends_a_saved_cookie(app, client, auth):
+    """Finding 1: a cookie copied before POST /logout kept working for 31 days."""
+    auth.login("pemda_a")
+    saved = client.get_cookie("session").value
+    assert auth.logout().status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", saved)
+    assert thief.get("/").status_code == 302
+    before = thief.post("/kasus/1/komentar", data={"komentar": "masih di sini"})
+    assert before.status_code == 302 and "/login" in before.headers["Location"]
+
+
+def test_disabling_an_account_ends_its_sessions_even_after_enabling(orch, client, auth):
+    from web.accounts import set_active
+
+    auth.login("pemda_a")
+    with orch.uow() as uow:
+        set_active(uow.session, "pemda_a", False)
+        uow.commit()
+    assert client.get("/").status_code == 302
+    with orch.uow() as uow:
+        set_active(uow.session, "pemda_a", True)
+        uow.commit()
+    assert client.get("/").status_code == 302  # the old cookie stays dead
+    assert auth.login("pemda_a").status_code == 302
 
 
 def test_session_cookie_flags_in_production(orch):
@@ -176,22 +239,17 @@ def test_secure_cookie_flag_can_be_set_by_environment(orch, monkeypatch):
 
 
 def test_behind_a_proxy_the_client_address_counts(orch, monkeypatch):
+    from web import throttle
+
     monkeypatch.setenv("KSDPL_TRUSTED_PROXIES", "1")
     app = create_app(app_config(orch))
     client = app.test_client()
-    for n in range(10):  # one proxy, ten clients: nobody is locked out by the others
-        headers = {"X-Forwarded-For": f"203.0.113.{n}"}
-        assert (
-            client.post(
-                "/login", data={"username": f"x{n}", "password": "salah"}, headers=headers
-            ).status_code
-            == 401
-        )
-    headers = {"X-Forwarded-For": "203.0.113.50"}
-    assert (
-        client.post("/login", data={"username": "pemda_a", "password": PASSWORD}, headers=headers).status_code
-        == 302
-    )
+    for _ in range(throttle.FREE_FAILURES):  # one client behind the proxy fails...
+        headers = {"X-Forwarded-For": "203.0.113.7"}
+        client.post("/login", data={"username": "pemda_a", "password": "salah"}, headers=headers)
+    headers = {"X-Forwarded-For": "203.0.113.50"}  # ...another one is not held back
+    response = client.post("/login", data={"username": "pemda_a", "password": PASSWORD}, headers=headers)
+    assert response.status_code == 302
 
 
 def test_security_headers(client):

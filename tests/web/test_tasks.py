@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.clock import clock
-from engine.models import Document, Instance, Task
+from engine.errors import Conflict
+from engine.models import Document, Instance
 from tests.web.conftest import (
     MONDAY,
     PDF,
@@ -368,22 +369,38 @@ def test_html_in_a_text_field_is_shown_escaped(orch, login, penjajakan):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;tebal&lt;/b&gt;" in html
 
 
-def test_handler_refusal_keeps_the_uploaded_file(orch, login, penjajakan):
+def test_handler_refusal_stores_nothing_of_the_submission(orch, login, penjajakan):
+    """Finding 2: the file was stored (and listed, and audited) before the form was checked."""
     case, task_id = penjajakan
     client = login("pemda_a")
+    before = snapshot(orch)
     response = client.post(f"/tugas/{task_id}", data=form_data(kode_surat="DITOLAK"))
     assert response.status_code == 422
     assert field_error(response, "kode_surat") == "Kode surat ini sudah dipakai kasus lain"
-    page = text_of(response)
-    assert "Sudah diunggah: kajian.pdf" in page
+    assert "Berkas yang dipilih belum disimpan; pilih lagi berkasnya." in text_of(response)
+    assert snapshot(orch) == before  # no document row, no "document uploaded" history entry
+    assert "kajian.pdf" not in text_of(client.get(f"/kasus/{case}"))
+    # submitted again with the file chosen again: stored once, with the completion
+    assert client.post(f"/tugas/{task_id}", data=form_data(kode_surat="B/124/2027")).status_code == 302
     with orch.session() as s:
-        document_id = s.scalar(select(Document.id).where(Document.instance_id == case))
-        assert s.scalar(select(Task.status).where(Task.id == task_id)) == "ready"
-    assert f'name="kajian__dokumen" value="{document_id}"' in response.get_data(as_text=True)
-    # resubmit without choosing the file again
-    data = form_data(file=None, kode_surat="B/124/2027", kajian__dokumen=str(document_id))
-    assert client.post(f"/tugas/{task_id}", data=data).status_code == 302
+        [document_id] = s.scalars(select(Document.id).where(Document.instance_id == case)).all()
     assert submitted_values(orch, task_id)["kajian"] == document_id
+
+
+def test_a_conflicting_completion_stores_nothing(orch, login, penjajakan):
+    """The step loses a race after the files were written: the files go with it."""
+    case, task_id = penjajakan
+    client = login("pemda_a")
+    before = snapshot(orch)
+
+    def lost_race(_instance_id: int) -> None:
+        raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
+
+    orch.after_load = lost_race
+    response = client.post(f"/tugas/{task_id}", data=form_data())
+    orch.after_load = None
+    assert response.status_code == 409
+    assert snapshot(orch) == before
 
 
 def test_a_kept_document_of_another_case_is_not_accepted(orch, login, penjajakan):

@@ -21,6 +21,7 @@ from engine.errors import EngineError, ValidationFailed
 from engine.forms import coerce_values
 from engine.models import Incident, Instance, Job, Region, Task, Timer, User
 from engine.runtime import json_default
+from engine.service import NewDocument
 
 from .. import views
 from ..cases import _raw_values, _start_form_of, _take_files, initial_form, submitted_form
@@ -291,18 +292,12 @@ def on_behalf(task_id: str) -> ResponseReturnValue:
         errors["alasan"] = "Alasan wajib diisi"
     orch = orchestrator()
     if not errors:
-        try:
-            for field_id, upload in uploads.items():
-                raw[field_id] = orch.add_document(
-                    instance.id,
-                    upload.filename,
-                    upload.content_type,
-                    upload.content,
-                    task_id=task.id,
-                    field=field_id,
-                    user=g.actor.username,
-                )
-            orch.complete_on_behalf(task.id, raw, g.actor, reason)
+        documents = {
+            field_id: NewDocument(upload.filename, upload.content_type, upload.content)
+            for field_id, upload in uploads.items()
+        }
+        try:  # the files are stored by the completion itself: a refusal leaves none behind
+            orch.complete_on_behalf(task.id, raw, g.actor, reason, documents)
         except ValidationFailed as err:
             errors.update(err.errors)
         except EngineError as err:

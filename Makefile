@@ -51,3 +51,4 @@ test: install chromium libreoffice bpmn-check lint
 
 bench: install
 	$(BIN)/python bench/step_cost.py
+	$(BIN)/python bench/api.py

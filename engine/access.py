@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, true
+from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, true
 
-from .models import Instance, Task
+from .models import Instance, Task, TaskCandidate
 
 
 @dataclass(frozen=True)
@@ -133,13 +133,40 @@ def offered_to_group(group: str) -> ColumnElement[bool]:
 
 
 def candidate_of(actor: Actor) -> ColumnElement[bool]:
-    """The task is offered to one of the actor's groups, or to the actor by name."""
+    """The task is offered to one of the actor's groups, or to the actor by name: the rule for one
+    task's row, in any status (lists of ready tasks use `offered_to`, which an index serves)."""
     clauses = [offered_to_group(group) for group in sorted(actor.groups)]
     clauses.append(_listed(Task.candidate_users, actor.username))
     clauses.append(Task.assignee == actor.username)
     return or_(*clauses)
 
 
-def actionable_tasks(actor: Actor) -> ColumnElement[bool]:
-    """Ready tasks the actor may do. Use with a join of Task to Instance."""
-    return and_(Task.status == "ready", visible_instances(actor), candidate_of(actor))
+def split_names(value: str | None) -> list[str]:
+    """'b, a' -> ['a', 'b']: the entries of a comma-separated column."""
+    return sorted({name.strip() for name in (value or "").split(",") if name.strip()})
+
+
+def candidate_rows(
+    task_id: str, groups: str, users: str, assignee: str | None, region_code: str | None
+) -> list[dict[str, str | None]]:
+    """The `task_candidates` rows of a ready task: the index `offered_to` reads."""
+    rows = [{"kind": "group", "name": name} for name in split_names(groups)]
+    rows += [{"kind": "user", "name": name} for name in split_names(users)]
+    if assignee:
+        rows.append({"kind": "assignee", "name": assignee})
+    return [{"task_id": task_id, "region_code": region_code, **row} for row in rows]
+
+
+def offered_to(actor: Actor) -> ColumnElement[bool]:
+    """Ready tasks offered to the actor (group, name or assignee) in the cases they may see, served
+    by the `task_candidates` index: the list form of `actionable_tasks`, which matches one row's
+    comma-separated columns."""
+    who = or_(
+        and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(sorted(actor.groups))),
+        and_(TaskCandidate.kind.in_(("user", "assignee")), TaskCandidate.name == actor.username),
+    )
+    if not actor.national:
+        if actor.region_code is None:
+            return false()
+        who = and_(who, TaskCandidate.region_code == actor.region_code)
+    return Task.id.in_(select(TaskCandidate.task_id).where(who))

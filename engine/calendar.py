@@ -9,13 +9,12 @@ flagged provisional.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
-
-import holidays
 
 TIMEZONES: dict[str, str] = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
 _LABELS = {zone: label for label, zone in TIMEZONES.items()}
@@ -39,8 +38,11 @@ def _days_off(year: int) -> Mapping[date, str]:
     """Public holidays plus cuti bersama of one year, with Indonesian names.
 
     Cached per year at module level: building `holidays` objects is the expensive part, and
-    every calendar instance (one per step) shares the result.
+    every calendar instance (one per step) shares the result. The package is imported here, by
+    the first calendar that needs a year, not by every command that imports this module.
     """
+    import holidays
+
     table = holidays.country_holidays("ID", years=year, categories=("public", "government"), language="id")
     return MappingProxyType(dict(table.items()))
 
@@ -48,7 +50,27 @@ def _days_off(year: int) -> Mapping[date, str]:
 @cache
 def _has_cuti_bersama(year: int) -> bool:
     """Whether the package carries the year's joint decree (cuti bersama lives in `government`)."""
+    import holidays
+
     return len(holidays.country_holidays("ID", years=year, categories=("government",))) > 0
+
+
+def _working(day: date, override: bool | None) -> bool:
+    """Monday-Friday and not a day off, unless an operator's override says otherwise."""
+    if override is not None:
+        return not override
+    return day.weekday() < 5 and day not in _days_off(day.year)
+
+
+@lru_cache(maxsize=512)
+def _year_prefix(year: int, overrides: frozenset[tuple[date, bool]]) -> list[int]:
+    off = dict(overrides)
+    prefix, count, day = [0], 0, date(year, 1, 1)
+    while day.year == year:
+        count += _working(day, off.get(day))
+        prefix.append(count)
+        day += _ONE_DAY
+    return prefix
 
 
 class WorkingCalendar:
@@ -63,6 +85,22 @@ class WorkingCalendar:
         self._overrides: dict[date, bool] = dict(overrides or {})
         self._override_names: dict[date, str] = dict(override_names or {})
         self._override_years = {day.year for day in self._overrides}
+        by_year: dict[int, list[tuple[date, bool]]] = {}
+        for day, off in self._overrides.items():
+            by_year.setdefault(day.year, []).append((day, off))
+        self._year_overrides = {year: frozenset(days) for year, days in by_year.items()}
+
+    def _prefix(self, year: int) -> list[int]:
+        """prefix[i]: working days among the first i days of `year` (prefix[-1]: the year's total).
+
+        Built once per year and set of that year's overrides, shared by every calendar (one per
+        region and request), so counting and adding working days costs a lookup and a bisection
+        instead of a walk day by day (an inbox shows a countdown on every row)."""
+        return _year_prefix(year, self._year_overrides.get(year, frozenset()))
+
+    def _through(self, day: date) -> int:
+        """Working days from 1 January of `day`'s year up to `day`, inclusive."""
+        return self._prefix(day.year)[day.timetuple().tm_yday]
 
     def holiday_name(self, day: date) -> str | None:
         """Why `day` is a holiday (Indonesian), or None; a weekend alone has no name."""
@@ -75,32 +113,38 @@ class WorkingCalendar:
         return name
 
     def is_working_day(self, day: date) -> bool:
-        override = self._overrides.get(day)
-        if override is not None:
-            return not override
-        return day.weekday() < 5 and day not in _days_off(day.year)
+        return _working(day, self._overrides.get(day))
 
     def add_working_days(self, start: date, n: int) -> date:
         """The n-th working day after `start` (before it when n < 0); `start` itself never counts.
 
         Matches "counted from the first working day after the date received".
         """
-        step = _ONE_DAY if n > 0 else -_ONE_DAY
-        day, remaining = start, abs(n)
-        while remaining:
-            day += step
-            if self.is_working_day(day):
-                remaining -= 1
-        return day
+        if n == 0:
+            return start
+        year = start.year
+        if n > 0:
+            target = self._through(start) + n  # the target-th working day of `year`, counted from 1 Jan
+            while target > self._prefix(year)[-1]:
+                target -= self._prefix(year)[-1]
+                year += 1
+        else:
+            # working days strictly before `start` in its year: k; the |n|-th before it is the
+            # (k + n + 1)-th of the year (of an earlier year when that is below 1)
+            target = self._through(start) - self.is_working_day(start) + n + 1
+            while target < 1:
+                year -= 1
+                target += self._prefix(year)[-1]
+        # the first day of `year` whose count reaches target
+        return date(year, 1, 1) + timedelta(days=bisect_left(self._prefix(year), target) - 1)
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days d with start < d <= end; negative mirror when end is before start."""
         if end < start:
             return -self.working_days_between(end, start)
-        count, day = 0, start
-        while day < end:
-            day += _ONE_DAY
-            count += self.is_working_day(day)
+        count = self._through(end) - self._through(start)
+        for year in range(start.year, end.year):
+            count += self._prefix(year)[-1]
         return count
 
     def is_provisional(self, start: date, end: date) -> bool:

@@ -500,11 +500,9 @@ def warnings_for(files: Mapping[str, str], registry: HandlerRegistry) -> list[st
     roots = {}
     for name, text in files.items():
         try:
-            roots[name] = etree.fromstring(
-                text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True)
-            )
-        except etree.XMLSyntaxError:
-            return []
+            roots[name] = safexml.parse(text)
+        except safexml.XmlRefused:
+            return []  # a problem, reported by check_files
     known = _set_variables(roots, registry)
     warnings = []
     for name, root in roots.items():

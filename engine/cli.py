@@ -1,7 +1,9 @@
 """The engine's commands. Scriptable: `--json` everywhere, errors on stderr, no tracebacks.
 
 The handler registry comes from the module `KSDPL_HANDLERS` names (see `engine.config`), so the
-engine stays free of any one process's code.
+engine stays free of any one process's code. Only click and light modules are imported here:
+each command imports what it needs (the workflow engine, the database), so `--help` and the
+listing commands start fast.
 """
 
 from __future__ import annotations
@@ -12,25 +14,30 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import select
 
-from .access import Actor
 from .calendar import TIMEZONES, zone_label
 from .config import Settings
-from .errors import DeploymentRejected, EngineError, Unavailable, ValidationFailed
-from .forms import typed_variable
-from .imports import DirectoryDocuments, ImportReport, RowResult
-from .models import CalendarOverride, LookupValue, Region
-from .runtime import json_default
-from .service import Orchestrator
-from .store import upgrade
-from .views import instance_detail, list_instances, list_tasks
+from .documents import DocumentRefused, clean_filename, document_type
+from .errors import DeploymentRejected, EngineError, NotFound, Unavailable, ValidationFailed
+from .forms import describe, typed_variable
+from .jsonvalues import json_default
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from .access import Actor
+    from .imports import ImportReport, RowResult
+    from .service import NewDocument, Orchestrator
+    from .views import Listing
+
+DEFAULT_LIMIT = 50  # rows per page of `instances` and `tasks`
 
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure (the database is unavailable); try again later
 
@@ -43,7 +50,26 @@ class Context:
 
     @cached_property
     def orchestrator(self) -> Orchestrator:
+        from .service import Orchestrator
+
         return Orchestrator.from_settings(self.settings)
+
+    @cached_property
+    def _read_sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        from .store import make_engine
+
+        return sessionmaker(make_engine(self.settings.database_url), expire_on_commit=False)
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A read session for listing commands: the database only, not the workflow engine and
+        the handlers the orchestrator loads."""
+        from .store import read_session
+
+        if "orchestrator" in self.__dict__:
+            return self.orchestrator.session()
+        return read_session(self._read_sessions)
 
     def who(self, user: str | None) -> tuple[Actor | None, str]:
         """`--user NAME` acts as that existing, enabled account, checked like the web; without it
@@ -117,6 +143,35 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+def read_documents(pairs: tuple[str, ...]) -> dict[str, NewDocument]:
+    """`--file field=PATH` values as checked documents (kind, first bytes, size), like a web upload."""
+    from .service import MAX_DOCUMENT_BYTES, NewDocument
+
+    documents: dict[str, NewDocument] = {}
+    errors: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        name = name.strip()
+        if not sep or not name or not path:
+            raise click.BadParameter(f"'{pair}' is not field=PATH", param_hint="--file")
+        file = Path(path)
+        if not file.is_file():
+            errors[name] = f"Berkas '{path}' tidak ditemukan"
+            continue
+        if file.stat().st_size > MAX_DOCUMENT_BYTES:
+            errors[name] = "Berkas terlalu besar (maks. 10 MB)"
+            continue
+        filename = clean_filename(file.name)
+        content = file.read_bytes()
+        try:
+            documents[name] = NewDocument(filename, document_type(filename, content), content)
+        except DocumentRefused as refused:
+            errors[name] = str(refused)
+    if errors:
+        raise ValidationFailed(errors, "Berkas ditolak")
+    return documents
+
+
 def split_typed(pairs: tuple[str, ...]) -> tuple[dict[str, str], dict[str, Any]]:
     """`name=value` (a form field, typed by the form) and `name:type=value` (a typed variable)."""
     raw, typed = {}, {}
@@ -146,6 +201,8 @@ def cli() -> None:
 @pass_context
 def init_db(ctx: Context, as_json: bool) -> None:
     """Create or upgrade the database schema to the newest migration."""
+    from .store import upgrade
+
     upgrade(ctx.settings.database_url)
     seeded = ctx.orchestrator.seed_lookups()
     emit(
@@ -213,6 +270,7 @@ def check(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
 @click.argument("key")
 @click.option("--region", required=True, help="Region code of the case.")
 @click.option("--var", "variables", multiple=True, help="name=value, typed by the start form.")
+@click.option("--file", "files", multiple=True, help="field=PATH for a file field of the start form.")
 @click.option("--business-key", default=None)
 @user_option
 @json_option
@@ -222,6 +280,7 @@ def start(
     key: str,
     region: str,
     variables: tuple[str, ...],
+    files: tuple[str, ...],
     business_key: str | None,
     user: str | None,
     as_json: bool,
@@ -229,29 +288,59 @@ def start(
     """Start a case; prints its id."""
     actor, name = ctx.who(user)
     instance_id = ctx.orchestrator.start(
-        key, region, parse_vars(variables), actor=actor, business_key=business_key, user=name
+        key,
+        region,
+        parse_vars(variables),
+        actor=actor,
+        business_key=business_key,
+        user=name,
+        documents=read_documents(files),
     )
     emit(as_json, {"id": instance_id}, lambda d: str(d["id"]))
 
 
+page_options = (
+    click.option("--limit", default=DEFAULT_LIMIT, show_default=True, type=click.IntRange(1, 1000)),
+    click.option("--offset", default=0, show_default=True, type=click.IntRange(0), help="Rows to skip."),
+)
+
+
+def paged(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(page_options):
+        command = option(command)
+    return command
+
+
+def _listing_text(listing: Listing, line: Callable[[dict[str, Any]], str], empty: str) -> str:
+    """The rows, then where this page stands in the whole list when it is not all of it."""
+    lines = [line(row) for row in listing.rows] or [empty]
+    if listing.total > len(listing.rows):
+        first = listing.offset + 1 if listing.rows else listing.offset
+        lines.append(f"({first}-{listing.offset + len(listing.rows)} of {listing.total}; --offset for more)")
+    return "\n".join(lines)
+
+
 @cli.command()
 @click.option("--status", type=click.Choice(["running", "completed", "cancelled"]), default=None)
+@paged
 @json_option
 @pass_context
-def instances(ctx: Context, status: str | None, as_json: bool) -> None:
-    """List cases, newest first."""
-    with ctx.orchestrator.session() as s:
-        rows = list_instances(s, status=status)
+def instances(ctx: Context, status: str | None, limit: int, offset: int, as_json: bool) -> None:
+    """List cases, newest first, a page at a time."""
+    from .views import list_instances
+
+    with ctx.session() as s:
+        listing = list_instances(s, status=status, limit=limit, offset=offset)
     emit(
         as_json,
-        rows,
-        lambda rs: (
-            "\n".join(
+        listing.rows,
+        lambda _: _listing_text(
+            listing,
+            lambda r: (
                 f"{r['id']:>6}  {r['status']:<9} stage {r['stage'] or '-':>2}  "
                 f"{r['region'] or '-':<8} {r['title']}"
-                for r in rs
-            )
-            or "no cases"
+            ),
+            "no cases",
         ),
     )
 
@@ -295,7 +384,9 @@ def _show_text(d: dict[str, Any]) -> str:
 @pass_context
 def show(ctx: Context, instance_id: int, as_json: bool) -> None:
     """A case: status, stage, variables, open tasks with their forms, timers, jobs, incidents."""
-    with ctx.orchestrator.session() as s:
+    from .views import instance_detail
+
+    with ctx.session() as s:
         detail = instance_detail(s, instance_id)
     if detail is None:
         raise EngineError(f"case {instance_id} not found")
@@ -305,22 +396,27 @@ def show(ctx: Context, instance_id: int, as_json: bool) -> None:
 @cli.command()
 @click.option("--instance", "instance_id", type=int, default=None)
 @click.option("--group", default=None)
+@paged
 @json_option
 @pass_context
-def tasks(ctx: Context, instance_id: int | None, group: str | None, as_json: bool) -> None:
-    """Ready user tasks, by due date."""
-    with ctx.orchestrator.session() as s:
-        rows = list_tasks(s, instance_id=instance_id, group=group)
+def tasks(
+    ctx: Context, instance_id: int | None, group: str | None, limit: int, offset: int, as_json: bool
+) -> None:
+    """Ready user tasks by due date, a page at a time (a task's form: `show` its case)."""
+    from .views import list_tasks
+
+    with ctx.session() as s:
+        listing = list_tasks(s, instance_id=instance_id, group=group, limit=limit, offset=offset)
     emit(
         as_json,
-        rows,
-        lambda rs: (
-            "\n".join(
+        listing.rows,
+        lambda _: _listing_text(
+            listing,
+            lambda r: (
                 f"{r['id']}  case {r['instance_id']:>5}  stage {r['stage'] or '-':>2}  {r['name']} "
                 f"[{', '.join(r['candidate_groups'])}] due {r['due_at'] or '-'}"
-                for r in rs
-            )
-            or "no tasks"
+            ),
+            "no tasks",
         ),
     )
 
@@ -334,32 +430,107 @@ def tasks(ctx: Context, instance_id: int | None, group: str | None, as_json: boo
     help="name=value, typed and checked by the task's form; name:type=value (string, boolean, "
     "long, double, date, json) for a task without a form.",
 )
+@click.option("--file", "files", multiple=True, help="field=PATH for a file field (repeatable).")
 @user_option
 @json_option
 @pass_context
-def complete(ctx: Context, task_id: str, variables: tuple[str, ...], user: str | None, as_json: bool) -> None:
-    """Complete a user task with its form values."""
+def complete(
+    ctx: Context,
+    task_id: str,
+    variables: tuple[str, ...],
+    files: tuple[str, ...],
+    user: str | None,
+    as_json: bool,
+) -> None:
+    """Complete a user task with its form values and files; prints the tasks that are ready next."""
     actor, name = ctx.who(user)
     raw, typed = split_typed(variables)
     result = ctx.orchestrator.complete_task(
-        task_id, raw, actor=actor, user=name, strict=True, variables=typed
+        task_id,
+        raw,
+        actor=actor,
+        user=name,
+        documents=read_documents(files),
+        strict=True,
+        variables=typed,
     )
     data = {
         "instance_id": result.instance_id,
         "status": result.status,
         "stage": result.stage,
+        "stage_name": result.stage_name,
         "next_tasks": [t.__dict__ for t in result.next_tasks],
         "incident": result.incident,
     }
-    emit(
-        as_json,
-        data,
-        lambda d: (
-            f"case {d['instance_id']}: {d['status']}, stage {d['stage']}; next: "
-            + (", ".join(t["name"] for t in d["next_tasks"]) or "-")
-            + (f"; incident: {d['incident']}" if d["incident"] else "")
-        ),
-    )
+
+    def text(d: dict[str, Any]) -> str:
+        lines = [f"case {d['instance_id']}: {d['status']}, stage {d['stage']} ({d['stage_name'] or '-'})"]
+        if not d["next_tasks"]:
+            lines.append("next: no user task (waiting for the system, a deadline, or done)")
+        for t in d["next_tasks"]:
+            due = t["due_at"].isoformat() if t["due_at"] else "-"
+            lines.append(
+                f"next: {t['id']}  {t['element']}  {t['name']} [{', '.join(t['candidate_groups'])}] due {due}"
+            )
+        if d["incident"]:
+            lines.append(f"incident: {d['incident']}")
+        return "\n".join(lines)
+
+    emit(as_json, data, text)
+
+
+def _form_text(d: dict[str, Any]) -> str:
+    lines = [d["title"]]
+    for f in d["fields"]:
+        flags = [flag for flag in ("required", "readonly") if f[flag]]
+        flags += [f"{k}={v}" if v is not None else k for k, v in f["constraints"].items()]
+        kind = f["type"] + (": " + "|".join(o["id"] for o in f["options"]) if f["options"] else "")
+        default = f"  default {f['default']}" if f["default"] not in (None, "") else ""
+        current = (
+            f"  now {json.dumps(f['current'], ensure_ascii=False)}" if f.get("current") is not None else ""
+        )
+        lines.append(f"  {f['id']} ({kind}) {' '.join(flags)}{default}{current}".rstrip())
+        lines.append(f"      {f['label']}")
+    if not d["fields"]:
+        lines.append("  (no fields)")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("key_or_task")
+@json_option
+@pass_context
+def form(ctx: Context, key_or_task: str, as_json: bool) -> None:
+    """A start form (process KEY, newest version) or a task's form (TASK_ID): each field's id,
+    type, whether it is required, its constraints and allowed values."""
+    from .models import Instance, Task
+
+    with ctx.orchestrator.session() as s:
+        task = s.get(Task, key_or_task)
+        variables = json.loads(s.get(Instance, task.instance_id).variables or "{}") if task else {}
+    if task is not None:
+        fields = [describe(f) for f in json.loads(task.form or "[]")]
+        for f in fields:  # what the case holds now: send it again to keep it
+            f["current"] = variables.get(f["id"])
+        data = {
+            "task": task.id,
+            "element": task.bpmn_id,
+            "instance_id": task.instance_id,
+            "status": task.status,
+            "title": f"task {task.id}: {task.name} ({task.bpmn_id}), case {task.instance_id}, {task.status}",
+            "fields": fields,
+        }
+    else:
+        try:
+            _definition_id, deployment = ctx.orchestrator.latest(key_or_task)
+        except NotFound:
+            raise EngineError(f"'{key_or_task}' is neither a deployed process nor a task id") from None
+        data = {
+            "process": key_or_task,
+            "title": f"start form of {key_or_task} ({deployment.name or key_or_task})",
+            "fields": [describe(f) for f in deployment.start_form],
+        }
+    emit(as_json, data, _form_text)
 
 
 @cli.command()
@@ -566,6 +737,8 @@ def import_command(
     """Bring existing cases in from a CSV file, one per row, by replaying each through the diagram
     up to its target task; document paths are relative to the file. Exit status 1 when a row
     was refused."""
+    from .imports import DirectoryDocuments
+
     if target is not None:
         if path is not None:
             raise click.UsageError("give FILE.csv or --template TARGET, not both")
@@ -611,6 +784,8 @@ def region() -> None:
 def region_add(
     ctx: Context, code: str, name: str, level: str, zone: str, province_code: str | None, as_json: bool
 ) -> None:
+    from .models import Region
+
     levels = ctx.orchestrator.registry.access.region_levels
     if levels and level not in levels:
         raise click.BadParameter(f"'{level}' is not one of {', '.join(levels)}", param_hint="--level")
@@ -628,7 +803,11 @@ def region_add(
 @json_option
 @pass_context
 def region_list(ctx: Context, as_json: bool) -> None:
-    with ctx.orchestrator.session() as s:
+    from sqlalchemy import select
+
+    from .models import Region
+
+    with ctx.session() as s:
         rows = [
             {"code": r.code, "name": r.name, "level": r.level, "timezone": r.timezone}
             for r in s.scalars(select(Region).order_by(Region.code))
@@ -728,7 +907,11 @@ def calendar_retry(ctx: Context, decree_id: int, user: str | None, as_json: bool
 @json_option
 @pass_context
 def calendar_list(ctx: Context, as_json: bool) -> None:
-    with ctx.orchestrator.session() as s:
+    from sqlalchemy import select
+
+    from .models import CalendarOverride
+
+    with ctx.session() as s:
         rows = [
             {"day": r.day, "region": r.region_code, "holiday": r.is_holiday, "description": r.description}
             for r in s.scalars(select(CalendarOverride).order_by(CalendarOverride.day))
@@ -759,6 +942,8 @@ def lookup() -> None:
 @json_option
 @pass_context
 def lookup_add(ctx: Context, list_name: str, code: str, label: str, as_json: bool) -> None:
+    from .models import LookupValue
+
     with ctx.orchestrator.uow() as uow:
         uow.session.merge(LookupValue(list_name=list_name, code=code, label=label))
         uow.commit()
@@ -771,6 +956,8 @@ def lookup_add(ctx: Context, list_name: str, code: str, label: str, as_json: boo
 @json_option
 @pass_context
 def lookup_remove(ctx: Context, list_name: str, code: str, as_json: bool) -> None:
+    from .models import LookupValue
+
     with ctx.orchestrator.uow() as uow:
         row = uow.session.get(LookupValue, (list_name, code))
         if row is None:
@@ -787,7 +974,11 @@ def lookup_remove(ctx: Context, list_name: str, code: str, as_json: bool) -> Non
 @json_option
 @pass_context
 def lookup_list(ctx: Context, list_name: str, as_json: bool) -> None:
-    with ctx.orchestrator.session() as s:
+    from sqlalchemy import select
+
+    from .models import LookupValue
+
+    with ctx.session() as s:
         rows = [
             {"code": r.code, "label": r.label}
             for r in s.scalars(

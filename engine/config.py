@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .registry import HandlerRegistry
+if TYPE_CHECKING:
+    from .registry import HandlerRegistry
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from .errors import Conflict, Forbidden, NotFound
 from .forms import format_day
 from .models import EmailDelivery, Instance, Notification, OutboxMessage, Region, Task, User
 from .notices import group_rules, split
+from .preferences import NOTIFY_MODES as NOTIFY_MODES  # where web/ reads it
 from .reminders import REMINDER_WORKING_DAYS
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NOTIFY_MODES = {"each": "Setiap pemberitahuan", "digest": "Ringkasan harian", "none": "Tidak dikirim"}
 DIGEST_TIME = timedelta(hours=7)  # after local midnight, with the day's first coffee
 RETRY_DELAYS = (
     timedelta(minutes=1),

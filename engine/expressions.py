@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree
+from lark import __version__ as lark_version
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.visitors import Interpreter
 
@@ -182,10 +184,34 @@ tests: test ("," test)*
 ?expr: sum
 """ + _FEEL_COMMON.replace("%EXTRA%", "")
 
-_TEMPLATE = Lark(_TEMPLATE_GRAMMAR, parser="lalr")
-_JUEL = Lark(_JUEL_GRAMMAR, parser="lalr")
-_FEEL_SIMPLE = Lark(_FEEL_SIMPLE_GRAMMAR, parser="lalr")
-_FEEL_UNARY = Lark(_FEEL_UNARY_GRAMMAR, parser="lalr")
+_GRAMMARS = {
+    "template": _TEMPLATE_GRAMMAR,
+    "juel": _JUEL_GRAMMAR,
+    "feel-simple": _FEEL_SIMPLE_GRAMMAR,
+    "feel-unary": _FEEL_UNARY_GRAMMAR,
+}
+
+
+def _cache_file(name: str) -> str | bool:
+    """Where lark keeps a grammar's analysis between processes: a directory of this user's only
+    (the cache is a pickle, so never a shared temporary directory); no cache when there is none."""
+    base = os.environ.get("KSDPL_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "engine-expressions"
+    )
+    try:
+        os.makedirs(base, mode=0o700, exist_ok=True)
+        if os.stat(base).st_uid != os.getuid() or not os.access(base, os.W_OK):
+            return False
+    except OSError:
+        return False
+    return os.path.join(base, f"lark-{lark_version}-{name}.cache")
+
+
+@cache
+def _parser(name: str) -> Lark:
+    """A grammar's LALR parser, built once per process when first needed and cached on disk by
+    lark (keyed on the grammar and lark's version), so a process starts without the analysis."""
+    return Lark(_GRAMMARS[name], parser="lalr", cache=_cache_file(name))
 
 
 # --- Values: the only operations the interpreters perform on them ---------------------------
@@ -732,7 +758,7 @@ class Compiled:
 
 def _compile_template(source: str) -> Compiled:
     try:
-        template = _TEMPLATE.parse(source)
+        template = _parser("template").parse(source)
     except UnexpectedInput:
         raise ExpressionError("a ${...} part is empty or not closed with '}'") from None
     parts: list[str | Tree] = []
@@ -743,7 +769,7 @@ def _compile_template(source: str) -> Compiled:
             parts.append(str(child))
             continue
         body = child.children[0]
-        parsed = _parse(_JUEL, str(body), offset=body.start_pos)
+        parsed = _parse(_parser("juel"), str(body), offset=body.start_pos)
         parts.append(parsed.tree)
         names |= parsed.names
         functions |= parsed.functions
@@ -785,7 +811,7 @@ def evaluate(
 def _compile_feel(source: str) -> Compiled:
     if not source:
         return Compiled(source, frozenset(), frozenset(), (), feel=True)
-    parsed = _parse(_FEEL_SIMPLE, source, _FEEL_BUILTINS)
+    parsed = _parse(_parser("feel-simple"), source, _FEEL_BUILTINS)
     return Compiled(source, parsed.names, parsed.functions, (parsed.tree,), feel=True)
 
 
@@ -837,7 +863,7 @@ class UnaryTests:
 def _compile_unary_tests(source: str) -> UnaryTests:
     if not source:
         return UnaryTests(source, frozenset(), frozenset())
-    parsed = _parse(_FEEL_UNARY, source, _FEEL_BUILTINS)
+    parsed = _parse(_parser("feel-unary"), source, _FEEL_BUILTINS)
     return UnaryTests(source, parsed.names, parsed.functions, parsed.tree)
 
 

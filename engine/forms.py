@@ -24,6 +24,7 @@ __all__ = [
     "MSG_READONLY",
     "MSG_REQUIRED",
     "coerce_values",
+    "describe",
     "display_value",
     "form_value",
     "is_readonly",
@@ -301,6 +302,21 @@ def display_value(field: Mapping[str, Any], value: Any) -> str:
             if option.get("id") == value:
                 return str(option.get("name") or value)
     return str(value)
+
+
+def describe(field: Mapping[str, Any]) -> dict[str, Any]:
+    """A field as the API and `ksdpl form` describe it: type, required, allowed values."""
+    constraints = field.get("constraints") or {}
+    return {
+        "id": field["id"],
+        "label": field.get("label") or field["id"],
+        "type": field.get("type") or "string",
+        "required": "required" in constraints,
+        "readonly": "readonly" in constraints,
+        "default": field.get("default"),
+        "constraints": {k: v for k, v in constraints.items() if k not in ("required", "readonly")},
+        "options": [{"id": o["id"], "name": o.get("name") or o["id"]} for o in field.get("options") or []],
+    }
 
 
 VARIABLE_TYPES = ("string", "boolean", "long", "integer", "double", "date", "json")

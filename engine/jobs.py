@@ -19,7 +19,7 @@ from . import notices, timers
 from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, Unavailable
-from .models import DecreeJob, Incident, Instance, Job, StartTimer, Timer
+from .models import DecreeJob, Incident, Instance, Job, StartTimer, Timer, WorkerHeartbeat
 
 if TYPE_CHECKING:
     from .runtime import Case
@@ -111,6 +111,16 @@ class Work:
                 )
             )
 
+    def heartbeat(self, worker_id: str) -> None:
+        """The worker finished a loop: `/healthz` and `/metrics` read how long ago."""
+        now = clock.now()
+        with self.uow() as uow:
+            s = uow.session
+            beat = update(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == worker_id).values(beat_at=now)
+            if s.execute(beat).rowcount == 0:
+                s.add(WorkerHeartbeat(worker_id=worker_id[:200], beat_at=now))
+            uow.commit()
+
     # --- timer start events -------------------------------------------------------------------
     def _schedule_start_timer(self, s: Session, definition_id: int, deployment, now: datetime) -> None:
         """A new version replaces the previous version's start timer (as in Camunda 7)."""
@@ -167,7 +177,7 @@ class Work:
             row.fired += 1
             row.remaining = None if row.remaining is None else row.remaining - 1
             following = (
-                timers.parse_cycle(row.expression, row.timezone).following(row.due_at)
+                timers.parse_cycle(row.expression, row.timezone).next_after(row.due_at, now)
                 if row.kind == "timeCycle"
                 else None
             )
@@ -406,24 +416,25 @@ class Work:
                 .values(status="ready", attempts=0, next_run_at=now, locked_by=None, locked_until=None)
             ).rowcount
             if not retried and s.get(Timer, incident.job_id) is None:
-                # An engine task that failed after a person's step: run it again now; if it fails
-                # again nothing changes and the incident stays open.
+                # An engine task that failed after a person's step: run it again now, one step
+                # audited as the retry; if it fails again nothing changes and the incident stays open.
                 self._step(
                     s,
                     incident.instance_id,
                     user,
                     lambda case, env: case.retry_task(incident.job_id),
-                    "retry-step",
+                    "retry",
                     task_id=incident.job_id,
                     bpmn_id=incident.bpmn_id,
                     detail={"incident": incident_id},
                 )
-            self._audit(
-                s,
-                incident.instance_id,
-                user,
-                "retry",
-                bpmn_id=incident.bpmn_id,
-                detail={"incident": incident_id},
-            )
+            else:
+                self._audit(
+                    s,
+                    incident.instance_id,
+                    user,
+                    "retry",
+                    bpmn_id=incident.bpmn_id,
+                    detail={"incident": incident_id},
+                )
             uow.commit()

@@ -164,7 +164,11 @@ class Task(Base):
     """A user task, ready or completed. Its id is SpiffWorkflow's task id (a UUID)."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_ready", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_tasks_ready", "status", "due_at"),
+        # Covers what the inbox filters, sorts and counts on, so its pages never read the wide rows.
+        Index("ix_tasks_inbox", "id", "status", "due_at", "created_at", "stage", "assignee", "instance_id"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     bpmn_id: Mapped[str] = mapped_column(String(200))
@@ -184,6 +188,23 @@ class Task(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(100))
     submitted: Mapped[str | None] = mapped_column(Text)  # JSON of the submitted values
+
+
+class TaskCandidate(Base):
+    """Who a ready task is offered to: one row per candidate group, candidate user and assignee.
+
+    The inbox's index (instead of matching the comma-separated columns with LIKE): written with
+    the task by the projections, its assignee row rewritten on claim and reassignment, every row
+    deleted when the task closes. `region_code` is the case's, so a regional list reads only its
+    region's rows.
+    """
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_who", "kind", "name", "region_code", "task_id"),)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # group | user | assignee
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    region_code: Mapped[str | None] = mapped_column(String(20))
 
 
 class Timer(Base):
@@ -404,6 +425,29 @@ class User(Base):
     # until an admin unlocks it or sets a new password.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token of one user for the JSON API. Only its SHA-256 is stored: the token itself
+    is shown once, when it is created (`ksdpl token create`)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkerHeartbeat(Base):
+    """Each worker's last completed loop, for `/healthz` and `/metrics`."""
+
+    __tablename__ = "worker_heartbeats"
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LoginFailure(Base):

@@ -116,6 +116,14 @@ def is_process_start(node: etree._Element) -> bool:
     return node.tag == full_tag("startEvent") and node.getparent().tag == full_tag("process")
 
 
+def is_non_interrupting(node: etree._Element) -> bool:
+    """A non-interrupting boundary event, or the non-interrupting start of an event sub-process:
+    the events whose cycle repeats (each firing a new path)."""
+    if node.tag == full_tag("boundaryEvent"):
+        return node.get("cancelActivity") == "false"
+    return node.tag == full_tag("startEvent") and node.get("isInterrupting") == "false"
+
+
 class CamundaExtensions:
     """Mixed into every node parser: read the Camunda 7 attributes into `extensions`; timers
     decide with `engine.timers` (see engine/timer_events.py)."""
@@ -149,7 +157,7 @@ class CamundaExtensions:
             return DateTimer(name, text, description=description)
         if kind == "timeDuration":
             return DurationTimer(name, text, description=description)
-        if self.node.get("cancelActivity") == "false" and self.node.tag == full_tag("boundaryEvent"):
+        if is_non_interrupting(self.node):
             return CycleTimer(name, text, description=description)
         return FirstOfCycleTimer(name, text, description=description)
 

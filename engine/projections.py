@@ -16,8 +16,9 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from sqlalchemy import case as sql_case
 
 from . import notices
+from .access import candidate_rows
 from .attributes import compile_attribute
-from .models import CalendarDecree, Instance, Job, Region, Task, Timer
+from .models import CalendarDecree, Instance, Job, Region, Task, TaskCandidate, Timer
 from .runtime import Case, dumps, ext, parse_retry_cycle
 from .timers import due_date, parse_instant
 
@@ -70,6 +71,7 @@ CLOSE_TASKS = (
         submitted=sql_case((Task.id == bindparam("done"), bindparam("values")), else_=None),
     )
 )
+DROP_CANDIDATES = delete(TaskCandidate).where(TaskCandidate.task_id.in_(bindparam("ids", expanding=True)))
 DELETE_JOBS = delete(Job).where(Job.id.in_(bindparam("ids", expanding=True)))
 DELETE_TIMERS = delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
 REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
@@ -77,6 +79,9 @@ REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
     .where(Task.id == bindparam("tid"))
     .values(due_at=bindparam("due"), follow_up_at=bindparam("follow_up"))
 )
+# PostgreSQL: tell sleeping workers a step created work (engine/worker.py listens on the channel).
+WORK_CHANNEL = "ksdpl_work"
+WAKE_WORKERS = select(func.pg_notify(WORK_CHANNEL, ""))
 MOVE_TIMER = update(Timer).where(Timer.id == bindparam("tid")).values(due_at=bindparam("due"))
 
 
@@ -85,6 +90,8 @@ class NextTask:
     name: str
     candidate_groups: list[str]
     due_at: datetime | None
+    id: str = ""  # the task's id: what `complete` and the API take next
+    element: str = ""
 
 
 def _evaluate(kind: str, text: str | None, task, functions) -> Any:
@@ -128,19 +135,33 @@ def write(
     completion: Completion | None = None,
     actor: str | None = None,
     notify: bool = True,
+    region_code: str | None = None,
 ) -> list[NextTask]:
     """Bring the task, job and timer rows of one case in line with its state; tell the people a
     new task is for (`actor`, who caused the step, is not told; nobody when `notify` is false,
     as while an import replays steps long past).
 
     What the rows held before is `case.projected` (they were written with the state just
-    loaded), so nothing needs reading first."""
+    loaded), so nothing needs reading first. `region_code` is the case's: its tasks' candidate
+    rows carry it."""
     before = case.projected
     next_tasks = _write_tasks(
-        conn, instance_id, case, functions, timezone, now, before.tasks, completion, actor, notify
+        conn,
+        instance_id,
+        case,
+        functions,
+        timezone,
+        now,
+        before.tasks,
+        completion,
+        actor,
+        notify,
+        region_code,
     )
-    _write_jobs(conn, instance_id, case, now, before.jobs)
-    _write_timers(conn, instance_id, case, timezone, now, before.timers)
+    new_jobs = _write_jobs(conn, instance_id, case, now, before.jobs)
+    new_timers = _write_timers(conn, instance_id, case, timezone, now, before.timers)
+    if (new_jobs or new_timers) and conn.dialect.name == "postgresql":
+        conn.execute(WAKE_WORKERS)  # delivered when the step commits, never for a rolled-back one
     return next_tasks
 
 
@@ -155,11 +176,13 @@ def _write_tasks(
     completion: Completion | None,
     actor: str | None,
     notify: bool,
+    region_code: str | None,
 ) -> list[NextTask]:
     ready = {str(task.id): task for task in case.ready_user_tasks()}
     gone = existing - ready.keys()
     if gone:
         done = completion or Completion("", None, "")
+        conn.execute(DROP_CANDIDATES, {"ids": sorted(gone)})
         conn.execute(
             CLOSE_TASKS,
             {"ids": sorted(gone), "now": now, "done": done.task_id, "user": done.user, "values": done.values},
@@ -196,6 +219,15 @@ def _write_tasks(
         )
     if rows:
         conn.execute(insert(Task), rows)
+        candidates = [
+            candidate
+            for row in rows
+            for candidate in candidate_rows(
+                row["id"], row["candidate_groups"], row["candidate_users"], row["assignee"], region_code
+            )
+        ]
+        if candidates:
+            conn.execute(insert(TaskCandidate), candidates)
         if notify:
             conn.execute(notices.OUTBOX, [notices.task_ready(row, actor) for row in rows])
     return [
@@ -203,12 +235,14 @@ def _write_tasks(
             task.task_spec.bpmn_name or task.task_spec.bpmn_id,
             list(ext(task).get("candidate_groups") or []),
             due_by_id.get(task_id),
+            id=task_id,
+            element=task.task_spec.bpmn_id,
         )
         for task_id, task in ready.items()
     ]
 
 
-def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
+def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> bool:
     open_jobs = {str(task.id): task for task in case.open_jobs()}
     gone = existing - open_jobs.keys()
     if gone:
@@ -234,10 +268,12 @@ def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> None:
         )
     if rows:
         conn.execute(insert(Job), rows)
+    return bool(rows)
 
 
-def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, str]) -> None:
-    """A row per timer that will still fire; a spent cycle or an ended case has none."""
+def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, str]) -> bool:
+    """A row per timer that will still fire; a spent cycle or an ended case has none. True when a
+    row was added."""
     running = case.status == "running"
     waiting = {timer.id: timer for timer in case.waiting_timers() if timer.due and running}
     gone = existing.keys() - waiting.keys()
@@ -263,3 +299,4 @@ def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, st
             conn.execute(MOVE_TIMER, {"tid": timer_id, "due": due})
     if rows:
         conn.execute(insert(Timer), rows)
+    return bool(rows)

@@ -11,7 +11,7 @@ import json
 import re
 from copy import deepcopy
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from importlib.metadata import version as _dist_version
 from typing import Any
@@ -26,6 +26,7 @@ from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
+from .jsonvalues import dumps as dumps  # where the engine modules read it
 from .parser import ParsedDeployment
 
 DEFAULT_RETRIES = 3
@@ -66,21 +67,6 @@ def _make_serializer() -> BpmnWorkflowSerializer:
 
 
 SERIALIZER = _make_serializer()
-
-
-def json_default(value: Any) -> Any:
-    """JSON for case variables shown on screens and in the CLI."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return repr(value)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=json_default, ensure_ascii=False)
 
 
 @dataclass(frozen=True)

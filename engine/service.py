@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,12 +26,12 @@ from typing import Any
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import forms, notices, projections
-from .access import Actor, candidate_of, visible_instances
+from .access import Actor, candidate_of, candidate_rows, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
 from .config import Settings
@@ -42,6 +43,7 @@ from .expressions import ExpressionError
 from .imports import Imports
 from .jobs import RunReport, Work
 from .letters import Letters
+from .metrics import STEP_SECONDS
 from .models import (
     AuditEvent,
     CalendarOverride,
@@ -52,6 +54,7 @@ from .models import (
     OutboxMessage,
     Region,
     Task,
+    TaskCandidate,
     User,
 )
 from .parser import ParsedDeployment
@@ -93,6 +96,8 @@ TASK_AND_CASE = (
 READY_TASK = TASK_AND_CASE.where(Task.id == bindparam("id"))
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+MAX_BUSINESS_KEY = 200  # the columns' lengths: PostgreSQL refuses longer values, SQLite keeps them
+MAX_FIELD_NAME = 100
 MSG_OPERATOR_WORK = (
     "Operator dan administrator tidak mengerjakan tugas bisnis; alihkan tugas ini kepada petugasnya"
 )
@@ -239,9 +244,15 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
         actor: Actor | None = None,
         business_key: str | None = None,
         user: str | None = None,
+        documents: Mapping[str, NewDocument] | None = None,
     ) -> int:
-        """Start a case of the newest version, its start form's values checked like any task form."""
+        """Start a case of the newest version, its start form's values checked like any task form.
+        `documents` (file field -> file) are stored on the new case in the same transaction."""
         user = actor.username if actor else user
+        documents = documents or {}
+        if business_key is not None and len(business_key) > MAX_BUSINESS_KEY:
+            raise ValidationFailed({"business_key": f"Paling banyak {MAX_BUSINESS_KEY} karakter"})
+        began = time.perf_counter()
         with self.uow() as uow:
             s = uow.session
             definition = self._latest(s, key)
@@ -260,13 +271,16 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
                 ).first()
                 if region is None:
                     raise NotFound(f"Wilayah '{region_code}' tidak dikenal")
-            values = self._validated(deployment.start_form, raw_values or {}, None, s)
+            self._file_fields_only(deployment.start_form, documents)
+            placeholders = dict.fromkeys(documents, "1")  # the real ids follow the instance's
+            values = self._validated(
+                deployment.start_form, {**(raw_values or {}), **placeholders}, None, s, set(documents)
+            )
             if deployment.initiator:
                 values[deployment.initiator] = user  # as Camunda's camunda:initiator
             calendar_version = s.scalar(select(CALENDAR_VERSION))
             info = RegionInfo(region.code, region.name, region.level, region.timezone) if region else None
             env = self._env(s, info, calendar_version)
-            case = Case.create(deployment, env.script_engine, values)
             now = clock.now()
             first_text = (
                 str(values[f["id"]]) for f in deployment.start_form if isinstance(values.get(f["id"]), str)
@@ -289,6 +303,9 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
             )
             s.add(instance)
             s.flush()
+            for field_id, upload in documents.items():
+                values[field_id] = self._store_document(s, instance.id, 1, None, field_id, upload, user)
+            case = Case.create(deployment, env.script_engine, values)
             self._save(
                 s,
                 instance.id,
@@ -300,6 +317,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
             )
             if s.scalar(select(CALENDAR_VERSION)) != calendar_version:  # SQLite: a decree came first
                 raise Conflict("Kalender kerja baru saja diubah; ulangi")
+            STEP_SECONDS.labels("start").observe(time.perf_counter() - began)
             uow.commit()
             return instance.id
 
@@ -320,6 +338,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
     ) -> StepResult:
         """Load a case (unless the caller's query already did), apply one command, run the engine,
         save; audited as `action`."""
+        began = time.perf_counter()
         row = loaded or s.connection().execute(LOAD, {"id": instance_id}).first()
         if row is None:
             raise NotFound(f"Kasus {instance_id} tidak ditemukan")
@@ -340,9 +359,11 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
         except (SpiffWorkflowException, ExpressionError) as err:
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
         case.earlier_variables = json.loads(row.projected_variables)
-        return self._save(
+        result = self._save(
             s, instance_id, row.lock_version, case, env, user, (action, task_id, bpmn_id, detail), completion
         )
+        STEP_SECONDS.labels(action).observe(time.perf_counter() - began)
+        return result
 
     def _save(
         self,
@@ -391,6 +412,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
                 completion,
                 user,
                 self.sends_notifications,
+                env.region.code if env.region else None,
             )
         except ExpressionError as err:  # a task's assignee, due date, ... (engine.attributes)
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
@@ -447,17 +469,31 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
                 )
 
     def _validated(
-        self, fields: list[dict], raw: Mapping[str, Any], instance_id: int | None, s: Session
+        self,
+        fields: list[dict],
+        raw: Mapping[str, Any],
+        instance_id: int | None,
+        s: Session,
+        staged: set[str] | frozenset[str] = frozenset(),
     ) -> dict[str, Any]:
+        """Typed values, or `ValidationFailed`; `staged` file fields get their document with the step."""
         values, errors = forms.coerce_values(fields, raw)
         for f in fields:
-            if f["type"] == "file" and values.get(f["id"]) is not None:
+            if f["type"] == "file" and f["id"] not in staged and values.get(f["id"]) is not None:
                 owner = s.scalar(select(Document.instance_id).where(Document.id == values[f["id"]]))
                 if owner is None or owner != instance_id:
                     errors[f["id"]] = "Dokumen tidak ditemukan pada kasus ini"
         if errors:
             raise ValidationFailed(errors)
         return values
+
+    @staticmethod
+    def _file_fields_only(fields: list[dict], documents: Mapping[str, Any]) -> None:
+        """A file given for a name that is no file field of the form is refused, never stored unused."""
+        file_fields = {f["id"] for f in fields if f.get("type") == "file"}
+        unknown = sorted(set(documents) - file_fields)
+        if unknown:
+            raise ValidationFailed(dict.fromkeys(unknown, "Bukan isian berkas pada formulir ini"))
 
     def _context(
         self,
@@ -555,6 +591,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
             if strict and not fields and raw_values:
                 variables = {**raw_values, **(variables or {})}  # no form: each value is a string variable
             raw_values = dict(raw_values or {}) if fields else {}
+            self._file_fields_only(fields, documents or {})
             for field_id, upload in (documents or {}).items():
                 raw_values[field_id] = self._store_document(
                     s, row.instance_id, row.stage, task_id, field_id, upload, user
@@ -683,6 +720,12 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
         if changed != 1:
             now = s.scalar(select(Task.assignee).where(Task.id == task.id))
             raise Conflict(MSG_TAKEN.format(who=now) if now else "Tugas ini baru saja diubah; muat ulang")
+        # the inbox's index follows the assignee (engine/access.offered_to)
+        s.execute(
+            delete(TaskCandidate).where(TaskCandidate.task_id == task.id, TaskCandidate.kind == "assignee")
+        )
+        if assignee is not None:
+            s.execute(insert(TaskCandidate), candidate_rows(task.id, "", "", assignee, task.region_code))
         self._audit(
             s,
             task.instance_id,
@@ -734,6 +777,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Cons
         user: str | None = None,
     ) -> int:
         user = actor.username if actor else user
+        if field is not None and len(field) > MAX_FIELD_NAME:
+            raise ValidationFailed({"field": f"Paling banyak {MAX_FIELD_NAME} karakter"})
         with self.uow() as uow:
             s = uow.session
             instance = self._visible_instance(s, instance_id, actor)

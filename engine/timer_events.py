@@ -8,9 +8,10 @@ These decide as Camunda 7 does:
   began waiting).
 * `timeCycle` on an intermediate catch event or an interrupting boundary event: once, at the
   cycle's first firing (Camunda 7 fires such an event once; the rest of the cycle is ignored).
-* `timeCycle` on a non-interrupting boundary event: `R<n>` fires exactly n times, `R/...` and
-  cron until the activity ends, each firing a new path; a spent cycle waits, without a due
-  time, until its activity ends.
+* `timeCycle` on a non-interrupting boundary event or event sub-process start: `R<n>` fires
+  exactly n times, `R/...` and cron until the activity (or case) ends, each firing a new path;
+  a spent boundary cycle waits, without a due time, until its activity ends, a spent event
+  sub-process start finishes.
 * `timeCycle`/`timeDate` on a process's own start event: not a waiting event at all; the parser
   records it (`start_timer`) and the worker starts a new case at each firing (engine/jobs.py).
 
@@ -107,7 +108,7 @@ class CycleTimer(CycleTimerEventDefinition):
         due = timers.parse_instant(state["next"], _zone(my_task)) if state["next"] is not None else None
         if due is not None and due <= clock.now():
             value, zone_name = _evaluate(self, my_task)
-            following = timers.parse_cycle(value, zone_name).following(due)
+            following = timers.parse_cycle(value, zone_name).next_after(due, clock.now())
             left = None if state["left"] is None else state["left"] - 1
             done = left == 0 or following is None
             state = {"left": left, "next": None if done else following.isoformat()}
@@ -116,8 +117,12 @@ class CycleTimer(CycleTimerEventDefinition):
         return ready
 
     def has_fired(self, my_task):
-        """Never: the event waits, spent, until its activity ends (no extra path on the way out)."""
-        return False
+        """A spent cycle on a boundary event waits until its activity ends; on an event
+        sub-process start it finishes, so the case can end."""
+        if hasattr(my_task.task_spec, "cancel_activity"):
+            return False
+        state = my_task._get_internal_data("event_value")
+        return isinstance(state, dict) and state.get("left") == 0 and state.get("next") is None
 
     def update_task(self, my_task):
         if self.cycle_complete(my_task):

@@ -187,6 +187,19 @@ class Cycle:
             return self.cron.get_next_fire_time(previous, previous + timedelta(microseconds=1))
         return self.period.after(previous)
 
+    def next_after(self, previous: datetime, now: datetime) -> datetime | None:
+        """The firing after `previous`. A bounded cycle (`R<n>`) catches up every missed firing,
+        at most n; an unbounded one (`R/...`, cron) that fell behind skips to its first firing
+        after `now`, so a worker that was down for a month does not fire a month of them."""
+        following = self.following(previous)
+        if self.repetitions is not None or following is None or following > now:
+            return following
+        if self.cron is not None:
+            return self.cron.get_next_fire_time(None, now + timedelta(microseconds=1))
+        while following <= now:
+            following = self.period.after(following)
+        return following
+
 
 def parse_cycle(text: str, zone_name: str, *, runnable: bool = True) -> Cycle:
     """A `timeCycle`; `runnable=False` only asks whether it is written as one (R0 included)."""

@@ -6,20 +6,22 @@ Nothing here deserialises a workflow: lists and details come from indexed rows.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
-from .access import Actor, candidate_of, offered_to_group, visible_instances
-from .models import AuditEvent, Incident, Instance, Job, Region, Task, Timer
+from .access import Actor, offered_to, visible_instances
+from .models import AuditEvent, Incident, Instance, Job, Region, Task, TaskCandidate, Timer
 
 
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def instance_summary(instance: Instance) -> dict[str, Any]:
+def instance_summary(instance) -> dict[str, Any]:
+    """A case as lists show it; `instance` is an Instance or a row of `INSTANCE_LIST_COLUMNS`."""
     return {
         "id": instance.id,
         "process": instance.process_key,
@@ -36,7 +38,8 @@ def instance_summary(instance: Instance) -> dict[str, Any]:
     }
 
 
-def task_summary(task: Task, with_form: bool = False) -> dict[str, Any]:
+def task_summary(task, with_form: bool = False) -> dict[str, Any]:
+    """A task as lists show it; `task` is a Task or a row of `TASK_LIST_COLUMNS` (without a form)."""
     data = {
         "id": task.id,
         "instance_id": task.instance_id,
@@ -61,13 +64,63 @@ def _scope(actor: Actor | None) -> ColumnElement[bool]:
     return visible_instances(actor) if actor is not None else true()
 
 
+# What the lists show: never the case state, its variables or a task's form.
+INSTANCE_LIST_COLUMNS = (
+    Instance.id,
+    Instance.process_key,
+    Instance.process_version,
+    Instance.title,
+    Instance.business_key,
+    Instance.region_code,
+    Instance.status,
+    Instance.stage,
+    Instance.stage_name,
+    Instance.started_at,
+    Instance.updated_at,
+    Instance.ended_at,
+)
+TASK_LIST_COLUMNS = (
+    Task.id,
+    Task.instance_id,
+    Task.bpmn_id,
+    Task.name,
+    Task.lane,
+    Task.stage,
+    Task.status,
+    Task.candidate_groups,
+    Task.assignee,
+    Task.due_at,
+    Task.created_at,
+    Task.completed_at,
+    Task.completed_by,
+)
+DEFAULT_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a list and how many rows the whole list has (counted by SQL)."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
 def list_instances(
-    s: Session, actor: Actor | None = None, status: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
-    query = select(Instance).where(_scope(actor)).order_by(Instance.id.desc()).limit(limit)
-    if status:
-        query = query.where(Instance.status == status)
-    return [instance_summary(i) for i in s.scalars(query)]
+    s: Session,
+    actor: Actor | None = None,
+    status: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Listing:
+    """Cases, newest first (the primary key orders them: no sort on an unindexed column)."""
+    where = [_scope(actor)] + ([Instance.status == status] if status else [])
+    total = s.scalar(select(func.count()).select_from(Instance).where(*where)) or 0
+    rows = s.execute(
+        select(*INSTANCE_LIST_COLUMNS).where(*where).order_by(Instance.id.desc()).limit(limit).offset(offset)
+    )
+    return Listing([instance_summary(row) for row in rows], total, limit, offset)
 
 
 def list_tasks(
@@ -75,21 +128,30 @@ def list_tasks(
     actor: Actor | None = None,
     instance_id: int | None = None,
     group: str | None = None,
-    status: str = "ready",
-) -> list[dict[str, Any]]:
-    query = (
-        select(Task)
-        .join(Instance, Instance.id == Task.instance_id)
-        .where(_scope(actor), Task.status == status)
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at)
-    )
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+) -> Listing:
+    """Ready user tasks by due date (none last), those offered to `group` or to `actor` from the
+    `task_candidates` index; their forms are in `instance_detail`."""
+    where = [Task.status == "ready", _scope(actor)]
     if actor is not None:
-        query = query.where(candidate_of(actor))
+        where.append(offered_to(actor))
     if instance_id is not None:
-        query = query.where(Task.instance_id == instance_id)
+        where.append(Task.instance_id == instance_id)
     if group:
-        query = query.where(offered_to_group(group))
-    return [task_summary(t, with_form=True) for t in s.scalars(query)]
+        offered = select(TaskCandidate.task_id).where(
+            TaskCandidate.kind == "group", TaskCandidate.name == group
+        )
+        where.append(Task.id.in_(offered))
+    joined = select().select_from(Task).join(Instance, Instance.id == Task.instance_id).where(*where)
+    total = s.scalar(joined.add_columns(func.count())) or 0
+    rows = s.execute(
+        joined.add_columns(*TASK_LIST_COLUMNS)
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return Listing([task_summary(row) for row in rows], total, limit, offset)
 
 
 def instance_detail(s: Session, instance_id: int, actor: Actor | None = None) -> dict[str, Any] | None:

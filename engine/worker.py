@@ -3,8 +3,13 @@
 APScheduler holds three jobs: a steady `tick` every `interval` seconds (catches work written by
 other processes), a one-off `wake` at the earliest due time it knows of, and a cheap `poll`
 every `poll_interval` seconds (one indexed query) that runs a service-task job a step of any
-process has just created within a second, so people do not wait on a system step. A timer missed
+process has just created within a second, so people do not wait on a system step (SQLite has no
+NOTIFY; on PostgreSQL the listener below is usually first). A timer missed
 while no worker ran is simply due when one starts, so it fires on the first tick.
+
+On PostgreSQL it also listens (`LISTEN ksdpl_work`): a step that creates a job or a timer
+notifies the channel when it commits, and the worker runs at once (a service task after a user
+task starts within a second, not on the next poll) and wakes again at the new earliest due time.
 
 When the database cannot be reached the worker says so in the log, drops its connections and
 tries again after 1, 2, 4 ... seconds (at most `interval`), then logs when it is back.
@@ -19,6 +24,7 @@ import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -27,6 +33,7 @@ from .clock import clock
 from .delivery import Delivery
 from .errors import Unavailable
 from .jobs import RunReport
+from .projections import WORK_CHANNEL
 from .service import Orchestrator
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,9 @@ class Worker:
         self._lock = threading.Lock()
         self.scheduler: BaseScheduler | None = None
         self.outage_attempts = 0  # failed ticks in a row because the database was unavailable
+        self.ticks = 0  # finished runs, however they were started
+        self.listening = threading.Event()  # set while subscribed to PostgreSQL's notifications
+        self._stopped = threading.Event()
 
     def run_once(self) -> RunReport:
         """Everything due now, including what became due while running it; then the outbox
@@ -63,6 +73,7 @@ class Worker:
             delivered = self.delivery.run()
             total.reminders, total.notified = delivered.reminders, delivered.notified
             total.emails_sent, total.emails_failed = delivered.emails_sent, delivered.emails_failed
+            self.orchestrator.heartbeat(self.worker_id)
             return total
 
     def _tick(self) -> None:
@@ -78,6 +89,7 @@ class Worker:
                 log.info("worker %s: %s", self.worker_id, report)
             self._recovered()
             self._schedule_wake()
+            self.ticks += 1
         except Unavailable as err:
             self._outage(err)
         except Exception:  # the scheduler must keep running; the failure is logged with its traceback
@@ -136,8 +148,40 @@ class Worker:
         run_at = datetime.now(UTC) + max(due - now, timedelta(0))
         self.scheduler.add_job(self._tick, "date", run_date=run_at, id="wake", replace_existing=True)
 
+    def _wake_now(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.add_job(
+                self._tick, "date", run_date=datetime.now(UTC), id="wake", replace_existing=True
+            )
+
+    def _listen(self) -> None:
+        """PostgreSQL: run as soon as a committed step notifies `ksdpl_work`; reconnect after an
+        outage (the interval's tick still covers what was notified meanwhile)."""
+        import psycopg
+
+        url = self.orchestrator.db.url.set(drivername="postgresql")
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+                    conn.execute(f"LISTEN {WORK_CHANNEL}")
+                    self.listening.set()
+                    while not self._stopped.is_set():
+                        if any(True for _ in conn.notifies(timeout=1.0, stop_after=1)):
+                            self._wake_now()
+            except psycopg.Error as err:
+                self.listening.clear()
+                log.warning(
+                    "worker %s: not listening for new work (%s); polling meanwhile", self.worker_id, err
+                )
+                self._stopped.wait(self.retry_delay() if self.outage_attempts else self.interval)
+        self.listening.clear()
+
     def _build(self, scheduler: BaseScheduler) -> BaseScheduler:
         self.scheduler = scheduler
+        if self.orchestrator.db.dialect.name == "postgresql":
+            self._stopped.clear()
+            scheduler.add_listener(lambda _event: self._stopped.set(), EVENT_SCHEDULER_SHUTDOWN)
+            threading.Thread(target=self._listen, name=f"listen-{self.worker_id}", daemon=True).start()
         scheduler.add_job(
             self._tick,
             "interval",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from engine import calendar
 from engine.calendar import (
     TIMEZONES,
     WorkingCalendar,
@@ -154,3 +156,48 @@ def test_start_and_end_of_day_are_local_midnights() -> None:
     assert end_of_day(day, "Asia/Makassar") == datetime(2027, 2, 12, 16, 0, tzinfo=UTC)
     assert end_of_day(day, "Asia/Jayapura") == datetime(2027, 2, 12, 15, 0, tzinfo=UTC)
     assert end_of_day(day, "WIT") == end_of_day(day, "Asia/Jayapura")
+
+
+def _naive_add(cal: WorkingCalendar, start: date, n: int) -> date:
+    step = timedelta(days=1 if n > 0 else -1)
+    day, remaining = start, abs(n)
+    while remaining:
+        day += step
+        remaining -= cal.is_working_day(day)
+    return day
+
+
+def _naive_between(cal: WorkingCalendar, start: date, end: date) -> int:
+    if end < start:
+        return -_naive_between(cal, end, start)
+    return sum(cal.is_working_day(start + timedelta(days=i)) for i in range(1, (end - start).days + 1))
+
+
+def test_counting_by_year_agrees_with_walking_day_by_day():
+    """The per-year tables give what the definition gives, across years, backwards and with overrides."""
+    rnd = random.Random(8)
+    cal = WorkingCalendar({date(2027, 5, 8): False, date(2027, 5, 10): True, date(2026, 12, 31): True})
+    for _ in range(1500):
+        start = date(2025, 1, 1) + timedelta(days=rnd.randrange(1200))
+        n = rnd.randrange(-400, 400)
+        assert cal.add_working_days(start, n) == _naive_add(cal, start, n), (start, n)
+        end = start + timedelta(days=rnd.randrange(-500, 500))
+        assert cal.working_days_between(start, end) == _naive_between(cal, start, end), (start, end)
+
+
+def test_a_countdown_does_not_walk_the_days_again(monkeypatch):
+    """An inbox row's countdown is a lookup once the year's table is built, not a walk per row;
+    the table is shared by every calendar with the same overrides (one per region and request)."""
+    overrides = {date(2027, 3, 1): True}
+    WorkingCalendar(overrides).working_days_between(date(2027, 1, 1), date(2027, 12, 31))
+    calls = []
+    original = calendar._working
+    monkeypatch.setattr(
+        calendar, "_working", lambda day, override: calls.append(day) or original(day, override)
+    )
+    cal = WorkingCalendar(dict(overrides))  # the next request's calendar
+    assert cal.working_days_between(date(2027, 2, 1), date(2027, 11, 30)) > 150
+    assert cal.add_working_days(date(2027, 2, 1), 150) > date(2027, 8, 1)
+    assert len(calls) <= 2
+    WorkingCalendar({date(2027, 3, 2): True}).working_days_between(date(2027, 2, 1), date(2027, 3, 31))
+    assert len(calls) > 300  # other overrides: that year's own table

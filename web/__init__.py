@@ -11,19 +11,18 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from flask import Flask, Response, g, render_template, request
-from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException, InternalServerError
-from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Unavailable
 from engine.ids import MAX_ID
 
 from .formatting import format_size
+
+if TYPE_CHECKING:  # Flask is imported by `create_app`, not by every `web.*` import (the CLI's)
+    from flask import Flask, Response
+    from flask.typing import ResponseReturnValue
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +44,18 @@ ERROR_TEXT = {
 ERROR_CODES = tuple(ERROR_TEXT)  # every status the app answers with has an Indonesian page
 
 
-class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: a number past the id columns' range is 404, never a 500."""
+def id_converter() -> type:
+    """`<int:...>` in every route: a number past the id columns' range is 404, never a 500.
+    Built by `create_app`, so importing `web` (the CLI does) does not import werkzeug."""
+    from werkzeug.routing import IntegerConverter
 
-    def __init__(self, url_map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(url_map, *args, **kwargs)
+    class IdConverter(IntegerConverter):
+        def __init__(self, url_map, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("min", 1)
+            kwargs.setdefault("max", MAX_ID)
+            super().__init__(url_map, *args, **kwargs)
+
+    return IdConverter
 
 
 def _env_settings() -> dict[str, Any]:
@@ -96,8 +100,12 @@ def _dev_secret_key(app: Flask) -> str:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` (tests) overrides the environment; `KSDPL_ORCHESTRATOR` injects one."""
+    from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     app = Flask(__name__)
-    app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.url_map.converters["int"] = id_converter()  # before any route is added
     app.config.from_mapping(
         KSDPL_DATABASE_URL=f"sqlite:///{os.path.abspath('ksdpl.db')}",
         KSDPL_PROCESS_KEY="ksdpl",
@@ -134,7 +142,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Behind nginx & co.: the client's address (for the login limit) and scheme come from them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from . import auth, cases, console, db, formatting, inbox, letters, notifications
+    from . import api, auth, cases, console, db, formatting, inbox, letters, notifications, ops
 
     db.init_app(app)
     formatting.register(app, orchestrator)
@@ -147,6 +155,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     console.init_app(app)
     auth.init_app(app)  # after the blueprint: it rate-limits the registered login view
     _register_error_pages(app)
+    api.init_app(app)  # after auth and the error pages: it extends both
+    ops.init_app(app)
     app.after_request(_security_headers)
     return app
 
@@ -154,6 +164,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _security_headers(response: Response) -> Response:
     """No framing, no sniffing, and no scripts but our own on the pages that load them (the
     diagram, live updates: `console.allow_scripts`); never inline ones."""
+    from flask import g
+
     scripts = "'self'" if g.get("page_scripts") else "'none'"
     response.headers.setdefault(
         "Content-Security-Policy",
@@ -167,6 +179,10 @@ def _security_headers(response: Response) -> Response:
 
 
 def _register_error_pages(app: Flask) -> None:
+    from flask import render_template, request
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import InternalServerError
+
     def http_error(error: HTTPException) -> ResponseReturnValue:
         code = error.code or 500
         title, message = ERROR_TEXT.get(code, (error.name, error.description or ""))

@@ -9,27 +9,40 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.access import AccessPolicy
 from engine.clock import clock
-from engine.delivery import NOTIFY_MODES
 from engine.models import Region, User
+from engine.preferences import NOTIFY_MODES
 from engine.text import single_line
 
 from .throttle import unlock
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,99}")
 _EMAIL = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
 
-_hasher = PasswordHasher()
-# Verified when the username does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("tidak-ada-pengguna-ini")
+
+@cache
+def _hasher() -> PasswordHasher:
+    """argon2, loaded by the first password to hash or check, not by every import (the CLI's)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the username does not exist, so a wrong name costs as long as a wrong password."""
+    return _hasher().hash("tidak-ada-pengguna-ini")
 
 
 class AccountError(ValueError):
@@ -52,7 +65,7 @@ class UserInfo:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password_strength(password: str) -> None:
@@ -170,17 +183,19 @@ def end_sessions(session: Session, user_id: int) -> None:
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this password, or None. Rehashes when argon2's parameters changed."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None or not user.active:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
+            _hasher().verify(_dummy_hash(), password)
         return None
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher().verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
         session.commit()
     return user
 

@@ -45,7 +45,7 @@ MSG_ACCOUNT_LOCKED = (
 MSG_BAD_LOGIN = "Nama pengguna atau kata sandi salah"
 
 # Pages anyone may open; everything else redirects to the login page.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "ops.healthz", "api.openapi"})
 
 
 class WebUser(UserMixin):

@@ -344,6 +344,12 @@ def complete(task_id: str) -> ResponseReturnValue:
 
     fresh()
     flash(f"Tugas «{task.name}» selesai.", "sukses")
+    if result.incident:  # the completion stands; the step after it waits for an operator
+        flash(
+            "Langkah berikutnya gagal dijalankan dan dicatat sebagai insiden untuk operator: "
+            + result.incident,
+            "galat",
+        )
     region = views.region_view(db(), instance.region_code)
     for message in next_step_messages(result, region.timezone):
         flash(message, "info")

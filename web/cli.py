@@ -1,13 +1,15 @@
 """The `ksdpl` console script: the engine's commands plus `serve`, `user` and `demo`.
 
 The engine owns the command group (deploy, start, worker, region, ...); this module adds what
-needs the web layer and the accounts. Errors go to stderr as one line with a non-zero exit,
-never a traceback (the engine's group turns `EngineError` into that).
+needs the web layer and the accounts, each imported by the command that uses it (argon2, Flask).
+Errors go to stderr as one line with a non-zero exit, never a traceback (the engine's group
+turns `EngineError` into that).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,19 +17,8 @@ import click
 
 from engine.cli import Context, pass_context
 from engine.cli import cli as engine_cli
-from engine.delivery import NOTIFY_MODES
 from engine.errors import EngineError
-
-from .accounts import (
-    AccountError,
-    create_user,
-    list_users,
-    set_active,
-    set_email,
-    set_notify_mode,
-    set_password,
-)
-from .throttle import unlock
+from engine.preferences import NOTIFY_MODES
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -103,6 +94,8 @@ def user_add(
     as_json: bool,
 ) -> None:
     """Add an account."""
+    from .accounts import AccountError, create_user
+
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
@@ -134,6 +127,8 @@ def user_add(
 @pass_context
 def user_passwd(ctx: Context, username: str, password: str | None) -> None:
     """Set a new password; the user's open sessions end."""
+    from .accounts import AccountError, set_password
+
     password = password if password is not None else _prompt_password()
     with ctx.orchestrator.uow() as uow:
         try:
@@ -145,6 +140,8 @@ def user_passwd(ctx: Context, username: str, password: str | None) -> None:
 
 
 def _account_change(ctx: Context, change, username: str, *args) -> None:
+    from .accounts import AccountError
+
     with ctx.orchestrator.uow() as uow:
         try:
             change(uow.session, username, *args)
@@ -158,6 +155,8 @@ def _account_change(ctx: Context, change, username: str, *args) -> None:
 @pass_context
 def user_disable(ctx: Context, username: str) -> None:
     """Disable an account: it cannot log in and its open sessions end at once."""
+    from .accounts import set_active
+
     _account_change(ctx, set_active, username, False)
     click.echo(f"user {username.strip().lower()} disabled")
 
@@ -167,6 +166,8 @@ def user_disable(ctx: Context, username: str) -> None:
 @pass_context
 def user_enable(ctx: Context, username: str) -> None:
     """Enable a disabled account again."""
+    from .accounts import set_active
+
     _account_change(ctx, set_active, username, True)
     click.echo(f"user {username.strip().lower()} enabled")
 
@@ -176,6 +177,8 @@ def user_enable(ctx: Context, username: str) -> None:
 @pass_context
 def user_unlock(ctx: Context, username: str) -> None:
     """Lift the lock that many wrong passwords put on an account (an admin's act)."""
+    from .throttle import unlock
+
     _account_change(ctx, lambda s, name: unlock(s, name), username)
     click.echo(f"user {username.strip().lower()} unlocked")
 
@@ -186,6 +189,8 @@ def user_unlock(ctx: Context, username: str) -> None:
 @pass_context
 def user_set_email(ctx: Context, username: str, email: str) -> None:
     """Set the address notifications are mailed to ("" removes it)."""
+    from .accounts import AccountError, set_email
+
     with ctx.orchestrator.uow() as uow:
         try:
             set_email(uow.session, username, email)
@@ -201,6 +206,8 @@ def user_set_email(ctx: Context, username: str, email: str) -> None:
 @pass_context
 def user_notify(ctx: Context, username: str, mode: str) -> None:
     """E-mail for each notification, a daily digest, or none (the app shows them all anyway)."""
+    from .accounts import AccountError, set_notify_mode
+
     with ctx.orchestrator.uow() as uow:
         try:
             set_notify_mode(uow.session, username, mode)
@@ -215,7 +222,9 @@ def user_notify(ctx: Context, username: str, mode: str) -> None:
 @pass_context
 def user_list(ctx: Context, as_json: bool) -> None:
     """List accounts (never their password hashes)."""
-    with ctx.orchestrator.session() as session:
+    from .accounts import list_users
+
+    with ctx.session() as session:
         users = list_users(session)
     if as_json:
         rows = [
@@ -240,6 +249,81 @@ def user_list(ctx: Context, as_json: bool) -> None:
             f"{u.username:<20} {','.join(u.groups):<24} {u.region_code or '-':<8} "
             f"{u.email or '-':<32} {u.notify_mode:<6} {u.name}{state}"
         )
+
+
+@click.group()
+def token() -> None:
+    """Bearer tokens for the JSON API (/api/v1): each acts as its user."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for, e.g. the system that uses it.")
+@json_option
+@pass_context
+def token_create(ctx: Context, username: str, name: str, as_json: bool) -> None:
+    """Create a token and print it (it is shown only this once; only its hash is kept)."""
+    from .accounts import AccountError
+    from .tokens import create_token
+
+    with ctx.orchestrator.uow() as uow:
+        try:
+            value = create_token(uow.session, username, name, created_by=os.environ.get("USER"))
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+    click.echo(json.dumps({"username": username.strip().lower(), "token": value}) if as_json else value)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int, required=False)
+@click.option("--user", "username", default=None, help="Revoke every token of this user.")
+@pass_context
+def token_revoke(ctx: Context, token_id: int | None, username: str | None) -> None:
+    """Revoke one token (its id from `token list`) or all tokens of a user (--user)."""
+    from .accounts import AccountError
+    from .tokens import revoke
+
+    if (token_id is None) == (username is None):
+        raise click.UsageError("give a TOKEN_ID or --user USERNAME")
+    with ctx.orchestrator.uow() as uow:
+        try:
+            count = revoke(uow.session, token_id=token_id, username=username)
+        except AccountError as err:
+            raise EngineError(str(err)) from None
+        uow.commit()
+    click.echo(f"{count} token(s) revoked")
+
+
+@token.command("list")
+@click.option("--user", "username", default=None)
+@json_option
+@pass_context
+def token_list(ctx: Context, username: str | None, as_json: bool) -> None:
+    """Tokens with their owner, prefix and state (never the tokens themselves)."""
+    from .tokens import list_tokens
+
+    with ctx.orchestrator.session() as session:
+        rows = list_tokens(session, username)
+    if as_json:
+        data = [
+            {
+                "id": t.id,
+                "username": t.username,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": t.created_at.isoformat(),
+                "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+            }
+            for t in rows
+        ]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no tokens")
+    for t in rows:
+        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+        click.echo(f"{t.id:>5}  {t.username:<20} {t.prefix}…  {t.created_at:%Y-%m-%d}  {state}  {t.name}")
 
 
 @click.command()
@@ -269,7 +353,7 @@ def demo(ctx: Context, no_cases: bool, force: bool, as_json: bool) -> None:
 
 def build_cli() -> click.Group:
     """The engine's group with the web commands added (once, however often this is called)."""
-    for command in (serve, user, demo):
+    for command in (serve, user, token, demo):
         if command.name not in engine_cli.commands:
             engine_cli.add_command(command)
     return engine_cli

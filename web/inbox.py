@@ -1,4 +1,4 @@
-"""The inbox: the ready tasks a person may do, with filters, and claiming a task."""
+"""The inbox: one page of the ready tasks a person may do, with filters and search; claiming a task."""
 
 from __future__ import annotations
 
@@ -11,32 +11,28 @@ from engine.errors import EngineError
 from . import views
 from .auth import safe_next
 from .db import db, latest_stages, orchestrator
+from .inbox_query import FILTERS, SORTS, InboxQuery, inbox_page
 
 bp = Blueprint("inbox", __name__)
 
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    rows = views.inbox(db(), g.actor, clock.now())
-    chosen = request.args.get("filter", "semua")
-    if chosen not in views.INBOX_FILTERS:
-        chosen = "semua"
     stages = latest_stages()
-    stage = request.args.get("tahap", type=int)
-    if stage is not None and stage not in stages:
-        stage = None
-    counts = {name: sum(views.matches(row, name) for row in rows) for name in views.INBOX_FILTERS}
-    stage_counts = {n: sum(row.stage == n for row in rows) for n in stages}
-    shown = [row for row in rows if views.matches(row, chosen) and (stage is None or row.stage == stage)]
+    query = InboxQuery.parse(request.args, stages)
+    page = inbox_page(db(), g.actor, clock.now(), query)
     return render_template(
         "inbox.html",
-        rows=shown,
-        total=len(rows),
-        counts=counts,
-        stage_counts=stage_counts,
-        filters=views.INBOX_FILTERS,
-        chosen=chosen,
-        stage=stage,
+        page=page,
+        rows=page.rows,
+        total=page.total,
+        counts=page.counts,
+        stage_counts=page.stage_counts,
+        filters=FILTERS,
+        sorts=SORTS,
+        query=query,
+        chosen=query.filter,
+        stage=query.stage,
         stages=stages,
     )
 

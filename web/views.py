@@ -1,7 +1,7 @@
 """The read side: what the inbox, task and case pages show, as queries on the projections.
 
 Authorisation lives here, in SQL: every query is filtered with `visible_instances` or
-`actionable_tasks`, and a single row is looked up by id *with* that clause, so a guessed id of
+`offered_to`, and a single row is looked up by id *with* that clause, so a guessed id of
 another region's case finds nothing (404) rather than something the template must hide.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from engine.access import Actor, actionable_tasks, candidate_of, visible_instances
+from engine.access import Actor, candidate_of, visible_instances
 from engine.calendar import WorkingCalendar
 from engine.forms import display_value
 from engine.models import (
@@ -70,6 +70,7 @@ ACTION_LABELS = {
     "variable": "Mengubah variabel kasus",
     "migrate": "Memindahkan kasus ke versi proses lain",
     "reschedule": "Memindahkan batas waktu (operator)",
+    "set-var": "Operator mengubah variabel kasus",
 }
 
 
@@ -136,83 +137,6 @@ def form_of(task: Task) -> list[dict[str, Any]]:
     except ValueError:
         return []
     return [f for f in fields if isinstance(f, dict) and f.get("id")] if isinstance(fields, list) else []
-
-
-# --- inbox ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    task_id: str
-    task_name: str
-    stage: int | None
-    definition_id: int  # the case's deployed version, which names its stages
-    instance_id: int
-    case_title: str
-    partner: str
-    country: str
-    region: RegionView
-    candidate_groups: str
-    deadline: Deadline | None
-    assignee: str | None
-    assignee_name: str | None
-    mine: bool
-
-    @property
-    def taken_by_other(self) -> bool:
-        return self.assignee is not None and not self.mine
-
-
-INBOX_FILTERS: dict[str, str] = {
-    "semua": "Semua",
-    "segera": "Segera jatuh tempo (≤ 5 hari kerja)",
-    "terlambat": "Terlambat",
-    "saya": "Diambil oleh saya",
-}
-
-
-def inbox(session: Session, actor: Actor, now: datetime) -> list[InboxRow]:
-    """Every ready task the actor may do, soonest deadline first, tasks without one last."""
-    rows = session.execute(
-        select(Task, Instance)
-        .join(Instance, Instance.id == Task.instance_id)
-        .where(actionable_tasks(actor))
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at)
-    ).all()
-    regions = _Regions(session)
-    names = display_names(session, {task.assignee for task, _ in rows})
-    result = []
-    for task, instance in rows:
-        variables = variables_of(instance)
-        result.append(
-            InboxRow(
-                task_id=task.id,
-                task_name=task.name,
-                stage=task.stage if task.stage is not None else instance.stage,
-                definition_id=instance.definition_id,
-                instance_id=instance.id,
-                case_title=instance.title,
-                partner=str(variables.get("nama_mitra") or "-"),
-                country=str(variables.get("negara_mitra") or "-"),
-                region=regions.region(instance.region_code),
-                candidate_groups=task.candidate_groups,
-                deadline=regions.deadline(task.due_at, instance.region_code, now),
-                assignee=task.assignee,
-                assignee_name=names.get(task.assignee) if task.assignee else None,
-                mine=task.assignee == actor.username,
-            )
-        )
-    return result
-
-
-def matches(row: InboxRow, name: str) -> bool:
-    if name == "segera":
-        return row.deadline is not None and row.deadline.due_soon
-    if name == "terlambat":
-        return row.deadline is not None and row.deadline.overdue
-    if name == "saya":
-        return row.mine
-    return True
 
 
 # --- a task --------------------------------------------------------------------------------------

@@ -44,7 +44,9 @@ def test_a_case_from_the_command_line(ksdpl):
     ]
     instance_id = int(ksdpl("start", "review", "--region", "3171", "--var", "judul=Dari CLI").stdout)
     [task] = json.loads(ksdpl("tasks", "--instance", str(instance_id), "--json").stdout)
-    assert task["name"] == "Susun draf" and [f["id"] for f in task["form"]] == ["isi", "jumlah"]
+    assert task["name"] == "Susun draf" and "form" not in task  # lists never carry forms
+    [shown] = json.loads(ksdpl("show", str(instance_id), "--json").stdout)["tasks"]
+    assert shown["id"] == task["id"] and [f["id"] for f in shown["form"]] == ["isi", "jumlah"]
     assert json.loads(ksdpl("tasks", "--group", "kemenlu", "--json").stdout) == []
 
     bad = ksdpl("complete", task["id"], "--var", "isi=x", "--var", "jumlah=500", ok=False)

@@ -139,6 +139,18 @@ def test_unbounded_boundary_cycle_keeps_its_row_moving(orch):
     assert follow_ups(orch, instance_id) == 3
 
 
+def test_an_unbounded_cycle_that_fell_behind_fires_once_then_follows_its_rhythm(orch):
+    clock.set(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))
+    orch.deploy({"timers.bpmn": TIMERS.replace("R2/PT2S", "R/PT1H")})
+    instance_id = orch.start("timers", "3171")
+    clock.set(datetime(2027, 1, 4, 6, 30, tzinfo=UTC))  # five firings missed
+    assert run_once_or_fail(orch).timers_fired == 1
+    assert follow_ups(orch, instance_id) == 1
+    with orch.session() as s:
+        [row] = s.scalars(select(Timer).where(Timer.instance_id == instance_id)).all()
+    assert row.due_at == datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
+
+
 def test_an_intermediate_cycle_fires_once_as_in_camunda_7(orch):
     clock.set(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))
     diagram = TIMERS.replace(
@@ -327,5 +339,45 @@ def test_a_state_saved_by_spiffworkflows_own_timers_still_runs(orch):
         uow.commit()
     clock.set(datetime(2029, 12, 31, 15, 0, tzinfo=UTC))  # midnight in Jayapura
     assert run_once_or_fail(orch).timers_fired == 1
+    with orch.session() as s:
+        assert s.get(Instance, instance_id).status == "completed"
+
+
+EVENT_SUBPROCESS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D" targetNamespace="http://bpmn.io/schema/bpmn">
+<bpmn:process id="esp" isExecutable="true">
+<bpmn:startEvent id="S"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+<bpmn:userTask id="Work" camunda:candidateGroups="pemda"><bpmn:incoming>f1</bpmn:incoming>
+  <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+<bpmn:endEvent id="E"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="S" targetRef="Work"/><bpmn:sequenceFlow id="f2" sourceRef="Work" targetRef="E"/>
+<bpmn:subProcess id="Reminders" triggeredByEvent="true">
+  <bpmn:startEvent id="Every" isInterrupting="false"><bpmn:outgoing>g1</bpmn:outgoing>
+    <bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition>
+  </bpmn:startEvent>
+  <bpmn:userTask id="FollowUp" camunda:candidateGroups="pemda"><bpmn:incoming>g1</bpmn:incoming>
+    <bpmn:outgoing>g2</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="EE"><bpmn:incoming>g2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="g1" sourceRef="Every" targetRef="FollowUp"/>
+  <bpmn:sequenceFlow id="g2" sourceRef="FollowUp" targetRef="EE"/>
+</bpmn:subProcess>
+</bpmn:process></bpmn:definitions>"""
+
+
+def test_a_non_interrupting_event_subprocess_cycle_repeats_then_lets_the_case_end(orch):
+    clock.set(datetime(2027, 1, 4, 0, 0, tzinfo=UTC))
+    orch.deploy({"esp.bpmn": EVENT_SUBPROCESS})
+    instance_id = orch.start("esp", "3171")
+    for hour in range(1, 6):
+        clock.set(datetime(2027, 1, 4, hour, 0, tzinfo=UTC))
+        run_once_or_fail(orch)
+    assert follow_ups(orch, instance_id) == 3
+    with orch.session() as s:
+        ready = s.scalars(
+            select(Task.id).where(Task.instance_id == instance_id, Task.status == "ready")
+        ).all()
+    for task_id in ready:
+        orch.complete_task(task_id, {}, user="staf")
     with orch.session() as s:
         assert s.get(Instance, instance_id).status == "completed"

@@ -48,8 +48,10 @@ from engine.flowgraph import FlowGraph
 from engine.imports import DirectoryDocuments
 from engine.models import AuditEvent, Base, Document, ImportedCase, Instance, OutboxMessage, Task, Timer
 from engine.service import Orchestrator
+from handlers import registry
 from tests.ksdpl.conftest import BPMN
 from tests.ksdpl.driver import PDF
+from web.accounts import create_user
 
 WIB, WITA = ZoneInfo("Asia/Jakarta"), ZoneInfo("Asia/Makassar")
 NOW = datetime(2026, 4, 27, 10, 0, tzinfo=WIB)
@@ -539,6 +541,11 @@ def test_the_import_command(orch, agreements):
         == "kerja-sama-lama.csv: 0 created, 3 valid, 0 skipped, 2 refused (check only: nothing changed)"
     )
 
+    with orch.uow() as uow:  # the CLI acts as an existing, enabled account
+        create_user(
+            uow.session, "operator", "Operator", ["operator"], "Operator-2026!", None, registry.access
+        )
+        uow.commit()
     done = ksdpl(str(agreements), "--user", "operator")
     assert done.exit_code == 1
     assert done.output.splitlines()[0].startswith("row 2 KS-2022-001: created case ")

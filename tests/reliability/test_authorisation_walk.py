@@ -54,6 +54,34 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("diagram.xml", "GET"): SEES_KOTA_A,
     ("diagram.marks", "GET"): SEES_KOTA_A,
     ("diagram.status", "GET"): SEES_KOTA_A,
+    # the JSON API takes a bearer token, never a session: every role's session gets 401
+    # (tokens: tests/api/test_api.py); its OpenAPI document and the health check are public
+    ("api.openapi", "GET"): PUBLIC,
+    **{
+        (f"api.{name}", method): frozenset()
+        for name, method in (
+            ("process_definitions", "GET"),
+            ("deploy", "POST"),
+            ("process_definition", "GET"),
+            ("start", "POST"),
+            ("instances", "GET"),
+            ("instance", "GET"),
+            ("history", "GET"),
+            ("cancel", "POST"),
+            ("documents", "GET"),
+            ("upload", "POST"),
+            ("document", "GET"),
+            ("tasks", "GET"),
+            ("task", "GET"),
+            ("claim", "POST"),
+            ("unclaim", "POST"),
+            ("complete", "POST"),
+            ("incidents", "GET"),
+            ("retry", "POST"),
+        )
+    },
+    ("ops.healthz", "GET"): PUBLIC,
+    ("ops.metrics", "GET"): frozenset(),  # an operator's bearer token only
 }
 # The operator console: operators only (an empty form is a refusal of its content, after the
 # authority check). Accounts and regions are for admins, and no admin is among the roles walked;
@@ -139,8 +167,10 @@ def ids(orch) -> dict[str, str]:
             .returning(EmailDelivery.id)
         ).scalar_one()
         uow.commit()
+    orch.heartbeat("uji")  # a worker ran: /healthz answers 200
     return {
         "instance_id": str(instance_id),
+        "incident_id": "1",
         "task_id": task_id,
         "document_id": str(document_id),
         "notification_id": str(notification_id),

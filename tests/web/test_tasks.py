@@ -437,3 +437,18 @@ def test_empty_comment_is_refused(orch, login, penjajakan):
     assert response.status_code == 302
     assert "Komentar tidak boleh kosong" in text_of(client.get(f"/kasus/{case}"))
     assert snapshot(orch) == before
+
+
+def test_a_failure_after_completing_is_shown_as_an_incident_not_a_stuck_form(orch, login):
+    """The person's completion stands; the page says the next step failed and operators see it."""
+    from tests.conftest import FIXTURES
+    from tests.web.conftest import KOTA_A
+
+    orch.deploy({"approval.bpmn": (FIXTURES / "approval.bpmn").read_text()}, user="analis")
+    instance_id = orch.start("approval", KOTA_A, user="pemda_a")
+    task_id = ready_task(orch, instance_id, "Approve")
+    response = login("pemda_a").post(f"/tugas/{task_id}", data={}, follow_redirects=True)
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "Tugas «Setujui» selesai." in page
+    assert "dicatat sebagai insiden untuk operator" in page and "Approved_q" in page

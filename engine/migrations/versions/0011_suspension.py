@@ -1,7 +1,7 @@
 """suspended cases: an operator holds a case (no step, job or timer runs) until resumed
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0012
 Create Date: 2026-11-30 10:00:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import engine.models
 
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

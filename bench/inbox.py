@@ -1,0 +1,292 @@
+"""The inbox as cases pile up: one page, regional and national, first page and a filtered one.
+
+    python bench/inbox.py [--sizes 1000 10000] [--100k] [--runs 30] [--pg URL] [--no-pg]
+
+Each size gets its own database with the real KSDPL process deployed and N running cases written
+in bulk: 50 regions, a tenth of the cases in the measured region (10,000 ready tasks there at
+100k), each case with one ready task and five completed ones (forms, submitted values and a 4 KB
+state stored, as a real case carries them), a twentieth of the ready tasks for the national
+ministry. Measured per request, through the Flask app (login once, then GET): median, p95, the
+ratio of each size to the smallest (the baseline, measured in the same run), the bytes of the
+page, and the query plan of the page's main statement. SQLite always; PostgreSQL at `--pg`
+(default `KSDPL_BENCH_DATABASE_URL`) unless `--no-pg`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, event, insert, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+from engine.config import Settings  # noqa: E402
+from engine.models import Instance, Region, Task, TaskCandidate, User  # noqa: E402
+from engine.service import Orchestrator  # noqa: E402
+from engine.store import upgrade  # noqa: E402
+from web import create_app  # noqa: E402
+from web.accounts import hash_password  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-password-1"
+REGIONS = 50
+HOT = "R00"  # the measured region: a tenth of the cases
+NOW = datetime(2027, 5, 3, 2, 0, tzinfo=UTC)
+STATE = json.dumps({"pad": "x" * 4000})  # never read by a list; stored so rows are their real size
+FORM = json.dumps([{"id": f"f{i}", "label": f"Isian {i}", "type": "string"} for i in range(20)])
+BATCH = 2000
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def postgres_url(base: str) -> tuple[str, callable]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    joiner = "&" if "?" in base else "?"
+    return f"{base}{joiner}options=-csearch_path%3D{schema}", drop
+
+
+def populate(url: str, n: int) -> Orchestrator:
+    """The KSDPL process deployed, 50 regions, two users and n running cases, written in bulk."""
+    upgrade(url)
+    orch = Orchestrator.from_settings(Settings(url, "Asia/Jakarta", "handlers"))
+    processes = ROOT / "processes"
+    [deployed, *_] = orch.deploy(
+        {name: (processes / name).read_text("utf-8") for name in ("ksdpl.bpmn", "kelayakan.dmn")}
+    )
+    rnd = random.Random(n)
+    with orch.db.begin() as conn:
+        conn.execute(
+            insert(Region),
+            [
+                {"code": f"R{r:02d}", "name": f"Kota {r}", "level": "kota", "timezone": "Asia/Jakarta"}
+                for r in range(REGIONS)
+            ],
+        )
+        password = hash_password(PASSWORD)
+        conn.execute(
+            insert(User),
+            [
+                {"username": "pemda", "name": "Pemda", "password_hash": password, "groups": "pemda"}
+                | {"region_code": HOT, "active": True, "created_at": NOW, "notify_mode": "none"},
+                {"username": "kemendagri", "name": "Kemendagri", "password_hash": password}
+                | {"groups": "kemendagri", "region_code": None, "active": True, "created_at": NOW}
+                | {"notify_mode": "none"},
+            ],
+        )
+        definition_id = conn.execute(text("SELECT max(id) FROM process_definitions")).scalar()
+        for start in range(0, n, BATCH):
+            instances, tasks, candidates = [], [], []
+            for i in range(start, min(n, start + BATCH)):
+                region = HOT if i % 10 == 0 else f"R{1 + i % (REGIONS - 1):02d}"
+                begun = NOW - timedelta(days=rnd.randrange(400))
+                variables = {"nama_mitra": f"Mitra {i}", "negara_mitra": "Jepang", "judul": f"Kasus {i}"}
+                instances.append(
+                    {
+                        "id": i + 1,
+                        "definition_id": definition_id,
+                        "process_key": deployed.key,
+                        "process_version": deployed.version,
+                        "business_key": f"KS-{i:06d}",
+                        "title": f"Kerja sama kota kembar {i}",
+                        "region_code": region,
+                        "status": "running",
+                        "stage": 2 + i % 9,
+                        "stage_name": "Tahap",
+                        "variables": json.dumps(variables),
+                        "state": STATE,
+                        "spiff_version": "3.2.0",
+                        "lock_version": 7,
+                        "started_at": begun,
+                        "updated_at": begun,
+                    }
+                )
+                for k in range(5):  # history: completed tasks with their forms and values
+                    tasks.append(_task(i, "completed", "pemda", begun + timedelta(days=k), rnd))
+                group = "kemendagri" if i % 20 == 7 else "pemda"
+                ready = _task(i, "ready", group, begun + timedelta(days=6), rnd)
+                tasks.append(ready)
+                candidates.append(
+                    {"task_id": ready["id"], "kind": "group", "name": group, "region_code": region}
+                )
+            conn.execute(insert(Instance), instances)
+            conn.execute(insert(Task), tasks)
+            conn.execute(insert(TaskCandidate), candidates)
+    if url.startswith("postgresql"):
+        with orch.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))  # as autovacuum leaves a table at rest
+    else:
+        with orch.db.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    return orch
+
+
+def _task(i: int, status: str, group: str, created: datetime, rnd: random.Random) -> dict:
+    done = status == "completed"
+    return {
+        "id": str(uuid.UUID(int=rnd.getrandbits(128))),
+        "instance_id": i + 1,
+        "bpmn_id": "Task_Bench",
+        "name": "Periksa dokumen",
+        "stage": 2 + i % 9,
+        "status": status,
+        "candidate_groups": group,
+        "candidate_users": "",
+        "due_at": created + timedelta(days=rnd.randrange(-20, 60)) if i % 7 else None,
+        "form": FORM,
+        "created_at": created,
+        "completed_at": created if done else None,
+        "completed_by": "pemda" if done else None,
+        "submitted": json.dumps({f"f{k}": "nilai isian yang cukup panjang" for k in range(20)})
+        if done
+        else None,
+    }
+
+
+class Statements:
+    """The SQL of one request, to find the page's statement and explain it."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, object]] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.seen.append((statement, parameters))
+
+    def page_statement(self) -> tuple[str, object]:
+        return next((s, p) for s, p in self.seen if "LIMIT" in s and "task_candidates" in s)
+
+
+def explain(orch: Orchestrator, statement: str, parameters) -> str:
+    with orch.db.connect() as conn:
+        if orch.database_url.startswith("sqlite"):
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            return "\n".join(f"  {row[-1]}" for row in rows)
+        rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF) " + statement, parameters).all()
+        return "\n".join(f"  {row[0]}" for row in rows)
+
+
+def measure(orch: Orchestrator, runs: int) -> dict[str, dict]:
+    from engine.clock import clock
+
+    clock.set(NOW)
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "KSDPL_ORCHESTRATOR": orch}
+        | {"KSDPL_DATABASE_URL": orch.database_url}
+    )
+    results = {}
+    for username in ("pemda", "kemendagri"):
+        client = app.test_client()
+        assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+        for label, path in (("first page", "/"), ("filtered page", "/?filter=segera&tahap=5")):
+            for _ in range(3):  # warm-up: caches, prepared statements
+                assert client.get(path).status_code == 200
+            samples, size = [], 0
+            for _ in range(runs):
+                began = time.perf_counter()
+                response = client.get(path)
+                samples.append(time.perf_counter() - began)
+                size = len(response.data)
+            listened = Statements()
+            event.listen(Engine, "before_cursor_execute", listened)
+            try:
+                client.get(path)
+            finally:
+                event.remove(Engine, "before_cursor_execute", listened)
+            statement, parameters = listened.page_statement()
+            results[f"{username}, {label}"] = {
+                "median": statistics.median(samples),
+                "p95": percentile(samples, 95),
+                "bytes": size,
+                "queries": len(listened.seen),
+                "plan": explain(orch, statement, parameters),
+            }
+    clock.set(None)
+    return results
+
+
+def run(database: str, url_for, sizes: list[int], runs: int) -> list[dict]:
+    rows = []
+    for n in sizes:
+        url, cleanup = url_for()
+        began = time.perf_counter()
+        orch = populate(url, n)
+        print(f"{database}: {n} cases written in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        try:
+            for name, figures in measure(orch, runs).items():
+                rows.append({"database": database, "cases": n, "request": name, **figures})
+        finally:
+            orch.close()
+            cleanup()
+    for row in rows:
+        base = next(r for r in rows if r["request"] == row["request"] and r["database"] == database)
+        row["ratio"] = row["median"] / base["median"]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--100k", dest="big", action="store_true", help="add 100,000 cases")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--pg", default=os.environ.get("KSDPL_BENCH_DATABASE_URL"))
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--plans", action="store_true", help="print every query plan, not only the largest")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    sizes = sorted(set(args.sizes + ([100_000] if args.big else [])))
+
+    tmp = tempfile.TemporaryDirectory()
+    counter = iter(range(1000))
+
+    def sqlite_url():
+        return f"sqlite:///{tmp.name}/inbox-{next(counter)}.db", lambda: None
+
+    rows = run("SQLite", sqlite_url, sizes, args.runs)
+    if args.pg and not args.no_pg:
+        try:
+            rows += run("PostgreSQL", lambda: postgres_url(args.pg), sizes, args.runs)
+        except Exception as err:  # no server: say so, keep the SQLite figures
+            print(f"PostgreSQL not measured: {type(err).__name__}: {err}", file=sys.stderr)
+    tmp.cleanup()
+
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    print(f"inbox request (login once, then GET), {args.runs} runs each, Python {sys.version.split()[0]}")
+    head = f"{'median ms':>9} {'p95 ms':>7} {'ratio':>6} {'bytes':>7} {'SQL':>4}"
+    print(f"{'database':<11} {'cases':>7} {'request':<30} {head}")
+    for r in rows:
+        print(
+            f"{r['database']:<11} {r['cases']:>7} {r['request']:<30} {r['median'] * 1000:>9.1f} "
+            f"{r['p95'] * 1000:>7.1f} {r['ratio']:>6.2f} {r['bytes']:>7} {r['queries']:>4}"
+        )
+    largest = max(sizes)
+    for r in rows:
+        if args.plans or r["cases"] == largest:
+            print(f"\n{r['database']}, {r['cases']} cases, {r['request']}: page statement plan\n{r['plan']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""The inbox at scale, on SQLite and PostgreSQL: pages of a fixed size, filters, search and counts in
+SQL, the `task_candidates` index kept in step with the tasks, and no list reading case state or forms."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+from engine.access import candidate_of, visible_instances
+from engine.clock import clock
+from engine.models import CalendarOverride, Instance, Task, TaskCandidate
+from engine.service import Orchestrator
+from engine.store import alembic_config
+from engine.views import list_instances, list_tasks
+from tests.web.conftest import (
+    KOTA_A,
+    KOTA_B,
+    KSDPL_ACCESS,
+    MONDAY,
+    PENJAJAKAN,
+    START_VALUES,
+    AuthActions,
+    actor,
+    add_pdf,
+    app_config,
+    make_registry,
+    ready_task,
+    seeded,
+    start_case,
+)
+from web import create_app
+from web.inbox_query import PAGE_SIZE, InboxQuery, inbox_page
+
+
+@pytest.fixture
+def orch(db_url) -> Iterator:
+    orchestrator = seeded(Orchestrator(db_url, make_registry()))
+    yield orchestrator
+    orchestrator.close()
+
+
+@pytest.fixture
+def login(orch):
+    app = create_app(app_config(orch))
+
+    def make(username: str):
+        client = app.test_client()
+        assert AuthActions(client).login(username).status_code == 302
+        return client
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def monday():
+    clock.set(MONDAY)
+
+
+def task_links(response) -> list[str]:
+    return re.findall(r'href="/tugas/([0-9a-f-]{36})"', response.get_data(as_text=True))
+
+
+def start_many(orch, n: int, username: str = "pemda_a", **values) -> list[int]:
+    return [start_case(orch, username, **values) for _ in range(n)]
+
+
+def candidates(orch, task_id: str) -> set[tuple[str, str, str | None]]:
+    with orch.session() as s:
+        return {
+            (row.kind, row.name, row.region_code)
+            for row in s.execute(select(TaskCandidate).where(TaskCandidate.task_id == task_id)).scalars()
+        }
+
+
+def test_a_page_holds_a_page_of_rows_and_does_not_grow_with_the_cases(orch, login):
+    start_many(orch, PAGE_SIZE + 2)
+    client = login("pemda_a")
+    first = client.get("/")
+    assert len(task_links(first)) == PAGE_SIZE
+    start_many(orch, PAGE_SIZE * 2)
+    again = client.get("/")
+    assert len(task_links(again)) == PAGE_SIZE
+    # the same rows' worth of HTML: only counts and ids differ
+    assert abs(len(again.data) - len(first.data)) < 0.02 * len(first.data)
+    assert f"Halaman 1 dari 4 ({3 * PAGE_SIZE + 2} tugas)" in again.get_data(as_text=True)
+
+    seen = []
+    for page in range(1, 5):
+        seen += task_links(client.get(f"/?hal={page}"))
+    assert len(seen) == len(set(seen)) == 3 * PAGE_SIZE + 2
+    assert task_links(client.get("/?hal=99")) == task_links(client.get("/?hal=4"))  # past the end: the last
+    assert task_links(client.get("/?hal=-3")) == task_links(client.get("/"))
+
+
+def test_sorts_and_search_by_title_or_business_key(orch, login):
+    who = actor("pemda_a")
+    clock.set(MONDAY - timedelta(days=1))
+    older = orch.start("uji", KOTA_A, {**START_VALUES, "judul_kerja_sama": "Kerja sama Fukuoka"}, actor=who)
+    clock.set(MONDAY)
+    newer = orch.start(
+        "uji",
+        KOTA_A,
+        {**START_VALUES, "judul_kerja_sama": "Sister city 100%"},
+        actor=who,
+        business_key="KS-77",
+    )
+    client = login("pemda_a")
+    older_task, newer_task = ready_task(orch, older, "Penjajakan"), ready_task(orch, newer, "Penjajakan")
+    assert task_links(client.get("/?urut=terbaru")) == [newer_task, older_task]
+    assert task_links(client.get("/?urut=terlama")) == [older_task, newer_task]
+    assert task_links(client.get("/?q=fukuOKA")) == [older_task]
+    assert task_links(client.get("/?q=ks-77")) == [newer_task]
+    assert task_links(client.get("/?q=100%25")) == [newer_task]
+    assert task_links(client.get("/?q=%25")) == [newer_task]  # a % is a character, not a wildcard
+    assert task_links(client.get("/?q=_")) == []
+    nothing = client.get("/?q=tidak-ada")
+    assert task_links(nothing) == [] and "Tidak ada tugas untuk saringan ini" in nothing.get_data(
+        as_text=True
+    )
+
+
+def test_candidates_follow_start_claim_reassignment_completion_and_cancel(orch):
+    case = start_case(orch, "pemda_a")
+    task_id = ready_task(orch, case, "Penjajakan")
+    assert candidates(orch, task_id) == {("group", "pemda", KOTA_A)}
+    orch.claim(task_id, actor("pemda_a"))
+    assert candidates(orch, task_id) == {("group", "pemda", KOTA_A), ("assignee", "pemda_a", KOTA_A)}
+    orch.assign(task_id, "pemda_a2", actor("operator"))
+    assert candidates(orch, task_id) == {("group", "pemda", KOTA_A), ("assignee", "pemda_a2", KOTA_A)}
+    orch.unclaim(task_id, actor("pemda_a2"))
+    assert candidates(orch, task_id) == {("group", "pemda", KOTA_A)}
+
+    document_id = add_pdf(orch, case, task_id)
+    orch.complete_task(task_id, {**PENJAJAKAN, "kajian": str(document_id)}, actor("pemda_a"))
+    assert candidates(orch, task_id) == set()
+    dprd_task = ready_task(orch, case, "PersetujuanDprd")
+    assert candidates(orch, dprd_task) == {("group", "dprd", KOTA_A)}
+    orch.cancel(case, actor("operator"))
+    assert candidates(orch, dprd_task) == set()
+    with orch.session() as s:
+        assert s.scalars(select(TaskCandidate)).all() == []
+
+
+def _row_rule(orch, who) -> set[str]:
+    """The ready tasks `candidate_of` (one row's comma-separated columns) gives the actor."""
+    with orch.session() as s:
+        return set(
+            s.scalars(
+                select(Task.id)
+                .join(Instance, Instance.id == Task.instance_id)
+                .where(Task.status == "ready", visible_instances(who), candidate_of(who))
+            )
+        )
+
+
+def test_the_index_lists_what_the_row_rule_allows(orch):
+    for username in ("pemda_a", "pemda_b", "pemda_a"):
+        start_case(orch, username)
+    claimed = ready_task(orch, start_case(orch, "pemda_b"), "Penjajakan")
+    orch.claim(claimed, actor("pemda_b"))
+    people = [actor(name) for name in ("pemda_a", "pemda_a2", "pemda_b", "dprd_a", "kemendagri")]
+    people.append(KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"]))
+    for who in people:
+        with orch.session() as s:
+            listed = {row["id"] for row in list_tasks(s, actor=who).rows}
+            page = inbox_page(s, who, clock.now(), InboxQuery())
+        assert listed == _row_rule(orch, who) == {row.task_id for row in page.rows}, who.username
+
+
+def test_soon_and_late_filters_agree_with_each_rows_countdown_in_every_zone_and_calendar(orch):
+    """The SQL filters give the rows whose own deadline says soon/late: national staff see WIB and
+    WIT cases, and Kota B has a day off of its own inside the window."""
+    for days_back in range(0, 24):
+        clock.set(MONDAY - timedelta(days=days_back, hours=days_back % 5))
+        start_case(orch, "pemda_a")
+        start_case(orch, "pemda_b")
+    with orch.uow() as uow:
+        uow.session.add(
+            CalendarOverride(
+                day=date(2027, 5, 11), region_code=KOTA_B, is_holiday=True, created_at=clock.now()
+            )
+        )
+        uow.commit()
+    national = KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"])
+    for now in [MONDAY + timedelta(days=days, hours=15) for days in range(-7, 5)]:
+        for who in (national, actor("pemda_b"), actor("pemda_a")):
+            with orch.session() as s:
+                every, counts = every_row(s, who, now, "semua")
+                soon, _ = every_row(s, who, now, "segera")
+                late, _ = every_row(s, who, now, "terlambat")
+            assert {r.task_id for r in soon} == {r.task_id for r in every if r.deadline.due_soon}
+            assert {r.task_id for r in late} == {r.task_id for r in every if r.deadline.overdue}
+            assert counts["segera"] == len(soon) and counts["terlambat"] == len(late)
+
+
+def every_row(s, who, now, name: str) -> tuple[list, dict[str, int]]:
+    """Every page of one filter, and the counts."""
+    first = inbox_page(s, who, now, InboxQuery(filter=name))
+    rows = list(first.rows)
+    for page in range(2, first.pages + 1):
+        rows += inbox_page(s, who, now, InboxQuery(filter=name, page=page)).rows
+    assert len(rows) == first.matching
+    return rows, first.counts
+
+
+class _Statements:
+    """Every SELECT sent to the database while it listens."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.seen.append(statement)
+
+    def __enter__(self) -> _Statements:
+        event.listen(Engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(Engine, "before_cursor_execute", self)
+
+
+def _reads_whole(statement: str, column: str) -> bool:
+    """The statement selects the column itself, not one value extracted from it in SQL."""
+    return bool(re.search(rf"(?<!json_extract\()(?<!CAST\(){re.escape(column)}\b", statement))
+
+
+def test_lists_never_read_case_state_variables_or_forms(orch, login):
+    start_many(orch, 3)
+    start_case(orch, "pemda_b")
+    client = login("pemda_a")
+    with _Statements() as listened:
+        for url in ("/", "/?filter=segera&q=kerja", "/?filter=saya&tahap=2&urut=terbaru", "/?hal=2"):
+            assert client.get(url).status_code == 200
+        with orch.session() as s:
+            assert len(list_tasks(s, actor=actor("pemda_a")).rows) == 3
+            assert len(list_tasks(s, group="pemda", limit=2).rows) == 2
+            assert list_instances(s, limit=2).total == 4
+    assert any("task_candidates" in statement for statement in listened.seen)
+    for statement in listened.seen:
+        for column in ("instances.state", "instances.variables", "tasks.form", "tasks.submitted"):
+            assert not _reads_whole(statement, column), (column, statement)
+
+
+def test_cli_lists_page_with_totals(orch):
+    ids = start_many(orch, 5)
+    with orch.session() as s:
+        first = list_instances(s, limit=2)
+        rest = list_instances(s, limit=2, offset=4)
+        tasks = list_tasks(s, limit=3, offset=3)
+    assert [row["id"] for row in first.rows] == ids[::-1][:2] and first.total == 5
+    assert [row["id"] for row in rest.rows] == [ids[0]]
+    assert len(tasks.rows) == 2 and tasks.total == 5 and "form" not in tasks.rows[0]
+
+
+def test_migration_fills_the_candidates_of_existing_ready_tasks(orch):
+    from alembic import command
+
+    claimed = ready_task(orch, start_case(orch, "pemda_a"), "Penjajakan")
+    orch.claim(claimed, actor("pemda_a"))
+    other = ready_task(orch, start_case(orch, "pemda_b"), "Penjajakan")
+    before = {task_id: candidates(orch, task_id) for task_id in (claimed, other)}
+    config = alembic_config(orch.database_url)
+    command.downgrade(config, "-1")  # before task_candidates (the newest migration)
+    command.upgrade(config, "head")
+    assert {task_id: candidates(orch, task_id) for task_id in (claimed, other)} == before
+    assert before[claimed] == {("group", "pemda", KOTA_A), ("assignee", "pemda_a", KOTA_A)}
+    assert before[other] == {("group", "pemda", KOTA_B)}

@@ -92,7 +92,9 @@ def grow(orch: Orchestrator, total: int) -> None:
             )
             instances.append(columns)
             row = {c.name: getattr(task, c.key) for c in Task.__table__.columns}
-            row.update(id=str(uuid.uuid4()), instance_id=n + 1, due_at=now + timedelta(days=(n % 2) * 20 - 10))
+            row.update(
+                id=str(uuid.uuid4()), instance_id=n + 1, due_at=now + timedelta(days=(n % 2) * 20 - 10)
+            )
             tasks.append(row)
         for start in range(0, len(instances), 1000):
             s.execute(insert(Instance), instances[start : start + 1000])
@@ -111,7 +113,9 @@ def time_pages(orch: Orchestrator, requests: int) -> dict[str, float]:
         }
     )
     client = app.test_client()
-    assert client.post("/login", data={"username": "operator", "password": "rahasia-bench-1"}).status_code == 302
+    assert (
+        client.post("/login", data={"username": "operator", "password": "rahasia-bench-1"}).status_code == 302
+    )
     result = {}
     for name, path in PAGES.items():
         assert client.get(path).status_code == 200  # warm

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, insert, select, update
 
 from . import notices
-from .access import Actor
+from .access import Actor, candidate_rows
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
-from .models import Incident, Instance, ProcessDefinition, Task, Timer, User
+from .models import Incident, Instance, ProcessDefinition, Task, TaskCandidate, Timer, User
 from .projections import LOAD
 from .runtime import Case
 
@@ -108,16 +108,32 @@ class Console:
                     raise ValidationFailed({"pengguna": f"Pengguna '{assignee}' tidak ada atau nonaktif"})
                 case_region = s.scalar(select(Instance.region_code).where(Instance.id == task.instance_id))
                 them = self.registry.access.actor(user.username, user.groups.split(","), user.region_code)
+                if them.is_operator:
+                    raise ValidationFailed({"pengguna": "Operator tidak mengerjakan tugas bisnis"})
                 if not them.national and them.region_code != case_region:
                     raise ValidationFailed(
                         {"pengguna": f"Pengguna '{assignee}' tidak dapat melihat kasus daerah ini"}
                     )
                 values: dict[str, Any] = {"assignee": assignee}
             else:
-                if group not in self.registry.access.groups:
-                    raise ValidationFailed({"grup": f"Grup '{group}' tidak dikenal"})
+                if group not in self.registry.access.groups - self.registry.access.operator_groups:
+                    raise ValidationFailed({"grup": f"Grup '{group}' tidak dikenal atau grup operator"})
                 values = {"assignee": None, "candidate_groups": group, "candidate_users": ""}
-            s.execute(update(Task).where(Task.id == task_id).values(**values))
+            changed = s.execute(
+                update(Task).where(Task.id == task_id, Task.status == "ready").values(**values)
+            ).rowcount
+            if changed != 1:
+                raise Conflict("Tugas ini baru saja diubah; muat ulang")
+            # the inbox's index follows (engine/access.offered_to)
+            region = s.scalar(select(Instance.region_code).where(Instance.id == task.instance_id))
+            gone = TaskCandidate.task_id == task_id
+            if assignee:
+                gone = and_(gone, TaskCandidate.kind == "assignee")
+            s.execute(delete(TaskCandidate).where(gone))
+            s.execute(
+                insert(TaskCandidate),
+                candidate_rows(task_id, group or "", "", assignee or None, region),
+            )
             self._audit(
                 s,
                 task.instance_id,

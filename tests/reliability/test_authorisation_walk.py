@@ -177,7 +177,6 @@ def ids(orch) -> dict[str, str]:
         "email_id": str(email_id),
         "key": "surat_tidak_ada",
         "filename": "style.css",
-        "incident_id": "999999",
         "decree_id": "999999",
         "definition_id": "1",
         "timer_id": "tidak-ada",

@@ -312,6 +312,10 @@ def test_reassign_to_a_user_and_refusals(konsol):
         konsol.reassign(task_id, OPERATOR, "cuti", group="bukan_grup")
     with pytest.raises(ValidationFailed):
         konsol.reassign(task_id, OPERATOR, "cuti", assignee="pemda_a2", group="pemda")
+    with pytest.raises(ValidationFailed):  # operators do no business tasks
+        konsol.reassign(task_id, OPERATOR, "cuti", assignee="admin")
+    with pytest.raises(ValidationFailed):
+        konsol.reassign(task_id, OPERATOR, "cuti", group="operator")
     with pytest.raises(ValidationFailed) as refused:  # Kota B staff never see the case
         konsol.reassign(task_id, OPERATOR, "cuti", assignee="pemda_b")
     assert "tidak dapat melihat" in refused.value.errors["pengguna"]

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from engine.calendar import TIMEZONES
 from engine.clock import clock
+from engine.jsonvalues import dumps
 from engine.models import AuditEvent, Region, User
-from engine.runtime import dumps
 
 from ..accounts import AccountError, create_user, list_users, set_active, set_groups, set_password
 from ..db import access, db, fresh, orchestrator

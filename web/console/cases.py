@@ -19,8 +19,8 @@ from engine.clock import clock
 from engine.console import parse_value
 from engine.errors import EngineError, ValidationFailed
 from engine.forms import coerce_values
+from engine.jsonvalues import json_default
 from engine.models import Incident, Instance, Job, Region, Task, Timer, User
-from engine.runtime import json_default
 from engine.service import NewDocument
 
 from .. import views
@@ -97,7 +97,7 @@ def queue() -> ResponseReturnValue:
         pages=pages,
         page=int(page) if page.isdigit() else 1,
         users=users,
-        groups=sorted(access().groups),
+        groups=sorted(access().groups - access().operator_groups),
     )
 
 
@@ -134,7 +134,7 @@ def case(instance_id: int) -> ResponseReturnValue:
         incidents=incidents,
         tasks=tasks,
         users=users,
-        groups=sorted(access().groups),
+        groups=sorted(access().groups - access().operator_groups),
         variables=[(k, json.dumps(v, default=json_default, ensure_ascii=False)) for k, v in variables],
         jobs=session.scalars(select(Job).where(Job.instance_id == instance.id)).all(),
     )

@@ -8,7 +8,7 @@ BPMN_JS_VERSION := 18.6.1
 VENDOR := web/static/vendor
 VIEWER := $(VENDOR)/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js
 
-.PHONY: run test install chromium libreoffice bpmn-check lint bench
+.PHONY: run test install chromium libreoffice bpmn-check lint bench reliability
 
 $(BIN)/ksdpl: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ lint: install
 
 test: install chromium libreoffice bpmn-check lint
 	$(BIN)/python -m pytest -q
+
+# Only the reliability proofs (tests/reliability; `make test` runs them with everything else).
+reliability: install
+	$(BIN)/python -m pytest -q -m reliability tests/reliability
 
 bench: install
 	$(BIN)/python bench/step_cost.py

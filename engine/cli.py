@@ -27,7 +27,9 @@ from .config import Settings
 from .documents import DocumentRefused, clean_filename, document_type
 from .errors import DeploymentRejected, EngineError, NotFound, Unavailable, ValidationFailed
 from .forms import describe, typed_variable
+from .ids import MAX_ID
 from .jsonvalues import json_default
+from .text import single_line
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LIMIT = 50  # rows per page of `instances` and `tasks`
 
+ROW_ID = click.IntRange(1, MAX_ID)  # an id past the columns' range names no row: a usage error, not a crash
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure (the database is unavailable); try again later
 
 
@@ -379,7 +382,7 @@ def _show_text(d: dict[str, Any]) -> str:
 
 
 @cli.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ROW_ID)
 @json_option
 @pass_context
 def show(ctx: Context, instance_id: int, as_json: bool) -> None:
@@ -394,7 +397,7 @@ def show(ctx: Context, instance_id: int, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--instance", "instance_id", type=int, default=None)
+@click.option("--instance", "instance_id", type=ROW_ID, default=None)
 @click.option("--group", default=None)
 @paged
 @json_option
@@ -576,9 +579,9 @@ def worker(ctx: Context, once: bool, interval: float, as_json: bool) -> None:
 
 
 @cli.command("set-var")
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ROW_ID)
 @click.argument("assignments", nargs=-1, required=True)
-@click.option("--user", default=None)
+@user_option
 @json_option
 @pass_context
 def set_var(
@@ -588,7 +591,8 @@ def set_var(
     date, json), e.g. before retrying an incident that read them."""
     raw, typed = split_typed(assignments)
     values = {**raw, **typed}
-    ctx.orchestrator.set_variables(instance_id, values, user=user)
+    actor, name = ctx.who(user)
+    ctx.orchestrator.set_variables(instance_id, values, actor=actor, user=name)
     emit(
         as_json,
         {"instance_id": instance_id, "set": sorted(values)},
@@ -597,7 +601,7 @@ def set_var(
 
 
 @cli.command()
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ROW_ID)
 @user_option
 @json_option
 @pass_context
@@ -658,7 +662,7 @@ def outbox(click_ctx: click.Context, limit: int, as_json: bool) -> None:
 
 
 @outbox.command("retry")
-@click.argument("email_id", type=int)
+@click.argument("email_id", type=ROW_ID)
 @user_option
 @json_option
 @pass_context
@@ -672,7 +676,7 @@ def outbox_retry(ctx: Context, email_id: int, user: str | None, as_json: bool) -
 
 
 @cli.command()
-@click.argument("instance_id", type=int)
+@click.argument("instance_id", type=ROW_ID)
 @user_option
 @json_option
 @pass_context
@@ -793,7 +797,13 @@ def region_add(
         if uow.session.get(Region, code) is not None:
             raise EngineError(f"region {code} already exists")
         uow.session.add(
-            Region(code=code, name=name, level=level, timezone=TIMEZONES[zone], province_code=province_code)
+            Region(
+                code=code,
+                name=single_line(name),
+                level=level,
+                timezone=TIMEZONES[zone],
+                province_code=province_code,
+            )
         )
         uow.commit()
     emit(as_json, {"code": code}, lambda d: f"region {code} added")
@@ -848,7 +858,7 @@ def calendar_set(
     waiting deadlines of every running case it affects (see `calendar status`)."""
     actor, name = ctx.who(user)
     queued = ctx.orchestrator.set_calendar_override(
-        day.date(), holiday, region_code, description, user=name, actor=actor
+        day.date(), holiday, region_code, single_line(description), user=name, actor=actor
     )
     emit(
         as_json,
@@ -888,7 +898,7 @@ def calendar_status(ctx: Context, limit: int, as_json: bool) -> None:
 
 
 @calendar_group.command("retry")
-@click.argument("decree_id", type=int)
+@click.argument("decree_id", type=ROW_ID)
 @user_option
 @json_option
 @pass_context
@@ -945,7 +955,7 @@ def lookup_add(ctx: Context, list_name: str, code: str, label: str, as_json: boo
     from .models import LookupValue
 
     with ctx.orchestrator.uow() as uow:
-        uow.session.merge(LookupValue(list_name=list_name, code=code, label=label))
+        uow.session.merge(LookupValue(list_name=list_name, code=code, label=single_line(label)))
         uow.commit()
     emit(as_json, {"list": list_name, "code": code, "label": label}, lambda d: f"{list_name}: {code} added")
 

@@ -189,7 +189,9 @@ def _coerce_one(field: Mapping[str, Any], value: Any) -> Any:
         return day
     if kind == "enum":
         choice = value.strip() if isinstance(value, str) else value
-        if choice not in {option.get("id") for option in field.get("options") or ()}:
+        if not isinstance(choice, str | int | float) or choice not in {
+            option.get("id") for option in field.get("options") or () if isinstance(option.get("id"), str)
+        }:  # a list or a dict is no choice (and cannot even be looked up)
             raise _Invalid(MSG_CHOICE)
         return choice
     if kind == "file":

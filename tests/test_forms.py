@@ -303,3 +303,11 @@ def test_helpers():
     assert display_value(field("e", "enum", options=["ksdpl"]), "ksdpl") == "KSDPL"
     assert display_value(field("s"), "") == "-"
     assert display_value(field("s"), "teks") == "teks"
+
+
+def test_an_enum_value_that_is_a_list_or_dict_is_refused_not_a_type_error():
+    """Found by tests/reliability/test_hostile_input.py: `[] in {...}` raised TypeError."""
+    fields = [{"id": "a", "type": "enum", "options": [{"id": "x"}], "constraints": {}}]
+    for value in ([], ["x"], {"x": 1}):
+        typed, errors = coerce_values(fields, {"a": value})
+        assert typed == {} and errors == {"a": "Pilihan tidak tersedia"}

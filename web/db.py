@@ -6,14 +6,17 @@ a command changed the database, `fresh()` ends the session's snapshot so the nex
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack
 
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from engine.access import AccessPolicy
-from engine.errors import NotFound
+from engine.errors import NotFound, Unavailable
 from engine.service import Orchestrator
+
+log = logging.getLogger(__name__)
 
 
 def orchestrator() -> Orchestrator:
@@ -53,7 +56,10 @@ def _close(_exc: BaseException | None = None) -> None:
     stack = g.pop("ksdpl_db_stack", None)
     g.pop("ksdpl_db", None)
     if stack is not None:
-        stack.close()
+        try:
+            stack.close()
+        except Unavailable as err:  # the database went away mid-request: the 503 is already the answer
+            log.warning("read session closed on a lost connection: %s", err.detail)
 
 
 def init_app(app: Flask) -> None:

@@ -18,5 +18,5 @@ def count(name: str, default: int) -> int:
 def pytest_collection_modifyitems(items):
     here = os.path.dirname(__file__)
     for item in items:
-        if str(item.fspath).startswith(here):
+        if str(item.path).startswith(here):
             item.add_marker(pytest.mark.reliability)

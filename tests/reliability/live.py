@@ -4,6 +4,7 @@ cookies: the races go through sockets, WSGI, the session cookie and the views li
 from __future__ import annotations
 
 import http.client
+import logging
 import threading
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from werkzeug.serving import make_server
 
 class LiveServer:
     def __init__(self, app: Flask) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the report
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

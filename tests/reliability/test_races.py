@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy import func, insert, select
 
 from engine.clock import clock
 from engine.errors import Conflict
-from engine.models import AuditEvent, Incident, Task
+from engine.models import AuditEvent, Incident, Job, Task
 from engine.service import Orchestrator
 from tests.conftest import ROOT
 from tests.reliability.conftest import count
@@ -130,21 +131,34 @@ def test_two_operators_retry_one_incident(site):
     rounds = max(ROUNDS // 5, 1)
     instance_id = start_case(site)
     with site.uow() as uow:
-        ids = [
+        ids = []
+        for _ in range(rounds):  # a failed job and its incident, as a worker leaves them
+            job_id = str(uuid.uuid4())
             uow.session.execute(
-                insert(Incident)
-                .values(
+                insert(Job).values(
+                    id=job_id,
                     instance_id=instance_id,
-                    job_id=None,
                     bpmn_id="Skor",
-                    message="uji",
-                    traceback="",
-                    created_at=clock.now(),
+                    topic="uji.skor",
+                    status="failed",
+                    attempts=3,
+                    next_run_at=clock.now(),
                 )
-                .returning(Incident.id)
-            ).scalar_one()
-            for _ in range(rounds)
-        ]
+            )
+            ids.append(
+                uow.session.execute(
+                    insert(Incident)
+                    .values(
+                        instance_id=instance_id,
+                        job_id=job_id,
+                        bpmn_id="Skor",
+                        message="uji",
+                        traceback="",
+                        created_at=clock.now(),
+                    )
+                    .returning(Incident.id)
+                ).scalar_one()
+            )
         uow.commit()
     outcomes: Counter = Counter()
     for incident_id in ids:
@@ -202,3 +216,25 @@ def test_a_lost_race_in_the_service_is_a_conflict_not_a_second_completion(site):
         outcomes[tuple(kinds)] += 1
         assert not any(isinstance(r, Exception) and not isinstance(r, Conflict) for r in results), results
     assert set(outcomes) == {("Conflict", "ok")}, outcomes
+
+
+def test_wrong_passwords_at_once_are_all_counted(site):
+    """Login failures from many processes at once: every one counts (one statement per counter),
+    so four web processes are not four times looser than one."""
+    from engine.models import LoginFailure, User
+    from web import throttle
+
+    attempts = 8
+
+    def fail() -> None:
+        with site.uow() as uow:
+            throttle.record_failure(uow.session, "dprd_a", "10.0.0.1")
+            uow.commit()
+
+    rounds = max(ROUNDS // 100, 1)
+    for _ in range(rounds):
+        results = at_once(*([fail] * attempts))
+        assert [r for r in results if r is not None] == []
+    with site.session() as s:
+        assert s.scalar(select(LoginFailure.failures)) == attempts * rounds
+        assert s.scalar(select(User.failed_logins).where(User.username == "dprd_a")) == attempts * rounds

@@ -345,3 +345,35 @@ def test_demo_refuses_a_database_with_real_accounts(orch):
             s.scalar(select(func.count(Task.id))),
             s.scalar(select(func.count()).select_from(AuditEvent)),
         ) == before
+
+
+@pytest.mark.parametrize(
+    "command", [["show"], ["cancel"], ["retry"], ["calendar", "retry"], ["outbox", "retry"]]
+)
+def test_cli_ids_past_the_range_are_a_usage_error(orch, command):
+    result = _cli(orch, *command, "99999999999999999999")
+    assert result.exit_code == 2 and "99999999999999999999" in result.output
+
+
+def test_operator_entered_names_lose_bidi_controls_too(orch):
+    from engine.models import LookupValue, Region
+
+    assert (
+        _cli(
+            orch,
+            "region",
+            "add",
+            "11.01",
+            "--name",
+            f"Kab{RLO}ATA",
+            "--level",
+            "kabupaten",
+            "--timezone",
+            "WIB",
+        ).exit_code
+        == 0
+    )
+    assert _cli(orch, "lookup", "add", "negara", "XX", f"Neg{RLO}ara").exit_code == 0
+    with orch.session() as s:
+        assert s.get(Region, "11.01").name == "KabATA"
+        assert s.scalar(select(LookupValue.label).where(LookupValue.code == "XX")) == "Negara"

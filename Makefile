@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 BPMN_CHECK := $(CURDIR)/../shared/tools/bpmn-check
+# The diagram viewer of the case pages: bpmn-js from the npm registry, never committed.
+BPMN_JS_VERSION := 18.6.1
+VENDOR := web/static/vendor
+VIEWER := $(VENDOR)/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js
 
 .PHONY: run test install chromium libreoffice bpmn-check lint bench reliability
 
@@ -12,7 +16,13 @@ $(BIN)/ksdpl: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(BIN)/ksdpl
 
-install: $(BIN)/ksdpl
+install: $(BIN)/ksdpl $(VIEWER)
+
+$(VIEWER):
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null)
+	mkdir -p $(VENDOR)
+	npm install --prefix $(VENDOR) --silent --no-audit --no-fund --no-save bpmn-js@$(BPMN_JS_VERSION)
+	test -f $@ && touch $@
 
 run: install
 	$(BIN)/ksdpl init-db

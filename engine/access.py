@@ -36,6 +36,7 @@ class AccessPolicy:
     - `national_groups`: offices that see every case (they have no region);
     - `regional_groups`: staff of one region, who see its cases only (they must have a region);
     - `operator_groups`: see every case and act on any (they have no region);
+    - `admin_groups`: operators who also manage accounts and regions;
     - `labels`: group -> its name on screens; `region_levels`: level -> its name on screens.
 
     Who may start a process is the diagram's: `camunda:candidateStarterGroups` and
@@ -45,12 +46,16 @@ class AccessPolicy:
     national_groups: frozenset[str] = frozenset()
     regional_groups: frozenset[str] = frozenset()
     operator_groups: frozenset[str] = frozenset()
+    admin_groups: frozenset[str] = frozenset()  # operators who also manage accounts and regions
     labels: Mapping[str, str] = field(default_factory=dict)
     region_levels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def groups(self) -> frozenset[str]:
         return self.national_groups | self.regional_groups | self.operator_groups
+
+    def is_admin(self, actor: Actor) -> bool:
+        return bool(actor.groups & self.admin_groups & self.operator_groups)
 
     def actor(self, username: str, groups: Iterable[str], region_code: str | None = None) -> Actor:
         groups = frozenset(groups)

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Cases an operator holds: their jobs and timers wait until resumed (console.Console.resume).
+SUSPENDED = select(Instance.id).where(Instance.suspended_at.is_not(None))
+
 
 @dataclass
 class RunReport:
@@ -81,8 +84,10 @@ class Work:
 
     def next_due(self, instance_id: int | None = None) -> datetime | None:
         """When the earliest job or timer (of one case, if given) is due (for the worker's scheduler)."""
-        jobs = select(func.min(Job.next_run_at)).where(Job.status == "ready")
-        timers = select(func.min(Timer.due_at))
+        jobs = select(func.min(Job.next_run_at)).where(
+            Job.status == "ready", Job.instance_id.not_in(SUSPENDED)
+        )
+        timers = select(func.min(Timer.due_at)).where(Timer.instance_id.not_in(SUSPENDED))
         start_timers = select(func.min(StartTimer.due_at))
         decrees = select(func.min(DecreeJob.next_run_at)).where(DecreeJob.status == "pending")
         if instance_id is not None:
@@ -96,6 +101,15 @@ class Work:
             start = s.scalar(start_timers) if instance_id is None else None
         due = [moment for moment in (job, timer, decree, start) if moment is not None]
         return min(due) if due else None
+
+    def next_job_due(self) -> datetime | None:
+        """When the earliest ready job of a running, unheld case is due (the worker's 1-s poll)."""
+        with self.session() as s:
+            return s.scalar(
+                select(func.min(Job.next_run_at)).where(
+                    Job.status == "ready", Job.instance_id.not_in(SUSPENDED)
+                )
+            )
 
     def heartbeat(self, worker_id: str) -> None:
         """The worker finished a loop: `/healthz` and `/metrics` read how long ago."""
@@ -212,6 +226,7 @@ class Work:
                 Timer.id.not_in(blocked),
                 Timer.instance_id.not_in(reevaluating),
                 Timer.instance_id.in_(running),
+                Timer.instance_id.not_in(SUSPENDED),
             )
             if instance_id is not None:
                 due = due.where(Timer.instance_id == instance_id)
@@ -259,7 +274,12 @@ class Work:
         now = clock.now()
         with self.uow() as uow:
             s = uow.session
-            due = select(Job).where(Job.status == "ready", Job.next_run_at <= now, Job.id.not_in(seen))
+            due = select(Job).where(
+                Job.status == "ready",
+                Job.next_run_at <= now,
+                Job.id.not_in(seen),
+                Job.instance_id.not_in(SUSPENDED),
+            )
             if instance_id is not None:
                 due = due.where(Job.instance_id == instance_id)
             job = self._claim(s, due.order_by(Job.next_run_at))

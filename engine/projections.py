@@ -35,6 +35,7 @@ LOAD_COLUMNS = (
     Instance.process_key,
     Instance.region_code,
     Instance.status.label("instance_status"),
+    Instance.suspended_at,
     Instance.business_key,
     Region.name.label("region_name"),
     Region.level.label("region_level"),

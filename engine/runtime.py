@@ -153,6 +153,46 @@ class Case:
         case.loaded_variables = case._task_variables()  # a new dict; values are replaced, not mutated
         return case
 
+    @classmethod
+    def load_onto(cls, state: str, deployment: ParsedDeployment, script_engine) -> Case:
+        """A case's state on another version's spec (migration): what the old version predicted
+        beyond the open tasks is dropped and predicted again from the new one. Every task the
+        case has reached must exist in the new spec (`reached_elements`)."""
+        dct = json.loads(state)  # `load` migrates the serializer format afterwards
+        known = set(deployment.spec.task_specs)
+        tasks = dct["tasks"]
+        doomed = [
+            tid
+            for tid, t in tasks.items()
+            if t["state"] & (TaskState.FUTURE | TaskState.PREDICTED_MASK) and t["task_spec"] not in known
+        ]
+        while doomed:
+            tid = doomed.pop()
+            task = tasks.pop(tid, None)
+            if task is None:
+                continue
+            parent = tasks.get(task["parent"])
+            if parent is not None and tid in parent["children"]:
+                parent["children"].remove(tid)
+            doomed.extend(task["children"])
+        case = cls.load(json.dumps(dct), deployment, script_engine)
+        tasks_by_id = case.workflow.tasks
+        for task in case.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING):
+            if task.id not in tasks_by_id:  # under a prediction dropped above
+                continue
+            for child in list(task.children):
+                predicted = child.has_state(TaskState.FUTURE | TaskState.PREDICTED_MASK)
+                if predicted and not child.triggered and child.id in tasks_by_id:
+                    case.workflow._remove_task(child.id)
+            task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
+        case._open = None
+        return case
+
+    def reached_elements(self) -> set[str]:
+        """Names of the task specs the case has reached: finished, or open (ready, running, waiting)."""
+        predicted = TaskState.FUTURE | TaskState.PREDICTED_MASK
+        return {task.task_spec.name for task in self.workflow.get_tasks() if not task.has_state(predicted)}
+
     def dump(self) -> str:
         return SERIALIZER.serialize_json(self.workflow)
 

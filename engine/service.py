@@ -7,8 +7,9 @@ A writer that read an older version changes nothing and gets `Conflict`.
 `Orchestrator` is this module's commands plus `deployments.Deployments` (deploy, check, the spec
 cache), `jobs.Work` (what the worker runs: due jobs and timers, retries, incidents),
 `decrees.Decrees` (calendar decrees and the re-evaluation of the deadlines they move),
-`reminders.Reminders` (deadline reminders for the outbox), `letters.Letters` (drafted letters)
-and `imports.Imports` (existing cases brought in by replaying their history through the diagram).
+`reminders.Reminders` (deadline reminders for the outbox), `letters.Letters` (drafted letters),
+`imports.Imports` (existing cases brought in by replaying their history through the diagram) and
+`console.Console` (operators' commands: reassign, atas nama, suspend, migrate, ... with a reason).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .access import Actor, candidate_of, candidate_rows, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
 from .config import Settings
+from .console import Console
 from .decrees import DecreeQueued, Decrees
 from .deployments import Deployments, DeployResult
 from .drafts import Drafts
@@ -159,7 +161,7 @@ class CalendarCache:
         return calendar
 
 
-class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Drafts):
+class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Drafts, Console):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(
@@ -344,6 +346,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         if row.instance_status != "running":
             state = "selesai" if row.instance_status == "completed" else "dibatalkan"
             raise Conflict(f"Kasus {instance_id} sudah {state}")
+        if row.suspended_at is not None:
+            raise Conflict(f"Kasus {instance_id} sedang ditangguhkan operator")
         env = self._env(s, self._region_of(row), row.calendar_version)
         env.business_key = row.business_key
         case = Case.load(

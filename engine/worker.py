@@ -1,7 +1,10 @@
 """The worker: runs due jobs and fires due timers, waking at the next due time and on an interval.
 
-APScheduler holds two jobs: a steady `tick` every `interval` seconds (catches work written by
-other processes) and a one-off `wake` at the earliest due time it knows of. A timer missed
+APScheduler holds three jobs: a steady `tick` every `interval` seconds (catches work written by
+other processes), a one-off `wake` at the earliest due time it knows of, and a cheap `poll`
+every `poll_interval` seconds (one indexed query) that runs a service-task job a step of any
+process has just created within a second, so people do not wait on a system step (SQLite has no
+NOTIFY; on PostgreSQL the listener below is usually first). A timer missed
 while no worker ran is simply due when one starts, so it fires on the first tick.
 
 On PostgreSQL it also listens (`LISTEN ksdpl_work`): a step that creates a job or a timer
@@ -43,10 +46,12 @@ class Worker:
         worker_id: str | None = None,
         interval: float = 30.0,
         delivery: Delivery | None = None,
+        poll_interval: float = 1.0,
     ) -> None:
         self.orchestrator = orchestrator
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.interval = interval
+        self.poll_interval = poll_interval
         self.delivery = delivery or Delivery(orchestrator, worker_id=self.worker_id)
         self._lock = threading.Lock()
         self.scheduler: BaseScheduler | None = None
@@ -89,6 +94,17 @@ class Worker:
             self._outage(err)
         except Exception:  # the scheduler must keep running; the failure is logged with its traceback
             log.exception("worker tick failed")
+
+    def _poll(self) -> None:
+        """A job became due (a step just created it): run it now rather than at the next tick."""
+        if self._lock.locked() or self.outage_attempts:
+            return  # a tick is running, or the outage back-off decides when to try again
+        try:
+            due = self.orchestrator.next_job_due()
+        except Unavailable:
+            return  # the next tick reports the outage and backs off
+        if due is not None and due <= clock.now():
+            self._tick()
 
     def retry_delay(self) -> float:
         """Seconds to wait before the next try while the database is unavailable."""
@@ -174,6 +190,9 @@ class Worker:
             next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,
+        )
+        scheduler.add_job(
+            self._poll, "interval", seconds=self.poll_interval, id="poll", max_instances=1, coalesce=True
         )
         return scheduler
 

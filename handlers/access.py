@@ -12,6 +12,7 @@ registry.access = AccessPolicy(
     national_groups=frozenset({"kemendagri", "kemenlu"}),
     regional_groups=frozenset({"pemda", "kepala_daerah", "dprd"}),
     operator_groups=frozenset({"operator", "admin"}),
+    admin_groups=frozenset({"admin"}),
     labels={
         "pemda": "Pemerintah Daerah",
         "kepala_daerah": "Kepala Daerah",

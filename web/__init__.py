@@ -142,7 +142,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Behind nginx & co.: the client's address (for the login limit) and scheme come from them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from . import api, auth, cases, db, formatting, inbox, letters, notifications, ops
+    from . import api, auth, cases, console, db, formatting, inbox, letters, notifications, ops
 
     db.init_app(app)
     formatting.register(app, orchestrator)
@@ -152,6 +152,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(cases.bp)
     app.register_blueprint(letters.bp)
     notifications.init_app(app)
+    console.init_app(app)
     auth.init_app(app)  # after the blueprint: it rate-limits the registered login view
     _register_error_pages(app)
     api.init_app(app)  # after auth and the error pages: it extends both

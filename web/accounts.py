@@ -227,3 +227,14 @@ def display_names(session: Session, usernames: set[str | None]) -> dict[str, str
     rows = session.execute(select(User.username, User.name).where(User.username.in_(wanted)))
     names = {row.username: row.name for row in rows}
     return {u: names.get(u, u) for u in wanted}
+
+
+def set_groups(
+    session: Session, username: str, groups: list[str], region_code: str | None, policy: AccessPolicy
+) -> None:
+    """Replace an account's groups and region, with the same rules as when it was created."""
+    user = _account(session, username)
+    groups = list(dict.fromkeys(g.strip() for g in groups if g.strip()))
+    _check_groups(session, groups, region_code or None, policy)
+    user.groups, user.region_code = ",".join(groups), region_code or None
+    end_sessions(session, user.id)  # what the person may see changed: they log in again

@@ -161,9 +161,12 @@ def login() -> ResponseReturnValue:
                         throttle.record_success(uow.session, user.username, address)
                     uow.commit()
                 if user is not None:
-                    target = safe_next(request.form.get("next"))
+                    web_user = _web_user(user)
+                    # operators do no business tasks: their start page is the console
+                    start = url_for("console.dashboard") if web_user.actor.is_operator else None
+                    target = safe_next(request.form.get("next") or start)
                     session.clear()  # drop anything set before login; a fresh CSRF token follows
-                    login_user(_web_user(user))
+                    login_user(web_user)
                     return redirect(target)
     return render_template(
         "login.html", error=error, username=username, next=request.args.get("next", "")

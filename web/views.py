@@ -64,6 +64,12 @@ ACTION_LABELS = {
     "incident": "Gangguan proses sistem",
     "completed": "Kasus selesai",
     "recompute": "Batas waktu dihitung ulang (kalender kerja diubah)",
+    "reassign": "Mengalihkan tugas (operator)",
+    "suspend": "Menangguhkan kasus",
+    "resume": "Melanjutkan kasus",
+    "variable": "Mengubah variabel kasus",
+    "migrate": "Memindahkan kasus ke versi proses lain",
+    "reschedule": "Memindahkan batas waktu (operator)",
     "set-var": "Operator mengubah variabel kasus",
 }
 
@@ -548,15 +554,37 @@ def _history_entry(
                 values.append((label, filenames.get(value, f"Dokumen #{value}"), value))
             else:
                 values.append((label, display_value(f, value), None))
+    values += _operator_detail(detail)
+    action = ACTION_LABELS.get(event.action, event.action)
+    if event.action == "complete" and detail.get("on_behalf_of"):
+        action = "Menyelesaikan tugas atas nama"
     return HistoryEntry(
         at=event.at,
         at_label=format_datetime(event.at, tz),
         actor=names.get(event.actor, event.actor) if event.actor else "Sistem",
-        action=ACTION_LABELS.get(event.action, event.action),
+        action=action,
         subject=subject,
         values=values,
         imported=_imported(detail.get("import"), names, tz),
     )
+
+
+def _operator_detail(detail: dict[str, Any]) -> list[tuple[str, str, int | None]]:
+    """What an operator's action adds to its history line: for whom, the change, and why."""
+    rows: list[tuple[str, str, int | None]] = []
+    if detail.get("on_behalf_of"):
+        rows.append(("Atas nama", str(detail["on_behalf_of"]), None))
+    if detail.get("assignee") or detail.get("group"):
+        rows.append(("Kepada", str(detail.get("assignee") or detail.get("group")), None))
+    if "name" in detail and "new" in detail:
+        rows.append((f"Variabel {detail['name']}", f"{detail.get('old')!r} → {detail['new']!r}", None))
+    if "timer" in detail and "new" in detail:
+        rows.append(("Batas baru", str(detail["new"]), None))
+    if "from" in detail and "to" in detail:
+        rows.append(("Versi", f"{detail['from']} → {detail['to']}", None))
+    if detail.get("reason"):
+        rows.append(("Alasan", str(detail["reason"]), None))
+    return rows
 
 
 def _imported(origin: Any, names: dict[str, str], tz: str) -> str:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 from sqlalchemy import select
 
-from engine.models import Instance
+from engine.models import Instance, Job, Task
 from engine.registry import HandlerRegistry
 from engine.service import Orchestrator
 from engine.worker import Worker
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
+
+WEB_FIXTURES = ROOT / "tests" / "web" / "fixtures"
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -29,6 +32,46 @@ def test_worker_wakes_for_a_timer_due_before_its_next_poll(db_url):
             with orch.session() as s:
                 status = s.get(Instance, instance_id).status
         assert status == "completed"
+    finally:
+        scheduler.shutdown(wait=True)
+        orch.close()
+
+
+class Observed(Worker):
+    """A worker that says when a run has finished."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ran = threading.Event()
+
+    def run_once(self):
+        report = super().run_once()
+        self.ran.set()
+        return report
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_worker_runs_a_new_job_without_waiting_for_its_interval(db_url):
+    """A step (of any process) creates a job: the worker's poll runs it, not the next tick."""
+    registry = HandlerRegistry()
+    registry.service("konsol.kirim")(lambda ctx: {"terkirim": True})
+    orch = Orchestrator(db_url, registry)
+    orch.deploy({"konsol.bpmn": (WEB_FIXTURES / "konsol.bpmn").read_text()})
+    instance_id = orch.start("konsol", None, {"judul_kerja_sama": "uji"})
+    worker = Observed(orch, interval=3600, poll_interval=0.2)  # the tick alone: an hour away
+    scheduler = worker.start_background()
+    try:
+        deadline = time.monotonic() + 30
+        assert worker.ran.wait(30)  # the first tick, at start, found nothing to do
+        with orch.session() as s:
+            task_id = s.scalar(select(Task.id).where(Task.instance_id == instance_id, Task.status == "ready"))
+        orch.complete_task(task_id, {"catatan": "ok"})
+        job_left = True
+        while job_left and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with orch.session() as s:
+                job_left = s.scalar(select(Job.id).where(Job.instance_id == instance_id)) is not None
+        assert not job_left
     finally:
         scheduler.shutdown(wait=True)
         orch.close()

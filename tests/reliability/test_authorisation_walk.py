@@ -50,6 +50,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("notifications.settings", "POST"): EVERYONE,
     ("notifications.failed", "GET"): frozenset({"operator"}),
     ("notifications.resend", "POST"): frozenset({"operator"}),
+    # the case's diagram and live status: whoever sees the case
+    ("diagram.xml", "GET"): SEES_KOTA_A,
+    ("diagram.marks", "GET"): SEES_KOTA_A,
+    ("diagram.status", "GET"): SEES_KOTA_A,
     # the JSON API takes a bearer token, never a session: every role's session gets 401
     # (tokens: tests/api/test_api.py); its OpenAPI document and the health check are public
     ("api.openapi", "GET"): PUBLIC,
@@ -78,6 +82,52 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     },
     ("ops.healthz", "GET"): PUBLIC,
     ("ops.metrics", "GET"): frozenset(),  # an operator's bearer token only
+}
+# The operator console: operators only (an empty form is a refusal of its content, after the
+# authority check). Accounts and regions are for admins, and no admin is among the roles walked;
+# the walk's case has no incident and no decree, so those ids are not found for anyone.
+OPERATOR_ONLY = frozenset({"operator"})
+EXPECTED |= {
+    (f"console.{endpoint}", method): OPERATOR_ONLY
+    for endpoint, method in (
+        ("dashboard", "GET"),
+        ("case_list", "GET"),
+        ("queue", "GET"),
+        ("incidents", "GET"),
+        ("retry_many", "POST"),
+        ("case", "GET"),
+        ("cancel", "POST"),
+        ("suspend", "POST"),
+        ("resume", "POST"),
+        ("set_variable", "POST"),
+        ("reschedule", "POST"),
+        ("reassign", "POST"),
+        ("on_behalf", "GET"),
+        ("on_behalf", "POST"),
+        ("history_json", "GET"),
+        ("history_csv", "GET"),
+        ("deployments", "GET"),
+        ("deploy", "POST"),
+        ("download", "GET"),
+        ("migrate", "GET"),
+        ("migrate", "POST"),
+        ("calendar", "GET"),
+        ("add_decree", "POST"),
+    )
+}
+EXPECTED |= {
+    (f"console.{endpoint}", method): frozenset()
+    for endpoint, method in (
+        ("retry", "POST"),  # no incident
+        ("retry_decree", "POST"),  # no decree
+        ("accounts", "GET"),  # admins
+        ("create_account", "POST"),
+        ("toggle_account", "POST"),
+        ("reset_password", "POST"),
+        ("change_groups", "POST"),
+        ("regions", "GET"),
+        ("add_region", "POST"),
+    )
 }
 
 
@@ -127,6 +177,10 @@ def ids(orch) -> dict[str, str]:
         "email_id": str(email_id),
         "key": "surat_tidak_ada",
         "filename": "style.css",
+        "decree_id": "999999",
+        "definition_id": "1",
+        "timer_id": "tidak-ada",
+        "username": "pemda_a2",
     }
 
 

@@ -267,7 +267,7 @@ def test_migration_fills_the_candidates_of_existing_ready_tasks(orch):
     other = ready_task(orch, start_case(orch, "pemda_b"), "Penjajakan")
     before = {task_id: candidates(orch, task_id) for task_id in (claimed, other)}
     config = alembic_config(orch.database_url)
-    command.downgrade(config, "-1")  # before task_candidates (the newest migration)
+    command.downgrade(config, "0007")  # before task_candidates (0012; 0011 follows it)
     command.upgrade(config, "head")
     assert {task_id: candidates(orch, task_id) for task_id in (claimed, other)} == before
     assert before[claimed] == {("group", "pemda", KOTA_A), ("assignee", "pemda_a", KOTA_A)}

@@ -1,0 +1,157 @@
+"""Cost of the operator console's pages as the number of cases grows (they read projections with
+SQL counts and one page of rows, so they should not grow with it).
+
+    python bench/console.py [--cases 1000 10000] [--requests 10] [--pg URL]
+
+One real case of the console test process is started; its projection rows (case and ready task)
+are then copied in bulk to reach each size, half of the tasks overdue. Timed: the dashboard, a
+search in the case list, the overdue filter and the queue of tasks nobody can take, each a full
+request through Flask (login, authorisation, queries, template). Prints the median per page and
+size and the ratio of the largest size to the smallest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from engine.clock import clock  # noqa: E402
+from engine.models import Instance, Region, Task, User  # noqa: E402
+from engine.service import Orchestrator  # noqa: E402
+from engine.store import upgrade  # noqa: E402
+from handlers import registry as ksdpl  # noqa: E402
+from web import create_app  # noqa: E402
+from web.accounts import hash_password  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+KONSOL = (ROOT / "tests/web/fixtures/konsol.bpmn").read_text()
+PAGES = {
+    "dashboard": "/konsol",
+    "search": "/konsol/kasus?q=busan",
+    "overdue": "/konsol/kasus?terlambat=1&status=running",
+    "queue": "/konsol/antrean",
+}
+
+
+def setup(url: str) -> Orchestrator:
+    upgrade(url)
+    registry = ksdpl
+    orch = Orchestrator(url, registry)
+    with orch.uow() as uow:
+        s = uow.session
+        s.add_all(
+            [
+                Region(code="32.73", name="Kota A", level="kota", timezone="Asia/Jakarta"),
+                Region(code="91.71", name="Kota B", level="kota", timezone="Asia/Jayapura"),
+            ]
+        )
+        s.flush()
+        s.add(
+            User(
+                username="operator",
+                name="Operator",
+                password_hash=hash_password("rahasia-bench-1"),
+                groups="operator",
+                active=True,
+                created_at=clock.now(),
+            )
+        )
+        uow.commit()
+    orch.registry.service("konsol.kirim")(lambda ctx: {})
+    orch.deploy({"konsol.bpmn": KONSOL})
+    orch.start("konsol", "32.73", {"judul_kerja_sama": "Kerja sama Busan", "nama_mitra": "Kota Busan"})
+    return orch
+
+
+def grow(orch: Orchestrator, total: int) -> None:
+    """Copy the first case and its ready task until there are `total` cases."""
+    with orch.uow() as uow:
+        s = uow.session
+        have = s.scalar(select(func.count()).select_from(Instance))
+        template = s.get(Instance, 1)
+        task = s.scalars(select(Task).where(Task.instance_id == 1)).one()
+        now = clock.now()
+        instances, tasks = [], []
+        for n in range(have, total):
+            columns = {c.name: getattr(template, c.key) for c in Instance.__table__.columns if c.name != "id"}
+            columns.update(
+                id=n + 1,
+                region_code="32.73" if n % 2 else "91.71",
+                title=f"Kerja sama {n}",
+                variables=f'{{"nama_mitra": "Kota {n}", "negara_mitra": "Jepang"}}',
+            )
+            instances.append(columns)
+            row = {c.name: getattr(task, c.key) for c in Task.__table__.columns}
+            row.update(
+                id=str(uuid.uuid4()), instance_id=n + 1, due_at=now + timedelta(days=(n % 2) * 20 - 10)
+            )
+            tasks.append(row)
+        for start in range(0, len(instances), 1000):
+            s.execute(insert(Instance), instances[start : start + 1000])
+            s.execute(insert(Task), tasks[start : start + 1000])
+        uow.commit()
+
+
+def time_pages(orch: Orchestrator, requests: int) -> dict[str, float]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "KSDPL_ORCHESTRATOR": orch,
+            "KSDPL_DATABASE_URL": orch.database_url,
+        }
+    )
+    client = app.test_client()
+    assert (
+        client.post("/login", data={"username": "operator", "password": "rahasia-bench-1"}).status_code == 302
+    )
+    result = {}
+    for name, path in PAGES.items():
+        assert client.get(path).status_code == 200  # warm
+        samples = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = client.get(path)
+            samples.append(time.perf_counter() - started)
+            assert response.status_code == 200
+        result[name] = statistics.median(samples) * 1000
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--requests", type=int, default=10)
+    parser.add_argument("--pg", default=None, help="a PostgreSQL URL (an empty database)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.pg or f"sqlite:///{tmp}/bench.db"
+        orch = setup(url)
+        rows = {}
+        for size in sorted(args.cases):
+            grow(orch, size)
+            rows[size] = time_pages(orch, args.requests)
+        orch.close()
+    print(f"{'cases':>8} " + " ".join(f"{name:>10}" for name in PAGES) + "   (median ms per request)")
+    for size, timings in rows.items():
+        print(f"{size:>8} " + " ".join(f"{timings[name]:>10.1f}" for name in PAGES))
+    small, large = min(rows), max(rows)
+    print(
+        f"ratio {large}/{small}: "
+        + " ".join(f"{name} {rows[large][name] / rows[small][name]:.2f}" for name in PAGES)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,340 @@
+"""The console's reads: counts and pages as SQL on the projection tables, never the state JSON.
+
+Every list is paginated and every dashboard number is one `count(*)`, so no page grows with the
+number of cases. Partner, country and kind live in the case's projected variables (JSON text),
+read with the database's JSON functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, and_, cast, exists, func, literal, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from engine.access import AccessPolicy, offered_to_group
+from engine.calendar import end_of_day, local_today, start_of_day
+from engine.models import Incident, Instance, Region, Task, User
+
+from ..views import calendar_for
+
+WIB = "Asia/Jakarta"  # the console's own clock: a national office's
+PAGE_SIZE = 25
+DPRD_GROUP = "dprd"
+DPRD_WINDOW_WORKING_DAYS = 10
+
+SORTS: dict[str, Any] = {
+    "id": Instance.id,
+    "judul": Instance.title,
+    "tahap": Instance.stage,
+    "mulai": Instance.started_at,
+    "diperbarui": Instance.updated_at,
+}
+
+
+def variable(session: Session, name: str) -> ColumnElement[str]:
+    """One projected case variable as text (SQLite's json_extract, PostgreSQL's ->>)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(Instance.variables, JSON)[name].as_string()
+    return type_coerce(Instance.variables, JSON)[name].as_string()
+
+
+def _in_list(column, value) -> ColumnElement[bool]:
+    """`value` (an SQL expression) is one of the comma-separated entries of `column`."""
+    padded = literal(",") + func.replace(func.coalesce(column, ""), " ", "") + literal(",")
+    return padded.contains(literal(",") + value + literal(","))
+
+
+def nobody_can_take(policy: AccessPolicy) -> ColumnElement[bool]:
+    """A ready task no active account can do: its assignee is disabled or unknown, or (unassigned)
+    none of its candidate groups has an active member (in the case's region, for a regional
+    group) and none of its candidate users is active. Use with Task joined to Instance."""
+    assignee_active = exists(select(User.id).where(User.active, User.username == Task.assignee))
+    holders = [
+        and_(
+            offered_to_group(group),
+            exists(
+                select(User.id).where(
+                    User.active,
+                    _in_list(User.groups, literal(group)),
+                    *([User.region_code == Instance.region_code] if group in policy.regional_groups else []),
+                )
+            ),
+        )
+        for group in sorted(policy.groups)
+    ]
+    named = exists(select(User.id).where(User.active, _in_list(Task.candidate_users, User.username)))
+    return and_(
+        Task.status == "ready",
+        or_(
+            and_(Task.assignee.is_not(None), ~assignee_active),
+            and_(Task.assignee.is_(None), ~or_(named, *holders)),
+        ),
+    )
+
+
+def dprd_window(session: Session, now: datetime) -> datetime:
+    """The end of the 10th working day from today (national calendar, WIB)."""
+    day = calendar_for(session, None).add_working_days(local_today(now, WIB), DPRD_WINDOW_WORKING_DAYS)
+    return end_of_day(day, WIB)
+
+
+def overdue_tasks(now: datetime) -> ColumnElement[bool]:
+    return and_(Task.status == "ready", Task.due_at < now)
+
+
+def dprd_soon(session: Session, now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Task.status == "ready",
+        offered_to_group(DPRD_GROUP),
+        Task.due_at >= now,
+        Task.due_at <= dprd_window(session, now),
+    )
+
+
+OPEN_INCIDENT = and_(Incident.resolved_at.is_(None))
+
+
+@dataclass
+class Dashboard:
+    by_status: dict[str, int]
+    suspended: int
+    by_stage: list[tuple[int | None, str | None, int]]
+    overdue: int
+    dprd_soon: int
+    dprd_until: datetime
+    incidents: int
+    nobody: int
+    by_region: list[tuple[str | None, str, int]]
+
+
+def _count(session: Session, query) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def dashboard(session: Session, policy: AccessPolicy, now: datetime) -> Dashboard:
+    tasks = select(Task.id).join(Instance, Instance.id == Task.instance_id)
+    by_stage = session.execute(
+        select(Instance.stage, func.max(Instance.stage_name), func.count())
+        .where(Instance.status == "running")
+        .group_by(Instance.stage)
+        .order_by(Instance.stage)
+    ).all()
+    by_region = session.execute(
+        select(Instance.region_code, func.max(Region.name), func.count())
+        .outerjoin(Region, Region.code == Instance.region_code)
+        .where(Instance.status == "running")
+        .group_by(Instance.region_code)
+        .order_by(func.count().desc(), Instance.region_code)
+    ).all()
+    return Dashboard(
+        by_status=dict(
+            session.execute(select(Instance.status, func.count()).group_by(Instance.status)).all()
+        ),
+        suspended=session.scalar(
+            select(func.count()).where(Instance.suspended_at.is_not(None), Instance.status == "running")
+        )
+        or 0,
+        by_stage=[(stage, name, n) for stage, name, n in by_stage],
+        overdue=_count(session, tasks.where(overdue_tasks(now))),
+        dprd_soon=_count(session, tasks.where(dprd_soon(session, now))),
+        dprd_until=dprd_window(session, now),
+        incidents=session.scalar(select(func.count()).where(OPEN_INCIDENT).select_from(Incident)) or 0,
+        nobody=_count(session, tasks.where(nobody_can_take(policy))),
+        by_region=[(code, name or code or "Nasional", n) for code, name, n in by_region],
+    )
+
+
+# --- the case list ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """The case list's search, filters, sort and page, read from the query string."""
+
+    q: str = ""
+    status: str = ""
+    stage: int | None = None
+    region: str = ""
+    kind: str = ""
+    overdue: bool = False
+    incident: bool = False
+    dprd: bool = False
+    started_from: date | None = None
+    started_to: date | None = None
+    sort: str = "diperbarui"
+    descending: bool = True
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args) -> CaseFilters:
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(args.get(name, ""))
+            except ValueError:
+                return None
+
+        def number(name: str) -> int | None:
+            value = args.get(name, "")
+            return int(value) if value.isdigit() else None
+
+        sort = args.get("urut", "diperbarui")
+        return cls(
+            q=args.get("q", "").strip()[:200],
+            status=args.get("status", "") if args.get("status") in STATUS_FILTERS else "",
+            stage=number("tahap"),
+            region=args.get("wilayah", "").strip()[:20],
+            kind=args.get("jenis", "").strip()[:60],
+            overdue=args.get("terlambat") == "1",
+            incident=args.get("insiden") == "1",
+            dprd=args.get("dprd") == "1",
+            started_from=day("dari"),
+            started_to=day("sampai"),
+            sort=sort if sort in SORTS else "diperbarui",
+            descending=args.get("arah", "turun") != "naik",
+            page=max(number("halaman") or 1, 1),
+        )
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        """The query string of this list with some values changed (for sort and page links)."""
+        values = {
+            "q": self.q,
+            "status": self.status,
+            "tahap": self.stage,
+            "wilayah": self.region,
+            "jenis": self.kind,
+            "terlambat": "1" if self.overdue else "",
+            "insiden": "1" if self.incident else "",
+            "dprd": "1" if self.dprd else "",
+            "dari": self.started_from.isoformat() if self.started_from else "",
+            "sampai": self.started_to.isoformat() if self.started_to else "",
+            "urut": self.sort,
+            "arah": "turun" if self.descending else "naik",
+            "halaman": self.page,
+        }
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in ("", None)}
+
+
+STATUS_FILTERS = {
+    "running": "Berjalan",
+    "suspended": "Ditangguhkan",
+    "completed": "Selesai",
+    "cancelled": "Dibatalkan",
+}
+
+
+@dataclass
+class CasePage:
+    rows: list[tuple[Instance, str, str, str, str]]  # case, region name, partner, country, kind
+    total: int
+    page: int
+    pages: int
+
+
+def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage:
+    partner, country, kind = (
+        variable(session, "nama_mitra"),
+        variable(session, "negara_mitra"),
+        variable(session, "jenis_kerja_sama"),
+    )
+    where: list[ColumnElement[bool]] = []
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        where.append(
+            or_(
+                func.lower(func.coalesce(Instance.business_key, "")).like(like),
+                func.lower(Instance.title).like(like),
+                func.lower(func.coalesce(partner, "")).like(like),
+                func.lower(func.coalesce(country, "")).like(like),
+                *([Instance.id == int(filters.q)] if filters.q.isdigit() else []),
+            )
+        )
+    if filters.status == "suspended":
+        where += [Instance.status == "running", Instance.suspended_at.is_not(None)]
+    elif filters.status:
+        where.append(Instance.status == filters.status)
+    if filters.stage is not None:
+        where.append(Instance.stage == filters.stage)
+    if filters.region:
+        where.append(Instance.region_code == filters.region)
+    if filters.kind:
+        where.append(kind == filters.kind)
+    # IN over one uncorrelated subquery, not a correlated EXISTS: SQLite scanned the ready-task
+    # index once per case (bench/console.py: 40 s at 10 000 cases)
+    if filters.overdue:
+        where.append(Instance.id.in_(select(Task.instance_id).where(overdue_tasks(now))))
+    if filters.dprd:
+        where.append(Instance.id.in_(select(Task.instance_id).where(dprd_soon(session, now))))
+    if filters.incident:
+        where.append(Instance.id.in_(select(Incident.instance_id).where(OPEN_INCIDENT)))
+    if filters.started_from:
+        where.append(Instance.started_at >= start_of_day(filters.started_from, WIB))
+    if filters.started_to:
+        where.append(Instance.started_at <= end_of_day(filters.started_to, WIB))
+    total = session.scalar(select(func.count()).select_from(Instance).where(*where)) or 0
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(filters.page, pages)
+    order = SORTS[filters.sort]
+    rows = session.execute(
+        select(Instance, Region.name, partner, country, kind)
+        .outerjoin(Region, Region.code == Instance.region_code)
+        .where(*where)
+        .order_by(order.desc() if filters.descending else order.asc(), Instance.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return CasePage(
+        rows=[
+            (i, region or i.region_code or "Nasional", p or "-", c or "-", k or "-")
+            for i, region, p, c, k in rows
+        ],
+        total=total,
+        page=page,
+        pages=pages,
+    )
+
+
+# --- the queue of tasks nobody can take ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StuckTask:
+    task: Task
+    instance: Instance
+    region_name: str
+    why: str
+
+
+def stuck_tasks(session: Session, policy: AccessPolicy, page: int) -> tuple[list[StuckTask], int, int]:
+    """Tasks nobody can take, oldest first, each with why; (rows, total, pages)."""
+    base = (
+        select(Task, Instance, Region.name)
+        .join(Instance, Instance.id == Task.instance_id)
+        .outerjoin(Region, Region.code == Instance.region_code)
+        .where(nobody_can_take(policy))
+    )
+    total = _count(session, base)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(max(page, 1), pages)
+    rows = session.execute(
+        base.order_by(Task.created_at, Task.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return (
+        [StuckTask(t, i, name or i.region_code or "Nasional", _why(t, name, policy)) for t, i, name in rows],
+        total,
+        pages,
+    )
+
+
+def _why(task: Task, region_name: str | None, policy: AccessPolicy) -> str:
+    if task.assignee:
+        return f"Penerima tugas ({task.assignee}) nonaktif atau tidak ada"
+    groups = [g for g in task.candidate_groups.split(",") if g.strip()]
+    if not groups and not task.candidate_users.strip():
+        return "Tugas tanpa kandidat (grup maupun pengguna)"
+    names = ", ".join(policy.label(g.strip()) for g in groups) or "-"
+    where = f" di {region_name}" if region_name and any(g in policy.regional_groups for g in groups) else ""
+    return f"Tidak ada akun aktif grup {names}{where}"

@@ -9,6 +9,7 @@ README screenshots in docs/; the KSDPL one runs last, so its pictures are the on
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -120,11 +121,16 @@ class Staff:
 
 
 def save_screenshot(page, name: str, keep_existing: bool = False) -> None:
-    """README pictures. The small test process only fills a gap; the KSDPL run always overwrites."""
-    path = DOCS / name
+    """README pictures, written to docs/ only when KSDPL_SCREENSHOTS is set (a test run otherwise
+    leaves the checkout as it found it; the page is still rendered to a scratch folder). The small
+    test process only fills a gap; the KSDPL run always overwrites."""
+    folder = (
+        DOCS if os.environ.get("KSDPL_SCREENSHOTS") else Path(tempfile.gettempdir()) / "ksdpl-screenshots"
+    )
+    path = folder / name
     if keep_existing and path.exists():
         return
-    DOCS.mkdir(exist_ok=True)
+    folder.mkdir(exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
 
 

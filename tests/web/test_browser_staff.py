@@ -18,7 +18,6 @@ from engine.clock import clock
 from engine.models import Comment, Document
 from tests.web.conftest import PASSWORD, PDF, actor, app_config, ready_task, start_case, to_dprd
 from tests.web.test_browser import (  # noqa: F401  (browser and ksdpl_orch are fixtures)
-    DOCS,
     ROOT,
     LiveServer,
     Staff,
@@ -26,6 +25,7 @@ from tests.web.test_browser import (  # noqa: F401  (browser and ksdpl_orch are 
     ksdpl_orch,
     make_files,
     production_like,
+    save_screenshot,
 )
 from web import create_app
 
@@ -291,8 +291,7 @@ PICTURES = {"inbox": "staff-inbox", "task": "staff-task", "case": "staff-case", 
 
 
 def screenshot(page, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / name), full_page=True)
+    save_screenshot(page, name)
 
 
 def test_main_pages_pass_axe_and_work_at_390_px(browser, orch, axe_source):

@@ -190,8 +190,11 @@ def _order(sort: str) -> tuple:
     return (Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
 
 
-def inbox_page(session: Session, actor: Actor, now: datetime, query: InboxQuery) -> InboxPage:
-    """One page of the actor's inbox with the counts the tabs and the stage list show."""
+def inbox_page(
+    session: Session, actor: Actor, now: datetime, query: InboxQuery, viewer_tz: str | None = None
+) -> InboxPage:
+    """One page of the actor's inbox with the counts the tabs and the stage list show; deadlines
+    also on the viewer's clock (`viewer_tz`) where the case's region has another."""
     base = [Task.status == "ready", offered_to(actor), visible_instances(actor)]
     if query.search:
         text = query.search.lower()
@@ -265,7 +268,7 @@ def inbox_page(session: Session, actor: Actor, now: datetime, query: InboxQuery)
     }
     found = [shown[task_id] for task_id in ids if task_id in shown]
     return InboxPage(
-        rows=_rows(session, actor, now, found),
+        rows=_rows(session, actor, now, found, viewer_tz),
         total=counts["semua"],
         counts=counts,
         stage_counts=stage_counts,
@@ -275,7 +278,7 @@ def inbox_page(session: Session, actor: Actor, now: datetime, query: InboxQuery)
     )
 
 
-def _rows(session: Session, actor: Actor, now: datetime, found) -> list[InboxRow]:
+def _rows(session: Session, actor: Actor, now: datetime, found, viewer_tz: str | None) -> list[InboxRow]:
     """The page's rows with what they show from other tables, each read once for the page."""
     instance_ids = sorted({row.instance_id for row in found})
     partners = {
@@ -310,7 +313,7 @@ def _rows(session: Session, actor: Actor, now: datetime, found) -> list[InboxRow
                 country=str(country or "-"),
                 region=region,
                 candidate_groups=row.candidate_groups,
-                deadline=deadline(row.due_at, region.timezone, now, calendars[row.region_code])
+                deadline=deadline(row.due_at, region.timezone, now, calendars[row.region_code], viewer_tz)
                 if row.due_at
                 else None,
                 assignee=row.assignee,

@@ -272,3 +272,18 @@ def test_migration_fills_the_candidates_of_existing_ready_tasks(orch):
     assert {task_id: candidates(orch, task_id) for task_id in (claimed, other)} == before
     assert before[claimed] == {("group", "pemda", KOTA_A), ("assignee", "pemda_a", KOTA_A)}
     assert before[other] == {("group", "pemda", KOTA_B)}
+
+
+def test_national_staff_read_every_deadline_on_their_own_clock_too(orch):
+    """Issue 12, times: a national account (WIB) sees a Jayapura case's deadline on the region's
+    day and, beside it, on its own clock; a case already in WIB needs no second time."""
+    clock.set(MONDAY)
+    start_case(orch, "pemda_a")
+    start_case(orch, "pemda_b")
+    national = KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"])
+    with orch.session() as s:
+        page = inbox_page(s, national, clock.now(), InboxQuery(), "Asia/Jakarta")
+    labels = {row.region.code: row.deadline.label for row in page.rows if row.deadline}
+    assert set(labels) == {KOTA_A, KOTA_B}
+    assert labels[KOTA_B].count("WIT") == 1 and labels[KOTA_B].endswith("WIB)")
+    assert "(" not in labels[KOTA_A] and labels[KOTA_A].endswith("WIB")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -220,6 +220,22 @@ def test_dashboard_counts_link_to_their_lists(konsol, login):
     assert f'href="/konsol/kasus/{broken}"' in listing and f'href="/konsol/kasus/{fine}"' not in listing
     by_region = operator.get("/konsol/kasus?status=running&wilayah=91.71").get_data(as_text=True)
     assert f'href="/konsol/kasus/{fine}"' in by_region and f'href="/konsol/kasus/{broken}"' not in by_region
+
+
+def test_dashboard_shows_median_working_days_per_stage(konsol, login):
+    """Stage 1 took one working day in one case and four in another (6 and 7 May 2027 are days
+    off); a case still in stage 1 does not count yet."""
+    quick, slow = start_konsol(konsol), start_konsol(konsol, "pemda_b")
+    start_konsol(konsol)
+    clock.set(MONDAY + timedelta(days=1))
+    konsol.complete_task(ready_task(konsol, quick, "Periksa"), {"catatan": "lengkap"}, actor("pemda_a"))
+    clock.set(MONDAY + timedelta(days=7))
+    konsol.complete_task(ready_task(konsol, slow, "Periksa"), {"catatan": "lengkap"}, actor("pemda_b"))
+    konsol.run_due()
+    html = login("operator").get("/konsol").get_data(as_text=True)
+    row = html.split('id="lama-tahap-1">', 1)[1].split("</tr>", 1)[0]
+    assert "1. Prakarsa" in row and "2.5 hari kerja" in row and '<td class="num">2</td>' in row
+    assert 'id="lama-tahap-2"' not in html  # a system step has no task to time
 
 
 def test_case_list_searches_filters_sorts_and_pages(konsol, login):

@@ -8,7 +8,8 @@ read with the database's JSON functions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from statistics import median
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, and_, cast, exists, func, literal, or_, select, type_coerce
@@ -108,6 +109,49 @@ class Dashboard:
     incidents: int
     nobody: int
     by_region: list[tuple[str | None, str, int]]
+    stage_days: list[StageDays]
+
+
+@dataclass(frozen=True)
+class StageDays:
+    """How long cases stayed in a stage: the median of working days from a stage's first task to
+    its last completed one, over stage visits that ended within `STAGE_DAYS_WINDOW`."""
+
+    stage: int
+    name: str | None
+    median: float
+    visits: int
+
+
+STAGE_DAYS_WINDOW = timedelta(days=90)  # recent work only: the figure stays current and bounded
+
+
+def stage_days(session: Session, now: datetime) -> list[StageDays]:
+    """Median working days per stage (national calendar, WIB days), from the task projection."""
+    left = func.max(Task.completed_at)
+    visits = session.execute(
+        select(Task.stage, func.min(Task.created_at), left)
+        .join(Instance, Instance.id == Task.instance_id)
+        .where(
+            Task.stage.is_not(None),
+            or_(Instance.stage > Task.stage, Instance.status != "running"),  # the case has moved on
+        )
+        .group_by(Task.instance_id, Task.stage)
+        .having(left >= now - STAGE_DAYS_WINDOW)
+    ).all()
+    calendar = calendar_for(session, None)
+    days: dict[int, list[int]] = {}
+    for stage, entered, ended in visits:
+        first, last = local_today(entered, WIB), local_today(ended, WIB)
+        days.setdefault(stage, []).append(max(calendar.working_days_between(first, last), 0))
+    names = dict(
+        session.execute(
+            select(Instance.stage, func.max(Instance.stage_name))
+            .where(Instance.stage.in_(days))
+            .group_by(Instance.stage)
+        ).all()
+    )
+    return [StageDays(stage, names.get(stage), float(median(n)), len(n)) for stage, n in sorted(days.items())]
 
 
 def _count(session: Session, query) -> int:
@@ -144,6 +188,7 @@ def dashboard(session: Session, policy: AccessPolicy, now: datetime) -> Dashboar
         incidents=session.scalar(select(func.count()).where(OPEN_INCIDENT).select_from(Incident)) or 0,
         nobody=_count(session, tasks.where(nobody_can_take(policy))),
         by_region=[(code, name or code or "Nasional", n) for code, name, n in by_region],
+        stage_days=stage_days(session, now),
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from . import forms
 from .access import Actor, candidate_of, visible_instances
 from .clock import clock
-from .errors import Conflict, Forbidden, NotFound, ValidationFailed
+from .errors import MSG_OPERATOR_WORK, Conflict, Forbidden, NotFound, ValidationFailed
 from .models import Instance, Task, TaskDraft
 
 MAX_VALUE_CHARS = 20_000  # longer than any field's maxlength; the form checks the real limit later
@@ -59,6 +59,8 @@ class Drafts:
 
     def save_draft(self, task_id: str, values: Mapping[str, Any], comment: str, actor: Actor) -> Draft:
         """Keep what the form holds, replacing the person's earlier draft of this task."""
+        if actor.is_operator:
+            raise Forbidden(MSG_OPERATOR_WORK)
         kept: dict[str, str] = {}
         comment = str(comment or "")
         if len(comment) > MAX_COMMENT_CHARS:

@@ -54,3 +54,9 @@ class DeploymentRejected(EngineError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("deployment refused:\n" + "\n".join(problems))
         self.problems = problems
+
+
+# Operators reassign business tasks; they never claim, complete, attach to or draft them.
+MSG_OPERATOR_WORK = (
+    "Operator dan administrator tidak mengerjakan tugas bisnis; alihkan tugas ini kepada petugasnya"
+)

@@ -32,6 +32,7 @@ KIND_LABELS = {
     "pengingat": "Pengingat batas waktu",
     "terlambat": "Terlambat",
     "insiden": "Gangguan proses",
+    "lepas": "Permintaan melepas tugas",
 }
 
 OUTBOX = insert(OutboxMessage)
@@ -179,5 +180,27 @@ def incident(
             "Jalur kasus ini berhenti sampai operator mengulangnya (perintah retry).",
             instance_id=instance_id,
             groups=sorted(operators),
+        ),
+    )
+
+
+def release_requested(
+    conn: Connection, task: Any, requester: str, reason: str, operators: Iterable[str]
+) -> None:
+    """A colleague asks the operators to free a task someone holds: they reassign or release it."""
+    now = clock.now()
+    conn.execute(
+        OUTBOX,
+        message(
+            f"lepas:{task.id}:{requester}:{now.isoformat()}",
+            "lepas",
+            f"Minta lepas tugas: {task.name} (kasus #{task.instance_id})",
+            body=f"{_name(conn, requester)} meminta tugas ini dilepas dari {_name(conn, task.assignee)}."
+            + (f"\nAlasan: {reason}" if reason else ""),
+            instance_id=task.instance_id,
+            task_id=task.id,
+            groups=sorted(operators),
+            actor=requester,
+            now=now,
         ),
     )

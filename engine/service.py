@@ -39,7 +39,7 @@ from .console import Console
 from .decrees import DecreeQueued, Decrees
 from .deployments import Deployments, DeployResult
 from .drafts import Drafts
-from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
+from .errors import MSG_OPERATOR_WORK, Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .expressions import ExpressionError
 from .imports import Imports
 from .jobs import RunReport, Work
@@ -99,9 +99,6 @@ READY_TASK = TASK_AND_CASE.where(Task.id == bindparam("id"))
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_BUSINESS_KEY = 200  # the columns' lengths: PostgreSQL refuses longer values, SQLite keeps them
 MAX_FIELD_NAME = 100
-MSG_OPERATOR_WORK = (
-    "Operator dan administrator tidak mengerjakan tugas bisnis; alihkan tugas ini kepada petugasnya"
-)
 MSG_TAKEN = "Tugas ini sudah diambil oleh {who}"
 
 
@@ -703,6 +700,29 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             if task.assignee and task.assignee != actor.username and not actor.is_operator:
                 raise Forbidden(f"Tugas ini diambil oleh {task.assignee}")
             self._assign(s, task, None, "unclaim", actor)
+            uow.commit()
+
+    def request_release(self, task_id: str, actor: Actor, reason: str = "") -> None:
+        """A person whose task it could be asks the operators to free it from the colleague who
+        holds it (they may not take it from them): recorded in the history, sent to the operators."""
+        reason = single_line(reason)[:500]
+        with self.uow() as uow:
+            s = uow.session
+            task = self._ready_task(s, task_id, actor, work=True)
+            if not task.assignee or task.assignee == actor.username:
+                raise Conflict("Tugas ini tidak sedang diambil orang lain")
+            self._audit(
+                s,
+                task.instance_id,
+                actor.username,
+                "release-request",
+                task_id=task.id,
+                bpmn_id=task.bpmn_id,
+                detail={"holder": task.assignee, "reason": reason},
+            )
+            notices.release_requested(
+                s.connection(), task, actor.username, reason, self.registry.access.operator_groups
+            )
             uow.commit()
 
     def assign(

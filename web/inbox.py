@@ -70,3 +70,18 @@ def claim(task_id: str) -> ResponseReturnValue:
 @bp.post("/tugas/<task_id>/lepas")
 def unclaim(task_id: str) -> ResponseReturnValue:
     return _claim_command(task_id, claim=False)
+
+
+@bp.post("/tugas/<task_id>/minta-lepas")
+def request_release(task_id: str) -> ResponseReturnValue:
+    """A task a colleague holds: ask the operators to free it (they reassign or release it)."""
+    found = views.task_for(db(), g.actor, task_id)
+    if found is None:
+        abort(404)
+    task, _instance = found
+    try:
+        orchestrator().request_release(task_id, g.actor, request.form.get("alasan", ""))
+    except EngineError as err:
+        return render_template("error.html", title="Tidak dapat diproses", message=str(err)), err.status
+    flash(f"Permintaan melepas tugas «{task.name}» dikirim ke operator.", "sukses")
+    return redirect(_back())

@@ -52,6 +52,7 @@ ACTION_LABELS = {
     "complete": "Menyelesaikan tugas",
     "claim": "Mengambil tugas",
     "unclaim": "Melepas tugas",
+    "release-request": "Meminta operator melepas tugas",
     "assign": "Mengalihkan tugas",
     "letter": "Membuat draf surat",
     "document": "Mengunggah dokumen",

@@ -32,8 +32,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("inbox.index", "GET"): EVERYONE,
     ("inbox.claim", "POST"): frozenset({"pemda_a"}),  # operators never claim (finding 9)
     ("inbox.unclaim", "POST"): frozenset({"pemda_a", "operator"}),  # operators may release
+    ("inbox.request_release", "POST"): frozenset({"pemda_a"}),  # 409 here: nobody else holds the task
     ("cases.task", "GET"): SEES_KOTA_A,
     ("cases.complete", "POST"): frozenset({"pemda_a"}),
+    ("cases.save_draft", "POST"): frozenset({"pemda_a"}),  # a draft of a task one may do
     # the process's starters, in their own region (operators have none: they start from the CLI)
     ("cases.new_case", "GET"): frozenset({"pemda_a", "pemda_b"}),
     ("cases.new_case", "POST"): frozenset({"pemda_a", "pemda_b"}),

@@ -166,3 +166,33 @@ def test_claim_redirect_stays_on_site(orch, login, target):
     task_id = ready_task(orch, start_case(orch), "Penjajakan")
     response = login("pemda_a").post(f"/tugas/{task_id}/ambil", data={"next": target})
     assert response.headers["Location"] == "/"
+
+
+def test_a_colleague_asks_the_operators_to_free_a_task_someone_holds(orch, login):
+    """Issue 9.4: a clerk sees who holds a task and asks an operator to release it; the holder
+    keeps it until an operator acts, the request is in the history and reaches the operators."""
+    from engine.models import AuditEvent, OutboxMessage
+
+    case = start_case(orch, "pemda_a")
+    task_id = ready_task(orch, case, "Penjajakan")
+    ani, budi = login("pemda_a"), login("pemda_a2")
+    assert ani.post(f"/tugas/{task_id}/ambil").status_code == 302
+    page = budi.get(f"/tugas/{task_id}").get_data(as_text=True)
+    assert f'action="/tugas/{task_id}/minta-lepas"' in page and "Minta operator melepas tugas ini" in page
+
+    response = budi.post(f"/tugas/{task_id}/minta-lepas", data={"alasan": "Ani cuti\u202e sampai Senin"})
+    assert response.status_code == 302
+    with orch.session() as s:
+        task = s.get(Task, task_id)
+        [request] = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "lepas")).all()
+        [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "release-request")).all()
+    assert task.assignee == "pemda_a"  # only an operator moves it
+    assert set(request.recipient_group.split(",")) == set(orch.registry.access.operator_groups)
+    assert request.task_id == task_id and "Ani cuti sampai Senin" in request.body
+    assert event.actor == "pemda_a2" and "Meminta operator melepas tugas" in text_of(budi.get(f"/kasus/{case}"))
+
+    before = snapshot(orch)
+    assert ani.post(f"/tugas/{task_id}/minta-lepas").status_code == 409  # it is theirs
+    assert login("pemda_b").post(f"/tugas/{task_id}/minta-lepas").status_code == 404  # another region
+    assert login("dprd_a").post(f"/tugas/{task_id}/minta-lepas").status_code == 403  # not their task
+    assert snapshot(orch) == before

@@ -1,0 +1,294 @@
+"""Cost of a task completion along the real KSDPL path, per stage, against bare SpiffWorkflow.
+
+    python bench/ksdpl_path.py [--cases 5] [--rounds 5] [--years 5] [--pg URL] [--no-pg]
+
+Each case runs every user task of the 12 stages the way the web front end does
+(`tests/ksdpl/driver.py`): `--rounds` times each revision loop (prerequisites not met and
+followed up, the DPRD refuses and the plan is revised and resubmitted, Kemendagri sends the plan
+back for revision), then the Naskah, and `--years` yearly rounds of activity plan and report
+until the agreement ends. Timed: one `Orchestrator.complete_task` (form check, load, handler,
+engine step, save of state and projections, audit, commit); the uploads, the worker's jobs and
+timers between completions are not.
+
+Baseline, in the same run: SpiffWorkflow alone, in memory, doing the same completions from the
+same stored state with the same values: deserialise the state (SpiffWorkflow's serializer,
+spec attached, as stored), set the data, run the task and the engine steps, serialise again.
+Printed per stage (of the completed task): n, median and p95 in ms, the ratio of the medians to
+the baseline, and the stored state (bytes of `instances.state`) after the stage's completions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from bench.step_cost import percentile, postgres_url  # noqa: E402
+from engine import runtime  # noqa: E402
+from engine.calendar import WorkingCalendar  # noqa: E402
+from engine.clock import clock  # noqa: E402
+from engine.models import Instance, LookupValue, Region, Task  # noqa: E402
+from engine.parser import parse_files  # noqa: E402
+from engine.scripting import ExpressionScriptEngine, build_functions  # noqa: E402
+from engine.service import Orchestrator  # noqa: E402
+from engine.store import upgrade  # noqa: E402
+from handlers import registry  # noqa: E402
+from tests.ksdpl import paths  # noqa: E402
+from tests.ksdpl.conftest import BPMN, DMN, JANUARY_2027, REGIONS, START, deploy_ksdpl  # noqa: E402
+from tests.ksdpl.driver import Case  # noqa: E402
+
+REGION = "3578"  # Kota Surabaya, WIB
+NASKAH_START = date(2027, 7, 1)
+
+
+class Recorder:
+    """Times `complete_task` and keeps what bare SpiffWorkflow needs to redo the same completion."""
+
+    def __init__(self, orch: Orchestrator) -> None:
+        self.orch = orch
+        self.samples: list[dict[str, Any]] = []
+        self._values: dict[str, Any] | None = None
+        self._complete = orch.complete_task
+        orch.complete_task = self.complete_task  # type: ignore[method-assign]
+        original = runtime.Case.complete_user_task
+
+        def remember(case: runtime.Case, task_id: str, values: dict[str, Any]) -> None:
+            self._values = dict(values)  # the form's values and the handler's, as the engine sets them
+            original(case, task_id, values)
+
+        runtime.Case.complete_user_task = remember  # type: ignore[method-assign]
+        self._original = original
+
+    def close(self) -> None:
+        runtime.Case.complete_user_task = self._original  # type: ignore[method-assign]
+
+    def complete_task(self, task_id: str, raw_values, **kwargs):
+        with self.orch.session() as s:
+            query = select(Task.stage, Task.instance_id).where(Task.id == task_id)
+            stage, instance_id = s.execute(query).one()
+            before = s.scalar(select(Instance.state).where(Instance.id == instance_id))
+        now = clock.now()
+        began = time.perf_counter()
+        result = self._complete(task_id, raw_values, **kwargs)
+        elapsed = time.perf_counter() - began
+        with self.orch.session() as s:
+            # JSON with ASCII escapes: characters are bytes
+            size = s.scalar(select(func.length(Instance.state)).where(Instance.id == instance_id))
+        self.samples.append(
+            {
+                "stage": stage,
+                "seconds": elapsed,
+                "state_bytes": size,
+                "before": before,
+                "task_id": task_id,
+                "values": self._values,
+                "now": now,
+            }
+        )
+        return result
+
+
+def next_timer(case: Case) -> None:
+    """Move the clock to the case's earliest timer and let the worker fire it."""
+    due = min(timer.due_at for timer in case.timers().values())
+    case.at(due)
+    case.run_worker()
+
+
+def drive(case: Case, rounds: int, years: int) -> None:
+    """Every user task of the 12 stages, each revision loop `rounds` times, `years` yearly rounds."""
+    paths.explore(case)
+    for _ in range(rounds):  # prerequisites not met: Pemda follows up and checks again
+        paths.check_prerequisites(case, hibah_sesuai_ketentuan=False)
+        case.complete("Task_TindakLanjutKelayakan", tindak_lanjut_kelayakan="perbaiki")
+    paths.check_prerequisites(case)
+    case.on(date(2027, 1, 11))
+    paths.sign_loi(case)
+    case.on(date(2027, 2, 1))
+    paths.to_dprd(case)
+    for _ in range(rounds):  # the DPRD refuses; the plan is revised and submitted again
+        case.complete("Task_KeputusanDprd", keputusan_dprd="tolak", alasan_penolakan_dprd="Biaya belum jelas")
+        case.complete("Task_TindakLanjutPenolakan", tindak_lanjut_penolakan="perbaiki")
+        case.complete("Task_SusunRencana", sumber_pembiayaan_rencana="APBD dan hibah mitra")
+        paths.submit_to_dprd(case)
+    case.on(date(2027, 3, 1))
+    paths.to_verification(case)
+    for round_no in range(1, rounds + 1):  # Kemendagri sends the plan back
+        paths.verify(case, "revisi")
+        case.complete("Task_PerbaikiRencana", ruang_lingkup_rencana=f"Ruang lingkup, perbaikan ke-{round_no}")
+        case.complete("Task_SampaikanRencana", nomor_surat_penyampaian_rencana=f"120/{round_no}/2027")
+        case.run_worker()
+    paths.verify(case, "susun_naskah")
+    case.on(date(2027, 4, 1))
+    end = date(NASKAH_START.year + years, NASKAH_START.month, NASKAH_START.day) - timedelta(days=1)
+    paths.to_signing(case, NASKAH_START, end)
+    case.on(date(2027, 6, 1))
+    paths.sign_naskah(case)
+    for year in range(years):
+        case.on(date(NASKAH_START.year + year, 7, 15))
+        case.complete("Task_RencanaKegiatanTahunan")
+        while case.ready_ids() != ["Task_LaporanTahunan"]:
+            next_timer(case)
+        case.complete("Task_LaporanTahunan", tanggal_surat_laporan_tahunan=case.today)
+        case.run_worker()
+    while case.status() == "running" and case.timers():
+        next_timer(case)
+    assert case.status() == "completed", f"case {case.id} ended {case.status()} at {case.ready_ids()}"
+
+
+def persisted(url: str, cases: int, rounds: int, years: int) -> list[dict[str, Any]]:
+    upgrade(url)
+    orch = Orchestrator(url, registry)
+    with orch.uow() as uow:
+        name, level, zone = REGIONS[REGION]
+        uow.session.add(Region(code=REGION, name=name, level=level, timezone=zone, province_code="35"))
+        uow.session.add(LookupValue(list_name="negara_tanpa_hubungan_diplomatik", code="IL", label="Israel"))
+        uow.commit()
+    clock.set(JANUARY_2027)
+    deploy_ksdpl(orch)
+    recorder = Recorder(orch)
+    try:
+        for _ in range(cases):
+            clock.set(JANUARY_2027)
+            instance_id = orch.start("ksdpl", REGION, dict(START), user=f"pemda-{REGION}")
+            drive(Case(orch, instance_id, REGIONS[REGION][2]), rounds, years)
+    finally:
+        recorder.close()
+        orch.close()
+    return recorder.samples
+
+
+def bare_spiff(samples: list[dict[str, Any]]) -> list[float]:
+    """The same completions by SpiffWorkflow alone: from the stored state, in memory."""
+    [deployment] = [p for p in parse_files({"ksdpl.bpmn": BPMN, "kelayakan.dmn": DMN}) if p.key == "ksdpl"]
+    zone = REGIONS[REGION][2]
+    engine = ExpressionScriptEngine(build_functions(WorkingCalendar(), zone), zone)
+    serializer = runtime.SERIALIZER
+    timings = []
+    for sample in samples:
+        clock.set(sample["now"])
+        began = time.perf_counter()
+        dct = json.loads(sample["before"])
+        serializer.migrate(dct)
+        dct["spec"] = deployment.spec
+        dct["subprocess_specs"] = dict(deployment.subprocess_specs)
+        workflow = serializer.from_dict(dct)
+        workflow.script_engine = engine
+        task = workflow.get_task_from_id(UUID(sample["task_id"]))
+        task.set_data(**sample["values"])
+        task.run()
+        while True:
+            workflow.do_engine_steps()
+            if not workflow.get_tasks(state=TaskState.READY, manual=False):
+                break
+        serializer.serialize_json(workflow)
+        timings.append(time.perf_counter() - began)
+    return timings
+
+
+def table(name: str, samples: list[dict[str, Any]], baseline: list[float]) -> list[dict[str, Any]]:
+    by_stage: dict[int, list[int]] = defaultdict(list)
+    for index, sample in enumerate(samples):
+        by_stage[sample["stage"]].append(index)
+    rows = []
+    for stage in sorted(by_stage):
+        indexes = by_stage[stage]
+        own = [samples[i]["seconds"] for i in indexes]
+        bare = [baseline[i] for i in indexes]
+        sizes = [samples[i]["state_bytes"] for i in indexes]
+        rows.append(
+            {
+                "database": name,
+                "stage": stage,
+                "n": len(own),
+                "median_ms": round(statistics.median(own) * 1000, 2),
+                "p95_ms": round(percentile(own, 95) * 1000, 2),
+                "bare_median_ms": round(statistics.median(bare) * 1000, 2),
+                "ratio": round(statistics.median(own) / statistics.median(bare), 2),
+                "state_kb_median": round(statistics.median(sizes) / 1024, 1),
+                "state_kb_max": round(max(sizes) / 1024, 1),
+            }
+        )
+    own = [sample["seconds"] for sample in samples]
+    rows.append(
+        {
+            "database": name,
+            "stage": "all",
+            "n": len(own),
+            "median_ms": round(statistics.median(own) * 1000, 2),
+            "p95_ms": round(percentile(own, 95) * 1000, 2),
+            "bare_median_ms": round(statistics.median(baseline) * 1000, 2),
+            "ratio": round(statistics.median(own) / statistics.median(baseline), 2),
+            "state_kb_median": round(statistics.median(s["state_bytes"] for s in samples) / 1024, 1),
+            "state_kb_max": round(max(s["state_bytes"] for s in samples) / 1024, 1),
+        }
+    )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="times through each revision loop")
+    parser.add_argument("--years", type=int, default=5, help="yearly plan and report rounds")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "KSDPL_BENCH_DATABASE_URL",
+            os.environ.get("KSDPL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+        ),
+    )
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    results: dict[str, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["SQLite"] = persisted(f"sqlite:///{tmp}/bench.db", args.cases, args.rounds, args.years)
+    if not args.no_pg:
+        try:
+            url, drop = postgres_url(args.pg)
+        except Exception as err:  # no server: say so, measure the rest
+            print(f"PostgreSQL not measured: {type(err).__name__}: {err}", file=sys.stderr)
+        else:
+            try:
+                results["PostgreSQL"] = persisted(url, args.cases, args.rounds, args.years)
+            finally:
+                drop()
+    rows = []
+    for name, samples in results.items():
+        bare_spiff(samples[:5])  # warm-up
+        rows += table(name, samples, bare_spiff(samples))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"KSDPL task completion per stage: {args.cases} cases, {args.rounds} revision round(s), "
+        f"{args.years} year(s); Python {sys.version.split()[0]}; load average {load}"
+    )
+    header = f"{'database':<10} {'stage':>5} {'n':>4} {'median':>7} {'p95':>7} {'bare':>6} {'ratio':>5}"
+    print(f"{header} {'state KB (median/max)':>22}")
+    for r in rows:
+        figures = f"{r['median_ms']:>7.2f} {r['p95_ms']:>7.2f} {r['bare_median_ms']:>6.2f} {r['ratio']:>5.2f}"
+        sizes = f"{r['state_kb_median']:>10.1f} / {r['state_kb_max']:<9.1f}"
+        print(f"{r['database']:<10} {r['stage']!s:>5} {r['n']:>4} {figures} {sizes}")
+    print("times in ms; bare = SpiffWorkflow alone from the same stored state; ratio of the medians")
+
+
+if __name__ == "__main__":
+    main()

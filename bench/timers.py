@@ -1,0 +1,165 @@
+"""N timers due at the same moment on PostgreSQL, drained by 1 and 2 worker processes.
+
+    python bench/timers.py [--timers 1000] [--workers 1 2] [--pg URL]
+    python bench/timers.py --timers 10000
+
+Each variant gets its own schema: N cases of `timer.bpmn` (start, a one-hour timer, end) started
+with the engine clock frozen, so all N timers are due at the same instant. Then W separate
+processes each run the real worker's tick (`engine.worker.Worker.run_once`: claim with
+`FOR UPDATE SKIP LOCKED`, one step per timer, until nothing is due), on a clock that reads the
+due instant at the moment they are released together and runs on in real time from there.
+Printed: total time (release to the last worker done), timers per second, duplicates (timer
+steps beyond one per case: must be 0), missed (cases not ended, timers left: must be 0),
+incidents, lateness of each firing (audit time minus due time) p50/p99, and the speed-up over
+one worker (the baseline, same run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from bench.step_cost import percentile, postgres_url  # noqa: E402
+from engine.clock import clock  # noqa: E402
+from engine.models import AuditEvent, Incident, Instance, Region, Timer  # noqa: E402
+from engine.registry import HandlerRegistry  # noqa: E402
+from engine.service import Orchestrator  # noqa: E402
+from engine.store import upgrade  # noqa: E402
+
+DIAGRAM = (Path(__file__).parent / "timer.bpmn").read_text()
+STARTED = datetime(2027, 1, 4, 2, tzinfo=UTC)
+DUE = STARTED + timedelta(hours=1)
+
+
+def setup(url: str, timers: int) -> float:
+    """N cases waiting at their timer, all due at DUE. Returns the seconds it took."""
+    began = time.perf_counter()
+    upgrade(url)
+    orch = Orchestrator(url, HandlerRegistry())
+    with orch.uow() as uow:
+        uow.session.add(Region(code="B1", name="Bench", level="kota", timezone="Asia/Jakarta"))
+        uow.commit()
+    clock.set(STARTED)
+    orch.deploy({"timer.bpmn": DIAGRAM})
+    for _ in range(timers):
+        orch.start("tunggu", "B1", {})
+    with orch.session() as s:
+        waiting = s.scalar(select(func.count()).select_from(Timer).where(Timer.due_at == DUE))
+    assert waiting == timers, f"{waiting} timers due at {DUE}, not {timers}"
+    orch.close()
+    clock.set(None)
+    return time.perf_counter() - began
+
+
+def drain(url: str, name: str, ready, release_at, results) -> None:
+    """One worker process: connect, wait for the common release, run the worker's tick."""
+    from engine.worker import Worker
+
+    orch = Orchestrator(url, HandlerRegistry())
+    worker = Worker(orch, worker_id=name)
+    with orch.session() as s:  # connected before the clock starts
+        s.scalar(select(func.count()).select_from(Timer))
+    ready.put(name)
+    while release_at.value == 0:
+        time.sleep(0.01)
+    offset = DUE.timestamp() - release_at.value
+    clock.now = lambda: datetime.fromtimestamp(time.time() + offset, UTC)  # type: ignore[method-assign]
+    time.sleep(max(0.0, release_at.value - time.time()))
+    report = worker.run_once()
+    results.put((name, report.timers_fired, report.conflicts, time.time()))
+    orch.close()
+
+
+def measure(url: str, timers: int, workers: int) -> dict:
+    setup_seconds = setup(url, timers)
+    context = mp.get_context("spawn")
+    ready, results = context.Queue(), context.Queue()
+    release_at = context.Value("d", 0.0)
+    processes = [
+        context.Process(target=drain, args=(url, f"bench-{i}", ready, release_at, results))
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        ready.get(timeout=120)
+    release = time.time() + 0.2
+    release_at.value = release
+    finished = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join()
+    total = max(done for *_, done in finished) - release
+
+    orch = Orchestrator(url, HandlerRegistry())
+    with orch.session() as s:
+        fired = s.execute(
+            select(AuditEvent.instance_id, AuditEvent.at).where(AuditEvent.action == "timer")
+        ).all()
+        ended = s.scalar(select(func.count()).select_from(Instance).where(Instance.status == "completed"))
+        left = s.scalar(select(func.count()).select_from(Timer))
+        incidents = s.scalar(select(func.count()).select_from(Incident))
+    orch.close()
+    lateness = [(at - DUE).total_seconds() for _, at in fired] or [float("nan")]
+    return {
+        "workers": workers,
+        "timers": timers,
+        "setup_s": round(setup_seconds, 1),
+        "total_s": round(total, 2),
+        "per_second": round(len(fired) / total, 1),
+        "fired_by_worker": {name: count for name, count, *_ in finished},
+        "conflicts": sum(conflicts for _, _, conflicts, _ in finished),
+        "duplicates": len(fired) - len({instance for instance, _ in fired}),
+        "missed": (timers - ended) + left,
+        "incidents": incidents,
+        "lateness_p50_s": round(statistics.median(lateness), 2),
+        "lateness_p99_s": round(percentile(lateness, 99), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timers", type=int, default=1000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "KSDPL_BENCH_DATABASE_URL",
+            os.environ.get("KSDPL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+        ),
+    )
+    args = parser.parse_args()
+
+    rows = []
+    for workers in args.workers:
+        url, drop = postgres_url(args.pg)
+        try:
+            rows.append(measure(url, args.timers, workers))
+        finally:
+            drop()
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"{args.timers} timers due at once, PostgreSQL; Python {sys.version.split()[0]}; load average {load}"
+    )
+    baseline = rows[0]["total_s"]
+    for r in rows:
+        print(
+            f"{r['workers']} worker(s): {r['total_s']:.2f} s ({r['per_second']:.0f}/s, "
+            f"x{baseline / r['total_s']:.2f} vs {rows[0]['workers']}), duplicates {r['duplicates']}, "
+            f"missed {r['missed']}, incidents {r['incidents']}, conflicts {r['conflicts']}, "
+            f"lateness p50 {r['lateness_p50_s']:.2f} s p99 {r['lateness_p99_s']:.2f} s; "
+            f"fired per worker {sorted(r['fired_by_worker'].values())}; setup {r['setup_s']} s"
+        )
+
+
+if __name__ == "__main__":
+    main()

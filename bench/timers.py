@@ -2,6 +2,7 @@
 
     python bench/timers.py [--timers 1000] [--workers 1 2] [--pg URL]
     python bench/timers.py --timers 10000
+    python bench/timers.py --no-analyze   # the tables as just filled: no planner statistics yet
 
 Each variant gets its own schema: N cases of `timer.bpmn` (start, a one-hour timer, end) started
 with the engine clock frozen, so all N timers are due at the same instant. Then W separate
@@ -27,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.step_cost import percentile, postgres_url  # noqa: E402
 from engine.clock import clock  # noqa: E402
@@ -41,8 +42,9 @@ STARTED = datetime(2027, 1, 4, 2, tzinfo=UTC)
 DUE = STARTED + timedelta(hours=1)
 
 
-def setup(url: str, timers: int) -> float:
-    """N cases waiting at their timer, all due at DUE. Returns the seconds it took."""
+def setup(url: str, timers: int, analyze: bool = True) -> float:
+    """N cases waiting at their timer, all due at DUE, the planner's statistics up to date
+    (autovacuum's job in a running system) unless `analyze` is off. Returns the seconds it took."""
     began = time.perf_counter()
     upgrade(url)
     orch = Orchestrator(url, HandlerRegistry())
@@ -56,6 +58,10 @@ def setup(url: str, timers: int) -> float:
     with orch.session() as s:
         waiting = s.scalar(select(func.count()).select_from(Timer).where(Timer.due_at == DUE))
     assert waiting == timers, f"{waiting} timers due at {DUE}, not {timers}"
+    if analyze:
+        with orch.uow() as uow:
+            uow.session.execute(text("ANALYZE"))
+            uow.commit()
     orch.close()
     clock.set(None)
     return time.perf_counter() - began
@@ -80,8 +86,8 @@ def drain(url: str, name: str, ready, release_at, results) -> None:
     orch.close()
 
 
-def measure(url: str, timers: int, workers: int) -> dict:
-    setup_seconds = setup(url, timers)
+def measure(url: str, timers: int, workers: int, analyze: bool) -> dict:
+    setup_seconds = setup(url, timers, analyze)
     context = mp.get_context("spawn")
     ready, results = context.Queue(), context.Queue()
     release_at = context.Value("d", 0.0)
@@ -137,19 +143,22 @@ def main() -> None:
             os.environ.get("KSDPL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
         ),
     )
+    parser.add_argument(
+        "--no-analyze", action="store_true", help="leave the fresh tables without planner statistics"
+    )
     args = parser.parse_args()
 
     rows = []
     for workers in args.workers:
         url, drop = postgres_url(args.pg)
         try:
-            rows.append(measure(url, args.timers, workers))
+            rows.append(measure(url, args.timers, workers, not args.no_analyze))
         finally:
             drop()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"{args.timers} timers due at once, PostgreSQL; Python {sys.version.split()[0]}; load average {load}"
-    )
+    stats = "no planner statistics" if args.no_analyze else "analyzed"
+    python = sys.version.split()[0]
+    print(f"{args.timers} timers due at once, PostgreSQL ({stats}); Python {python}; load average {load}")
     baseline = rows[0]["total_s"]
     for r in rows:
         print(

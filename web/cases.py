@@ -249,15 +249,7 @@ def _render_task(
     status: int = 200,
 ) -> ResponseReturnValue:
     session = db()
-    case = views.case_view(
-        session,
-        g.actor,
-        instance,
-        clock.now(),
-        _start_form_of(instance),
-        orchestrator().registry,
-        viewer_timezone(),
-    )
+    case = _case_view(instance)
     fields = shown_fields(views.form_of(task), case.variables)
     may_do = task.status == "ready" and views.may_do(session, g.actor, task.id)
     taken_by_other = task.assignee is not None and task.assignee != g.actor.username
@@ -466,15 +458,7 @@ def too_large(error: Any) -> ResponseReturnValue:
     task, instance = found
     if task.status != "ready" or not views.may_do(db(), g.actor, task.id):
         return error_page(error)
-    case = views.case_view(
-        db(),
-        g.actor,
-        instance,
-        clock.now(),
-        _start_form_of(instance),
-        orchestrator().registry,
-        viewer_timezone(),
-    )
+    case = _case_view(instance)
     fields = shown_fields(views.form_of(task), case.variables)
     form = _form_with_draft(task, fields, case, db())
     limit = format_size(_max_upload())
@@ -538,6 +522,19 @@ def _start_form_of(instance: Instance) -> list[dict[str, Any]]:
     return _start_form_by_key(instance.process_key)
 
 
+def _case_view(instance: Instance) -> views.CaseView:
+    """The case as the person reading sees it: their rights, their clock, the case's start form."""
+    return views.case_view(
+        db(),
+        g.actor,
+        instance,
+        clock.now(),
+        _start_form_of(instance),
+        orchestrator().registry,
+        viewer_timezone(),
+    )
+
+
 def _start_form_by_key(process_key: str) -> list[dict[str, Any]]:
     try:
         return orchestrator().start_form(process_key)
@@ -579,15 +576,7 @@ def cases() -> ResponseReturnValue:
 @bp.get("/kasus/<int:instance_id>")
 def case(instance_id: int) -> ResponseReturnValue:
     instance = _case_or_404(instance_id)
-    view = views.case_view(
-        db(),
-        g.actor,
-        instance,
-        clock.now(),
-        _start_form_of(instance),
-        orchestrator().registry,
-        viewer_timezone(),
-    )
+    view = _case_view(instance)
     return render_template("case.html", case=view)
 
 

@@ -288,6 +288,10 @@ def main() -> None:
         sizes = f"{r['state_kb_median']:>10.1f} / {r['state_kb_max']:<9.1f}"
         print(f"{r['database']:<10} {r['stage']!s:>5} {r['n']:>4} {figures} {sizes}")
     print("times in ms; bare = SpiffWorkflow alone from the same stored state; ratio of the medians")
+    for name in results:
+        median = {r["stage"]: r["median_ms"] for r in rows if r["database"] == name}
+        if 2 in median and 11 in median:
+            print(f"{name}: stage 11 / stage 2 = {median[11] / median[2]:.2f}")
 
 
 if __name__ == "__main__":

@@ -144,6 +144,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import api, auth, cases, console, db, formatting, inbox, letters, notifications, ops
 
+    app.before_request(_refuse_nul_bytes)
     db.init_app(app)
     formatting.register(app, orchestrator)
     CSRFProtect(app)
@@ -159,6 +160,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ops.init_app(app)
     app.after_request(_security_headers)
     return app
+
+
+def _refuse_nul_bytes() -> None:
+    """A NUL in the path or the query string has no use here, and PostgreSQL text cannot hold one:
+    a 400 (an Indonesian page, or problem+json under /api) rather than a 500 at the database."""
+    from flask import abort, request
+
+    from . import api
+
+    values = [*request.args.keys(), *request.args.values(), *map(str, (request.view_args or {}).values())]
+    if any("\x00" in value for value in values):
+        message = "Permintaan memuat karakter NUL yang tidak sah."
+        if request.blueprint == api.bp.name:
+            raise api.refuse(400, message)
+        abort(400, message)
 
 
 def _security_headers(response: Response) -> Response:

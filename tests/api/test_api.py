@@ -414,3 +414,11 @@ def test_a_value_that_is_not_a_field_of_the_form_is_refused(api) -> None:
         files={"lampiran": ("a.pdf", PDF, "application/pdf")},
     )
     assert assert_problem(unused_file, 422)["errors"] == {"lampiran": "Bukan isian berkas pada formulir ini"}
+
+
+def test_a_nul_in_a_query_or_path_is_a_problem_400(api, orch) -> None:
+    """Found by schemathesis on PostgreSQL: a NUL in a filter reached the database (500)."""
+    operator = api["operator"]
+    for path in ("/api/v1/instances?q=%00", "/api/v1/process-definitions?key=a%00", "/api/v1/tasks/a%00b"):
+        body = assert_problem(operator.get(path), 400)
+        assert "karakter NUL" in body["detail"], path

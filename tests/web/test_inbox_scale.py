@@ -267,7 +267,7 @@ def test_migration_fills_the_candidates_of_existing_ready_tasks(orch):
     other = ready_task(orch, start_case(orch, "pemda_b"), "Penjajakan")
     before = {task_id: candidates(orch, task_id) for task_id in (claimed, other)}
     config = alembic_config(orch.database_url)
-    command.downgrade(config, "0007")  # before task_candidates (0012; 0011 follows it)
+    command.downgrade(config, "0009")  # before task_candidates (0007; 0012, 0010 and 0011 follow it)
     command.upgrade(config, "head")
     assert {task_id: candidates(orch, task_id) for task_id in (claimed, other)} == before
     assert before[claimed] == {("group", "pemda", KOTA_A), ("assignee", "pemda_a", KOTA_A)}

@@ -169,6 +169,8 @@ def _refuse_nul_bytes() -> None:
 
     from . import api
 
+    if request.url_rule is None:  # no route: the 404 (or the API's problem) answers it
+        return
     values = [*request.args.keys(), *request.args.values(), *map(str, (request.view_args or {}).values())]
     if any("\x00" in value for value in values):
         message = "Permintaan memuat karakter NUL yang tidak sah."

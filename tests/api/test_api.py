@@ -422,3 +422,5 @@ def test_a_nul_in_a_query_or_path_is_a_problem_400(api, orch) -> None:
     for path in ("/api/v1/instances?q=%00", "/api/v1/process-definitions?key=a%00", "/api/v1/tasks/a%00b"):
         body = assert_problem(operator.get(path), 400)
         assert "karakter NUL" in body["detail"], path
+    # a path no route matches is the API's 404, NUL or not
+    assert_problem(operator.get("/api/v1/instances/TRUE/history?a=%00"), 404)

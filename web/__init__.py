@@ -171,7 +171,8 @@ def _refuse_nul_bytes() -> None:
 
     if request.url_rule is None:  # no route: the 404 (or the API's problem) answers it
         return
-    values = [*request.args.keys(), *request.args.values(), *map(str, (request.view_args or {}).values())]
+    values = [text for pair in request.args.items(multi=True) for text in pair]  # repeated keys too
+    values += map(str, (request.view_args or {}).values())
     if any("\x00" in value for value in values):
         message = "Permintaan memuat karakter NUL yang tidak sah."
         if request.blueprint == api.bp.name:

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
+from step_cost import postgres_url  # noqa: E402  (the benches' shared helpers)
 
 from engine.access import AccessPolicy  # noqa: E402
 from engine.models import Instance, ProcessDefinition, Region, Task, TaskCandidate  # noqa: E402
@@ -153,21 +154,6 @@ def measure(url: str, runs: int) -> dict[str, float]:
     return {name: statistics.median(values) * 1000 for name, values in samples.items()}
 
 
-def _pg(base: str) -> tuple[str, Callable[[], None]]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    joiner = "&" if "?" in base else "?"
-    return f"{base}{joiner}options=-csearch_path%3D{schema}", drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=1000)
@@ -183,7 +169,7 @@ def main() -> None:
                 folder = tempfile.mkdtemp()
                 url, cleanup = f"sqlite:///{folder}/bench.db", (lambda: None)
             else:
-                url, cleanup = _pg(args.pg)
+                url, cleanup = postgres_url(args.pg)
             try:
                 seed(url, cases)
                 results[cases] = measure(url, args.runs)

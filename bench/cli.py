@@ -23,13 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from step_cost import percentile  # noqa: E402  (the benches' shared helpers)
+
 ROOT = Path(__file__).resolve().parent.parent
 KSDPL = "from web.cli import main; main()"
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:

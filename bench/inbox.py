@@ -28,8 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, event, insert, text  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
+from step_cost import percentile, postgres_url  # noqa: E402  (the benches' shared helpers)
 
 from engine.config import Settings  # noqa: E402
 from engine.models import Instance, Region, Task, TaskCandidate, User  # noqa: E402
@@ -46,26 +47,6 @@ NOW = datetime(2027, 5, 3, 2, 0, tzinfo=UTC)
 STATE = json.dumps({"pad": "x" * 4000})  # never read by a list; stored so rows are their real size
 FORM = json.dumps([{"id": f"f{i}", "label": f"Isian {i}", "type": "string"} for i in range(20)])
 BATCH = 2000
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def postgres_url(base: str) -> tuple[str, callable]:
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    joiner = "&" if "?" in base else "?"
-    return f"{base}{joiner}options=-csearch_path%3D{schema}", drop
 
 
 def populate(url: str, n: int) -> Orchestrator:

@@ -4,7 +4,7 @@ after 10,000 steps.
     python bench/footprint.py [--cases 8] [--rounds 5] [--years 5] [--steps 10000] [--pg URL] [--no-sqlite]
 
 Storage: on a fresh database with KSDPL deployed, `--cases` cases are driven (the test driver,
-as `bench/ksdpl_path.py` does, uploads included) to the signed Naskah (running: stage 11,
+as `bench/ksdpl_path.py` does, uploads included) to the signed Naskah (running: the salinan issued,
 waiting for year 1's activity plan, after `--rounds` rounds of each revision loop), then as many
 all the way to their end (`--years` yearly plans and reports). The size of every table with its
 indexes and TOAST (PostgreSQL `pg_total_relation_size`; SQLite pages from `dbstat`, the whole
@@ -187,8 +187,8 @@ def main() -> None:
 
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"KB per case ({args.cases} running at stage 11 and {args.cases} completed, {args.rounds} revision "
-        f"rounds, {args.years} years); load average {load_before} -> {load_after}"
+        f"KB per case ({args.cases} running after the signed Naskah and {args.cases} completed, "
+        f"{args.rounds} revision rounds, {args.years} years); load average {load_before} -> {load_after}"
     )
     for name, figures in stored.items():
         for kind in ("running", "completed"):

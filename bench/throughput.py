@@ -18,7 +18,8 @@ Throughput = completions of all processes / wall time from the barrier to the la
 end. Baseline, in the same run: one process. Printed per database, stretch and process count:
 completions, wall time, completions per second, the ratio to one process, and the share of the
 processes' time spent inside `complete_task`. PostgreSQL at `--pg` (default
-KSDPL_BENCH_DATABASE_URL); SQLite (one writer: the embedded default runs one web process and one
+KSDPL_BENCH_DATABASE_URL; `--async-commit` turns synchronous_commit off, to show what the
+WAL flush of each commit costs); SQLite (one writer: the embedded default runs one web process and one
 worker) with one process, for reference.
 """
 
@@ -97,7 +98,7 @@ def one_process(url: str, stretch: str, cases: int, rounds: int, barrier, result
             counted["completions"] += 1
 
     orch.complete_task = timed  # type: ignore[method-assign]
-    barrier.wait()
+    barrier.wait(timeout=900)  # a sibling that failed while preparing breaks it, not hangs it
     began = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process on the machine
     for case in prepared:
         walk(case)
@@ -144,6 +145,11 @@ def main() -> None:
         ),
     )
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="PostgreSQL sessions with synchronous_commit=off: a commit does not wait for the WAL flush",
+    )
     args = parser.parse_args()
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     per_process = {"early (stage 2)": args.early, "late (stages 8-11)": args.late}
@@ -156,6 +162,8 @@ def main() -> None:
             rows.append({"database": "SQLite", "stretch": stretch, "processes": 1, **figures})
         for processes in args.processes:
             url, drop = postgres_url(args.pg)
+            if args.async_commit:
+                url += "%20-csynchronous_commit%3Doff"  # appended to the schema's `options`
             try:
                 figures = measure(url, stretch, processes, cases, args.rounds)
             finally:
@@ -164,8 +172,9 @@ def main() -> None:
             print(f"  {stretch}, {processes} process(es): {figures['per_second']:.1f}/s", file=sys.stderr)
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    commit = "synchronous_commit off" if args.async_commit else "synchronous_commit on"
     print(
-        f"task completions per second, KSDPL path; {args.rounds} revision rounds; "
+        f"task completions per second, KSDPL path; {args.rounds} revision rounds; {commit}; "
         f"load average {load_before} -> {load}"
     )
     head = (

@@ -109,8 +109,8 @@ def next_timer(case: Case) -> None:
     case.run_worker()
 
 
-def drive(case: Case, rounds: int, years: int) -> None:
-    """Every user task of the 12 stages, each revision loop `rounds` times, `years` yearly rounds."""
+def to_naskah(case: Case, rounds: int) -> None:
+    """Stages 2-7, each revision loop `rounds` times, until Kemendagri asks for the Naskah."""
     paths.explore(case)
     for _ in range(rounds):  # prerequisites not met: Pemda follows up and checks again
         paths.check_prerequisites(case, hibah_sesuai_ketentuan=False)
@@ -133,11 +133,21 @@ def drive(case: Case, rounds: int, years: int) -> None:
         case.complete("Task_SampaikanRencana", nomor_surat_penyampaian_rencana=f"120/{round_no}/2027")
         case.run_worker()
     paths.verify(case, "susun_naskah")
+
+
+def sign(case: Case, years: int) -> None:
+    """Stages 8-11: the Naskah for `years` years drafted, discussed, approved and signed."""
     case.on(date(2027, 4, 1))
     end = date(NASKAH_START.year + years, NASKAH_START.month, NASKAH_START.day) - timedelta(days=1)
     paths.to_signing(case, NASKAH_START, end)
     case.on(date(2027, 6, 1))
     paths.sign_naskah(case)
+
+
+def drive(case: Case, rounds: int, years: int) -> None:
+    """Every user task of the 12 stages, each revision loop `rounds` times, `years` yearly rounds."""
+    to_naskah(case, rounds)
+    sign(case, years)
     for year in range(years):
         case.on(date(NASKAH_START.year + year, 7, 15))
         case.complete("Task_RencanaKegiatanTahunan")
@@ -150,7 +160,8 @@ def drive(case: Case, rounds: int, years: int) -> None:
     assert case.status() == "completed", f"case {case.id} ended {case.status()} at {case.ready_ids()}"
 
 
-def persisted(url: str, cases: int, rounds: int, years: int) -> list[dict[str, Any]]:
+def prepare(url: str) -> Orchestrator:
+    """A migrated database with the measured region, the country list and KSDPL deployed."""
     upgrade(url)
     orch = Orchestrator(url, registry)
     with orch.uow() as uow:
@@ -160,12 +171,22 @@ def persisted(url: str, cases: int, rounds: int, years: int) -> list[dict[str, A
         uow.commit()
     clock.set(JANUARY_2027)
     deploy_ksdpl(orch)
+    return orch
+
+
+def start(orch: Orchestrator, kind: type[Case] = Case) -> Case:
+    """A new case in the measured region, started by its Pemda on 4 January 2027."""
+    clock.set(JANUARY_2027)
+    instance_id = orch.start("ksdpl", REGION, dict(START), user=f"pemda-{REGION}")
+    return kind(orch, instance_id, REGIONS[REGION][2])
+
+
+def persisted(url: str, cases: int, rounds: int, years: int) -> list[dict[str, Any]]:
+    orch = prepare(url)
     recorder = Recorder(orch)
     try:
         for _ in range(cases):
-            clock.set(JANUARY_2027)
-            instance_id = orch.start("ksdpl", REGION, dict(START), user=f"pemda-{REGION}")
-            drive(Case(orch, instance_id, REGIONS[REGION][2]), rounds, years)
+            drive(start(orch), rounds, years)
     finally:
         recorder.close()
         orch.close()

@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -52,7 +51,6 @@ from tests.ksdpl.conftest import BPMN, DMN, JANUARY_2027, REGIONS, START, deploy
 from tests.ksdpl.driver import Case  # noqa: E402
 
 REGION = "3578"  # Kota Surabaya, WIB
-NASKAH_START = date(2027, 7, 1)
 
 
 class Recorder:
@@ -102,54 +100,6 @@ class Recorder:
         return result
 
 
-def next_timer(case: Case) -> None:
-    """Move the clock to the case's earliest timer and let the worker fire it."""
-    due = min(timer.due_at for timer in case.timers().values())
-    case.at(due)
-    case.run_worker()
-
-
-def drive(case: Case, rounds: int, years: int) -> None:
-    """Every user task of the 12 stages, each revision loop `rounds` times, `years` yearly rounds."""
-    paths.explore(case)
-    for _ in range(rounds):  # prerequisites not met: Pemda follows up and checks again
-        paths.check_prerequisites(case, hibah_sesuai_ketentuan=False)
-        case.complete("Task_TindakLanjutKelayakan", tindak_lanjut_kelayakan="perbaiki")
-    paths.check_prerequisites(case)
-    case.on(date(2027, 1, 11))
-    paths.sign_loi(case)
-    case.on(date(2027, 2, 1))
-    paths.to_dprd(case)
-    for _ in range(rounds):  # the DPRD refuses; the plan is revised and submitted again
-        case.complete("Task_KeputusanDprd", keputusan_dprd="tolak", alasan_penolakan_dprd="Biaya belum jelas")
-        case.complete("Task_TindakLanjutPenolakan", tindak_lanjut_penolakan="perbaiki")
-        case.complete("Task_SusunRencana", sumber_pembiayaan_rencana="APBD dan hibah mitra")
-        paths.submit_to_dprd(case)
-    case.on(date(2027, 3, 1))
-    paths.to_verification(case)
-    for round_no in range(1, rounds + 1):  # Kemendagri sends the plan back
-        paths.verify(case, "revisi")
-        case.complete("Task_PerbaikiRencana", ruang_lingkup_rencana=f"Ruang lingkup, perbaikan ke-{round_no}")
-        case.complete("Task_SampaikanRencana", nomor_surat_penyampaian_rencana=f"120/{round_no}/2027")
-        case.run_worker()
-    paths.verify(case, "susun_naskah")
-    case.on(date(2027, 4, 1))
-    end = date(NASKAH_START.year + years, NASKAH_START.month, NASKAH_START.day) - timedelta(days=1)
-    paths.to_signing(case, NASKAH_START, end)
-    case.on(date(2027, 6, 1))
-    paths.sign_naskah(case)
-    for year in range(years):
-        case.on(date(NASKAH_START.year + year, 7, 15))
-        case.complete("Task_RencanaKegiatanTahunan")
-        while case.ready_ids() != ["Task_LaporanTahunan"]:
-            next_timer(case)
-        case.complete("Task_LaporanTahunan", tanggal_surat_laporan_tahunan=case.today)
-        case.run_worker()
-    while case.status() == "running" and case.timers():
-        next_timer(case)
-    assert case.status() == "completed", f"case {case.id} ended {case.status()} at {case.ready_ids()}"
-
-
 def persisted(url: str, cases: int, rounds: int, years: int) -> list[dict[str, Any]]:
     upgrade(url)
     orch = Orchestrator(url, registry)
@@ -165,7 +115,7 @@ def persisted(url: str, cases: int, rounds: int, years: int) -> list[dict[str, A
         for _ in range(cases):
             clock.set(JANUARY_2027)
             instance_id = orch.start("ksdpl", REGION, dict(START), user=f"pemda-{REGION}")
-            drive(Case(orch, instance_id, REGIONS[REGION][2]), rounds, years)
+            paths.whole_path(Case(orch, instance_id, REGIONS[REGION][2]), rounds, years)
     finally:
         recorder.close()
         orch.close()

@@ -3,16 +3,18 @@
     python bench/ksdpl_path.py [--cases 5] [--rounds 5] [--years 5] [--pg URL] [--no-pg]
 
 Each case runs every user task of the 12 stages the way the web front end does
-(`tests/ksdpl/driver.py`): `--rounds` times each revision loop (prerequisites not met and
-followed up, the DPRD refuses and the plan is revised and resubmitted, Kemendagri sends the plan
-back for revision), then the Naskah, and `--years` yearly rounds of activity plan and report
-until the agreement ends. Timed: one `Orchestrator.complete_task` (form check, load, handler,
-engine step, save of state and projections, audit, commit); the uploads, the worker's jobs and
-timers between completions are not.
+(`tests/ksdpl/driver.py`, `paths.whole_path`): `--rounds` times each revision loop
+(prerequisites not met and followed up, the DPRD refuses and the plan is revised and
+resubmitted, Kemendagri sends the plan back for revision), then the Naskah, and `--years`
+yearly rounds of activity plan and report until the agreement ends. Timed: one
+`Orchestrator.complete_task` (form check, load, handler, engine step, save of state and
+projections, audit, commit); the uploads, the worker's jobs and timers between completions are
+not.
 
 Baseline, in the same run: SpiffWorkflow alone, in memory, doing the same completions from the
-same stored state with the same values: deserialise the state (SpiffWorkflow's serializer,
-spec attached, as stored), set the data, run the task and the engine steps, serialise again.
+same stored state with the same values: deserialise the state (SpiffWorkflow's serializer
+with the engine's converters, which read and write the stored layout, spec attached), set the
+data, run the task and the engine steps, serialise again (without the engine's pruning).
 Printed per stage (of the completed task): n, median and p95 in ms, the ratio of the medians to
 the baseline, and the stored state (bytes of `instances.state`) after the stage's completions.
 """

@@ -52,11 +52,11 @@ def parse_retry_cycle(cycle: str | None) -> tuple[int, timedelta]:
     return max(tries, 1), timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
-# What SpiffWorkflow writes for most tasks: left out of the stored state, put back when loading.
+# What SpiffWorkflow writes for most tasks: left out of the stored state, put back when loading
+# (`internal_data` stays: timers keep their due values there, and tools read it).
 _TASK_DEFAULTS = {
     "children": [],
     "triggered": False,
-    "internal_data": {},
     "data": {},
     "delta": {},
     "typename": "Task",
@@ -87,17 +87,18 @@ class StateConverter(BpmnWorkflowConverter):
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        carriers: list = []  # tasks written so far that carry many variables
+        top: list = []  # the top workflow's tasks that carry many variables, in the order written
         written = [(workflow, dct["tasks"])]
         written += [
             (workflow.subprocesses[UUID(key)], sub["tasks"]) for key, sub in dct["subprocesses"].items()
         ]
         for wf, tasks in written:
+            carriers = top if wf is workflow else list(top)  # a sub-process reads its own and the top's
             for key, task_dct in tasks.items():
                 task = wf.tasks[UUID(key)]
                 _rebase(task, task_dct, carriers)
-                if len(task.data) >= _CARRIER:
-                    carriers.append(task)
+                if len(task.data) >= _CARRIER and not task.has_state(_PREDICTED):
+                    carriers.append(task)  # a prediction may be dropped (`Case.load_onto`)
             for key, task_dct in tasks.items():
                 parent = task_dct["parent"]
                 if parent is None or key in tasks[parent]["children"]:
@@ -109,19 +110,25 @@ class StateConverter(BpmnWorkflowConverter):
 
     def from_dict(self, dct):
         for tasks in [dct["tasks"], *(sub["tasks"] for sub in dct["subprocesses"].values())]:
-            for key, task in tasks.items():
-                task.setdefault("id", key)
-                for child in task.get("children", ()):
-                    tasks[child].setdefault("parent", key)
-            for task in tasks.values():
-                task.setdefault("parent", None)
-                for key, value in _TASK_DEFAULTS.items():
-                    if key not in task:
-                        task[key] = type(value)() if isinstance(value, dict | list) else value
+            expand_tasks(tasks)
         return super().from_dict(dct)
 
 
+def expand_tasks(tasks: dict[str, dict[str, Any]]) -> None:
+    """The fields `StateConverter` leaves out, put back (in place; a no-op on a full layout)."""
+    for key, task in tasks.items():
+        task.setdefault("id", key)
+        for child in task.get("children", ()):
+            tasks[child].setdefault("parent", key)
+    for task in tasks.values():
+        task.setdefault("parent", None)
+        for key, value in _TASK_DEFAULTS.items():
+            if key not in task:
+                task[key] = type(value)() if isinstance(value, dict | list) else value
+
+
 _CARRIER = 8  # variables a task carries to be worth comparing with (`StateConverter`)
+_PREDICTED = TaskState.FUTURE | TaskState.PREDICTED_MASK
 
 
 def _difference(
@@ -329,6 +336,7 @@ class Case:
         dct = json.loads(state)  # `load` migrates the serializer format afterwards
         known = set(deployment.spec.task_specs)
         tasks = dct["tasks"]
+        expand_tasks(tasks)
         doomed = [
             tid
             for tid, t in tasks.items()

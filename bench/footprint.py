@@ -32,12 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
-from bench.ksdpl_path import drive, prepare, sign, start, to_naskah  # noqa: E402
+from bench.ksdpl_path import prepare, start  # noqa: E402
 from bench.step_cost import LOOP, postgres_url  # noqa: E402
 from engine.models import Base, Instance, Region, Task  # noqa: E402
 from engine.registry import HandlerRegistry  # noqa: E402
 from engine.service import Orchestrator  # noqa: E402
 from engine.store import upgrade  # noqa: E402
+from tests.ksdpl import paths  # noqa: E402
 
 KB = 1024
 
@@ -78,12 +79,12 @@ def storage(url: str, cases: int, rounds: int, years: int) -> dict[str, Any]:
     running = []
     for _ in range(cases):
         case = start(orch)
-        to_naskah(case, rounds)
-        sign(case, years)
+        paths.to_naskah(case, rounds)
+        paths.sign(case, years)
         running.append(case.id)
     snapshots["running"] = (table_sizes(orch, False), table_sizes(orch, True))
     for _ in range(cases):
-        drive(start(orch), rounds, years)
+        paths.whole_path(start(orch), rounds, years)
     snapshots["completed"] = (table_sizes(orch, False), table_sizes(orch, True))
     with orch.session() as s:
         own = func.length(Instance.state) + func.length(Instance.variables)

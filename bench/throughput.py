@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ksdpl_path import prepare, sign, start, to_naskah  # noqa: E402
+from bench.ksdpl_path import prepare, start  # noqa: E402
 from bench.step_cost import postgres_url  # noqa: E402
 from engine.service import Orchestrator, RunReport  # noqa: E402
 from handlers import registry  # noqa: E402
@@ -66,12 +66,12 @@ def early_stretch(case: Case) -> None:
 
 def late(orch: Orchestrator, rounds: int) -> Case:
     case = start(orch, OwnCase)
-    to_naskah(case, rounds)
+    paths.to_naskah(case, rounds)
     return case
 
 
 def late_stretch(case: Case) -> None:
-    sign(case, years=5)
+    paths.sign(case, years=5)
 
 
 # name: (bring a new case to the stretch, the stretch)

@@ -487,7 +487,11 @@ class _Replay:
                     select(ImportedCase).where(
                         ImportedCase.process_key == self.key, ImportedCase.business_key == business_key
                     )
-                ).first()  # only a cancelled case's: a live one was skipped before
+                ).first()
+                if row is not None and row.instance_id != self.instance_id:
+                    live = s.scalar(select(Instance.status).where(Instance.id == row.instance_id))
+                    if live not in (None, "cancelled"):  # another importer took the key meanwhile
+                        raise _AlreadyThere(row.instance_id)
                 row = row or ImportedCase(process_key=self.key, business_key=business_key)
                 row.instance_id = self.instance_id
                 row.filename, row.file_sha256 = provenance["file"], provenance["sha256"]

@@ -356,3 +356,53 @@ def test_a_step_done_today_is_never_replayed_after_now(orch, tmp_path):
         pilih = s.scalars(select(Task).where(Task.bpmn_id == "Pilih")).one()
         latest = s.scalar(select(func.max(AuditEvent.at)))
     assert instance.started_at == pilih.completed_at == latest == early
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_an_importer_that_finds_the_key_taken_at_record_skips_the_row(orch, tmp_path, monkeypatch):
+    """Both importers pass the first look for the key before either commits; the first commits
+    its case, then the second records the key: it must see the live case and skip, not take the
+    key over (the race test above hits this only now and then)."""
+    from engine import imports
+
+    (tmp_path / "lama.csv").write_text(f"{JALAN_HEAD}\nJ-20,3171,Laut,Ke pulau,,,,,2027-04-01,2027-04-05\n")
+    both_checked, first_committed = threading.Barrier(2, timeout=30), threading.Event()
+    record, import_row = imports._Replay.record, Orchestrator._import_row
+
+    def racing_record(self) -> None:
+        both_checked.wait()
+        if threading.current_thread().name == "second":
+            assert first_committed.wait(timeout=30)
+        record(self)
+
+    def signalling_import_row(self, *args, **kwargs):
+        try:
+            return import_row(self, *args, **kwargs)
+        finally:
+            if threading.current_thread().name == "first":
+                first_committed.set()
+
+    monkeypatch.setattr(imports._Replay, "record", racing_record)
+    monkeypatch.setattr(Orchestrator, "_import_row", signalling_import_row)
+    reports = {}
+
+    def importer() -> None:
+        other = Orchestrator(orch.database_url, orch.registry)
+        try:
+            content = (tmp_path / "lama.csv").read_bytes()
+            reports[threading.current_thread().name] = other.import_csv(
+                content, "lama.csv", DirectoryDocuments(tmp_path), process_key="jalan"
+            )
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=importer, name=name) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status for r in reports["first"].rows] == ["created"]
+    assert [r.status for r in reports["second"].rows] == ["skipped"]
+    with orch.session() as s:
+        assert s.scalar(select(func.count(Instance.id))) == 1
+        assert s.scalar(select(ImportedCase.instance_id)) == reports["first"].rows[0].instance_id

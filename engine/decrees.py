@@ -257,9 +257,10 @@ class Decrees:
             else:
                 job.next_run_at = now + RETRY_DELAY * (2 ** (job.attempts - 1))
             report.reevaluations_failed += 1
-            return
-        job.status, job.finished_at = outcome, now
-        report.cases_reevaluated += 1
+        else:
+            job.status, job.finished_at = outcome, now
+            report.cases_reevaluated += 1
+        job.locked_by = job.locked_until = None  # done, or due again at its next try
 
     def _reevaluate(self, s: Session, instance_id: int, decree: CalendarDecree) -> str:
         """One case on the new calendar: derived variables, due dates, date timers. Returns the

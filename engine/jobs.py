@@ -295,7 +295,7 @@ class Work:
         if row.remaining == 0 or following is None:
             s.delete(row)
         else:
-            row.due_at = following
+            row.due_at, row.locked_by, row.locked_until = following, None, None
 
     def run_due(
         self, worker_id: str = "worker", limit: int = 1000, instance_id: int | None = None
@@ -310,12 +310,14 @@ class Work:
         if instance_id is None:
             kinds = [(DECREE_JOBS, self._reevaluate_leased), (START_TIMERS, self._start_by_timer), *kinds]
         try:
-            while (left := limit - run.report.total - run.report.conflicts) > 0:
-                if not any(
-                    self._run_batch(run, kind, runner, min(left, BATCH), instance_id)
-                    for kind, runner in kinds
-                ):
-                    break
+            progressed = True
+            while progressed:  # again while anything ran: a step may have made new work due
+                progressed = False
+                for kind, runner in kinds:
+                    while (left := limit - run.report.total - run.report.conflicts) > 0 and self._run_batch(
+                        run, kind, runner, min(left, BATCH), instance_id
+                    ):
+                        progressed = True
         finally:
             if run.kept:
                 with contextlib.suppress(Conflict, Unavailable), self.uow() as uow:  # else the lease ends
@@ -344,7 +346,7 @@ class Work:
 
     def _run_leased(self, run: _Run, kind: Kind, runner: Runner, row_id: Any) -> None:
         """One leased row in a transaction of its own: take it again (locked, still this run's,
-        still runnable and due), run it and give it back. A row that is not is given back
+        still runnable and due) and run it. A row that is not is given back
         untouched; one whose step lost a race stays leased until the run ends."""
         now = clock.now()
         model = kind.model
@@ -357,8 +359,7 @@ class Work:
             ).first()
             if row is not None:
                 try:
-                    runner(s, row, run.report, now)
-                    _release(s, model, run.token, [row_id])
+                    runner(s, row, run.report, now)  # its step deletes the row or frees it
                     uow.commit()
                     return
                 except Conflict:  # another step moved the case first: the next run tries again
@@ -395,9 +396,10 @@ class Work:
                 {"timer": timer.name},
                 now,
             )
+            timer.locked_by = timer.locked_until = None  # it waits for the incident, not the lease
             report.incidents += 1
             return
-        report.timers_fired += 1
+        report.timers_fired += 1  # its row is gone, or moved to its next firing and free
 
     def _run_job(self, s: Session, job: Job, report: RunReport, now: datetime) -> None:
         handler = self.registry.service_handler(job.topic)
@@ -431,7 +433,7 @@ class Work:
             if job.status == "failed":
                 report.incidents += 1
             return
-        report.jobs_run += 1
+        report.jobs_run += 1  # its task completed: its row is gone
 
     def _open_incident(
         self,
@@ -469,6 +471,7 @@ class Work:
         )
 
     def _job_failed(self, s: Session, job: Job, err: Exception, now: datetime) -> None:
+        job.locked_by = job.locked_until = None
         job.attempts += 1
         job.last_error = f"{type(err).__name__}: {err}"
         log.warning(

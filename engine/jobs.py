@@ -298,13 +298,14 @@ class Work:
             row.due_at, row.locked_by, row.locked_until = following, None, None
 
     def run_due(
-        self, worker_id: str = "worker", limit: int = 1000, instance_id: int | None = None
+        self, worker_id: str = "worker", limit: int | None = 1000, instance_id: int | None = None
     ) -> RunReport:
         """Run every job and fire every timer due now (of one case, if given), each in its own step,
-        leasing them in batches. Decree jobs come first (a case waiting to be re-evaluated after a
-        calendar decree is re-evaluated before its timers fire), then timer start events, timers
-        and jobs. Each row at most once a run: one whose step lost a race stays leased to the run
-        and is given back at its end, for the next run."""
+        leasing them in batches: kind after kind, each until none is due (decree jobs first, so a
+        case waiting to be re-evaluated after a calendar decree is re-evaluated before its timers
+        fire; then timer start events, timers, jobs), and again while anything ran, since a step
+        may make new work due; at most `limit` steps (None: no limit). Each row at most once a
+        run: one whose step lost a race stays leased to the run and goes back at its end."""
         run = _Run(f"{worker_id[:60]}/{uuid.uuid4().hex[:16]}", RunReport())
         kinds: list[tuple[Kind, Runner]] = [(TIMERS, self._fire_timer), (JOBS, self._run_job)]
         if instance_id is None:
@@ -314,8 +315,8 @@ class Work:
             while progressed:  # again while anything ran: a step may have made new work due
                 progressed = False
                 for kind, runner in kinds:
-                    while (left := limit - run.report.total - run.report.conflicts) > 0 and self._run_batch(
-                        run, kind, runner, min(left, BATCH), instance_id
+                    while (n := self._batch_size(run.report, limit)) and self._run_batch(
+                        run, kind, runner, n, instance_id
                     ):
                         progressed = True
         finally:
@@ -325,6 +326,12 @@ class Work:
                         _release(uow.session, model, run.token)
                     uow.commit()
         return run.report
+
+    @staticmethod
+    def _batch_size(report: RunReport, limit: int | None) -> int:
+        """How many rows the next batch may lease: `BATCH`, fewer near the run's limit (steps,
+        lost races included; None: no limit)."""
+        return BATCH if limit is None else max(0, min(BATCH, limit - report.total - report.conflicts))
 
     def _run_batch(self, run: _Run, kind: Kind, runner: Runner, n: int, instance_id: int | None) -> bool:
         """Lease a batch of due rows of one kind, then run each in its own transaction. False when

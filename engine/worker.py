@@ -61,15 +61,11 @@ class Worker:
         self._stopped = threading.Event()
 
     def run_once(self) -> RunReport:
-        """Everything due now, including what became due while running it; then the outbox
+        """Everything due now, including what became due while running it (one `run_due`: a step
+        that lost a race is tried again on the next run, not in this one); then the outbox
         (reminders, notifications, e-mail)."""
         with self._lock:
-            total = RunReport()
-            while True:
-                report = self.orchestrator.run_due(self.worker_id)
-                total.add(report)
-                if report.total == 0:
-                    break
+            total = self.orchestrator.run_due(self.worker_id, limit=None)
             delivered = self.delivery.run()
             total.reminders, total.notified = delivered.reminders, delivered.notified
             total.emails_sent, total.emails_failed = delivered.emails_sent, delivered.emails_failed

@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -101,6 +102,21 @@ class Kind:
     runnable: Callable[[int | None], Select]
     due: Any  # the column saying when a row is due
     order: Any
+
+    @cached_property
+    def take(self) -> Select:
+        """A leased row again, locked for its step, if still the run's (`token`), runnable and
+        due (`now`); built once, it runs once a step."""
+        model = self.model
+        return (
+            self.runnable(None)
+            .where(
+                model.id == bindparam("id"),
+                model.locked_by == bindparam("token"),
+                self.due <= bindparam("now"),
+            )
+            .with_for_update(of=model)
+        )
 
 
 def _runnable_timers(instance_id: int | None) -> Select:
@@ -359,11 +375,7 @@ class Work:
         model = kind.model
         with self.uow() as uow:
             s = uow.session
-            row = s.scalars(
-                kind.runnable(None)
-                .where(model.id == row_id, model.locked_by == run.token, kind.due <= now)
-                .with_for_update(of=model)
-            ).first()
+            row = s.scalars(kind.take, {"id": row_id, "token": run.token, "now": now}).first()
             if row is not None:
                 try:
                     runner(s, row, run.report, now)  # its step deletes the row or frees it

@@ -343,6 +343,22 @@ class Work:
                     uow.commit()
         return run.report
 
+    def release_leases(self, worker_id: str) -> None:
+        """Give back every row a run of this worker left leased because the database went away
+        under it (the run could not give them back): called when the database is back, so they
+        need not wait for their lease to end. A run of the worker still going (none: its runs
+        take turns) would find its rows gone and skip them."""
+        mine = f"{worker_id[:60]}/"
+        with self.uow() as uow:
+            for model in (DecreeJob, StartTimer, Timer, Job):
+                uow.session.execute(
+                    update(model)
+                    .where(model.locked_by.startswith(mine, autoescape=True))
+                    .values(locked_by=None, locked_until=None),
+                    execution_options={"synchronize_session": False},
+                )
+            uow.commit()
+
     @staticmethod
     def _batch_size(report: RunReport, limit: int | None) -> int:
         """How many rows the next batch may lease: `BATCH`, fewer near the run's limit (steps,

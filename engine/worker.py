@@ -74,6 +74,8 @@ class Worker:
 
     def _tick(self) -> None:
         try:
+            if self.outage_attempts:  # what the run the outage cut short left leased
+                self.orchestrator.release_leases(self.worker_id)
             report = self.run_once()
             if (
                 report.total

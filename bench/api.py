@@ -107,15 +107,26 @@ def free_port() -> int:
 
 
 @contextmanager
-def api_server(url: str) -> Iterator[str]:
-    """The app under gunicorn in its own process, as in production; yields the API's base URL."""
+def gunicorn(
+    url: str, workers: int = 1, threads: int = 2, env_extra: dict[str, str] | None = None
+) -> Iterator[str]:
+    """The app under gunicorn (gthread workers) in its own process, as in production; yields its
+    base URL once it answers."""
     port = free_port()
     env = {**os.environ, "KSDPL_DATABASE_URL": url, "KSDPL_SECRET_KEY": "bench", "KSDPL_HANDLERS": "handlers"}
-    command = [str(Path(sys.executable).with_name("gunicorn")), "-k", "gthread", "--threads", "2", "-w", "1"]
-    command += ["--keep-alive", "30", "--log-level", "warning", "-b", f"127.0.0.1:{port}", "web.wsgi:app"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    env |= env_extra or {}
+    command = [str(Path(sys.executable).with_name("gunicorn")), "-k", "gthread", "--threads", str(threads)]
+    command += ["-w", str(workers), "--keep-alive", "30", "--log-level", "warning", "-b", f"127.0.0.1:{port}"]
+    server = subprocess.Popen([*command, "web.wsgi:app"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}/api/v1"
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/api/v1/openapi.json", timeout=10).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -125,14 +136,9 @@ def measure(url: str, cases: int, steps: int) -> dict[str, list[float]]:
     """Cases alternate between the two variants, so both see the same machine load."""
     orch, token = prepare(url)
     results: dict[str, list[float]] = {"in-process": [], "HTTP API": []}
-    with api_server(url) as base, requests.Session() as http:
+    with gunicorn(url) as root, requests.Session() as http:
+        base = f"{root}/api/v1"
         http.headers["Authorization"] = f"Bearer {token}"
-        for _ in range(300):
-            try:
-                if http.get(f"{base}/openapi.json", timeout=10).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
         in_process_case(orch, steps)  # warm-up: imports, the spec cache, connections
         http_case(http, base, steps)
         for _ in range(cases):

@@ -3,16 +3,18 @@
     python bench/ksdpl_path.py [--cases 5] [--rounds 5] [--years 5] [--pg URL] [--no-pg]
 
 Each case runs every user task of the 12 stages the way the web front end does
-(`tests/ksdpl/driver.py`): `--rounds` times each revision loop (prerequisites not met and
-followed up, the DPRD refuses and the plan is revised and resubmitted, Kemendagri sends the plan
-back for revision), then the Naskah, and `--years` yearly rounds of activity plan and report
-until the agreement ends. Timed: one `Orchestrator.complete_task` (form check, load, handler,
-engine step, save of state and projections, audit, commit); the uploads, the worker's jobs and
-timers between completions are not.
+(`tests/ksdpl/driver.py`, `paths.whole_path`): `--rounds` times each revision loop
+(prerequisites not met and followed up, the DPRD refuses and the plan is revised and
+resubmitted, Kemendagri sends the plan back for revision), then the Naskah, and `--years`
+yearly rounds of activity plan and report until the agreement ends. Timed: one
+`Orchestrator.complete_task` (form check, load, handler, engine step, save of state and
+projections, audit, commit); the uploads, the worker's jobs and timers between completions are
+not.
 
 Baseline, in the same run: SpiffWorkflow alone, in memory, doing the same completions from the
-same stored state with the same values: deserialise the state (SpiffWorkflow's serializer,
-spec attached, as stored), set the data, run the task and the engine steps, serialise again.
+same stored state with the same values: deserialise the state (SpiffWorkflow's serializer
+with the engine's converters, which read and write the stored layout, spec attached), set the
+data, run the task and the engine steps, serialise again (without the engine's pruning).
 Printed per stage (of the completed task): n, median and p95 in ms, the ratio of the medians to
 the baseline, and the stored state (bytes of `instances.state`) after the stage's completions.
 """
@@ -27,7 +29,6 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -52,7 +53,6 @@ from tests.ksdpl.conftest import BPMN, DMN, JANUARY_2027, REGIONS, START, deploy
 from tests.ksdpl.driver import Case  # noqa: E402
 
 REGION = "3578"  # Kota Surabaya, WIB
-NASKAH_START = date(2027, 7, 1)
 
 
 class Recorder:
@@ -82,9 +82,9 @@ class Recorder:
             stage, instance_id = s.execute(query).one()
             before = s.scalar(select(Instance.state).where(Instance.id == instance_id))
         now = clock.now()
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         result = self._complete(task_id, raw_values, **kwargs)
-        elapsed = time.perf_counter() - began
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
         with self.orch.session() as s:
             # JSON with ASCII escapes: characters are bytes
             size = s.scalar(select(func.length(Instance.state)).where(Instance.id == instance_id))
@@ -92,6 +92,7 @@ class Recorder:
             {
                 "stage": stage,
                 "seconds": elapsed,
+                "cpu": cpu,
                 "state_bytes": size,
                 "before": before,
                 "task_id": task_id,
@@ -102,55 +103,8 @@ class Recorder:
         return result
 
 
-def next_timer(case: Case) -> None:
-    """Move the clock to the case's earliest timer and let the worker fire it."""
-    due = min(timer.due_at for timer in case.timers().values())
-    case.at(due)
-    case.run_worker()
-
-
-def drive(case: Case, rounds: int, years: int) -> None:
-    """Every user task of the 12 stages, each revision loop `rounds` times, `years` yearly rounds."""
-    paths.explore(case)
-    for _ in range(rounds):  # prerequisites not met: Pemda follows up and checks again
-        paths.check_prerequisites(case, hibah_sesuai_ketentuan=False)
-        case.complete("Task_TindakLanjutKelayakan", tindak_lanjut_kelayakan="perbaiki")
-    paths.check_prerequisites(case)
-    case.on(date(2027, 1, 11))
-    paths.sign_loi(case)
-    case.on(date(2027, 2, 1))
-    paths.to_dprd(case)
-    for _ in range(rounds):  # the DPRD refuses; the plan is revised and submitted again
-        case.complete("Task_KeputusanDprd", keputusan_dprd="tolak", alasan_penolakan_dprd="Biaya belum jelas")
-        case.complete("Task_TindakLanjutPenolakan", tindak_lanjut_penolakan="perbaiki")
-        case.complete("Task_SusunRencana", sumber_pembiayaan_rencana="APBD dan hibah mitra")
-        paths.submit_to_dprd(case)
-    case.on(date(2027, 3, 1))
-    paths.to_verification(case)
-    for round_no in range(1, rounds + 1):  # Kemendagri sends the plan back
-        paths.verify(case, "revisi")
-        case.complete("Task_PerbaikiRencana", ruang_lingkup_rencana=f"Ruang lingkup, perbaikan ke-{round_no}")
-        case.complete("Task_SampaikanRencana", nomor_surat_penyampaian_rencana=f"120/{round_no}/2027")
-        case.run_worker()
-    paths.verify(case, "susun_naskah")
-    case.on(date(2027, 4, 1))
-    end = date(NASKAH_START.year + years, NASKAH_START.month, NASKAH_START.day) - timedelta(days=1)
-    paths.to_signing(case, NASKAH_START, end)
-    case.on(date(2027, 6, 1))
-    paths.sign_naskah(case)
-    for year in range(years):
-        case.on(date(NASKAH_START.year + year, 7, 15))
-        case.complete("Task_RencanaKegiatanTahunan")
-        while case.ready_ids() != ["Task_LaporanTahunan"]:
-            next_timer(case)
-        case.complete("Task_LaporanTahunan", tanggal_surat_laporan_tahunan=case.today)
-        case.run_worker()
-    while case.status() == "running" and case.timers():
-        next_timer(case)
-    assert case.status() == "completed", f"case {case.id} ended {case.status()} at {case.ready_ids()}"
-
-
-def persisted(url: str, cases: int, rounds: int, years: int) -> list[dict[str, Any]]:
+def prepare(url: str) -> Orchestrator:
+    """A migrated database with the measured region, the country list and KSDPL deployed."""
     upgrade(url)
     orch = Orchestrator(url, registry)
     with orch.uow() as uow:
@@ -160,20 +114,31 @@ def persisted(url: str, cases: int, rounds: int, years: int) -> list[dict[str, A
         uow.commit()
     clock.set(JANUARY_2027)
     deploy_ksdpl(orch)
+    return orch
+
+
+def start(orch: Orchestrator, kind: type[Case] = Case) -> Case:
+    """A new case in the measured region, started by its Pemda on 4 January 2027."""
+    clock.set(JANUARY_2027)
+    instance_id = orch.start("ksdpl", REGION, dict(START), user=f"pemda-{REGION}")
+    return kind(orch, instance_id, REGIONS[REGION][2])
+
+
+def persisted(url: str, cases: int, rounds: int, years: int) -> list[dict[str, Any]]:
+    orch = prepare(url)
     recorder = Recorder(orch)
     try:
         for _ in range(cases):
-            clock.set(JANUARY_2027)
-            instance_id = orch.start("ksdpl", REGION, dict(START), user=f"pemda-{REGION}")
-            drive(Case(orch, instance_id, REGIONS[REGION][2]), rounds, years)
+            paths.whole_path(start(orch), rounds, years)
     finally:
         recorder.close()
         orch.close()
     return recorder.samples
 
 
-def bare_spiff(samples: list[dict[str, Any]]) -> list[float]:
-    """The same completions by SpiffWorkflow alone: from the stored state, in memory."""
+def bare_spiff(samples: list[dict[str, Any]]) -> list[tuple[float, float]]:
+    """The same completions by SpiffWorkflow alone: from the stored state, in memory. Per
+    completion: seconds, and seconds of this process's CPU."""
     [deployment] = [p for p in parse_files({"ksdpl.bpmn": BPMN, "kelayakan.dmn": DMN}) if p.key == "ksdpl"]
     zone = REGIONS[REGION][2]
     engine = ExpressionScriptEngine(build_functions(WorkingCalendar(), zone), zone)
@@ -181,7 +146,7 @@ def bare_spiff(samples: list[dict[str, Any]]) -> list[float]:
     timings = []
     for sample in samples:
         clock.set(sample["now"])
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         dct = json.loads(sample["before"])
         serializer.migrate(dct)
         dct["spec"] = deployment.spec
@@ -196,48 +161,41 @@ def bare_spiff(samples: list[dict[str, Any]]) -> list[float]:
             if not workflow.get_tasks(state=TaskState.READY, manual=False):
                 break
         serializer.serialize_json(workflow)
-        timings.append(time.perf_counter() - began)
+        timings.append((time.perf_counter() - began, time.process_time() - cpu))
     return timings
 
 
-def table(name: str, samples: list[dict[str, Any]], baseline: list[float]) -> list[dict[str, Any]]:
+def _row(name: str, stage: int | str, own: list[dict[str, Any]], bare: list[tuple[float, float]]) -> dict:
+    seconds = [sample["seconds"] for sample in own]
+    cpu = statistics.median(sample["cpu"] for sample in own)
+    bare_seconds = statistics.median(wall for wall, _cpu in bare)
+    bare_cpu = statistics.median(cpu for _wall, cpu in bare)
+    sizes = [sample["state_bytes"] for sample in own]
+    return {
+        "database": name,
+        "stage": stage,
+        "n": len(own),
+        "median_ms": round(statistics.median(seconds) * 1000, 2),
+        "p95_ms": round(percentile(seconds, 95) * 1000, 2),
+        "bare_median_ms": round(bare_seconds * 1000, 2),
+        "ratio": round(statistics.median(seconds) / bare_seconds, 2),
+        "cpu_median_ms": round(cpu * 1000, 2),
+        "bare_cpu_median_ms": round(bare_cpu * 1000, 2),
+        "cpu_ratio": round(cpu / bare_cpu, 2) if bare_cpu else None,
+        "state_kb_median": round(statistics.median(sizes) / 1024, 1),
+        "state_kb_max": round(max(sizes) / 1024, 1),
+    }
+
+
+def table(name: str, samples: list[dict[str, Any]], baseline: list[tuple[float, float]]) -> list[dict]:
     by_stage: dict[int, list[int]] = defaultdict(list)
     for index, sample in enumerate(samples):
         by_stage[sample["stage"]].append(index)
-    rows = []
-    for stage in sorted(by_stage):
-        indexes = by_stage[stage]
-        own = [samples[i]["seconds"] for i in indexes]
-        bare = [baseline[i] for i in indexes]
-        sizes = [samples[i]["state_bytes"] for i in indexes]
-        rows.append(
-            {
-                "database": name,
-                "stage": stage,
-                "n": len(own),
-                "median_ms": round(statistics.median(own) * 1000, 2),
-                "p95_ms": round(percentile(own, 95) * 1000, 2),
-                "bare_median_ms": round(statistics.median(bare) * 1000, 2),
-                "ratio": round(statistics.median(own) / statistics.median(bare), 2),
-                "state_kb_median": round(statistics.median(sizes) / 1024, 1),
-                "state_kb_max": round(max(sizes) / 1024, 1),
-            }
-        )
-    own = [sample["seconds"] for sample in samples]
-    rows.append(
-        {
-            "database": name,
-            "stage": "all",
-            "n": len(own),
-            "median_ms": round(statistics.median(own) * 1000, 2),
-            "p95_ms": round(percentile(own, 95) * 1000, 2),
-            "bare_median_ms": round(statistics.median(baseline) * 1000, 2),
-            "ratio": round(statistics.median(own) / statistics.median(baseline), 2),
-            "state_kb_median": round(statistics.median(s["state_bytes"] for s in samples) / 1024, 1),
-            "state_kb_max": round(max(s["state_bytes"] for s in samples) / 1024, 1),
-        }
-    )
-    return rows
+    rows = [
+        _row(name, stage, [samples[i] for i in indexes], [baseline[i] for i in indexes])
+        for stage, indexes in sorted(by_stage.items())
+    ]
+    return [*rows, _row(name, "all", samples, baseline)]
 
 
 def main() -> None:
@@ -282,12 +240,16 @@ def main() -> None:
         f"{args.years} year(s); Python {sys.version.split()[0]}; load average {load}"
     )
     header = f"{'database':<10} {'stage':>5} {'n':>4} {'median':>7} {'p95':>7} {'bare':>6} {'ratio':>5}"
-    print(f"{header} {'state KB (median/max)':>22}")
+    print(f"{header} {'cpu':>6} {'bare':>6} {'ratio':>5} {'state KB (median/max)':>22}")
     for r in rows:
         figures = f"{r['median_ms']:>7.2f} {r['p95_ms']:>7.2f} {r['bare_median_ms']:>6.2f} {r['ratio']:>5.2f}"
+        cpu = f"{r['cpu_median_ms']:>6.2f} {r['bare_cpu_median_ms']:>6.2f} {r['cpu_ratio'] or 0:>5.2f}"
         sizes = f"{r['state_kb_median']:>10.1f} / {r['state_kb_max']:<9.1f}"
-        print(f"{r['database']:<10} {r['stage']!s:>5} {r['n']:>4} {figures} {sizes}")
-    print("times in ms; bare = SpiffWorkflow alone from the same stored state; ratio of the medians")
+        print(f"{r['database']:<10} {r['stage']!s:>5} {r['n']:>4} {figures} {cpu} {sizes}")
+    print(
+        "times in ms; bare = SpiffWorkflow alone from the same stored state; ratio of the medians; "
+        "cpu = this process's CPU time (PostgreSQL's own work not included)"
+    )
     for name in results:
         median = {r["stage"]: r["median_ms"] for r in rows if r["database"] == name}
         if 2 in median and 11 in median:

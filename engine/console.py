@@ -308,8 +308,10 @@ class Console:
         for task in case.workflow.get_tasks():
             bpmn_id = getattr(task.task_spec, "bpmn_id", None)
             mark = _MARKS.get(task.state)
-            if bpmn_id and mark:
+            if bpmn_id and mark and mark != "completed":
                 states[bpmn_id][mark] += 1
+        for bpmn_id, count in case.completed_counts().items():  # the tasks the state dropped too
+            states[bpmn_id]["completed"] += count
         for bpmn_id in failed:  # a failed job is still started in the state: it shows as failed only
             counts = states[bpmn_id]
             counts["failed"] = counts.get("failed", 0) + 1
@@ -343,8 +345,7 @@ class Console:
             known = set(new.spec.task_specs)
             for spec in new.subprocess_specs.values():
                 known |= set(spec.task_specs)
-            names = {task.task_spec.name: task.task_spec.bpmn_id for task in old_case.workflow.get_tasks()}
-            missing = sorted(names[name] or name for name in old_case.reached_elements() - known)
+            missing = sorted(old_case.bpmn_id(name) or name for name in old_case.reached_elements() - known)
             if missing:
                 raise Conflict(
                     f"Kasus {instance_id} tidak dapat dipindah ke versi {target.version}: elemen "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,15 +20,21 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as _SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .jsonvalues import dumps as dumps  # where the engine modules read it
 from .parser import ParsedDeployment
+from .pruning import History, prune
 
 DEFAULT_RETRIES = 3
 DEFAULT_RETRY_DELAY = timedelta(minutes=5)
@@ -45,25 +52,187 @@ def parse_retry_cycle(cycle: str | None) -> tuple[int, timedelta]:
     return max(tries, 1), timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
+# What SpiffWorkflow writes for most tasks: left out of the stored state, put back when loading
+# (`internal_data` stays: timers keep their due values there, and tools read it).
+_TASK_DEFAULTS = {
+    "children": [],
+    "triggered": False,
+    "data": {},
+    "delta": {},
+    "typename": "Task",
+}
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal and of the same types throughout (1, 1.0 and True stay apart)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_identical(a[key], b[key]) for key in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(map(_identical, a, b))
+    return a == b
+
+
 class StateConverter(BpmnWorkflowConverter):
-    """Writes a workflow without its spec; restores it onto spec objects passed in the dict."""
+    """Writes a workflow without its spec; restores it onto spec objects passed in the dict.
+
+    Compact: a task leaves out its id (the key it is written under), its parent (the task
+    listing it as a child) and the fields at their usual value; a task whose data is closer to
+    an earlier written task's than to its parent's (another branch carrying the same case
+    variables) is written as the difference to that task's (`from`). States written without
+    any of this load alike."""
 
     def to_dict(self, workflow):
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        top: list = []  # the top workflow's tasks that carry many variables, in the order written
+        written = [(workflow, dct["tasks"])]
+        written += [
+            (workflow.subprocesses[UUID(key)], sub["tasks"]) for key, sub in dct["subprocesses"].items()
+        ]
+        for wf, tasks in written:
+            carriers = top if wf is workflow else list(top)  # a sub-process reads its own and the top's
+            for key, task_dct in tasks.items():
+                task = wf.tasks[UUID(key)]
+                _rebase(task, task_dct, carriers)
+                if len(task.data) >= _CARRIER and not task.has_state(_PREDICTED):
+                    carriers.append(task)  # a prediction may be dropped (`Case.load_onto`)
+            for key, task_dct in tasks.items():
+                parent = task_dct["parent"]
+                if parent is None or key in tasks[parent]["children"]:
+                    del task_dct["parent"]
+                if task_dct["id"] == key:
+                    del task_dct["id"]
+                _strip(task_dct)
         return dct
+
+    def from_dict(self, dct):
+        for tasks in [dct["tasks"], *(sub["tasks"] for sub in dct["subprocesses"].values())]:
+            expand_tasks(tasks)
+        return super().from_dict(dct)
+
+
+def expand_tasks(tasks: dict[str, dict[str, Any]]) -> None:
+    """The fields `StateConverter` leaves out, put back (in place; a no-op on a full layout)."""
+    for key, task in tasks.items():
+        task.setdefault("id", key)
+        for child in task.get("children", ()):
+            tasks[child].setdefault("parent", key)
+    for task in tasks.values():
+        task.setdefault("parent", None)
+        for key, value in _TASK_DEFAULTS.items():
+            if key not in task:
+                task[key] = type(value)() if isinstance(value, dict | list) else value
+
+
+_CARRIER = 8  # variables a task carries to be worth comparing with (`StateConverter`)
+_PREDICTED = TaskState.FUTURE | TaskState.PREDICTED_MASK
+
+
+def _difference(
+    base: dict[str, Any], data: dict[str, Any], limit: int
+) -> tuple[dict[str, Any], list[str]] | None:
+    """What turns `base` into `data`: the values to set and the keys to drop; None once that is
+    `limit` entries or more."""
+    deletions = [key for key in base if key not in data]
+    if len(deletions) >= limit:
+        return None
+    updates: dict[str, Any] = {}
+    budget = limit - len(deletions)
+    for key, value in data.items():
+        if key in base and (base[key] is value or _identical(base[key], value)):
+            continue
+        updates[key] = value
+        if len(updates) >= budget:
+            return None
+    return updates, deletions
+
+
+def _rebase(task, task_dct: dict[str, Any], carriers: list) -> None:
+    """Write `task`'s data as the difference to the carrier it differs least from, when that is
+    less than the difference to its parent (or, for a root, than all of it)."""
+    if not carriers:
+        return
+    delta = task_dct.get("delta") or {}
+    own = (
+        len(task.data)
+        if task.parent is None
+        else len(delta.get("updates", ())) + len(delta.get("deletions", ()))
+    )
+    if own < _CARRIER:
+        return
+    best = None
+    for carrier in carriers[-6:]:
+        found = _difference(carrier.data, task.data, best[0] if best else own)
+        if found is not None:
+            best = (len(found[0]) + len(found[1]), carrier, *found)
+    if best is not None:
+        _cost, carrier, updates, deletions = best
+        task_dct["from"] = str(carrier.id)
+        task_dct["data"] = {}
+        task_dct["delta"] = {"updates": updates, "deletions": deletions}
+
+
+def _strip(task_dct: dict[str, Any]) -> None:
+    """Leave out what loading puts back; an empty delta means "no data" (`StateTaskConverter`),
+    so a delta is never emptied."""
+    delta = task_dct.get("delta")
+    if delta:
+        if not delta.get("deletions"):
+            delta.pop("deletions", None)
+        elif not delta.get("updates"):
+            delta.pop("updates", None)
+    for key, value in _TASK_DEFAULTS.items():
+        if key in task_dct and task_dct[key] == value:
+            del task_dct[key]
+
+
+class StateTaskConverter(TaskConverter):
+    """A task without data (a predicted one) is written as such, not as its parent's data with
+    every key deleted (SpiffWorkflow's delta); one written `from` another task (`StateConverter`)
+    is that task's data with the difference. Older states load alike."""
+
+    def to_dict(self, task):
+        dct = super().to_dict(task)
+        if task.parent is not None and not task.data:
+            dct["delta"] = {}  # with "data" {}: restored as empty data
+        return dct
+
+    def from_dict(self, dct, workflow):
+        base_id = dct.pop("from", None)
+        if base_id is None:
+            return super().from_dict(dct, workflow)
+        delta, dct["delta"], dct["data"] = dct["delta"], {}, {}
+        task = super().from_dict(dct, workflow)
+        top = getattr(workflow, "top_workflow", None) or workflow
+        base = workflow.tasks.get(UUID(base_id)) or top.tasks[UUID(base_id)]  # written before this one
+        data = deepcopy(base.data)
+        data.update(self.registry.restore(delta.get("updates", {})))
+        for key in delta.get("deletions", ()):
+            data.pop(key, None)
+        task.data = data
+        return task
+
+
+class _CompactEncoder(json.JSONEncoder):
+    """JSON without the spaces after separators: a tenth of a stored state is those spaces."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**{**kwargs, "separators": (",", ":")})
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = deepcopy(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = StateConverter
+    config[Task] = StateTaskConverter
     registry = BpmnWorkflowSerializer.configure(config)
     registry.register(
         date, lambda d: {"value": d.isoformat()}, lambda v: date.fromisoformat(v["value"]), "date"
     )
     registry.register(Decimal, lambda d: {"value": str(d)}, lambda v: Decimal(v["value"]), "decimal")
-    return BpmnWorkflowSerializer(registry)
+    return BpmnWorkflowSerializer(registry, json_encoder_cls=_CompactEncoder)
 
 
 SERIALIZER = _make_serializer()
@@ -126,6 +295,10 @@ class Case:
         self.written: dict[str, Any] = {}
         self.cancelled = False  # ended by an operator: SpiffWorkflow then reports it as completed
         self.stage_names: dict[int, str] = {}  # the deployed version's (`ParsedDeployment.stages`)
+        self.history = History()  # what the finished tasks dropped from the state left (`pruning`)
+        # Completed tasks a caller reads above an open task (a handler a decree runs again): the
+        # nearest one stays in the state (`pruning.prune`).
+        self.anchor: Callable[[Any], bool] | None = None
 
     @classmethod
     def create(cls, deployment: ParsedDeployment, script_engine, variables: dict[str, Any]) -> Case:
@@ -142,6 +315,7 @@ class Case:
     @classmethod
     def load(cls, state: str, deployment: ParsedDeployment, script_engine) -> Case:
         dct = json.loads(state)
+        history = History.from_dict(dct.pop("history", None))  # absent from states stored before pruning
         SERIALIZER.migrate(dct)
         dct["spec"] = deployment.spec
         dct["subprocess_specs"] = dict(deployment.subprocess_specs)
@@ -149,6 +323,7 @@ class Case:
         workflow.script_engine = script_engine
         case = cls(workflow)
         case.stage_names = deployment.stages
+        case.history = history
         case.projected = case.open_ids()
         case.loaded_variables = case._task_variables()  # a new dict; values are replaced, not mutated
         return case
@@ -161,6 +336,7 @@ class Case:
         dct = json.loads(state)  # `load` migrates the serializer format afterwards
         known = set(deployment.spec.task_specs)
         tasks = dct["tasks"]
+        expand_tasks(tasks)
         doomed = [
             tid
             for tid, t in tasks.items()
@@ -191,21 +367,46 @@ class Case:
     def reached_elements(self) -> set[str]:
         """Names of the task specs the case has reached: finished, or open (ready, running, waiting)."""
         predicted = TaskState.FUTURE | TaskState.PREDICTED_MASK
-        return {task.task_spec.name for task in self.workflow.get_tasks() if not task.has_state(predicted)}
+        reached = {task.task_spec.name for task in self.workflow.get_tasks() if not task.has_state(predicted)}
+        return reached | set(self.history.completed)
+
+    def bpmn_id(self, spec_name: str) -> str | None:
+        """The diagram element of a task spec (None for SpiffWorkflow's own, such as a join it adds)."""
+        for spec in [self.workflow.spec, *self.workflow.subprocess_specs.values()]:
+            if spec_name in spec.task_specs:
+                return getattr(spec.task_specs[spec_name], "bpmn_id", None)
+        return None
+
+    def completed_counts(self) -> dict[str, int]:
+        """How many times each diagram element completed, the tasks the state dropped included."""
+        by_name = dict(self.history.completed)
+        for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
+            by_name[task.task_spec.name] = by_name.get(task.task_spec.name, 0) + 1
+        counts: dict[str, int] = {}
+        for name, count in by_name.items():
+            bpmn_id = self.bpmn_id(name)
+            if bpmn_id:
+                counts[bpmn_id] = counts.get(bpmn_id, 0) + count
+        return counts
 
     def dump(self) -> str:
-        return SERIALIZER.serialize_json(self.workflow)
+        """The state to store: the finished history dropped first (`pruning`), so it stays bounded."""
+        prune(self.workflow, self.history, self.anchor)
+        state = SERIALIZER.serialize_json(self.workflow)  # a JSON object: the history joins it
+        history = json.dumps(self.history.to_dict(), separators=(",", ":"))
+        return f'{state[:-1]},"history":{history}}}'
 
     # --- engine steps -------------------------------------------------------------------
     def run_engine(self) -> None:
         """Run gateways, events and other engine tasks until only people, jobs or timers are left.
 
         SpiffWorkflow notices a due timer at the end of `do_engine_steps` but runs what it made
-        ready only on the next call, hence the loop."""
-        self._open = None
+        ready only on the next call, hence the loop. The walk that finds nothing left to run also
+        lists the open tasks for the rest of the step (`_open_tasks`)."""
         while True:
+            self._open = None  # also when a gateway raises: the task that ran is no longer open
             self.workflow.do_engine_steps()
-            if not self.workflow.get_tasks(state=TaskState.READY, manual=False):
+            if not self._walk():
                 return
 
     def task(self, task_id: str):
@@ -261,20 +462,26 @@ class Case:
             return "cancelled"
         return "completed" if self.workflow.completed else "running"
 
-    def _open_tasks(self) -> tuple[list, list]:
-        """One walk of the task tree for both lists; every screen-facing method reads it."""
-        if self._open is None:
-            ready, jobs = [], []
-            for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED):
-                if task.state == TaskState.READY and task.task_spec.manual:
+    def _walk(self) -> bool:
+        """One walk of the task tree: the ready user tasks and open jobs, kept until the workflow
+        changes. True when an engine task is ready too."""
+        ready, jobs, engine = [], [], False
+        for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED):
+            if task.state == TaskState.READY:
+                if task.task_spec.manual:
                     ready.append(task)
-                elif (
-                    task.state == TaskState.STARTED
-                    and isinstance(task.task_spec, ServiceTask)
-                    and ext(task).get("topic")
-                ):
-                    jobs.append(task)
-            self._open = (ready, jobs)
+                else:
+                    engine = True
+            elif isinstance(task.task_spec, ServiceTask) and ext(task).get("topic"):
+                jobs.append(task)
+        self._open = (ready, jobs)
+        return engine
+
+    def _open_tasks(self) -> tuple[list, list]:
+        """The lists of the last walk; every screen-facing method reads them."""
+        if self._open is None:
+            self._walk()
+        assert self._open is not None
         return self._open
 
     def ready_user_tasks(self) -> list:
@@ -352,8 +559,14 @@ class Case:
         if staged:
             stage = max(number for number, _task in staged)
             return stage, self.stage_names.get(stage)
-        finished = self.workflow.get_tasks(state=TaskState.COMPLETED)
-        for task in sorted(finished, key=lambda t: t.last_state_change, reverse=True):
-            if ext(task).get("stage"):
-                return ext(task)["stage"], self.stage_names.get(ext(task)["stage"])
+        completed = [
+            (task.last_state_change, ext(task)["stage"])
+            for task in self.workflow.get_tasks(state=TaskState.COMPLETED)
+            if ext(task).get("stage")
+        ]
+        if self.history.stage is not None:
+            completed.append(self.history.stage)
+        if completed:
+            stage = max(completed)[1]
+            return stage, self.stage_names.get(stage)
         return None, None

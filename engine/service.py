@@ -377,6 +377,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
     ) -> StepResult:
         """Write the state and the projections that changed; lose to a concurrent writer cleanly."""
         now = clock.now()
+        case.anchor = self._recomputed  # the dump keeps what a decree reads (`pruning`)
         status = case.status
         stage, stage_name = case.stage()
         variables = case.variables()
@@ -420,6 +421,11 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         if status == "completed":
             self._audit(s, instance_id, None, "completed")
         return StepResult(instance_id, status, stage, stage_name, next_tasks)
+
+    def _recomputed(self, task) -> bool:
+        """Whether a calendar decree runs a task's handler again (`decrees`), from the data it saw."""
+        info = self.registry.handler_of(task)
+        return info is not None and info.recompute is not None
 
     def _audit(
         self,

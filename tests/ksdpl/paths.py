@@ -140,3 +140,64 @@ def to_implementation(case: Case, start: date, end: date) -> None:
     case.on(date(2027, 6, 1))
     sign_naskah(case)
     assert case.ready_ids() == ["Task_RencanaKegiatanTahunan"]
+
+
+NASKAH_FROM = date(2027, 7, 1)  # the agreement's first day on the whole path
+
+
+def next_timer(case: Case) -> None:
+    """Move the clock to the case's earliest timer and let the worker fire it."""
+    due = min(timer.due_at for timer in case.timers().values())
+    case.at(due)
+    case.run_worker()
+
+
+def to_naskah(case: Case, rounds: int) -> None:
+    """Stages 2-7, each revision loop `rounds` times, until Kemendagri asks for the Naskah."""
+    explore(case)
+    for _ in range(rounds):  # prerequisites not met: Pemda follows up and checks again
+        check_prerequisites(case, hibah_sesuai_ketentuan=False)
+        case.complete("Task_TindakLanjutKelayakan", tindak_lanjut_kelayakan="perbaiki")
+    check_prerequisites(case)
+    case.on(date(2027, 1, 11))
+    sign_loi(case)
+    case.on(date(2027, 2, 1))
+    to_dprd(case)
+    for _ in range(rounds):  # the DPRD refuses; the plan is revised and submitted again
+        case.complete("Task_KeputusanDprd", keputusan_dprd="tolak", alasan_penolakan_dprd="Biaya belum jelas")
+        case.complete("Task_TindakLanjutPenolakan", tindak_lanjut_penolakan="perbaiki")
+        case.complete("Task_SusunRencana", sumber_pembiayaan_rencana="APBD dan hibah mitra")
+        submit_to_dprd(case)
+    case.on(date(2027, 3, 1))
+    to_verification(case)
+    for round_no in range(1, rounds + 1):  # Kemendagri sends the plan back
+        verify(case, "revisi")
+        case.complete("Task_PerbaikiRencana", ruang_lingkup_rencana=f"Ruang lingkup, perbaikan ke-{round_no}")
+        case.complete("Task_SampaikanRencana", nomor_surat_penyampaian_rencana=f"120/{round_no}/2027")
+        case.run_worker()
+    verify(case, "susun_naskah")
+
+
+def sign(case: Case, years: int) -> None:
+    """Stages 8-11: the Naskah for `years` years drafted, discussed, approved and signed."""
+    case.on(date(2027, 4, 1))
+    to_signing(case, NASKAH_FROM, add_years(NASKAH_FROM, years) - timedelta(days=1))
+    case.on(date(2027, 6, 1))
+    sign_naskah(case)
+
+
+def whole_path(case: Case, rounds: int, years: int) -> None:
+    """Every user task of the 12 stages, each revision loop `rounds` times, then `years` yearly
+    rounds of plan and report until the agreement ends (the benches, the state test)."""
+    to_naskah(case, rounds)
+    sign(case, years)
+    for year in range(years):
+        case.on(date(NASKAH_FROM.year + year, 7, 15))
+        case.complete("Task_RencanaKegiatanTahunan")
+        while case.ready_ids() != ["Task_LaporanTahunan"]:
+            next_timer(case)
+        case.complete("Task_LaporanTahunan", tanggal_surat_laporan_tahunan=case.today)
+        case.run_worker()
+    while case.status() == "running" and case.timers():
+        next_timer(case)
+    assert case.status() == "completed", f"case {case.id} ended {case.status()} at {case.ready_ids()}"

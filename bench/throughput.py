@@ -1,0 +1,200 @@
+"""Task completions per second along the real KSDPL path with 1, 2 and 4 processes at once.
+
+    python bench/throughput.py [--processes 1 2 4] [--early 30] [--late 4] [--rounds 2]
+                               [--pg URL] [--no-sqlite]
+
+Each process is a separate Python process with its own `Orchestrator` (as separate web
+processes or workers are) and its own cases; it first brings them, untimed, to where the measured
+stretch begins, waits for the others at a barrier, then walks the stretch for each of its cases
+with the test driver (`tests/ksdpl/driver.py`: the form read, the uploads, `complete_task`, the
+worker's job between tasks run by the same process, for that case only):
+
+- early (stage 2): a new case's exploration, study and prerequisites (3 completions, 1 job);
+- late (stages 8-11): a case that went through stages 2-7 with `--rounds` revision rounds each
+  (`bench/ksdpl_path.py`), from the Naskah's draft to the signed Naskah's salinan (10
+  completions, 2 jobs).
+
+Throughput = completions of all processes / wall time from the barrier to the last process's
+end. Baseline, in the same run: one process. Printed per database, stretch and process count:
+completions, wall time, completions per second, the ratio to one process, and the share of the
+processes' time spent inside `complete_task`. PostgreSQL at `--pg` (default
+KSDPL_BENCH_DATABASE_URL; `--async-commit` turns synchronous_commit off, to show what the
+WAL flush of each commit costs); SQLite (one writer: the embedded default runs one web process and one
+worker) with one process, for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.ksdpl_path import prepare, start  # noqa: E402
+from bench.step_cost import postgres_url  # noqa: E402
+from engine.service import Orchestrator, RunReport  # noqa: E402
+from handlers import registry  # noqa: E402
+from tests.ksdpl import paths  # noqa: E402
+from tests.ksdpl.driver import Case  # noqa: E402
+
+
+class OwnCase(Case):
+    """A case whose process plays the worker for it alone: processes never take each other's
+    jobs (a worker racing the others for them is what bench/timers.py measures)."""
+
+    def run_worker(self) -> RunReport:
+        report = self.orch.run_due(instance_id=self.id)
+        self._note_stage()
+        return report
+
+
+def early(orch: Orchestrator, rounds: int) -> Case:
+    return start(orch, OwnCase)
+
+
+def early_stretch(case: Case) -> None:
+    paths.explore(case)
+    paths.check_prerequisites(case)
+
+
+def late(orch: Orchestrator, rounds: int) -> Case:
+    case = start(orch, OwnCase)
+    paths.to_naskah(case, rounds)
+    return case
+
+
+def late_stretch(case: Case) -> None:
+    paths.sign(case, years=5)
+
+
+# name: (bring a new case to the stretch, the stretch)
+STRETCHES: dict[str, tuple[Callable[[Orchestrator, int], Case], Callable[[Case], None]]] = {
+    "early (stage 2)": (early, early_stretch),
+    "late (stages 8-11)": (late, late_stretch),
+}
+
+
+def one_process(url: str, stretch: str, cases: int, rounds: int, barrier, results) -> None:
+    """A separate process: prepare its cases, wait for the others, walk the stretch for each."""
+    orch = Orchestrator(url, registry)
+    bring, walk = STRETCHES[stretch]
+    prepared = [bring(orch, rounds) for _ in range(cases)]
+    counted = {"completions": 0, "in_step": 0.0}
+    complete = orch.complete_task
+
+    def timed(*args: Any, **kwargs: Any):
+        began = time.perf_counter()
+        try:
+            return complete(*args, **kwargs)
+        finally:
+            counted["in_step"] += time.perf_counter() - began
+            counted["completions"] += 1
+
+    orch.complete_task = timed  # type: ignore[method-assign]
+    barrier.wait(timeout=900)  # a sibling that failed while preparing breaks it, not hangs it
+    began = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process on the machine
+    for case in prepared:
+        walk(case)
+    results.put({"began": began, "ended": time.monotonic(), **counted})
+    orch.close()
+
+
+def measure(url: str, stretch: str, processes: int, cases: int, rounds: int) -> dict[str, Any]:
+    prepare(url).close()
+    context = multiprocessing.get_context("spawn")  # fresh interpreters, as separate servers are
+    barrier, results = context.Barrier(processes), context.Queue()
+    children = [
+        context.Process(target=one_process, args=(url, stretch, cases, rounds, barrier, results))
+        for _ in range(processes)
+    ]
+    for child in children:
+        child.start()
+    reports = [results.get(timeout=1800) for _ in children]
+    for child in children:
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"a measuring process failed (exit code {child.exitcode})")
+    wall = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
+    completions = sum(r["completions"] for r in reports)
+    return {
+        "completions": completions,
+        "wall": wall,
+        "per_second": completions / wall,
+        "in_step": sum(r["in_step"] for r in reports) / (wall * processes),
+        "steps_only": completions / (sum(r["in_step"] for r in reports) / processes),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--early", type=int, default=30, help="cases per process, early stretch")
+    parser.add_argument("--late", type=int, default=4, help="cases per process, late stretch")
+    parser.add_argument("--rounds", type=int, default=2, help="revision rounds before the late stretch")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "KSDPL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--async-commit",
+        action="store_true",
+        help="PostgreSQL sessions with synchronous_commit=off: a commit does not wait for the WAL flush",
+    )
+    args = parser.parse_args()
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    per_process = {"early (stage 2)": args.early, "late (stages 8-11)": args.late}
+
+    rows = []
+    for stretch, cases in per_process.items():
+        if not args.no_sqlite:
+            with tempfile.TemporaryDirectory() as tmp:
+                figures = measure(f"sqlite:///{tmp}/bench.db", stretch, 1, cases, args.rounds)
+            rows.append({"database": "SQLite", "stretch": stretch, "processes": 1, **figures})
+        for processes in args.processes:
+            url, drop = postgres_url(args.pg)
+            if args.async_commit:
+                url += "%20-csynchronous_commit%3Doff"  # appended to the schema's `options`
+            try:
+                figures = measure(url, stretch, processes, cases, args.rounds)
+            finally:
+                drop()
+            rows.append({"database": "PostgreSQL", "stretch": stretch, "processes": processes, **figures})
+            print(f"  {stretch}, {processes} process(es): {figures['per_second']:.1f}/s", file=sys.stderr)
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    commit = "synchronous_commit off" if args.async_commit else "synchronous_commit on"
+    print(
+        f"task completions per second, KSDPL path; {args.rounds} revision rounds; {commit}; "
+        f"load average {load_before} -> {load}"
+    )
+    head = (
+        f"{'procs':>5} {'done':>5} {'wall s':>7} {'per s':>7} {'ratio':>6} {'in step':>8} {'steps only':>10}"
+    )
+    print(f"{'database':<11} {'stretch':<19} {head}")
+    for r in rows:
+        base = next(
+            b
+            for b in rows
+            if (b["database"], b["stretch"], b["processes"]) == (r["database"], r["stretch"], 1)
+        )
+        print(
+            f"{r['database']:<11} {r['stretch']:<19} {r['processes']:>5} {r['completions']:>5} "
+            f"{r['wall']:>7.2f} {r['per_second']:>7.1f} {r['per_second'] / base['per_second']:>6.2f} "
+            f"{r['in_step']:>8.0%} {r['steps_only']:>10.1f}"
+        )
+    print("ratio: to one process, same database and stretch; in step: share of the time in complete_task;")
+    print("steps only: completions / (time in complete_task / processes), the rate without the driver's work")
+
+
+if __name__ == "__main__":
+    main()

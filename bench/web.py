@@ -1,0 +1,160 @@
+"""The inbox and the case list under 16 concurrent clients against gunicorn with 2 workers.
+
+    python bench/web.py [--cases 5000] [--clients 16] [--seconds 20] [--pg URL] [--no-sqlite]
+
+Data: `bench/inbox.py`'s bulk filler (N running KSDPL cases, 50 regions, a tenth in the
+measured region). Server: the app under gunicorn, 2 worker processes (gthread, 4 threads each),
+as `bench/api.py` starts it. Clients: threads of this process, each a browser of its own (a
+`requests.Session` logged in as the regional Pemda user through the login form), asking for
+the inbox (`/`) and the case list (`/kasus`) in turn, back to back, for `--seconds`.
+Baseline, in the same run against the same server: one client. Printed per database and client
+count: requests, requests per second, p50 and p95 in ms (all, and per page), errors (any
+answer but 200, or no answer), and the ratios to one client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench.api import gunicorn  # noqa: E402
+from bench.inbox import PASSWORD, populate  # noqa: E402
+from bench.step_cost import percentile, postgres_url  # noqa: E402
+
+PAGES = ("/", "/kasus")
+
+
+def browser(base: str) -> requests.Session:
+    """A logged-in browser of the Pemda user of the measured region."""
+    http = requests.Session()
+    form = http.get(f"{base}/login", timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token, "no CSRF token on the login page"
+    data = {"username": "pemda", "password": PASSWORD, "csrf_token": token.group(1)}
+    answer = http.post(f"{base}/login", data=data, allow_redirects=False, timeout=30)
+    assert answer.status_code == 302, f"login: {answer.status_code}"
+    return http
+
+
+def load(base: str, clients: int, seconds: float) -> dict[str, Any]:
+    """`clients` browsers asking for the pages in turn for `seconds`; every answer timed."""
+    sessions = [browser(base) for _ in range(clients)]
+    for http in sessions:  # warm-up: each worker's caches and connections
+        for page in PAGES:
+            http.get(base + page, timeout=30)
+    samples: list[tuple[str, float, bool]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+
+    def client(http: requests.Session, first: int) -> None:
+        mine = []
+        start.wait()
+        end = time.monotonic() + seconds
+        n = first
+        while time.monotonic() < end:
+            page = PAGES[n % len(PAGES)]
+            n += 1
+            began = time.perf_counter()
+            try:
+                ok = http.get(base + page, timeout=60).status_code == 200
+            except requests.RequestException:
+                ok = False
+            mine.append((page, time.perf_counter() - began, ok))
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(http, i)) for i, http in enumerate(sessions)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.monotonic()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - began
+    for http in sessions:
+        http.close()
+    times = [t for _page, t, _ok in samples]
+    row = {
+        "clients": clients,
+        "requests": len(samples),
+        "per_second": len(samples) / wall,
+        "p50": statistics.median(times),
+        "p95": percentile(times, 95),
+        "errors": sum(not ok for _page, _t, ok in samples),
+    }
+    for page in PAGES:
+        mine = [t for p, t, _ok in samples if p == page]
+        row[page] = (statistics.median(mine), percentile(mine, 95))
+    return row
+
+
+def measure(url: str, cases: int, clients: int, seconds: float) -> list[dict[str, Any]]:
+    began = time.perf_counter()
+    populate(url, cases).close()
+    print(f"  {cases} cases written in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    with gunicorn(url, workers=2, threads=4, env_extra={"KSDPL_SECURE_COOKIES": "0"}) as base:
+        return [load(base, 1, seconds), load(base, clients, seconds)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "KSDPL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+    results: dict[str, list[dict[str, Any]]] = {}
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["SQLite"] = measure(f"sqlite:///{tmp}/bench.db", args.cases, args.clients, args.seconds)
+    url, drop = postgres_url(args.pg)
+    try:
+        results["PostgreSQL"] = measure(url, args.cases, args.clients, args.seconds)
+    finally:
+        drop()
+
+    load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"inbox (/) and case list (/kasus) in turn, {args.cases} cases, gunicorn 2 workers x 4 threads, "
+        f"{args.seconds:.0f} s per run; load average {load_before} -> {load_after}"
+    )
+    head = (
+        f"{'clients':>7} {'requests':>8} {'req/s':>6} {'ratio':>5} {'p50 ms':>6} {'p95 ms':>6} {'ratio':>5}"
+    )
+    print(f"{'database':<11} {head} {'errors':>6}   inbox p50/p95   case list p50/p95")
+    for database, rows in results.items():
+        base = rows[0]
+        for r in rows:
+            pages = "   ".join(f"{r[p][0] * 1000:>7.1f} / {r[p][1] * 1000:<6.1f}" for p in PAGES)
+            print(
+                f"{database:<11} {r['clients']:>7} {r['requests']:>8} {r['per_second']:>6.1f} "
+                f"{r['per_second'] / base['per_second']:>5.2f} {r['p50'] * 1000:>6.1f} "
+                f"{r['p95'] * 1000:>6.1f} {r['p95'] / base['p95']:>5.2f} {r['errors']:>6}   {pages}"
+            )
+    print("ratios: to one client on the same server (requests per second, p95)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,18 +1,19 @@
-"""N timers due at the same moment on PostgreSQL, drained by 1 and 2 worker processes.
+"""N timers due at the same moment on PostgreSQL, drained by 1, 2, 4 worker processes.
 
-    python bench/timers.py [--timers 1000] [--workers 1 2] [--pg URL]
+    python bench/timers.py [--timers 1000] [--workers 1 2 4] [--pg URL]
     python bench/timers.py --timers 10000
-    python bench/timers.py --no-analyze   # the tables as just filled: no planner statistics yet
+    python bench/timers.py --no-analyze   # the tables as just filled: no planner statistics
 
-Each variant gets its own schema: N cases of `timer.bpmn` (start, a one-hour timer, end) started
-with the engine clock frozen, so all N timers are due at the same instant. Then W separate
-processes each run the real worker's tick (`engine.worker.Worker.run_once`: claim with
-`FOR UPDATE SKIP LOCKED`, one step per timer, until nothing is due), on a clock that reads the
-due instant at the moment they are released together and runs on in real time from there.
+A schema of its own gets N cases of `timer.bpmn` (start, a one-hour timer, end) started with the
+engine clock frozen (by 4 processes at once), so all N timers are due at the same instant; a copy
+of every table is kept, and each variant starts from it. Then W separate processes each run the
+real worker's tick (`engine.worker.Worker.run_once`: lease a batch of due timers with
+`FOR UPDATE SKIP LOCKED`, fire each in its own step, until nothing is due), on a clock that reads
+the due instant at the moment they are released together and runs on in real time from there.
 Printed: total time (release to the last worker done), timers per second, duplicates (timer
 steps beyond one per case: must be 0), missed (cases not ended, timers left: must be 0),
-incidents, lateness of each firing (audit time minus due time) p50/p99, and the speed-up over
-one worker (the baseline, same run).
+incidents, lateness of each firing (audit time minus due time) p50/p99, the speed-up over the
+first variant (the baseline, same run), and the load average at the start of each variant.
 """
 
 from __future__ import annotations
@@ -32,19 +33,28 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.step_cost import percentile, postgres_url  # noqa: E402
 from engine.clock import clock  # noqa: E402
-from engine.models import AuditEvent, Incident, Instance, Region, Timer  # noqa: E402
+from engine.models import AuditEvent, Base, Incident, Instance, Region, Timer  # noqa: E402
 from engine.registry import HandlerRegistry  # noqa: E402
 from engine.service import Orchestrator  # noqa: E402
-from engine.store import upgrade  # noqa: E402
+from engine.store import make_engine, upgrade  # noqa: E402
 
 DIAGRAM = (Path(__file__).parent / "timer.bpmn").read_text()
 STARTED = datetime(2027, 1, 4, 2, tzinfo=UTC)
 DUE = STARTED + timedelta(hours=1)
 
 
-def setup(url: str, timers: int, analyze: bool = True) -> float:
-    """N cases waiting at their timer, all due at DUE, the planner's statistics up to date
-    (autovacuum's job in a running system) unless `analyze` is off. Returns the seconds it took."""
+def _start_cases(url: str, n: int) -> None:
+    """One setup process: n cases waiting at their timer."""
+    orch = Orchestrator(url, HandlerRegistry())
+    clock.set(STARTED)
+    for _ in range(n):
+        orch.start("tunggu", "B1", {})
+    orch.close()
+
+
+def setup(url: str, timers: int, processes: int) -> float:
+    """N cases waiting at their timer, all due at DUE, started by `processes` processes at once
+    (each start is a round-trip-bound transaction). Returns the seconds it took."""
     began = time.perf_counter()
     upgrade(url)
     orch = Orchestrator(url, HandlerRegistry())
@@ -53,18 +63,39 @@ def setup(url: str, timers: int, analyze: bool = True) -> float:
         uow.commit()
     clock.set(STARTED)
     orch.deploy({"timer.bpmn": DIAGRAM})
-    for _ in range(timers):
-        orch.start("tunggu", "B1", {})
+    clock.set(None)
+    shares = [timers // processes + (i < timers % processes) for i in range(processes)]
+    with mp.get_context("spawn").Pool(processes) as pool:
+        pool.starmap(_start_cases, [(url, n) for n in shares if n])
     with orch.session() as s:
         waiting = s.scalar(select(func.count()).select_from(Timer).where(Timer.due_at == DUE))
     assert waiting == timers, f"{waiting} timers due at {DUE}, not {timers}"
-    if analyze:
-        with orch.uow() as uow:
-            uow.session.execute(text("ANALYZE"))
-            uow.commit()
     orch.close()
-    clock.set(None)
     return time.perf_counter() - began
+
+
+def snapshot(url: str) -> None:
+    """Keep a copy of every table as set up, so each variant starts from the same timers."""
+    with make_engine(url).begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            conn.execute(text(f'CREATE TABLE "snap_{table.name}" AS SELECT * FROM "{table.name}"'))
+
+
+def restore(url: str, analyze: bool) -> None:
+    """Every table back to the snapshot; the planner's statistics up to date (autovacuum's job
+    in a running system) unless `analyze` is off."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))  # audit_events' guard
+        names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names}"))
+        for table in Base.metadata.sorted_tables:
+            conn.execute(text(f'INSERT INTO "{table.name}" SELECT * FROM "snap_{table.name}"'))
+    if analyze:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in Base.metadata.sorted_tables:
+                conn.execute(text(f'ANALYZE "{table.name}"'))
+    engine.dispose()
 
 
 def drain(url: str, name: str, ready, release_at, results) -> None:
@@ -87,7 +118,8 @@ def drain(url: str, name: str, ready, release_at, results) -> None:
 
 
 def measure(url: str, timers: int, workers: int, analyze: bool) -> dict:
-    setup_seconds = setup(url, timers, analyze)
+    restore(url, analyze)
+    load = os.getloadavg()[0]
     context = mp.get_context("spawn")
     ready, results = context.Queue(), context.Queue()
     release_at = context.Value("d", 0.0)
@@ -119,7 +151,7 @@ def measure(url: str, timers: int, workers: int, analyze: bool) -> dict:
     return {
         "workers": workers,
         "timers": timers,
-        "setup_s": round(setup_seconds, 1),
+        "load": load,
         "total_s": round(total, 2),
         "per_second": round(len(fired) / total, 1),
         "fired_by_worker": {name: count for name, count, *_ in finished},
@@ -135,7 +167,7 @@ def measure(url: str, timers: int, workers: int, analyze: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timers", type=int, default=1000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument(
         "--pg",
         default=os.environ.get(
@@ -146,19 +178,23 @@ def main() -> None:
     parser.add_argument(
         "--no-analyze", action="store_true", help="leave the fresh tables without planner statistics"
     )
+    parser.add_argument("--setup-processes", type=int, default=4, help="processes starting the cases")
     args = parser.parse_args()
 
-    rows = []
-    for workers in args.workers:
-        url, drop = postgres_url(args.pg)
-        try:
-            rows.append(measure(url, args.timers, workers, not args.no_analyze))
-        finally:
-            drop()
+    url, drop = postgres_url(args.pg)
+    try:
+        setup_seconds = setup(url, args.timers, args.setup_processes)
+        snapshot(url)
+        rows = [measure(url, args.timers, workers, not args.no_analyze) for workers in args.workers]
+    finally:
+        drop()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     stats = "no planner statistics" if args.no_analyze else "analyzed"
     python = sys.version.split()[0]
-    print(f"{args.timers} timers due at once, PostgreSQL ({stats}); Python {python}; load average {load}")
+    print(
+        f"{args.timers} timers due at once, PostgreSQL ({stats}); Python {python}; "
+        f"set up in {setup_seconds:.0f} s; load average now {load}"
+    )
     baseline = rows[0]["total_s"]
     for r in rows:
         print(
@@ -166,7 +202,7 @@ def main() -> None:
             f"x{baseline / r['total_s']:.2f} vs {rows[0]['workers']}), duplicates {r['duplicates']}, "
             f"missed {r['missed']}, incidents {r['incidents']}, conflicts {r['conflicts']}, "
             f"lateness p50 {r['lateness_p50_s']:.2f} s p99 {r['lateness_p99_s']:.2f} s; "
-            f"fired per worker {sorted(r['fired_by_worker'].values())}; setup {r['setup_s']} s"
+            f"fired per worker {sorted(r['fired_by_worker'].values())}; load average {r['load']:.2f}"
         )
 
 

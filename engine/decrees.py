@@ -2,7 +2,7 @@
 
 `set_calendar_override` records the override, the decree and one re-evaluation job per running
 case of the decree's region (of every region for a national decree) in one transaction. The
-worker works the jobs off, each in a step of its own (`_run_one_decree`): it recomputes the
+worker works the jobs off, each in a step of its own (`_reevaluate_leased`): it recomputes the
 variables handlers derived from the calendar (`calendar_derived` + `recompute` on the handler),
 then the due dates of ready tasks and the waiting date timers whose expressions count working
 days or read such a variable. A job that loses a race is tried again on the next pass, a case
@@ -232,51 +232,35 @@ class Decrees:
             return retried
 
     # --- the worker -------------------------------------------------------------------------------
-    def _run_one_decree(self, report: RunReport, seen: set[int]) -> bool:
-        """Re-evaluate one case for one decree in a step of its own."""
-        now = clock.now()
-        with self.uow() as uow:
-            s = uow.session
-            job = self._claim(
-                s,
-                select(DecreeJob)
-                .where(DecreeJob.status == "pending", DecreeJob.next_run_at <= now, DecreeJob.id.not_in(seen))
-                .order_by(DecreeJob.id),
+    def _reevaluate_leased(self, s: Session, job: DecreeJob, report: RunReport, now: datetime) -> None:
+        """Re-evaluate one case for one decree in a step of its own (a job the worker leased).
+        A lost race raises `Conflict`: the worker tries again on a later pass."""
+        decree = s.get(CalendarDecree, job.decree_id)
+        try:
+            with s.begin_nested():
+                outcome = self._reevaluate(s, job.instance_id, decree)
+        except (Conflict, Unavailable):
+            raise
+        except Exception as err:  # recorded on the job, shown by `calendar status`, never lost
+            job.attempts += 1
+            job.last_error = f"{type(err).__name__}: {err}"
+            log.warning(
+                "decree %s, case %s: re-evaluation failed, attempt %s of %s: %s",
+                decree.id,
+                job.instance_id,
+                job.attempts,
+                MAX_ATTEMPTS,
+                err,
             )
-            if job is None:
-                return False
-            seen.add(job.id)
-            decree = s.get(CalendarDecree, job.decree_id)
-            try:
-                with s.begin_nested():
-                    outcome = self._reevaluate(s, job.instance_id, decree)
-            except Conflict:
-                report.conflicts += 1  # someone else moved the case first: the next pass tries again
-                return True
-            except Unavailable:
-                raise
-            except Exception as err:  # recorded on the job, shown by `calendar status`, never lost
-                job.attempts += 1
-                job.last_error = f"{type(err).__name__}: {err}"
-                log.warning(
-                    "decree %s, case %s: re-evaluation failed, attempt %s of %s: %s",
-                    decree.id,
-                    job.instance_id,
-                    job.attempts,
-                    MAX_ATTEMPTS,
-                    err,
-                )
-                if job.attempts >= MAX_ATTEMPTS:
-                    job.status, job.finished_at = "failed", now
-                else:
-                    job.next_run_at = now + RETRY_DELAY * (2 ** (job.attempts - 1))
-                uow.commit()
-                report.reevaluations_failed += 1
-                return True
+            if job.attempts >= MAX_ATTEMPTS:
+                job.status, job.finished_at = "failed", now
+            else:
+                job.next_run_at = now + RETRY_DELAY * (2 ** (job.attempts - 1))
+            report.reevaluations_failed += 1
+        else:
             job.status, job.finished_at = outcome, now
-            uow.commit()
             report.cases_reevaluated += 1
-            return True
+        job.locked_by = job.locked_until = None  # done, or due again at its next try
 
     def _reevaluate(self, s: Session, instance_id: int, decree: CalendarDecree) -> str:
         """One case on the new calendar: derived variables, due dates, date timers. Returns the

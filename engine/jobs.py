@@ -1,18 +1,30 @@
 """The worker's side of the orchestrator: due jobs and timers, retries, incidents.
 
-Mixed into `Orchestrator`. Each job or timer is one step in its own transaction; on PostgreSQL
-rows are claimed with `FOR UPDATE SKIP LOCKED`, so any number of workers run side by side.
+Mixed into `Orchestrator`. A worker leases a batch of due rows (jobs, timers, timer start
+events, decree jobs) in a short transaction of its own: `FOR UPDATE SKIP LOCKED LIMIT n` on
+PostgreSQL, so concurrent workers take different rows, and each row gets `locked_by` (a token
+for this batch) and `locked_until`. Then it fires each row in its own step, in its own
+transaction that first takes the row again (`FOR UPDATE`, still its token, still due): a row
+whose lease ran out and went to another worker is skipped, so nothing runs twice; a worker
+that dies leaves its rows leased, and another takes them when the lease ends, so nothing is
+lost. A step that loses a race keeps its row leased until the end of the run (`run_due`): it
+is tried again on the next run, never in a loop within one; a step that fails opens an incident.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
 from . import notices, timers
@@ -27,8 +39,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Cases an operator holds: their jobs and timers wait until resumed (console.Console.resume).
-SUSPENDED = select(Instance.id).where(Instance.suspended_at.is_not(None))
+BATCH = 10  # rows leased at a time: a claim per 10 steps, and small enough to share out evenly
+LEASE = timedelta(minutes=5)  # a row not yet started by then goes to another worker
+
+Leased = DecreeJob | Job | StartTimer | Timer
 
 
 @dataclass
@@ -79,37 +93,160 @@ def fire(case: Case, timer: Timer) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Kind:
+    """Rows a worker leases and fires one per step: which may run (`runnable`, of one case if
+    given), when each is due, and in which order a batch takes them."""
+
+    model: type[Leased]
+    runnable: Callable[[int | None], Select]
+    due: Any  # the column saying when a row is due
+    order: Any
+
+    @cached_property
+    def take(self) -> Select:
+        """A leased row again, locked for its step, if still the run's (`token`), runnable and
+        due (`now`); built once, it runs once a step."""
+        model = self.model
+        return (
+            self.runnable(None)
+            .where(
+                model.id == bindparam("id"),
+                model.locked_by == bindparam("token"),
+                self.due <= bindparam("now"),
+            )
+            .with_for_update(of=model)
+        )
+
+
+def _runnable_timers(instance_id: int | None) -> Select:
+    """Timers of running cases no operator holds, not stopped by an open incident, and not of a
+    case waiting to be re-evaluated after a calendar decree (its timers wait for it). A join on
+    the case and two anti-joins on indexed columns: the same plan with or without statistics."""
+    blocked = select(Incident.id).where(Incident.job_id == Timer.id, Incident.resolved_at.is_(None))
+    reevaluating = select(DecreeJob.id).where(
+        DecreeJob.instance_id == Timer.instance_id, DecreeJob.status == "pending"
+    )
+    query = (
+        select(Timer)
+        .join(Instance, Instance.id == Timer.instance_id)
+        .where(
+            Instance.status == "running",
+            Instance.suspended_at.is_(None),
+            ~blocked.exists(),
+            ~reevaluating.exists(),
+        )
+    )
+    return query if instance_id is None else query.where(Timer.instance_id == instance_id)
+
+
+def _runnable_jobs(instance_id: int | None) -> Select:
+    """Ready jobs of cases no operator holds."""
+    query = (
+        select(Job)
+        .join(Instance, Instance.id == Job.instance_id)
+        .where(Job.status == "ready", Instance.suspended_at.is_(None))
+    )
+    return query if instance_id is None else query.where(Job.instance_id == instance_id)
+
+
+def _pending_decree_jobs(instance_id: int | None) -> Select:
+    query = select(DecreeJob).where(DecreeJob.status == "pending")
+    return query if instance_id is None else query.where(DecreeJob.instance_id == instance_id)
+
+
+TIMERS = Kind(Timer, _runnable_timers, Timer.due_at, Timer.due_at)
+JOBS = Kind(Job, _runnable_jobs, Job.next_run_at, Job.next_run_at)
+START_TIMERS = Kind(StartTimer, lambda _instance_id: select(StartTimer), StartTimer.due_at, StartTimer.due_at)
+DECREE_JOBS = Kind(DecreeJob, _pending_decree_jobs, DecreeJob.next_run_at, DecreeJob.id)
+
+
+def _free(model: type[Leased], now: datetime):
+    """Not leased, or its lease has run out."""
+    return or_(model.locked_until.is_(None), model.locked_until <= now)
+
+
+def _lease(s: Session, kind: Kind, instance_id: int | None, n: int, now: datetime, token: str) -> list:
+    """Lease up to `n` due rows to `token`: the ids, in the kind's order. Rows another worker has
+    locked are skipped, not waited for; the conditional update keeps SQLite (no row locks) from
+    leasing a row twice."""
+    model = kind.model
+    due = (
+        kind.runnable(instance_id)
+        .with_only_columns(model.id)
+        .where(kind.due <= now, _free(model, now))
+        .order_by(kind.order)
+        .limit(n)
+        .with_for_update(of=model, skip_locked=True)
+    )
+    ids = list(s.scalars(due))
+    if not ids:
+        return []
+    leased = set(
+        s.execute(
+            update(model)
+            .where(model.id.in_(ids), _free(model, now))
+            .values(locked_by=token, locked_until=now + LEASE)
+            .returning(model.id),
+            execution_options={"synchronize_session": False},
+        ).scalars()
+    )
+    return [row_id for row_id in ids if row_id in leased]
+
+
+def _release(s: Session, model: type[Leased], token: str, ids: list | None = None) -> None:
+    """Give back rows leased to `token` (those of `ids`, or all)."""
+    mine = model.locked_by == token
+    s.execute(
+        update(model)
+        .where(mine if ids is None else mine & model.id.in_(ids))
+        .values(locked_by=None, locked_until=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
+@dataclass
+class _Run:
+    """One `run_due`: its lease token, its report, and the kinds of which rows are still leased to
+    it (lost races; the rest of a batch an error interrupted), given back at its end."""
+
+    token: str
+    report: RunReport
+    kept: set[type[Leased]] = field(default_factory=set)
+
+
+Runner = Callable[[Session, Any, "RunReport", datetime], None]
+
+
 class Work:
     """Run what is due: service-task jobs (with retries and incidents) and timers."""
 
     def next_due(self, instance_id: int | None = None) -> datetime | None:
-        """When the earliest job or timer (of one case, if given) is due (for the worker's scheduler)."""
-        jobs = select(func.min(Job.next_run_at)).where(
-            Job.status == "ready", Job.instance_id.not_in(SUSPENDED)
-        )
-        timers = select(func.min(Timer.due_at)).where(Timer.instance_id.not_in(SUSPENDED))
-        start_timers = select(func.min(StartTimer.due_at))
-        decrees = select(func.min(DecreeJob.next_run_at)).where(DecreeJob.status == "pending")
-        if instance_id is not None:
-            jobs = jobs.where(Job.instance_id == instance_id)
-            timers = timers.where(Timer.instance_id == instance_id)
-            decrees = decrees.where(DecreeJob.instance_id == instance_id)
+        """When the earliest job or timer (of one case, if given) may run: the worker sleeps until
+        then. A leased row counts from the end of its lease; rows that wait for an operator
+        (incidents, held cases) do not count, so a worker never wakes for what it may not run."""
+        kinds = [JOBS, TIMERS, DECREE_JOBS] + ([START_TIMERS] if instance_id is None else [])
         with self.session() as s:
-            job = s.scalar(jobs)
-            timer = s.scalar(timers)
-            decree = s.scalar(decrees)
-            start = s.scalar(start_timers) if instance_id is None else None
-        due = [moment for moment in (job, timer, decree, start) if moment is not None]
+            due = [moment for kind in kinds for moment in self._next_due(s, kind, instance_id)]
         return min(due) if due else None
 
     def next_job_due(self) -> datetime | None:
-        """When the earliest ready job of a running, unheld case is due (the worker's 1-s poll)."""
+        """When the earliest ready job of a running, unheld case may run (the worker's 1-s poll)."""
         with self.session() as s:
-            return s.scalar(
-                select(func.min(Job.next_run_at)).where(
-                    Job.status == "ready", Job.instance_id.not_in(SUSPENDED)
-                )
-            )
+            due = self._next_due(s, JOBS, None)
+        return min(due) if due else None
+
+    @staticmethod
+    def _next_due(s: Session, kind: Kind, instance_id: int | None) -> list[datetime]:
+        """The earliest due time of a free row (along the due-time index) and of a leased one."""
+        now, model = clock.now(), kind.model
+        runnable = kind.runnable(instance_id)
+        free = s.scalar(
+            runnable.with_only_columns(kind.due).where(_free(model, now)).order_by(kind.due).limit(1)
+        )
+        later = sql_case((model.locked_until > kind.due, model.locked_until), else_=kind.due)
+        leased = s.scalar(runnable.with_only_columns(func.min(later)).where(model.locked_until > now))
+        return [moment for moment in (free, leased) if moment is not None]
 
     def heartbeat(self, worker_id: str) -> None:
         """The worker finished a loop: `/healthz` and `/metrics` read how long ago."""
@@ -144,186 +281,194 @@ class Work:
             )
         )
 
-    def _run_one_start_timer(self, report: RunReport, seen: set[str]) -> bool:
+    def _start_by_timer(self, s: Session, row: StartTimer, report: RunReport, now: datetime) -> None:
         """Start one case for a due timer start event, and move the timer to its next firing (or
         drop it after its last) in the same transaction."""
-        now = clock.now()
-        with self.uow() as uow:
-            s = uow.session
-            due = select(StartTimer).where(StartTimer.due_at <= now, StartTimer.id.not_in(seen))
-            row = self._claim(s, due.order_by(StartTimer.due_at))
-            if row is None:
-                return False
-            seen.add(row.id)
-            try:
-                with s.begin_nested():
-                    instance_id = self.joined(s.connection()).start(row.process_key, None, {})
-                    self._audit(
-                        s,
-                        instance_id,
-                        None,
-                        "timer",
-                        bpmn_id=row.bpmn_id,
-                        detail={"timer": row.bpmn_id, "due": row.due_at, "start": True},
-                    )
-                report.timers_fired += 1
-            except Unavailable:
-                raise
-            except Exception as err:  # the firing is spent either way; the log says why no case began
-                log.warning(
-                    "start timer %s of %s did not start a case: %s", row.bpmn_id, row.process_key, err
+        try:
+            with s.begin_nested():
+                instance_id = self.joined(s.connection()).start(row.process_key, None, {})
+                self._audit(
+                    s,
+                    instance_id,
+                    None,
+                    "timer",
+                    bpmn_id=row.bpmn_id,
+                    detail={"timer": row.bpmn_id, "due": row.due_at, "start": True},
                 )
-                report.incidents += 1
-            row.fired += 1
-            row.remaining = None if row.remaining is None else row.remaining - 1
-            following = (
-                timers.parse_cycle(row.expression, row.timezone).next_after(row.due_at, now)
-                if row.kind == "timeCycle"
-                else None
-            )
-            if row.remaining == 0 or following is None:
-                s.delete(row)
-            else:
-                row.due_at = following
-            uow.commit()
-            return True
+            report.timers_fired += 1
+        except Unavailable:
+            raise
+        except Exception as err:  # the firing is spent either way; the log says why no case began
+            log.warning("start timer %s of %s did not start a case: %s", row.bpmn_id, row.process_key, err)
+            report.incidents += 1
+        row.fired += 1
+        row.remaining = None if row.remaining is None else row.remaining - 1
+        following = (
+            timers.parse_cycle(row.expression, row.timezone).next_after(row.due_at, now)
+            if row.kind == "timeCycle"
+            else None
+        )
+        if row.remaining == 0 or following is None:
+            s.delete(row)
+        else:
+            row.due_at, row.locked_by, row.locked_until = following, None, None
 
     def run_due(
-        self, worker_id: str = "worker", limit: int = 1000, instance_id: int | None = None
+        self, worker_id: str = "worker", limit: int | None = 1000, instance_id: int | None = None
     ) -> RunReport:
-        """Run every job and fire every timer due now (of one case, if given), each in its own step.
-        A case waiting to be re-evaluated after a calendar decree is re-evaluated first: its timers
-        wait for it."""
-        report = RunReport()
-        seen: set[str] = set()
-        seen_decree_jobs: set[int] = set()
-        seen_start_timers: set[int] = set()
-        while report.total + report.conflicts < limit:
-            if not (
-                (instance_id is None and self._run_one_decree(report, seen_decree_jobs))
-                or (instance_id is None and self._run_one_start_timer(report, seen_start_timers))
-                or self._run_one_timer(report, seen, instance_id)
-                or self._run_one_job(worker_id, report, seen, instance_id)
-            ):
-                break
-        return report
+        """Run every job and fire every timer due now (of one case, if given), each in its own step,
+        leasing them in batches: kind after kind, each until none is due (decree jobs first, so a
+        case waiting to be re-evaluated after a calendar decree is re-evaluated before its timers
+        fire; then timer start events, timers, jobs), and again while anything ran, since a step
+        may make new work due; at most `limit` steps (None: no limit). Each row at most once a
+        run: one whose step lost a race stays leased to the run and goes back at its end."""
+        run = _Run(f"{worker_id[:60]}/{uuid.uuid4().hex[:16]}", RunReport())
+        kinds: list[tuple[Kind, Runner]] = [(TIMERS, self._fire_timer), (JOBS, self._run_job)]
+        if instance_id is None:
+            kinds = [(DECREE_JOBS, self._reevaluate_leased), (START_TIMERS, self._start_by_timer), *kinds]
+        try:
+            progressed = True
+            while progressed:  # again while anything ran: a step may have made new work due
+                progressed = False
+                for kind, runner in kinds:
+                    while (n := self._batch_size(run.report, limit)) and self._run_batch(
+                        run, kind, runner, n, instance_id
+                    ):
+                        progressed = True
+        finally:
+            if run.kept:
+                with contextlib.suppress(Conflict, Unavailable), self.uow() as uow:  # else the lease ends
+                    for model in run.kept:
+                        _release(uow.session, model, run.token)
+                    uow.commit()
+        return run.report
 
-    def _claim(self, s: Session, query):
-        return s.scalars(query.limit(1).with_for_update(skip_locked=True)).first()
+    def release_leases(self, worker_id: str) -> None:
+        """Give back every row a run of this worker left leased because the database went away
+        under it (the run could not give them back): called when the database is back, so they
+        need not wait for their lease to end. A run of the worker still going (none: its runs
+        take turns) would find its rows gone and skip them."""
+        mine = f"{worker_id[:60]}/"
+        with self.uow() as uow:
+            for model in (DecreeJob, StartTimer, Timer, Job):
+                uow.session.execute(
+                    update(model)
+                    .where(model.locked_by.startswith(mine, autoescape=True))
+                    .values(locked_by=None, locked_until=None),
+                    execution_options={"synchronize_session": False},
+                )
+            uow.commit()
 
-    def _run_one_timer(self, report: RunReport, seen: set[str], instance_id: int | None = None) -> bool:
+    @staticmethod
+    def _batch_size(report: RunReport, limit: int | None) -> int:
+        """How many rows the next batch may lease: `BATCH`, fewer near the run's limit (steps,
+        lost races included; None: no limit)."""
+        return BATCH if limit is None else max(0, min(BATCH, limit - report.total - report.conflicts))
+
+    def _run_batch(self, run: _Run, kind: Kind, runner: Runner, n: int, instance_id: int | None) -> bool:
+        """Lease a batch of due rows of one kind, then run each in its own transaction. False when
+        nothing was due."""
+        try:
+            with self.uow() as uow:
+                ids = _lease(uow.session, kind, instance_id, n, clock.now(), run.token)
+                uow.commit()
+        except Conflict:  # SQLite: another writer came first; the next run leases again
+            run.report.conflicts += 1
+            return False
+        try:
+            for row_id in ids:
+                self._run_leased(run, kind, runner, row_id)
+        except BaseException:
+            run.kept.add(kind.model)  # the rest of the batch goes back at the end of the run
+            raise
+        return bool(ids)
+
+    def _run_leased(self, run: _Run, kind: Kind, runner: Runner, row_id: Any) -> None:
+        """One leased row in a transaction of its own: take it again (locked, still this run's,
+        still runnable and due) and run it. A row that is not is given back
+        untouched; one whose step lost a race stays leased until the run ends."""
         now = clock.now()
+        model = kind.model
         with self.uow() as uow:
             s = uow.session
-            blocked = select(Incident.job_id).where(
-                Incident.resolved_at.is_(None), Incident.job_id.is_not(None)
-            )
-            reevaluating = select(DecreeJob.instance_id).where(DecreeJob.status == "pending")
-            running = select(Instance.id).where(Instance.status == "running")
-            due = select(Timer).where(
-                Timer.due_at <= now,
-                Timer.id.not_in(seen),
-                Timer.id.not_in(blocked),
-                Timer.instance_id.not_in(reevaluating),
-                Timer.instance_id.in_(running),
-                Timer.instance_id.not_in(SUSPENDED),
-            )
-            if instance_id is not None:
-                due = due.where(Timer.instance_id == instance_id)
-            timer = self._claim(s, due.order_by(Timer.due_at))
-            if timer is None:
-                return False
-            seen.add(timer.id)
-            try:
-                with s.begin_nested():
-                    self._step(
-                        s,
-                        timer.instance_id,
-                        None,
-                        lambda case, env: fire(case, timer),
-                        "timer",
-                        task_id=timer.id,
-                        bpmn_id=timer.bpmn_id,
-                        detail={"timer": timer.name, "due": timer.due_at},
-                    )
-            except Conflict:
-                report.conflicts += 1
-                return True
-            except Unavailable:
-                raise  # the database, not the case: the worker backs off and reconnects
-            except Exception as err:  # the path after the timer failed: an incident, retried by an operator
-                self._open_incident(
+            row = s.scalars(kind.take, {"id": row_id, "token": run.token, "now": now}).first()
+            if row is not None:
+                try:
+                    runner(s, row, run.report, now)  # its step deletes the row or frees it
+                    uow.commit()
+                    return
+                except Conflict:  # another step moved the case first: the next run tries again
+                    run.report.conflicts += 1
+                    run.kept.add(model)
+                    return
+        # After the transaction ended (on SQLite it may hold the write lock until then).
+        with contextlib.suppress(Conflict), self.uow() as uow:  # else the lease runs out
+            _release(uow.session, model, run.token, [row_id])
+            uow.commit()
+
+    def _fire_timer(self, s: Session, timer: Timer, report: RunReport, now: datetime) -> None:
+        try:
+            with s.begin_nested():
+                self._step(
                     s,
                     timer.instance_id,
-                    timer.id,
-                    timer.bpmn_id,
-                    f"{timer.name}: {type(err).__name__}: {err}",
-                    {"timer": timer.name},
-                    now,
+                    None,
+                    lambda case, env: fire(case, timer),
+                    "timer",
+                    task_id=timer.id,
+                    bpmn_id=timer.bpmn_id,
+                    detail={"timer": timer.name, "due": timer.due_at},
                 )
-                uow.commit()
-                report.incidents += 1
-                return True
-            uow.commit()
-            report.timers_fired += 1
-            return True
-
-    def _run_one_job(
-        self, worker_id: str, report: RunReport, seen: set[str], instance_id: int | None = None
-    ) -> bool:
-        now = clock.now()
-        with self.uow() as uow:
-            s = uow.session
-            due = select(Job).where(
-                Job.status == "ready",
-                Job.next_run_at <= now,
-                Job.id.not_in(seen),
-                Job.instance_id.not_in(SUSPENDED),
+        except (Conflict, Unavailable):
+            raise  # Unavailable: the database, not the case; the worker backs off and reconnects
+        except Exception as err:  # the path after the timer failed: an incident, retried by an operator
+            self._open_incident(
+                s,
+                timer.instance_id,
+                timer.id,
+                timer.bpmn_id,
+                f"{timer.name}: {type(err).__name__}: {err}",
+                {"timer": timer.name},
+                now,
             )
-            if instance_id is not None:
-                due = due.where(Job.instance_id == instance_id)
-            job = self._claim(s, due.order_by(Job.next_run_at))
-            if job is None:
-                return False
-            seen.add(job.id)
-            handler = self.registry.service_handler(job.topic)
+            timer.locked_by = timer.locked_until = None  # it waits for the incident, not the lease
+            report.incidents += 1
+            return
+        report.timers_fired += 1  # its row is gone, or moved to its next firing and free
 
-            def apply(case: Case, env: _Env) -> None:
-                if handler is None:
-                    raise LookupError(f"no handler registered for topic '{job.topic}'")
-                task = case.task(job.id)
-                ctx = self._context(s, job.instance_id, case, task, env, None, task.data)
-                result = handler.function(ctx) or {}
-                self._outbox(s, job.instance_id, env.region, f"job:{job.id}", ctx.notifications)
-                case.complete_job(job.id, dict(result))
+    def _run_job(self, s: Session, job: Job, report: RunReport, now: datetime) -> None:
+        handler = self.registry.service_handler(job.topic)
 
-            try:
-                with s.begin_nested():
-                    self._step(
-                        s,
-                        job.instance_id,
-                        None,
-                        apply,
-                        "job",
-                        task_id=job.id,
-                        bpmn_id=job.bpmn_id,
-                        detail={"topic": job.topic, "job": job.name},
-                    )
-            except Conflict:
-                report.conflicts += 1
-                return True
-            except Unavailable:
-                raise  # the handler may have run: its next run has the same ctx.idempotency_key
-            except Exception as err:  # a handler's failure of any kind is recorded, never lost
-                self._job_failed(s, job, err, now)
-                report.jobs_failed += 1
-                if job.status == "failed":
-                    report.incidents += 1
-                uow.commit()
-                return True
-            uow.commit()
-            report.jobs_run += 1
-            return True
+        def apply(case: Case, env: _Env) -> None:
+            if handler is None:
+                raise LookupError(f"no handler registered for topic '{job.topic}'")
+            task = case.task(job.id)
+            ctx = self._context(s, job.instance_id, case, task, env, None, task.data)
+            result = handler.function(ctx) or {}
+            self._outbox(s, job.instance_id, env.region, f"job:{job.id}", ctx.notifications)
+            case.complete_job(job.id, dict(result))
+
+        try:
+            with s.begin_nested():
+                self._step(
+                    s,
+                    job.instance_id,
+                    None,
+                    apply,
+                    "job",
+                    task_id=job.id,
+                    bpmn_id=job.bpmn_id,
+                    detail={"topic": job.topic, "job": job.name},
+                )
+        except (Conflict, Unavailable):
+            raise  # Unavailable: the handler may have run; its next run has the same idempotency key
+        except Exception as err:  # a handler's failure of any kind is recorded, never lost
+            self._job_failed(s, job, err, now)
+            report.jobs_failed += 1
+            if job.status == "failed":
+                report.incidents += 1
+            return
+        report.jobs_run += 1  # its task completed: its row is gone
 
     def _open_incident(
         self,
@@ -361,6 +506,7 @@ class Work:
         )
 
     def _job_failed(self, s: Session, job: Job, err: Exception, now: datetime) -> None:
+        job.locked_by = job.locked_until = None
         job.attempts += 1
         job.last_error = f"{type(err).__name__}: {err}"
         log.warning(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -108,6 +109,8 @@ class DecreeJob(Base):
     next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(100))  # the lease (engine/jobs.py)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LookupValue(Base):
@@ -228,6 +231,14 @@ class Timer(Base):
     """A waiting timer event and when it is due. Id: the SpiffWorkflow task id."""
 
     __tablename__ = "timers"
+    __table_args__ = (  # leased rows only: when the earliest lease ends (Work.next_due)
+        Index(
+            "ix_timers_leased",
+            "locked_until",
+            postgresql_where=text("locked_until IS NOT NULL"),
+            sqlite_where=text("locked_until IS NOT NULL"),
+        ),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     bpmn_id: Mapped[str] = mapped_column(String(200))
@@ -236,6 +247,8 @@ class Timer(Base):
     interrupting: Mapped[bool] = mapped_column(Boolean, default=False)
     attached_to: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the case reached it
+    locked_by: Mapped[str | None] = mapped_column(String(100))  # the lease (engine/jobs.py)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class StartTimer(Base):
@@ -253,6 +266,8 @@ class StartTimer(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     remaining: Mapped[int | None] = mapped_column(Integer)  # firings still to come; None: no end
     fired: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(100))  # the lease (engine/jobs.py)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Job(Base):
@@ -279,6 +294,14 @@ class Incident(Base):
     """A job that ran out of retries: its path stops until an operator retries it."""
 
     __tablename__ = "incidents"
+    __table_args__ = (  # the worker leaves a timer with an open incident alone (engine/jobs.py)
+        Index(
+            "ix_incidents_open_job",
+            "job_id",
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     job_id: Mapped[str | None] = mapped_column(String(36))

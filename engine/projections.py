@@ -89,7 +89,11 @@ REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
 # PostgreSQL: tell sleeping workers a step created work (engine/worker.py listens on the channel).
 WORK_CHANNEL = "ksdpl_work"
 WAKE_WORKERS = select(func.pg_notify(WORK_CHANNEL, ""))
-MOVE_TIMER = update(Timer).where(Timer.id == bindparam("tid")).values(due_at=bindparam("due"))
+MOVE_TIMER = (  # a timer moved to a new due time is free for any worker to lease (engine/jobs.py)
+    update(Timer)
+    .where(Timer.id == bindparam("tid"))
+    .values(due_at=bindparam("due"), locked_by=None, locked_until=None)
+)
 
 
 LIST_COLUMNS = {"partner": 200, "country": 10, "kind": 50}  # column: length

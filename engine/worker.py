@@ -2,7 +2,7 @@
 
 APScheduler holds three jobs: a steady `tick` every `interval` seconds (catches work written by
 other processes), a one-off `wake` at the earliest due time it knows of, and a cheap `poll`
-every `poll_interval` seconds (one indexed query) that runs a service-task job a step of any
+every `poll_interval` seconds (two indexed queries) that runs a service-task job a step of any
 process has just created within a second, so people do not wait on a system step (SQLite has no
 NOTIFY; on PostgreSQL the listener below is usually first). A timer missed
 while no worker ran is simply due when one starts, so it fires on the first tick.
@@ -61,15 +61,11 @@ class Worker:
         self._stopped = threading.Event()
 
     def run_once(self) -> RunReport:
-        """Everything due now, including what became due while running it; then the outbox
+        """Everything due now, including what became due while running it (one `run_due`: a step
+        that lost a race is tried again on the next run, not in this one); then the outbox
         (reminders, notifications, e-mail)."""
         with self._lock:
-            total = RunReport()
-            while True:
-                report = self.orchestrator.run_due(self.worker_id)
-                total.add(report)
-                if report.total == 0:
-                    break
+            total = self.orchestrator.run_due(self.worker_id, limit=None)
             delivered = self.delivery.run()
             total.reminders, total.notified = delivered.reminders, delivered.notified
             total.emails_sent, total.emails_failed = delivered.emails_sent, delivered.emails_failed
@@ -78,6 +74,8 @@ class Worker:
 
     def _tick(self) -> None:
         try:
+            if self.outage_attempts:  # what the run the outage cut short left leased
+                self.orchestrator.release_leases(self.worker_id)
             report = self.run_once()
             if (
                 report.total

@@ -206,6 +206,8 @@ def test_a_timer_that_does_not_fire_opens_an_incident_and_the_worker_moves_on(or
         assert incident.bpmn_id == "Wait"
         assert "did not fire" in incident.message
     assert run_once_or_fail(orch).incidents == 0
+    due = orch.next_due()  # the worker does not wake for it again and again: it waits for an operator
+    assert due is None or due > clock.now()
 
 
 def test_a_cancelled_case_leaves_no_timer_behind(orch):

@@ -1,4 +1,4 @@
-"""Handlers for the two-worker test: each run of a job is appended to a shared log file."""
+"""Handlers for the worker-process tests: each run of a job is appended to a shared log file."""
 
 import os
 import time
@@ -12,6 +12,8 @@ registry = HandlerRegistry()
 def score(ctx):
     with open(os.environ["KSDPL_TEST_JOB_LOG"], "a") as log:
         log.write(f"{ctx.task_id} {os.getpid()}\n")
+    if os.environ.get("KSDPL_TEST_DIE"):
+        os._exit(9)  # the worker dies in the middle of its batch, as under kill -9
     time.sleep(0.05)  # long enough for the two workers to overlap
     return {"skor": 1}
 

@@ -32,6 +32,7 @@ from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from step_cost import percentile, postgres_url  # noqa: E402  (the benches' shared helpers)
 
+from engine.access import candidate_rows  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.models import Instance, Region, Task, TaskCandidate, User  # noqa: E402
 from engine.service import Orchestrator  # noqa: E402
@@ -109,9 +110,7 @@ def populate(url: str, n: int) -> Orchestrator:
                 group = "kemendagri" if i % 20 == 7 else "pemda"
                 ready = _task(i, "ready", group, begun + timedelta(days=6), rnd)
                 tasks.append(ready)
-                candidates.append(
-                    {"task_id": ready["id"], "kind": "group", "name": group, "region_code": region}
-                )
+                candidates += candidate_rows(ready, region)
             conn.execute(insert(Instance), instances)
             conn.execute(insert(Task), tasks)
             conn.execute(insert(TaskCandidate), candidates)
@@ -135,6 +134,7 @@ def _task(i: int, status: str, group: str, created: datetime, rnd: random.Random
         "status": status,
         "candidate_groups": group,
         "candidate_users": "",
+        "assignee": None,
         "due_at": created + timedelta(days=rnd.randrange(-20, 60)) if i % 7 else None,
         "form": FORM,
         "created_at": created,
@@ -156,7 +156,7 @@ class Statements:
         self.seen.append((statement, parameters))
 
     def page_statement(self) -> tuple[str, object]:
-        return next((s, p) for s, p in self.seen if "LIMIT" in s and "task_candidates" in s)
+        return next((s, p) for s, p in self.seen if "OFFSET" in s and "task_candidates" in s)
 
 
 def explain(orch: Orchestrator, statement: str, parameters) -> str:
@@ -168,14 +168,61 @@ def explain(orch: Orchestrator, statement: str, parameters) -> str:
         return "\n".join(f"  {row[0]}" for row in rows)
 
 
+def bench_app(orch: Orchestrator):
+    return create_app(
+        {"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "KSDPL_ORCHESTRATOR": orch}
+        | {"KSDPL_DATABASE_URL": orch.database_url}
+    )
+
+
+def status_kb(field: str) -> int:
+    """A figure of this process from /proc/self/status (VmRSS: resident now, VmHWM: its peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def serve_many(url: str, requests: int) -> None:
+    """A fresh process acting as the web process: the app on the database `url`, then `requests`
+    inbox GETs (both users, first and filtered pages in turn); prints its RSS before and after."""
+    from engine.clock import clock
+
+    clock.set(NOW)
+    orch = Orchestrator.from_settings(Settings(url, "Asia/Jakarta", "handlers"))
+    app = bench_app(orch)
+    clients = []
+    for username in ("pemda", "kemendagri"):
+        client = app.test_client()
+        assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+        clients.append(client)
+    paths = ("/", "/?filter=segera&tahap=5")
+    assert clients[0].get("/").status_code == 200
+    before = status_kb("VmRSS")
+    for i in range(requests):
+        assert clients[i % 2].get(paths[i // 2 % 2]).status_code == 200
+    print(json.dumps({"before_kb": before, "after_kb": status_kb("VmRSS"), "peak_kb": status_kb("VmHWM")}))
+    orch.close()
+
+
+def web_rss(url: str, requests: int) -> dict[str, int]:
+    """`serve_many` in its own process: the bench's own memory (the rows it wrote) stays out."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, __file__, "--serve", url, "--requests", str(requests)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(orch: Orchestrator, runs: int) -> dict[str, dict]:
     from engine.clock import clock
 
     clock.set(NOW)
-    app = create_app(
-        {"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "KSDPL_ORCHESTRATOR": orch}
-        | {"KSDPL_DATABASE_URL": orch.database_url}
-    )
+    app = bench_app(orch)
     results = {}
     for username in ("pemda", "kemendagri"):
         client = app.test_client()
@@ -207,8 +254,8 @@ def measure(orch: Orchestrator, runs: int) -> dict[str, dict]:
     return results
 
 
-def run(database: str, url_for, sizes: list[int], runs: int) -> list[dict]:
-    rows = []
+def run(database: str, url_for, sizes: list[int], runs: int, requests: int) -> tuple[list[dict], list[dict]]:
+    rows, memory = [], []
     for n in sizes:
         url, cleanup = url_for()
         began = time.perf_counter()
@@ -217,13 +264,15 @@ def run(database: str, url_for, sizes: list[int], runs: int) -> list[dict]:
         try:
             for name, figures in measure(orch, runs).items():
                 rows.append({"database": database, "cases": n, "request": name, **figures})
+            if requests:
+                memory.append({"database": database, "cases": n, **web_rss(url, requests)})
         finally:
             orch.close()
             cleanup()
     for row in rows:
         base = next(r for r in rows if r["request"] == row["request"] and r["database"] == database)
         row["ratio"] = row["median"] / base["median"]
-    return rows
+    return rows, memory
 
 
 def main() -> None:
@@ -235,7 +284,12 @@ def main() -> None:
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--plans", action="store_true", help="print every query plan, not only the largest")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--requests", type=int, default=1000, help="inbox requests before the RSS (0: skip)")
+    parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)  # the RSS process (web_rss)
     args = parser.parse_args()
+    if args.serve:
+        serve_many(args.serve, args.requests)
+        return
     sizes = sorted(set(args.sizes + ([100_000] if args.big else [])))
 
     tmp = tempfile.TemporaryDirectory()
@@ -244,16 +298,19 @@ def main() -> None:
     def sqlite_url():
         return f"sqlite:///{tmp.name}/inbox-{next(counter)}.db", lambda: None
 
-    rows = run("SQLite", sqlite_url, sizes, args.runs)
+    rows, memory = run("SQLite", sqlite_url, sizes, args.runs, args.requests)
     if args.pg and not args.no_pg:
         try:
-            rows += run("PostgreSQL", lambda: postgres_url(args.pg), sizes, args.runs)
+            pg_rows, pg_memory = run(
+                "PostgreSQL", lambda: postgres_url(args.pg), sizes, args.runs, args.requests
+            )
+            rows, memory = rows + pg_rows, memory + pg_memory
         except Exception as err:  # no server: say so, keep the SQLite figures
             print(f"PostgreSQL not measured: {type(err).__name__}: {err}", file=sys.stderr)
     tmp.cleanup()
 
     if args.json:
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps({"requests": rows, "memory": memory}, indent=2, default=str))
         return
     print(f"inbox request (login once, then GET), {args.runs} runs each, Python {sys.version.split()[0]}")
     head = f"{'median ms':>9} {'p95 ms':>7} {'ratio':>6} {'bytes':>7} {'SQL':>4}"
@@ -263,6 +320,13 @@ def main() -> None:
             f"{r['database']:<11} {r['cases']:>7} {r['request']:<30} {r['median'] * 1000:>9.1f} "
             f"{r['p95'] * 1000:>7.1f} {r['ratio']:>6.2f} {r['bytes']:>7} {r['queries']:>4}"
         )
+    if memory:
+        print(f"\nweb process RSS (its own process, {args.requests} inbox requests after the first)")
+        for m in memory:
+            print(
+                f"{m['database']:<11} {m['cases']:>7}  before {m['before_kb'] / 1024:6.1f} MB  "
+                f"after {m['after_kb'] / 1024:6.1f} MB  peak {m['peak_kb'] / 1024:6.1f} MB"
+            )
     largest = max(sizes)
     for r in rows:
         if args.plans or r["cases"] == largest:

@@ -217,11 +217,34 @@ class TaskCandidate(Base):
     """
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index("ix_task_candidates_who", "kind", "name", "region_code", "task_id"),)
+    __table_args__ = (
+        # The inbox's first page is a range of one of these read in order and cut by LIMIT, and
+        # its counts are ranges of them: regional (with the region) and national, in deadline
+        # order, and per stage.
+        Index(
+            "ix_task_candidates_region_due", "kind", "name", "region_code", "due_at", "created_at", "task_id"
+        ),
+        Index(
+            "ix_task_candidates_region_stage",
+            "kind",
+            "name",
+            "region_code",
+            "stage",
+            "due_at",
+            "created_at",
+            "task_id",
+        ),
+        Index("ix_task_candidates_due", "kind", "name", "due_at", "created_at", "task_id"),
+        Index("ix_task_candidates_stage", "kind", "name", "stage", "due_at", "created_at", "task_id"),
+    )
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # group | user | assignee
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     region_code: Mapped[str | None] = mapped_column(String(20))
+    # copies of the task's own stage, deadline and creation, so the inbox sorts and counts here
+    stage: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Timer(Base):

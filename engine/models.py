@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from . import tables
+
 
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every backend (SQLite drops the offset)."""
@@ -47,18 +49,18 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    pass
+    metadata = tables.metadata
 
 
 class Region(Base):
     """A regional government with its time zone; its level is one the handler package names."""
 
-    __tablename__ = "regions"
-    code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    level: Mapped[str] = mapped_column(String(20))  # AccessPolicy.region_levels
-    timezone: Mapped[str] = mapped_column(String(40))  # Asia/Jakarta | Asia/Makassar | Asia/Jayapura
-    province_code: Mapped[str | None] = mapped_column(String(20))  # the region this one lies in
+    __table__ = tables.regions  # declared for Core reads without the ORM (engine/tables.py)
+    code: Mapped[str]
+    name: Mapped[str]
+    level: Mapped[str]
+    timezone: Mapped[str]
+    province_code: Mapped[str | None]
 
 
 class CalendarOverride(Base):

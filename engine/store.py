@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import Conflict, Unavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -142,6 +142,8 @@ def one_transaction(engine: Engine) -> Iterator[Connection]:
 def joined_sessions(connection: Connection) -> sessionmaker[Session]:
     """Sessions whose transactions are savepoints of `connection`'s transaction: a unit of work's
     commit releases its savepoint, its rollback undoes only its own changes."""
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
 
 

@@ -215,7 +215,9 @@ class TaskCandidate(Base):
     The inbox's index (instead of matching the comma-separated columns with LIKE): written with
     the task by the projections, its assignee row rewritten on claim and reassignment, every row
     deleted when the task closes. `region_code` is the case's, so a regional list reads only its
-    region's rows.
+    region's rows. `stage`, `due_at` and `created_at` copy the task's (a decree's new deadline
+    too), so the inbox pages and counts from these rows alone; `stage` is the task's own, so a
+    task without one (a process without stages) is in no stage's count.
     """
 
     __tablename__ = "task_candidates"

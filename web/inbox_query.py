@@ -1,9 +1,12 @@
 """The inbox's read side: one page of the ready tasks a person may do, with counts, from SQL.
 
-Only the columns the page shows are read (never the case state or a form), the tasks offered to
-the person come from the `task_candidates` index, filters, search, sort and counts are SQL, and a
-page holds at most `PAGE_SIZE` rows: the page and its cost stay the same whatever the number of
-cases. Regions, calendars, partner names and assignee names are read once for the page's rows.
+Only the columns the page shows are read (never the case state or a form). The tasks offered to
+the person are index ranges of `task_candidates` (one per group, name and assignment), whose rows
+carry copies of the task's stage, deadline and creation: the first page reads each range in the
+page's order and stops at the page's LIMIT, and each count reads at most `COUNT_CAP` + 1 entries
+("lebih dari 1.000" past it). A page holds at most `PAGE_SIZE` rows, and its cost stays the same
+whatever the number of cases. Regions, calendars, partner names and assignee names are read once
+for the page's rows.
 """
 
 from __future__ import annotations

@@ -59,27 +59,6 @@ def ksdpl(url):
     return run
 
 
-def test_region_list_reads_with_sqlalchemy_core_only(url):
-    """A quick read command starts without the ORM and the model classes (most of its start-up)."""
-    script = (
-        "import json, sys\n"
-        "from web.cli import main\n"
-        "sys.argv = ['ksdpl', 'region', 'list', '--json']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(json.dumps(sorted(m for m in ('sqlalchemy.orm', 'engine.models') if m in sys.modules)))\n"
-    )
-    env = {**os.environ, "KSDPL_DATABASE_URL": url, "KSDPL_HANDLERS": "tests.web.cli_handlers"}
-    proc = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr
-    *listing, loaded = proc.stdout.strip().splitlines()
-    assert json.loads("\n".join(listing)) == [
-        {"code": "32.73", "name": "Kota Bandung", "level": "kota", "timezone": "Asia/Jakarta"}
-    ]
-    assert json.loads(loaded) == []
-
-
 def users_in(url: str) -> dict[str, User]:
     orch = Orchestrator(url, make_registry())
     with orch.session() as s:

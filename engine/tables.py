@@ -1,6 +1,6 @@
-"""Tables that quick read commands (`ksdpl region list`) query with SQLAlchemy Core, declared once
-here and mapped by `engine.models`: importing the ORM and mapping every model class is most of a
-short command's start-up, and a Core SELECT needs neither."""
+"""Tables that quick read commands (`region list`) query with SQLAlchemy Core, declared once here
+and mapped by `engine.models`: importing the ORM and mapping every model class is most of a short
+command's start-up, and a Core SELECT needs neither."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The inbox as cases pile up: one page, regional and national, first page and a filtered one.
 
-    python bench/inbox.py [--sizes 1000 10000] [--100k] [--runs 30] [--pg URL] [--no-pg]
+    python bench/inbox.py [--sizes 1000 10000] [--100k] [--runs 30] [--requests 1000]
+                          [--pg URL] [--no-pg]
 
 Each size gets its own database with the real KSDPL process deployed and N running cases written
 in bulk: 50 regions, a tenth of the cases in the measured region (10,000 ready tasks there at
@@ -8,8 +9,10 @@ in bulk: 50 regions, a tenth of the cases in the measured region (10,000 ready t
 state stored, as a real case carries them), a twentieth of the ready tasks for the national
 ministry. Measured per request, through the Flask app (login once, then GET): median, p95, the
 ratio of each size to the smallest (the baseline, measured in the same run), the bytes of the
-page, and the query plan of the page's main statement. SQLite always; PostgreSQL at `--pg`
-(default `KSDPL_BENCH_DATABASE_URL`) unless `--no-pg`.
+page, and the query plan of the page's main statement. The sizes answer in turn, request after
+request, so other work on the machine slows them alike. Then a fresh process per size serves
+`--requests` inbox requests and reports its resident memory (VmRSS) and its peak (VmHWM).
+SQLite always; PostgreSQL at `--pg` (default `KSDPL_BENCH_DATABASE_URL`) unless `--no-pg`.
 """
 
 from __future__ import annotations
@@ -220,37 +223,53 @@ def web_rss(url: str, requests: int) -> dict[str, int]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(orch: Orchestrator, runs: int) -> dict[str, dict]:
+REQUESTS = [
+    (username, label, path)
+    for username in ("pemda", "kemendagri")
+    for label, path in (("first page", "/"), ("filtered page", "/?filter=segera&tahap=5"))
+]
+
+
+def measure(orchs: dict[int, Orchestrator], runs: int) -> dict[tuple[int, str], dict]:
+    """Every size's app answers each request in turn, round after round, so a machine busy with
+    other work slows every size alike and the ratios to the smallest stay meaningful."""
     from engine.clock import clock
 
     clock.set(NOW)
-    app = bench_app(orch)
+    clients = {}
+    for n, orch in orchs.items():
+        app = bench_app(orch)
+        for username in ("pemda", "kemendagri"):
+            client = app.test_client()
+            assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+            clients[n, username] = client
     results = {}
-    for username in ("pemda", "kemendagri"):
-        client = app.test_client()
-        assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
-        for label, path in (("first page", "/"), ("filtered page", "/?filter=segera&tahap=5")):
-            # warm-up as a web process in use is warm: its caches, and on PostgreSQL the statements
-            # psycopg prepares after 5 runs, whose generic plan the server keeps after 5 more
-            for _ in range(12):
-                assert client.get(path).status_code == 200
-            samples, size = [], 0
-            for _ in range(runs):
+    for username, label, path in REQUESTS:
+        # warm-up as a web process in use is warm: its caches, and on PostgreSQL the statements
+        # psycopg prepares after 5 runs, whose generic plan the server keeps after 5 more
+        for _ in range(12):
+            for n in orchs:
+                assert clients[n, username].get(path).status_code == 200
+        samples: dict[int, list[float]] = {n: [] for n in orchs}
+        size = {}
+        for _ in range(runs):
+            for n in orchs:
                 began = time.perf_counter()
-                response = client.get(path)
-                samples.append(time.perf_counter() - began)
-                size = len(response.data)
+                response = clients[n, username].get(path)
+                samples[n].append(time.perf_counter() - began)
+                size[n] = len(response.data)
+        for n, orch in orchs.items():
             listened = Statements()
             event.listen(Engine, "before_cursor_execute", listened)
             try:
-                client.get(path)
+                clients[n, username].get(path)
             finally:
                 event.remove(Engine, "before_cursor_execute", listened)
             statement, parameters = listened.page_statement()
-            results[f"{username}, {label}"] = {
-                "median": statistics.median(samples),
-                "p95": percentile(samples, 95),
-                "bytes": size,
+            results[n, f"{username}, {label}"] = {
+                "median": statistics.median(samples[n]),
+                "p95": percentile(samples[n], 95),
+                "bytes": size[n],
                 "queries": len(listened.seen),
                 "plan": explain(orch, statement, parameters),
             }
@@ -259,19 +278,30 @@ def measure(orch: Orchestrator, runs: int) -> dict[str, dict]:
 
 
 def run(database: str, url_for, sizes: list[int], runs: int, requests: int) -> tuple[list[dict], list[dict]]:
-    rows, memory = [], []
-    for n in sizes:
-        url, cleanup = url_for()
-        began = time.perf_counter()
-        orch = populate(url, n)
-        print(f"{database}: {n} cases written in {time.perf_counter() - began:.1f} s", file=sys.stderr)
-        try:
-            for name, figures in measure(orch, runs).items():
-                rows.append({"database": database, "cases": n, "request": name, **figures})
-            if requests:
-                memory.append({"database": database, "cases": n, **web_rss(url, requests)})
-        finally:
+    orchs, urls, cleanups = {}, {}, []
+    try:
+        for n in sizes:
+            url, cleanup = url_for()
+            cleanups.append(cleanup)
+            began = time.perf_counter()
+            orchs[n], urls[n] = populate(url, n), url
+            print(f"{database}: {n} cases written in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        measured = measure(orchs, runs)
+        rows = [
+            {
+                "database": database,
+                "cases": n,
+                "request": f"{username}, {label}",
+                **measured[n, f"{username}, {label}"],
+            }
+            for username, label, _path in REQUESTS
+            for n in sizes
+        ]
+        memory = [{"database": database, "cases": n, **web_rss(urls[n], requests)} for n in sizes if requests]
+    finally:
+        for orch in orchs.values():
             orch.close()
+        for cleanup in cleanups:
             cleanup()
     for row in rows:
         base = next(r for r in rows if r["request"] == row["request"] and r["database"] == database)

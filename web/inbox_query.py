@@ -308,18 +308,13 @@ class _Offered:
             if sort != "batas":
                 parts.append(part.order_by(*_order(sort, TaskCandidate)).limit(wanted))
                 continue
-            # dated first by deadline, then undated by creation: each half an index range in order
-            parts.append(
-                part.where(TaskCandidate.due_at.is_not(None))
-                .order_by(TaskCandidate.due_at, TaskCandidate.created_at, TaskCandidate.task_id)
-                .limit(wanted)
-            )
+            # dated first by deadline, then undated by creation: each half an index range read in
+            # the index's order (SQLite sorts NULL first, PostgreSQL last: hence two halves; the
+            # undated half orders by its NULL deadline too, so PostgreSQL sees the index's order)
+            in_order = (TaskCandidate.due_at, TaskCandidate.created_at, TaskCandidate.task_id)
+            parts.append(part.where(TaskCandidate.due_at.is_not(None)).order_by(*in_order).limit(wanted))
             if chosen not in ("segera", "terlambat"):  # these have a deadline
-                parts.append(
-                    part.where(TaskCandidate.due_at.is_(None))
-                    .order_by(TaskCandidate.created_at, TaskCandidate.task_id)
-                    .limit(wanted)
-                )
+                parts.append(part.where(TaskCandidate.due_at.is_(None)).order_by(*in_order).limit(wanted))
         merged = union_all(*(select(part.subquery()) for part in parts)).subquery()
         return (
             select(merged.c.task_id)

@@ -1,6 +1,7 @@
 """The inbox as cases pile up: one page, regional and national, first page and a filtered one.
 
-    python bench/inbox.py [--sizes 1000 10000] [--100k] [--runs 30] [--pg URL] [--no-pg]
+    python bench/inbox.py [--sizes 1000 10000] [--100k] [--runs 30] [--requests 1000]
+                          [--pg URL] [--no-pg]
 
 Each size gets its own database with the real KSDPL process deployed and N running cases written
 in bulk: 50 regions, a tenth of the cases in the measured region (10,000 ready tasks there at
@@ -8,8 +9,10 @@ in bulk: 50 regions, a tenth of the cases in the measured region (10,000 ready t
 state stored, as a real case carries them), a twentieth of the ready tasks for the national
 ministry. Measured per request, through the Flask app (login once, then GET): median, p95, the
 ratio of each size to the smallest (the baseline, measured in the same run), the bytes of the
-page, and the query plan of the page's main statement. SQLite always; PostgreSQL at `--pg`
-(default `KSDPL_BENCH_DATABASE_URL`) unless `--no-pg`.
+page, and the query plan of the page's main statement. The sizes answer in turn, request after
+request, so other work on the machine slows them alike. Then a fresh process per size serves
+`--requests` inbox requests and reports its resident memory (VmRSS) and its peak (VmHWM).
+SQLite always; PostgreSQL at `--pg` (default `KSDPL_BENCH_DATABASE_URL`) unless `--no-pg`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sqlalchemy import event, insert, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from step_cost import percentile, postgres_url  # noqa: E402  (the benches' shared helpers)
 
+from engine.access import candidate_rows  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.models import Instance, Region, Task, TaskCandidate, User  # noqa: E402
 from engine.service import Orchestrator  # noqa: E402
@@ -109,9 +113,7 @@ def populate(url: str, n: int) -> Orchestrator:
                 group = "kemendagri" if i % 20 == 7 else "pemda"
                 ready = _task(i, "ready", group, begun + timedelta(days=6), rnd)
                 tasks.append(ready)
-                candidates.append(
-                    {"task_id": ready["id"], "kind": "group", "name": group, "region_code": region}
-                )
+                candidates += candidate_rows(ready, region)
             conn.execute(insert(Instance), instances)
             conn.execute(insert(Task), tasks)
             conn.execute(insert(TaskCandidate), candidates)
@@ -135,6 +137,7 @@ def _task(i: int, status: str, group: str, created: datetime, rnd: random.Random
         "status": status,
         "candidate_groups": group,
         "candidate_users": "",
+        "assignee": None,
         "due_at": created + timedelta(days=rnd.randrange(-20, 60)) if i % 7 else None,
         "form": FORM,
         "created_at": created,
@@ -156,7 +159,7 @@ class Statements:
         self.seen.append((statement, parameters))
 
     def page_statement(self) -> tuple[str, object]:
-        return next((s, p) for s, p in self.seen if "LIMIT" in s and "task_candidates" in s)
+        return next((s, p) for s, p in self.seen if s.startswith("SELECT anon_1.task_id"))
 
 
 def explain(orch: Orchestrator, statement: str, parameters) -> str:
@@ -168,38 +171,105 @@ def explain(orch: Orchestrator, statement: str, parameters) -> str:
         return "\n".join(f"  {row[0]}" for row in rows)
 
 
-def measure(orch: Orchestrator, runs: int) -> dict[str, dict]:
-    from engine.clock import clock
-
-    clock.set(NOW)
-    app = create_app(
+def bench_app(orch: Orchestrator):
+    return create_app(
         {"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "KSDPL_ORCHESTRATOR": orch}
         | {"KSDPL_DATABASE_URL": orch.database_url}
     )
-    results = {}
+
+
+def status_kb(field: str) -> int:
+    """A figure of this process from /proc/self/status (VmRSS: resident now, VmHWM: its peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def serve_many(url: str, requests: int) -> None:
+    """A fresh process acting as the web process: the app on the database `url`, warmed up, then
+    `requests` inbox GETs (both users, first and filtered pages in turn); prints its RSS before
+    and after, and its peak."""
+    from engine.clock import clock
+
+    clock.set(NOW)
+    orch = Orchestrator.from_settings(Settings(url, "Asia/Jakarta", "handlers"))
+    app = bench_app(orch)
+    clients = []
     for username in ("pemda", "kemendagri"):
         client = app.test_client()
         assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
-        for label, path in (("first page", "/"), ("filtered page", "/?filter=segera&tahap=5")):
-            for _ in range(3):  # warm-up: caches, prepared statements
-                assert client.get(path).status_code == 200
-            samples, size = [], 0
-            for _ in range(runs):
+        clients.append(client)
+    paths = ("/", "/?filter=segera&tahap=5")
+    for i in range(48):  # warm, as in `measure`
+        assert clients[i % 2].get(paths[i // 2 % 2]).status_code == 200
+    before = status_kb("VmRSS")
+    for i in range(requests):
+        assert clients[i % 2].get(paths[i // 2 % 2]).status_code == 200
+    print(json.dumps({"before_kb": before, "after_kb": status_kb("VmRSS"), "peak_kb": status_kb("VmHWM")}))
+    orch.close()
+
+
+def web_rss(url: str, requests: int) -> dict[str, int]:
+    """`serve_many` in its own process: the bench's own memory (the rows it wrote) stays out."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, __file__, "--serve", url, "--requests", str(requests)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+REQUESTS = [
+    (username, label, path)
+    for username in ("pemda", "kemendagri")
+    for label, path in (("first page", "/"), ("filtered page", "/?filter=segera&tahap=5"))
+]
+
+
+def measure(orchs: dict[int, Orchestrator], runs: int) -> dict[tuple[int, str], dict]:
+    """Every size's app answers each request in turn, round after round, so a machine busy with
+    other work slows every size alike and the ratios to the smallest stay meaningful."""
+    from engine.clock import clock
+
+    clock.set(NOW)
+    clients = {}
+    for n, orch in orchs.items():
+        app = bench_app(orch)
+        for username in ("pemda", "kemendagri"):
+            client = app.test_client()
+            assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+            clients[n, username] = client
+    results = {}
+    for username, label, path in REQUESTS:
+        # warm-up as a web process in use is warm: its caches, and on PostgreSQL the statements
+        # psycopg prepares after 5 runs, whose generic plan the server keeps after 5 more
+        for _ in range(12):
+            for n in orchs:
+                assert clients[n, username].get(path).status_code == 200
+        samples: dict[int, list[float]] = {n: [] for n in orchs}
+        size = {}
+        for _ in range(runs):
+            for n in orchs:
                 began = time.perf_counter()
-                response = client.get(path)
-                samples.append(time.perf_counter() - began)
-                size = len(response.data)
+                response = clients[n, username].get(path)
+                samples[n].append(time.perf_counter() - began)
+                size[n] = len(response.data)
+        for n, orch in orchs.items():
             listened = Statements()
             event.listen(Engine, "before_cursor_execute", listened)
             try:
-                client.get(path)
+                clients[n, username].get(path)
             finally:
                 event.remove(Engine, "before_cursor_execute", listened)
             statement, parameters = listened.page_statement()
-            results[f"{username}, {label}"] = {
-                "median": statistics.median(samples),
-                "p95": percentile(samples, 95),
-                "bytes": size,
+            results[n, f"{username}, {label}"] = {
+                "median": statistics.median(samples[n]),
+                "p95": percentile(samples[n], 95),
+                "bytes": size[n],
                 "queries": len(listened.seen),
                 "plan": explain(orch, statement, parameters),
             }
@@ -207,23 +277,36 @@ def measure(orch: Orchestrator, runs: int) -> dict[str, dict]:
     return results
 
 
-def run(database: str, url_for, sizes: list[int], runs: int) -> list[dict]:
-    rows = []
-    for n in sizes:
-        url, cleanup = url_for()
-        began = time.perf_counter()
-        orch = populate(url, n)
-        print(f"{database}: {n} cases written in {time.perf_counter() - began:.1f} s", file=sys.stderr)
-        try:
-            for name, figures in measure(orch, runs).items():
-                rows.append({"database": database, "cases": n, "request": name, **figures})
-        finally:
+def run(database: str, url_for, sizes: list[int], runs: int, requests: int) -> tuple[list[dict], list[dict]]:
+    orchs, urls, cleanups = {}, {}, []
+    try:
+        for n in sizes:
+            url, cleanup = url_for()
+            cleanups.append(cleanup)
+            began = time.perf_counter()
+            orchs[n], urls[n] = populate(url, n), url
+            print(f"{database}: {n} cases written in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        measured = measure(orchs, runs)
+        rows = [
+            {
+                "database": database,
+                "cases": n,
+                "request": f"{username}, {label}",
+                **measured[n, f"{username}, {label}"],
+            }
+            for username, label, _path in REQUESTS
+            for n in sizes
+        ]
+        memory = [{"database": database, "cases": n, **web_rss(urls[n], requests)} for n in sizes if requests]
+    finally:
+        for orch in orchs.values():
             orch.close()
+        for cleanup in cleanups:
             cleanup()
     for row in rows:
         base = next(r for r in rows if r["request"] == row["request"] and r["database"] == database)
         row["ratio"] = row["median"] / base["median"]
-    return rows
+    return rows, memory
 
 
 def main() -> None:
@@ -235,7 +318,12 @@ def main() -> None:
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--plans", action="store_true", help="print every query plan, not only the largest")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--requests", type=int, default=1000, help="inbox requests before the RSS (0: skip)")
+    parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)  # the RSS process (web_rss)
     args = parser.parse_args()
+    if args.serve:
+        serve_many(args.serve, args.requests)
+        return
     sizes = sorted(set(args.sizes + ([100_000] if args.big else [])))
 
     tmp = tempfile.TemporaryDirectory()
@@ -244,16 +332,19 @@ def main() -> None:
     def sqlite_url():
         return f"sqlite:///{tmp.name}/inbox-{next(counter)}.db", lambda: None
 
-    rows = run("SQLite", sqlite_url, sizes, args.runs)
+    rows, memory = run("SQLite", sqlite_url, sizes, args.runs, args.requests)
     if args.pg and not args.no_pg:
         try:
-            rows += run("PostgreSQL", lambda: postgres_url(args.pg), sizes, args.runs)
+            pg_rows, pg_memory = run(
+                "PostgreSQL", lambda: postgres_url(args.pg), sizes, args.runs, args.requests
+            )
+            rows, memory = rows + pg_rows, memory + pg_memory
         except Exception as err:  # no server: say so, keep the SQLite figures
             print(f"PostgreSQL not measured: {type(err).__name__}: {err}", file=sys.stderr)
     tmp.cleanup()
 
     if args.json:
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps({"requests": rows, "memory": memory}, indent=2, default=str))
         return
     print(f"inbox request (login once, then GET), {args.runs} runs each, Python {sys.version.split()[0]}")
     head = f"{'median ms':>9} {'p95 ms':>7} {'ratio':>6} {'bytes':>7} {'SQL':>4}"
@@ -263,6 +354,13 @@ def main() -> None:
             f"{r['database']:<11} {r['cases']:>7} {r['request']:<30} {r['median'] * 1000:>9.1f} "
             f"{r['p95'] * 1000:>7.1f} {r['ratio']:>6.2f} {r['bytes']:>7} {r['queries']:>4}"
         )
+    if memory:
+        print(f"\nweb process RSS (its own process, {args.requests} inbox requests after the first)")
+        for m in memory:
+            print(
+                f"{m['database']:<11} {m['cases']:>7}  before {m['before_kb'] / 1024:6.1f} MB  "
+                f"after {m['after_kb'] / 1024:6.1f} MB  peak {m['peak_kb'] / 1024:6.1f} MB"
+            )
     largest = max(sizes)
     for r in rows:
         if args.plans or r["cases"] == largest:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Insert, and_, false, func, insert, literal, or_, select, true
 
 from .models import Instance, Task, TaskCandidate
 
@@ -146,15 +147,35 @@ def split_names(value: str | None) -> list[str]:
     return sorted({name.strip() for name in (value or "").split(",") if name.strip()})
 
 
-def candidate_rows(
-    task_id: str, groups: str, users: str, assignee: str | None, region_code: str | None
-) -> list[dict[str, str | None]]:
-    """The `task_candidates` rows of a ready task: the index `offered_to` reads."""
-    rows = [{"kind": "group", "name": name} for name in split_names(groups)]
-    rows += [{"kind": "user", "name": name} for name in split_names(users)]
-    if assignee:
-        rows.append({"kind": "assignee", "name": assignee})
-    return [{"task_id": task_id, "region_code": region_code, **row} for row in rows]
+CANDIDATE_COPIES = ("stage", "due_at", "created_at")  # the task's columns its candidate rows copy
+
+
+def candidate_rows(task: Mapping[str, Any], region_code: str | None) -> list[dict[str, Any]]:
+    """The `task_candidates` rows of a ready task (a `tasks` row as a mapping): the index
+    `offered_to` reads, with the task's stage and dates the inbox sorts and counts on."""
+    rows = [{"kind": "group", "name": name} for name in split_names(task["candidate_groups"])]
+    rows += [{"kind": "user", "name": name} for name in split_names(task["candidate_users"])]
+    if task["assignee"]:
+        rows.append({"kind": "assignee", "name": task["assignee"]})
+    copies = {column: task[column] for column in CANDIDATE_COPIES}
+    return [{"task_id": task["id"], "region_code": region_code, **copies, **row} for row in rows]
+
+
+def add_candidate(task_id: str, kind: str, name: str) -> Insert:
+    """One `task_candidates` row for a task already written (a claim, a reassignment): its region
+    from the case, the rest copied from the task's row."""
+    return insert(TaskCandidate).from_select(
+        ["task_id", "kind", "name", "region_code", *CANDIDATE_COPIES],
+        select(
+            Task.id,
+            literal(kind, TaskCandidate.kind.type),
+            literal(name, TaskCandidate.name.type),
+            Instance.region_code,
+            *(getattr(Task, column) for column in CANDIDATE_COPIES),
+        )
+        .join(Instance, Instance.id == Task.instance_id)
+        .where(Task.id == task_id),
+    )
 
 
 def offered_to(actor: Actor) -> ColumnElement[bool]:

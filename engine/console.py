@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, select, update
 
 from . import notices
-from .access import Actor, candidate_rows
+from .access import Actor, add_candidate
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .models import Incident, Instance, ProcessDefinition, Task, TaskCandidate, Timer, User
@@ -125,15 +125,12 @@ class Console:
             if changed != 1:
                 raise Conflict("Tugas ini baru saja diubah; muat ulang")
             # the inbox's index follows (engine/access.offered_to)
-            region = s.scalar(select(Instance.region_code).where(Instance.id == task.instance_id))
             gone = TaskCandidate.task_id == task_id
             if assignee:
                 gone = and_(gone, TaskCandidate.kind == "assignee")
             s.execute(delete(TaskCandidate).where(gone))
-            s.execute(
-                insert(TaskCandidate),
-                candidate_rows(task_id, group or "", "", assignee or None, region),
-            )
+            kind, name = ("assignee", assignee) if assignee else ("group", group)
+            s.execute(add_candidate(task_id, kind, name))
             self._audit(
                 s,
                 task.instance_id,

@@ -49,7 +49,7 @@ from .models import (
     Timer,
     UTCDateTime,
 )
-from .projections import LOAD, REDATE_TASK, due_dates
+from .projections import LOAD, REDATE_CANDIDATES, REDATE_TASK, due_dates
 from .runtime import Case, counts_working_days, ext
 from .scripting import build_functions
 
@@ -394,6 +394,7 @@ class Decrees:
         for task in tasks:
             due, follow_up = due_dates(task, functions_at(since.get(str(task.id))), env.timezone)
             conn.execute(REDATE_TASK, {"tid": str(task.id), "due": due, "follow_up": follow_up})
+            conn.execute(REDATE_CANDIDATES, {"tid": str(task.id), "due": due})
         try:
             for task in timers:
                 row = timer_rows.get(str(task.id))

@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from . import tables
+
 
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every backend (SQLite drops the offset)."""
@@ -48,18 +50,18 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    pass
+    metadata = tables.metadata
 
 
 class Region(Base):
     """A regional government with its time zone; its level is one the handler package names."""
 
-    __tablename__ = "regions"
-    code: Mapped[str] = mapped_column(String(20), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    level: Mapped[str] = mapped_column(String(20))  # AccessPolicy.region_levels
-    timezone: Mapped[str] = mapped_column(String(40))  # Asia/Jakarta | Asia/Makassar | Asia/Jayapura
-    province_code: Mapped[str | None] = mapped_column(String(20))  # the region this one lies in
+    __table__ = tables.regions  # declared for Core reads without the ORM (engine/tables.py)
+    code: Mapped[str]
+    name: Mapped[str]
+    level: Mapped[str]
+    timezone: Mapped[str]
+    province_code: Mapped[str | None]
 
 
 class CalendarOverride(Base):
@@ -216,15 +218,40 @@ class TaskCandidate(Base):
     The inbox's index (instead of matching the comma-separated columns with LIKE): written with
     the task by the projections, its assignee row rewritten on claim and reassignment, every row
     deleted when the task closes. `region_code` is the case's, so a regional list reads only its
-    region's rows.
+    region's rows. `stage`, `due_at` and `created_at` copy the task's (a decree's new deadline
+    too), so the inbox pages and counts from these rows alone; `stage` is the task's own, so a
+    task without one (a process without stages) is in no stage's count.
     """
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index("ix_task_candidates_who", "kind", "name", "region_code", "task_id"),)
+    __table_args__ = (
+        # The inbox's first page is a range of one of these read in order and cut by LIMIT, and
+        # its counts are ranges of them: regional (with the region) and national, in deadline
+        # order, and per stage.
+        Index(
+            "ix_task_candidates_region_due", "kind", "name", "region_code", "due_at", "created_at", "task_id"
+        ),
+        Index(
+            "ix_task_candidates_region_stage",
+            "kind",
+            "name",
+            "region_code",
+            "stage",
+            "due_at",
+            "created_at",
+            "task_id",
+        ),
+        Index("ix_task_candidates_due", "kind", "name", "due_at", "created_at", "task_id"),
+        Index("ix_task_candidates_stage", "kind", "name", "stage", "due_at", "created_at", "task_id"),
+    )
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # group | user | assignee
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     region_code: Mapped[str | None] = mapped_column(String(20))
+    # copies of the task's own stage, deadline and creation, so the inbox sorts and counts here
+    stage: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Timer(Base):

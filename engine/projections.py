@@ -86,6 +86,9 @@ REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
     .where(Task.id == bindparam("tid"))
     .values(due_at=bindparam("due"), follow_up_at=bindparam("follow_up"))
 )
+REDATE_CANDIDATES = (  # ... and the inbox's copy of it
+    update(TaskCandidate).where(TaskCandidate.task_id == bindparam("tid")).values(due_at=bindparam("due"))
+)
 # PostgreSQL: tell sleeping workers a step created work (engine/worker.py listens on the channel).
 WORK_CHANNEL = "ksdpl_work"
 WAKE_WORKERS = select(func.pg_notify(WORK_CHANNEL, ""))
@@ -244,13 +247,7 @@ def _write_tasks(
         )
     if rows:
         conn.execute(insert(Task), rows)
-        candidates = [
-            candidate
-            for row in rows
-            for candidate in candidate_rows(
-                row["id"], row["candidate_groups"], row["candidate_users"], row["assignee"], region_code
-            )
-        ]
+        candidates = [candidate for row in rows for candidate in candidate_rows(row, region_code)]
         if candidates:
             conn.execute(insert(TaskCandidate), candidates)
         if notify:

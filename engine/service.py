@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import forms, notices, projections
-from .access import Actor, candidate_of, candidate_rows, visible_instances
+from .access import Actor, add_candidate, candidate_of, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
 from .config import Settings
@@ -764,7 +764,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             delete(TaskCandidate).where(TaskCandidate.task_id == task.id, TaskCandidate.kind == "assignee")
         )
         if assignee is not None:
-            s.execute(insert(TaskCandidate), candidate_rows(task.id, "", "", assignee, task.region_code))
+            s.execute(add_candidate(task.id, "assignee", assignee))
         self._audit(
             s,
             task.instance_id,

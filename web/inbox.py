@@ -11,7 +11,7 @@ from engine.errors import EngineError
 from . import views
 from .auth import safe_next
 from .db import db, latest_stages, orchestrator, viewer_timezone
-from .inbox_query import FILTERS, SORTS, InboxQuery, inbox_page
+from .inbox_query import FILTERS, SORTS, InboxQuery, inbox_page, shown_count
 
 bp = Blueprint("inbox", __name__)
 
@@ -20,7 +20,7 @@ bp = Blueprint("inbox", __name__)
 def index() -> ResponseReturnValue:
     stages = latest_stages()
     query = InboxQuery.parse(request.args, stages)
-    page = inbox_page(db(), g.actor, clock.now(), query, viewer_timezone())
+    page = inbox_page(db(), g.actor, clock.now(), query, viewer_timezone(), stages)
     return render_template(
         "inbox.html",
         page=page,
@@ -34,6 +34,7 @@ def index() -> ResponseReturnValue:
         chosen=query.filter,
         stage=query.stage,
         stages=stages,
+        shown=shown_count,
     )
 
 

@@ -1,26 +1,47 @@
 """The inbox's read side: one page of the ready tasks a person may do, with counts, from SQL.
 
-Only the columns the page shows are read (never the case state or a form), the tasks offered to
-the person come from the `task_candidates` index, filters, search, sort and counts are SQL, and a
-page holds at most `PAGE_SIZE` rows: the page and its cost stay the same whatever the number of
-cases. Regions, calendars, partner names and assignee names are read once for the page's rows.
+Only the columns the page shows are read (never the case state or a form). The tasks offered to
+the person are index ranges of `task_candidates` (one per group, name and assignment), whose rows
+carry copies of the task's stage, deadline and creation: the first page reads each range in the
+page's order and stops at the page's LIMIT, and each count reads at most `COUNT_CAP` + 1 entries
+("lebih dari 1.000" past it). A page holds at most `PAGE_SIZE` rows, and its cost stays the same
+whatever the number of cases. Regions, calendars, partner names and assignee names are read once
+for the page's rows.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from engine.access import Actor, offered_to, visible_instances
+from engine.access import Actor
 from engine.calendar import TIMEZONES, WorkingCalendar, local_today, start_of_day
-from engine.models import CalendarOverride, Instance, Region, Task
+from engine.models import CalendarOverride, Instance, Region, Task, TaskCandidate
 
 from .accounts import display_names
 from .formatting import DUE_SOON_WORKING_DAYS, Deadline, deadline
@@ -116,21 +137,36 @@ class InboxQuery:
 @dataclass(frozen=True)
 class InboxPage:
     rows: list[InboxRow]
-    total: int  # every ready task offered to the person
-    counts: dict[str, int]  # per filter, within the search
-    stage_counts: dict[int, int]  # per stage, within the search
-    matching: int  # with the filter, stage and search applied: what the pages divide
+    total: int  # every ready task offered to the person (COUNT_CAP + 1: more than COUNT_CAP)
+    counts: dict[str, int]  # per filter, within the search (capped alike)
+    stage_counts: dict[int, int]  # per stage asked for, within the search (capped alike)
+    matching: int  # with the filter, stage and search applied: what the pages divide (capped alike)
     page: int
-    pages: int
+    pages: int | None  # None when `matching` is past the cap: how many is not known
+    has_next: bool
 
 
-_stage = func.coalesce(Task.stage, Instance.stage)
+# Counts stop at this many: past it a tab says "lebih dari 1.000", and counting costs the same
+# whatever the number of cases (each count reads at most COUNT_CAP + 1 index entries).
+COUNT_CAP = 1000
 
 
-def _soon_cutoff(session: Session, actor: Actor, now: datetime) -> ColumnElement:
-    """The instant before which a task's deadline is at most `DUE_SOON_WORKING_DAYS` working days
-    away, in each case's own zone and calendar: the start of the (N+1)-th working day after its
-    region's today (`formatting.deadline` says the same of one row)."""
+def shown_count(value: int) -> str:
+    """A count as the page shows it: Indonesian digit grouping, "lebih dari" past the cap."""
+    if value > COUNT_CAP:
+        return f"lebih dari {COUNT_CAP:,}".replace(",", ".")
+    return f"{value:,}".replace(",", ".")
+
+
+ZONES = sorted(set(TIMEZONES.values()))
+
+
+def _soon_cutoffs(session: Session, actor: Actor, now: datetime) -> tuple[int, dict[str, Any]]:
+    """The instants before which a task's deadline is at most `DUE_SOON_WORKING_DAYS` working
+    days away, in each case's own zone and calendar: the start of the (N+1)-th working day after
+    its region's today (`formatting.deadline` says the same of one row). Regional: one (`soon`).
+    National: one per zone on the national calendar (`soon_z<i>`, ZONES) and one per region with
+    days of its own (`own_r<i>`, `soon_r<i>`); their number is returned, for the statement's shape."""
 
     def cutoff(tz: str, calendar: WorkingCalendar) -> datetime:
         zone = TIMEZONES.get(tz, tz)
@@ -141,8 +177,7 @@ def _soon_cutoff(session: Session, actor: Actor, now: datetime) -> ColumnElement
     if not actor.national:
         region = session.get(Region, actor.region_code) if actor.region_code else None
         calendar = calendars_for(session, [actor.region_code])[actor.region_code]
-        return literal(cutoff(region.timezone if region else DEFAULT_TIMEZONE, calendar), Task.due_at.type)
-    # national: one cutoff per zone on the national calendar, and one per region with its own days
+        return 0, {"soon": cutoff(region.timezone if region else DEFAULT_TIMEZONE, calendar)}
     national = calendars_for(session, [])[None]
     own = sorted(
         code
@@ -155,101 +190,215 @@ def _soon_cutoff(session: Session, actor: Actor, now: datetime) -> ColumnElement
         code: tz
         for code, tz in session.execute(select(Region.code, Region.timezone).where(Region.code.in_(own)))
     }
-    whens = [
-        (
-            Instance.region_code == code,
-            literal(cutoff(zones.get(code, DEFAULT_TIMEZONE), own_calendars[code]), Task.due_at.type),
-        )
-        for code in own
-    ]
+    values: dict[str, Any] = {f"soon_z{i}": cutoff(zone, national) for i, zone in enumerate(ZONES)}
+    values["soon_default"] = cutoff(DEFAULT_TIMEZONE, national)
+    for i, code in enumerate(own):
+        values[f"own_r{i}"] = code
+        values[f"soon_r{i}"] = cutoff(zones.get(code, DEFAULT_TIMEZONE), own_calendars[code])
+    return len(own), values
+
+
+def _instant(name: str) -> BindParameter:
+    return bindparam(name, type_=TaskCandidate.due_at.type)
+
+
+def _soon_expression(national: bool, own: int) -> ColumnElement:
+    """`_soon_cutoffs` as SQL; national: of the candidate row's region and its zone (`Region`
+    joined on the row)."""
+    if not national:
+        return _instant("soon")
     by_zone = case(
-        *(
-            (Region.timezone == zone, literal(cutoff(zone, national), Task.due_at.type))
-            for zone in sorted(set(TIMEZONES.values()))
-        ),
-        else_=literal(cutoff(DEFAULT_TIMEZONE, national), Task.due_at.type),
+        *((Region.timezone == zone, _instant(f"soon_z{i}")) for i, zone in enumerate(ZONES)),
+        else_=_instant("soon_default"),
     )
+    whens = [
+        (TaskCandidate.region_code == bindparam(f"own_r{i}"), _instant(f"soon_r{i}")) for i in range(own)
+    ]
     return case(*whens, else_=by_zone) if whens else by_zone
 
 
-def _filter_clause(name: str, actor: Actor, now: datetime, soon: ColumnElement) -> ColumnElement[bool]:
-    if name == "segera":
-        return and_(Task.due_at > now, Task.due_at <= soon)
-    if name == "terlambat":
-        return Task.due_at <= now
-    if name == "saya":
-        return Task.assignee == actor.username
-    return literal(True)
+@dataclass(frozen=True)
+class _Shape:
+    """What a request's statements are built from; the values (names, region, times, search
+    pattern, page) are bound parameters, so each shape is built once (`_statements`)."""
+
+    groups: int
+    national: bool
+    own: int  # regions with a calendar of their own (national: the soon cutoff per region)
+    search: bool
+    filter: str
+    stage: bool
+    sort: str
+    stages: tuple[int, ...]
 
 
-def _order(sort: str) -> tuple:
+class _Offered:
+    """The ready tasks offered to the person, as one index range of `task_candidates` per way
+    they are offered (each group, their name, their assignment), with a filter and a stage on the
+    candidate rows' copies of the task's deadline and stage. A range read in order stops at a
+    LIMIT, and a task offered several ways is kept in its first range only (NOT EXISTS on the
+    primary key), so ranges add up without counting a task twice."""
+
+    def __init__(self, shape: _Shape) -> None:
+        self.shape = shape
+        self.keys = [("group", bindparam(f"group{i}")) for i in range(shape.groups)]
+        self.keys += [("user", bindparam("me")), ("assignee", bindparam("me"))]
+        self.soon = _soon_expression(shape.national, shape.own)
+
+    def ranges(self, chosen: str, stage: ColumnElement | None) -> list[Select]:
+        """One SELECT from `task_candidates` per range, with filter `chosen` and `stage` applied."""
+        keys = [("assignee", bindparam("me"))] if chosen == "saya" else self.keys
+        result = []
+        for index, (kind, name) in enumerate(keys):
+            statement = (
+                select()
+                .select_from(TaskCandidate)
+                .where(TaskCandidate.kind == kind, TaskCandidate.name == name)
+            )
+            if not self.shape.national:
+                statement = statement.where(TaskCandidate.region_code == bindparam("region"))
+            if stage is not None:
+                statement = statement.where(TaskCandidate.stage == stage)
+            if chosen == "segera":
+                if self.shape.national:  # the cutoff is the row's zone's
+                    statement = statement.outerjoin(Region, Region.code == TaskCandidate.region_code)
+                statement = statement.where(
+                    TaskCandidate.due_at > _instant("now"), TaskCandidate.due_at <= self.soon
+                )
+            elif chosen == "terlambat":
+                statement = statement.where(TaskCandidate.due_at <= _instant("now"))
+            if index:
+                earlier = aliased(TaskCandidate)
+                statement = statement.where(
+                    ~exists().where(
+                        earlier.task_id == TaskCandidate.task_id,
+                        or_(*(and_(earlier.kind == k, earlier.name == n) for k, n in keys[:index])),
+                    )
+                )
+            if self.shape.search:
+                pattern = bindparam("pattern")
+                statement = (
+                    statement.join(Task, Task.id == TaskCandidate.task_id)
+                    .join(Instance, Instance.id == Task.instance_id)
+                    .where(
+                        or_(
+                            func.lower(Instance.title).like(pattern, escape="/"),
+                            func.lower(func.coalesce(Instance.business_key, "")).like(pattern, escape="/"),
+                        )
+                    )
+                )
+            result.append(statement)
+        return result
+
+    def count(self, chosen: str, stage: ColumnElement | None = None) -> ScalarSelect:
+        """How many, reading at most COUNT_CAP + 1 index entries (COUNT_CAP + 1 means more)."""
+        parts = [part.add_columns(TaskCandidate.task_id) for part in self.ranges(chosen, stage)]
+        taken = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+        capped = select(taken.c.task_id).limit(COUNT_CAP + 1).subquery()
+        return select(func.count()).select_from(capped).scalar_subquery()
+
+    def page_ids(self, chosen: str, stage: ColumnElement | None, sort: str) -> Select:
+        """The page's task ids: each range read in the page's order up to `wanted` rows (offset
+        plus limit), merged, then the page cut (`page_offset`, `page_limit`)."""
+        wanted = bindparam("wanted", type_=Integer)
+        columns = (TaskCandidate.task_id, TaskCandidate.due_at, TaskCandidate.created_at)
+        parts = []
+        for part in self.ranges(chosen, stage):
+            part = part.add_columns(*columns)
+            if sort != "batas":
+                parts.append(part.order_by(*_order(sort, TaskCandidate)).limit(wanted))
+                continue
+            # dated first by deadline, then undated by creation: each half an index range read in
+            # the index's order (SQLite sorts NULL first, PostgreSQL last: hence two halves; the
+            # undated half orders by its NULL deadline too, so PostgreSQL sees the index's order)
+            in_order = (TaskCandidate.due_at, TaskCandidate.created_at, TaskCandidate.task_id)
+            parts.append(part.where(TaskCandidate.due_at.is_not(None)).order_by(*in_order).limit(wanted))
+            if chosen not in ("segera", "terlambat"):  # these have a deadline
+                parts.append(part.where(TaskCandidate.due_at.is_(None)).order_by(*in_order).limit(wanted))
+        merged = union_all(*(select(part.subquery()) for part in parts)).subquery()
+        return (
+            select(merged.c.task_id)
+            .order_by(*_order(sort, merged.c))
+            .limit(bindparam("page_limit", type_=Integer))
+            .offset(bindparam("page_offset", type_=Integer))
+        )
+
+
+def _order(sort: str, columns) -> tuple:
     if sort == "terbaru":
-        return (Task.created_at.desc(), Task.id.desc())
+        return (columns.created_at.desc(), columns.task_id.desc())
     if sort == "terlama":
-        return (Task.created_at, Task.id)
-    return (Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id)
+        return (columns.created_at, columns.task_id)
+    return (columns.due_at.is_(None), columns.due_at, columns.created_at, columns.task_id)
+
+
+@lru_cache(maxsize=512)
+def _statements(shape: _Shape) -> tuple[Select, Select]:
+    """The counts (every one in one statement: one round trip) and the page's ids, for a shape."""
+    offered = _Offered(shape)
+    chosen_stage = bindparam("stage", type_=Integer) if shape.stage else None
+    wanted = [(name, offered.count(name)) for name in FILTERS]
+    wanted += [(f"stage_{number}", offered.count("semua", literal(number))) for number in shape.stages]
+    if shape.stage:
+        wanted.append(("matching", offered.count(shape.filter, chosen_stage)))
+    counts = select(*(count.label(name) for name, count in wanted))
+    return counts, offered.page_ids(shape.filter, chosen_stage, shape.sort)
+
+
+def _like_pattern(text: str) -> str:
+    """`text` anywhere, its % and _ as themselves (escape character /)."""
+    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
 
 
 def inbox_page(
-    session: Session, actor: Actor, now: datetime, query: InboxQuery, viewer_tz: str | None = None
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    query: InboxQuery,
+    viewer_tz: str | None = None,
+    stages: Iterable[int] = (),
 ) -> InboxPage:
-    """One page of the actor's inbox with the counts the tabs and the stage list show; deadlines
-    also on the viewer's clock (`viewer_tz`) where the case's region has another."""
-    base = [Task.status == "ready", offered_to(actor), visible_instances(actor)]
-    if query.search:
-        text = query.search.lower()
-        base.append(
-            or_(
-                func.lower(Instance.title).contains(text, autoescape=True),
-                func.lower(func.coalesce(Instance.business_key, "")).contains(text, autoescape=True),
-            )
-        )
-    joined = (
-        select()
-        .select_from(Task)
-        .join(Instance, Instance.id == Task.instance_id)
-        .outerjoin(Region, Region.code == Instance.region_code)
-        .where(*base)
+    """One page of the actor's inbox with the counts the tabs and the list of `stages` show;
+    deadlines also on the viewer's clock (`viewer_tz`) where the case's region has another."""
+    if not actor.national and actor.region_code is None:  # a regional account without a region
+        return InboxPage([], 0, dict.fromkeys(FILTERS, 0), {}, 0, 1, 1, False)
+    own, values = _soon_cutoffs(session, actor, now)
+    groups = sorted(actor.groups)
+    stage_list = tuple(sorted(set(stages)))
+    shape = _Shape(
+        len(groups),
+        actor.national,
+        own,
+        bool(query.search),
+        query.filter,
+        query.stage is not None,
+        query.sort,
+        stage_list,
     )
-    soon = _soon_cutoff(session, actor, now)
-    clauses = {name: _filter_clause(name, actor, now, soon) for name in FILTERS}
-
-    # One pass over the actor's tasks: per stage, how many and how many per filter.
-    per_stage = session.execute(
-        joined.add_columns(
-            _stage.label("stage"),
-            *(func.coalesce(func.sum(case((clauses[name], 1), else_=0)), 0).label(name) for name in FILTERS),
-        ).group_by(_stage)
-    ).all()
-    counts = {name: sum(int(getattr(row, name)) for row in per_stage) for name in FILTERS}
-    stage_counts = {row.stage: int(row.semua) for row in per_stage if row.stage is not None}
-    matching = (
-        counts[query.filter]
-        if query.stage is None
-        else sum(int(getattr(row, query.filter)) for row in per_stage if row.stage == query.stage)
-    )
-    chosen = [clauses[query.filter]] if query.filter != "semua" else []
-    if query.stage is not None:
-        chosen.append(_stage == query.stage)
-    pages = max(1, -(-matching // PAGE_SIZE))
-    page = min(query.page, pages)
-    # The page's ids first (the covering indexes answer it), then the columns shown, for those only.
-    ids = list(
-        session.scalars(
-            joined.add_columns(Task.id)
-            .where(*chosen)
-            .order_by(*_order(query.sort))
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
-        )
-    )
+    counts_statement, page_statement = _statements(shape)
+    values |= {f"group{i}": group for i, group in enumerate(groups)}
+    values |= {"me": actor.username, "region": actor.region_code, "now": now, "stage": query.stage}
+    values["pattern"] = _like_pattern(query.search)
+    connection = session.connection()
+    found = connection.execute(counts_statement, values).one()._mapping
+    counts = {name: int(found[name]) for name in FILTERS}
+    stage_counts = {number: int(found[f"stage_{number}"]) for number in stage_list}
+    matching = int(found["matching"]) if query.stage is not None else counts[query.filter]
+    pages = max(1, -(-matching // PAGE_SIZE)) if matching <= COUNT_CAP else None
+    page = min(query.page, pages) if pages is not None else query.page
+    # The page's ids (PAGE_SIZE + 1: is there a next page), then the columns shown, for those only.
+    offset = (page - 1) * PAGE_SIZE
+    values |= {"wanted": offset + PAGE_SIZE + 1, "page_offset": offset, "page_limit": PAGE_SIZE + 1}
+    ids = list(connection.execute(page_statement, values).scalars())
+    has_next, ids = len(ids) > PAGE_SIZE, ids[:PAGE_SIZE]
     shown = {
         row.id: row
-        for row in session.execute(
+        for row in connection.execute(
             select(
                 Task.id,
                 Task.name,
-                _stage.label("stage"),
+                func.coalesce(Task.stage, Instance.stage).label("stage"),
                 Task.candidate_groups,
                 Task.assignee,
                 Task.due_at,
@@ -266,15 +415,16 @@ def inbox_page(
             .where(Task.id.in_(ids))
         )
     }
-    found = [shown[task_id] for task_id in ids if task_id in shown]
+    rows = [shown[task_id] for task_id in ids if task_id in shown]
     return InboxPage(
-        rows=_rows(session, actor, now, found, viewer_tz),
+        rows=_rows(session, actor, now, rows, viewer_tz),
         total=counts["semua"],
         counts=counts,
         stage_counts=stage_counts,
         matching=matching,
         page=page,
         pages=pages,
+        has_next=has_next,
     )
 
 

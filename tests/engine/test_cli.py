@@ -35,6 +35,12 @@ def ksdpl(db_url):
 def test_a_case_from_the_command_line(ksdpl):
     ksdpl("init-db")
     ksdpl("region", "add", "3171", "--name", "Kota A", "--level", "kota", "--timezone", "WIB")
+    ksdpl("region", "add", "1101", "--name", "Kota B", "--level", "kota", "--timezone", "WIB")
+    assert json.loads(ksdpl("region", "list", "--json").stdout) == [
+        {"code": "1101", "name": "Kota B", "level": "kota", "timezone": "Asia/Jakarta"},
+        {"code": "3171", "name": "Kota A", "level": "kota", "timezone": "Asia/Jakarta"},
+    ]
+    assert ksdpl("region", "list").stdout.splitlines()[1].split()[:3] == ["3171", "kota", "Asia/Jakarta"]
     bpmn = str(FIXTURES / "review.bpmn")
     assert ksdpl("check", bpmn).stdout.strip() == "ok"
     assert ksdpl("deploy", bpmn).stdout.strip() == "deployed review version 1"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine.clock import clock
 from engine.errors import Conflict, NotFound
-from engine.models import AuditEvent, DecreeJob, Instance, Task, Timer
+from engine.models import AuditEvent, DecreeJob, Instance, Task, TaskCandidate, Timer
 from engine.registry import HandlerRegistry
 from engine.service import Orchestrator
 from tests.engine.conftest import REVIEW, add_regions
@@ -119,6 +119,9 @@ def test_a_decree_reaches_200_cases_while_staff_complete_tasks_on_them(orchestra
         ready = {t.instance_id: t for t in s.scalars(select(Task).where(Task.status == "ready"))}
         timers = {t.instance_id: t for t in s.scalars(select(Timer))}
         variables = {i.id: i.variables for i in s.scalars(select(Instance))}
+        copied = {(c.task_id, c.due_at) for c in s.scalars(select(TaskCandidate))}
+    # the inbox's copy of each deadline moved with it
+    assert copied and copied <= {(task.id, task.due_at) for task in ready.values()}
     for instance_id in cases:
         task = ready[instance_id]
         if instance_id in completing:

@@ -47,3 +47,27 @@ def test_retry_cycles(cycle, expected):
 def test_bad_retry_cycle_is_refused():
     with pytest.raises(ValueError, match="R<n>/<duration>"):
         parse_retry_cycle("every minute")
+
+
+def test_read_sessions_keep_the_connections_prepared_statements(db_url):
+    """psycopg prepares a statement run 5 times on a connection and forgets them all at a
+    ROLLBACK: read sessions end with COMMIT, so a page's statements stay planned across requests."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("prepared statements: PostgreSQL")
+    from sqlalchemy.orm import sessionmaker
+
+    from engine.store import read_session
+
+    engine = make_engine(db_url)
+    sessions = sessionmaker(engine)
+    try:
+        for _ in range(6):  # one pooled connection, one read session each time, as web requests
+            with read_session(sessions) as session:
+                session.execute(text("SELECT count(*) FROM alembic_version"))
+        with read_session(sessions) as session:
+            prepared = session.scalar(
+                text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%alembic_version%'")
+            )
+        assert prepared == 1
+    finally:
+        engine.dispose()

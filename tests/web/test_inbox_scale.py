@@ -287,3 +287,103 @@ def test_national_staff_read_every_deadline_on_their_own_clock_too(orch):
     assert set(labels) == {KOTA_A, KOTA_B}
     assert labels[KOTA_B].count("WIT") == 1 and labels[KOTA_B].endswith("WIB)")
     assert "(" not in labels[KOTA_A] and labels[KOTA_A].endswith("WIB")
+
+
+def copies_match_their_tasks(orch) -> None:
+    """Every candidate row carries its task's stage, deadline and creation (the inbox's order)."""
+    with orch.session() as s:
+        rows = s.execute(select(TaskCandidate, Task).join(Task, Task.id == TaskCandidate.task_id)).all()
+    assert rows
+    for candidate, task in rows:
+        assert task.status == "ready"
+        copied = (candidate.stage, candidate.due_at, candidate.created_at)
+        assert copied == (task.stage, task.due_at, task.created_at)
+
+
+def test_candidate_rows_copy_the_task_through_claims_reassignments_and_the_migration(orch):
+    from alembic import command
+
+    operator = actor("operator")
+    clock.set(MONDAY - timedelta(days=3))
+    claimed = ready_task(orch, start_case(orch, "pemda_a"), "Penjajakan")
+    clock.set(MONDAY)
+    moved = ready_task(orch, start_case(orch, "pemda_a"), "Penjajakan")
+    orch.claim(claimed, actor("pemda_a"))
+    orch.reassign(moved, operator, "cuti", assignee="pemda_a2")
+    copies_match_their_tasks(orch)
+    assert ("assignee", "pemda_a2", KOTA_A) in candidates(orch, moved)
+    orch.reassign(moved, operator, "kembali ke grup", group="pemda")
+    copies_match_their_tasks(orch)
+    config = alembic_config(orch.database_url)
+    command.downgrade(config, "0011")  # before the copies (0014)
+    command.upgrade(config, "head")
+    copies_match_their_tasks(orch)
+
+
+def test_counts_stop_at_the_cap_and_say_more(orch, login, monkeypatch):
+    import web.inbox_query as inbox_query
+
+    monkeypatch.setattr(inbox_query, "COUNT_CAP", 3)
+    inbox_query._statements.cache_clear()  # the cap is built into the statements
+    start_many(orch, 3)
+    client = login("pemda_a")
+    text = client.get("/").get_data(as_text=True)
+    assert "3 tugas" in text and "lebih dari" not in text  # at the cap: exact
+    start_many(orch, 2)
+    with orch.session() as s:
+        page = inbox_page(s, actor("pemda_a"), clock.now(), InboxQuery(), stages=[2])
+    assert (page.total, page.counts["semua"], page.stage_counts[2], page.pages) == (4, 4, 4, None)
+    assert len(page.rows) == 5 and not page.has_next  # the rows are all there, only counts stop
+    text = client.get("/").get_data(as_text=True)
+    assert "lebih dari 3 tugas" in text
+    inbox_query._statements.cache_clear()
+
+
+def test_counts_and_pages_count_a_task_offered_several_ways_once(orch):
+    """A claimed task is offered by group and by assignment; a national account in two groups
+    sees a task offered to both: each is one row and counts once."""
+    ids = start_many(orch, 3)
+    claimed = ready_task(orch, ids[0], "Penjajakan")
+    orch.claim(claimed, actor("pemda_a"))
+    with orch.session() as s:
+        page = inbox_page(s, actor("pemda_a"), clock.now(), InboxQuery(), stages=[2])
+        mine = inbox_page(s, actor("pemda_a"), clock.now(), InboxQuery(filter="saya"))
+    assert (page.total, page.counts["saya"], page.stage_counts[2], len(page.rows)) == (3, 1, 3, 3)
+    assert [row.task_id for row in mine.rows] == [claimed]
+    national = KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"])
+    orch.reassign(claimed, actor("operator"), "ke dua grup", group="pemda")
+    with orch.uow() as uow:  # offered to both of its groups
+        uow.session.add(TaskCandidate(task_id=claimed, kind="group", name="kemendagri", region_code=KOTA_A))
+        uow.commit()
+    with orch.session() as s:
+        page = inbox_page(s, national, clock.now(), InboxQuery())
+    assert page.total == 3 and sorted(row.task_id for row in page.rows) == sorted(
+        ready_task(orch, i, "Penjajakan") for i in ids
+    )
+
+
+def _sqlite_plan(orch, statement, values) -> str:
+    with orch.db.connect() as conn:
+        compiled = statement.compile(dialect=conn.dialect)
+        params = compiled.construct_params(values)
+        positional = tuple(params[name] for name in compiled.positiontup)
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), positional).all()
+    return "\n".join(row[-1] for row in rows)
+
+
+def test_the_first_page_reads_index_ranges_in_order_and_sorts_only_the_merged_few(orch):
+    """Each range of the page statement is read from an index in the page's order (no sort of
+    the person's tasks: the LIMIT stops the read), regional and national alike."""
+    from web.inbox_query import _Shape, _statements
+
+    if not orch.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL plans a test's few rows differently: bench/inbox.py shows its plan")
+    start_many(orch, 3)
+    for national, index in ((False, "ix_task_candidates_region_due"), (True, "ix_task_candidates_due")):
+        _counts, page = _statements(_Shape(1, national, 0, False, "semua", False, "batas", ()))
+        values = {"group0": "pemda", "me": "x", "region": KOTA_A, "wanted": 26}
+        values |= {"page_offset": 0, "page_limit": 26}
+        plan = _sqlite_plan(orch, page, values)
+        assert index in plan, plan
+        # only the merged rows (at most 4 ranges x 26) are sorted: the outer ORDER BY
+        assert plan.count("USE TEMP B-TREE FOR ORDER BY") == 1, plan

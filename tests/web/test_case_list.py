@@ -230,7 +230,7 @@ def test_revision_0010_goes_down_and_up_again_with_cases(orch, cases):
     from engine.store import alembic_config
 
     config = alembic_config(orch.database_url)
-    command.downgrade(config, "0012")  # before 0010 (0011 follows it)
+    command.downgrade(config, "0012")  # before 0010 (0011, 0013 and 0014 follow it)
     command.upgrade(config, "head")
     assert orch.fill_list_columns() == 4
     with orch.session() as s:

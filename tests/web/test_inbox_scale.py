@@ -267,7 +267,7 @@ def test_migration_fills_the_candidates_of_existing_ready_tasks(orch):
     other = ready_task(orch, start_case(orch, "pemda_b"), "Penjajakan")
     before = {task_id: candidates(orch, task_id) for task_id in (claimed, other)}
     config = alembic_config(orch.database_url)
-    command.downgrade(config, "0009")  # before task_candidates (0007; 0012, 0010 and 0011 follow it)
+    command.downgrade(config, "0009")  # before task_candidates (0007; 0012, 0010, 0011, 0013 and 0014 follow it)
     command.upgrade(config, "head")
     assert {task_id: candidates(orch, task_id) for task_id in (claimed, other)} == before
     assert before[claimed] == {("group", "pemda", KOTA_A), ("assignee", "pemda_a", KOTA_A)}
@@ -315,7 +315,7 @@ def test_candidate_rows_copy_the_task_through_claims_reassignments_and_the_migra
     orch.reassign(moved, operator, "kembali ke grup", group="pemda")
     copies_match_their_tasks(orch)
     config = alembic_config(orch.database_url)
-    command.downgrade(config, "0011")  # before the copies (0014)
+    command.downgrade(config, "0013")  # before the copies (0014)
     command.upgrade(config, "head")
     copies_match_their_tasks(orch)
 

@@ -3,7 +3,7 @@ and indexes in deadline order (regional and national, all and per stage) serve t
 and the counts as index ranges
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-11-30 13:10:00.000000
 """
 from alembic import op
@@ -12,7 +12,7 @@ import engine.models
 
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

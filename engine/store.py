@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from .errors import Conflict, Unavailable
 
@@ -157,7 +157,9 @@ def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     try:
         yield session
-        with suppress(OperationalError):  # the transaction had failed: close() rolls it back
+        # A read has nothing to lose: if the connection failed or went away meanwhile (the page
+        # already answered 503), close() rolls back instead.
+        with suppress(SQLAlchemyError, Unavailable):
             session.commit()
     finally:
         session.close()  # loaded objects stay readable

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import select  # noqa: E402
-from step_cost import LOOP, percentile, postgres_url  # noqa: E402
+from step_cost import LOOP, add_pg_option, percentile, postgres_url  # noqa: E402
 
 from engine.clock import clock  # noqa: E402
 from engine.models import Region, Task, User  # noqa: E402
@@ -152,12 +152,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--steps", type=int, default=10, help="task completions per case (a loop)")
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "KSDPL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.ksdpl_path import prepare, start  # noqa: E402
-from bench.step_cost import LOOP, postgres_url  # noqa: E402
+from bench.step_cost import LOOP, add_pg_option, postgres_url  # noqa: E402
 from engine.models import Base, Instance, Region, Task  # noqa: E402
 from engine.registry import HandlerRegistry  # noqa: E402
 from engine.service import Orchestrator  # noqa: E402
@@ -157,12 +157,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10_000)
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "KSDPL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.step_cost import percentile, postgres_url  # noqa: E402
+from bench.step_cost import add_pg_option, percentile, postgres_url  # noqa: E402
 from engine import runtime  # noqa: E402
 from engine.calendar import WorkingCalendar  # noqa: E402
 from engine.clock import clock  # noqa: E402
@@ -203,13 +203,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5, help="times through each revision loop")
     parser.add_argument("--years", type=int, default=5, help="yearly plan and report rounds")
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "KSDPL_BENCH_DATABASE_URL",
-            os.environ.get("KSDPL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

@@ -7,25 +7,23 @@ without its calendar-version subquery, alternating, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
+from bench.step_cost import LOOP, add_pg_option, postgres_url  # noqa: E402
 from engine.models import Instance, Region  # noqa: E402
 from engine.projections import LOAD, LOAD_COLUMNS  # noqa: E402
 from engine.registry import HandlerRegistry  # noqa: E402
 from engine.service import Orchestrator  # noqa: E402
 from engine.store import upgrade  # noqa: E402
 
-LOOP = (Path(__file__).parent / "loop.bpmn").read_text()
 WITHOUT = (
     select(*(c for c in LOAD_COLUMNS if c.name != "calendar_version"))
     .outerjoin(Region, Region.code == Instance.region_code)
@@ -56,31 +54,20 @@ def measure(url: str, runs: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=4000)
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "KSDPL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_pg_option(parser)
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         results["SQLite"] = measure(f"sqlite:///{tmp}/load.db", args.runs)
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url, drop = postgres_url(args.pg)
     except Exception as err:  # no server: say so, measure the rest
         print(f"PostgreSQL not measured: {type(err).__name__}: {err}", file=sys.stderr)
     else:
-        joiner = "&" if "?" in args.pg else "?"
         try:
-            results["PostgreSQL"] = measure(f"{args.pg}{joiner}options=-csearch_path%3D{schema}", args.runs)
+            results["PostgreSQL"] = measure(url, args.runs)
         finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+            drop()
     print(f"load statement, median of {args.runs} runs each, alternating")
     for name, medians in results.items():
         print(

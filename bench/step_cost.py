@@ -93,6 +93,16 @@ def persisted(url: str, cases: int, steps: int) -> list[float]:
     return samples
 
 
+def add_pg_option(parser) -> None:
+    """`--pg URL`: the PostgreSQL database a bench makes its own schema in (default:
+    KSDPL_BENCH_DATABASE_URL, else KSDPL_TEST_DATABASE_URL, else the local `test` database)."""
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("KSDPL_BENCH_DATABASE_URL")
+        or os.environ.get("KSDPL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    )
+
+
 def postgres_url(base: str) -> tuple[str, callable]:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -112,12 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--steps", type=int, default=20, help="task completions per case (a loop)")
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "KSDPL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 

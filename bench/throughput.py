@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ksdpl_path import prepare, start  # noqa: E402
-from bench.step_cost import postgres_url  # noqa: E402
+from bench.step_cost import add_pg_option, postgres_url  # noqa: E402
 from engine.service import Orchestrator, RunReport  # noqa: E402
 from handlers import registry  # noqa: E402
 from tests.ksdpl import paths  # noqa: E402
@@ -138,12 +138,7 @@ def main() -> None:
     parser.add_argument("--early", type=int, default=30, help="cases per process, early stretch")
     parser.add_argument("--late", type=int, default=4, help="cases per process, late stretch")
     parser.add_argument("--rounds", type=int, default=2, help="revision rounds before the late stretch")
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "KSDPL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument(
         "--async-commit",

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
-from bench.step_cost import percentile, postgres_url  # noqa: E402
+from bench.step_cost import add_pg_option, percentile, postgres_url  # noqa: E402
 from engine.clock import clock  # noqa: E402
 from engine.models import AuditEvent, Base, Incident, Instance, Region, Timer  # noqa: E402
 from engine.registry import HandlerRegistry  # noqa: E402
@@ -168,13 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timers", type=int, default=1000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "KSDPL_BENCH_DATABASE_URL",
-            os.environ.get("KSDPL_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument(
         "--no-analyze", action="store_true", help="leave the fresh tables without planner statistics"
     )

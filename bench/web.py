@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench.api import gunicorn  # noqa: E402
 from bench.inbox import PASSWORD, populate  # noqa: E402
-from bench.step_cost import percentile, postgres_url  # noqa: E402
+from bench.step_cost import add_pg_option, percentile, postgres_url  # noqa: E402
 
 PAGES = ("/", "/kasus")
 
@@ -115,12 +115,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "KSDPL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_pg_option(parser)
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -94,14 +94,14 @@ def test_operator_retries_an_incident_found_from_the_dashboard(browser, konsol):
         with konsol.uow() as uow:  # Kota A's only DPRD account leaves: its task waits for an operator
             uow.session.scalars(select(User).where(User.username == "dprd_a")).one().active = False
             uow.commit()
-        page.goto(f"{server.url}/konsol/antrean")
+        operator.go(f"{server.url}/konsol/antrean")
         assert "Tidak ada akun aktif grup DPRD di Kota A" in page.inner_text("main")
         for path, name in (("antrean", "console-queue.png"), ("deploy", "console-deployments.png")):
-            page.goto(f"{server.url}/konsol/{path}")
+            operator.go(f"{server.url}/konsol/{path}")
             save_screenshot(page, name)
         konsol.decree(OPERATOR, date(2027, 5, 7), True, None, "Keppres 9/2027", "Cuti bersama tambahan")
         konsol.run_due()
-        page.goto(f"{server.url}/konsol/kalender?tahun=2027")
+        operator.go(f"{server.url}/konsol/kalender?tahun=2027")
         assert "Keppres 9/2027: Cuti bersama tambahan" in page.inner_text("main")
         save_screenshot(page, "console-calendar.png")
         assert errors == []
@@ -113,7 +113,7 @@ def test_staff_case_page_marks_the_active_task(browser, konsol):  # noqa: F811
     with LiveServer(production_like(konsol, "konsol")) as server:
         clerk = Staff(browser, server.url, "pemda_a")
         errors = csp_errors(clerk.page)
-        clerk.page.goto(f"{server.url}/kasus/{instance_id}")
+        clerk.go(f"{server.url}/kasus/{instance_id}")
         wait_for_diagram(clerk.page)
         assert "mark-active" in marks_of(clerk.page, "Periksa")
         assert "mark-active" not in marks_of(clerk.page, "Kirim")
@@ -132,7 +132,7 @@ def test_reassignment_moves_a_task_between_inboxes(browser, konsol):  # noqa: F8
         assert "Periksa berkas" not in kada.page.inner_text("main")
         operator = Operator(browser, server.url)
         page = operator.page
-        page.goto(f"{server.url}/konsol/kasus/{instance_id}")
+        operator.go(f"{server.url}/konsol/kasus/{instance_id}")
         row = page.locator(f"tr[data-task='{task_id}']")
         row.locator("select[name=tujuan]").select_option("grup:kepala_daerah")
         row.locator("input[name=alasan]").fill("Pemda sedang dinas luar")

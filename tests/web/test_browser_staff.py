@@ -78,7 +78,7 @@ def test_a_draft_survives_logging_out_and_in(browser, orch):
         pemda.close()
 
         again = Staff(browser, server.url, "pemda_a")
-        again.page.goto(f"{server.url}/tugas/{task_id}")
+        again.go(f"{server.url}/tugas/{task_id}")
         assert again.page.input_value("[name='hasil_penjajakan']") == "Dua pertemuan; notulen menyusul."
         assert again.page.input_value("[name='jumlah_pertemuan']") == "2"
         assert again.page.input_value("#f-komentar") == "Tunggu notulen dari Fukuoka."
@@ -169,7 +169,7 @@ def test_a_pdf_and_an_image_open_in_the_browser(browser, orch):
         pdf_id = s.scalar(select(Document.id).where(Document.filename == "kajian.pdf"))
     with LiveServer(production_like(orch, "uji")) as server:
         pemda = Staff(browser, server.url, "pemda_a")
-        pemda.page.goto(f"{server.url}/kasus/{case}")
+        pemda.go(f"{server.url}/kasus/{case}")
         link = pemda.page.locator(f"#dokumen a[href='/dokumen/{pdf_id}']")
         assert link.get_attribute("target") == "_blank"
         response = pemda.context.request.get(f"{server.url}/dokumen/{pdf_id}")
@@ -181,7 +181,7 @@ def test_a_pdf_and_an_image_open_in_the_browser(browser, orch):
         # and Chromium shows it in its PDF viewer (the sandbox CSP allows that), not as a download
         downloads: list = []
         pemda.page.on("download", lambda download: downloads.append(download))
-        pemda.page.goto(f"{server.url}/dokumen/{pdf_id}")
+        pemda.go(f"{server.url}/dokumen/{pdf_id}")
         for _ in range(100):  # the viewer's frame is attached after the load event
             if any(frame.url.startswith("chrome-extension://") for frame in pemda.page.frames):
                 break
@@ -191,7 +191,7 @@ def test_a_pdf_and_an_image_open_in_the_browser(browser, orch):
         ]
         assert downloads == []
         # the image is drawn by the browser, not downloaded
-        pemda.page.goto(f"{server.url}/dokumen/{image_id}")
+        pemda.go(f"{server.url}/dokumen/{image_id}")
         assert pemda.page.evaluate("document.images.length === 1 && document.images[0].naturalWidth") == 4
         pemda.close()
 
@@ -316,7 +316,7 @@ def test_main_pages_pass_axe_and_work_at_390_px(browser, orch, axe_source):
         for width, suffix in ((1280, ""), (390, "-390")):
             dprd = Viewer(browser, server.url, "dprd_a", width)
             for name, path in pages.items():
-                dprd.page.goto(f"{server.url}{path}")
+                dprd.go(f"{server.url}{path}")
                 if name == "case":
                     closed = dprd.page.locator("details.section:not([open]) > summary")
                     while closed.count():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -257,6 +257,29 @@ class OpenIds:
     timers: dict[str, str]
 
 
+_ACTIVE = TaskState.READY | TaskState.STARTED
+
+
+def _active_tasks(workflow: BpmnWorkflow) -> Iterator[Task]:
+    """The ready and started tasks, in the order `workflow.get_tasks(state=READY | STARTED)`
+    gives them (SpiffWorkflow's `BpmnTaskIterator`: depth first, a sub-process's tree before the
+    children of the task that runs it, nothing below a predicted task), without that iterator's
+    per-task filter and list work: a step walks twice (the loaded case's open tasks, the end of
+    the engine run), and the iterator cost several times this walk."""
+    subprocesses = workflow.subprocesses
+    stack = [workflow.task_tree]
+    while stack:
+        task = stack.pop()
+        if task._state & _ACTIVE:
+            yield task
+        subprocess = subprocesses.get(task.id)
+        if subprocess is not None or task._state >= TaskState.FUTURE:
+            tasks = task.workflow.tasks
+            stack.extend(tasks[child] for child in reversed(task._children))
+        if subprocess is not None:  # (the iterator's test for a finished one never holds)
+            stack.append(subprocess.task_tree)
+
+
 def _attached_to(boundary_task) -> str | None:
     """The activity a boundary event sits on: its sibling under SpiffWorkflow's boundary split
     (the event spec itself does not record `attachedToRef`)."""
@@ -466,7 +489,7 @@ class Case:
         """One walk of the task tree: the ready user tasks and open jobs, kept until the workflow
         changes. True when an engine task is ready too."""
         ready, jobs, engine = [], [], False
-        for task in self.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED):
+        for task in _active_tasks(self.workflow):
             if task.state == TaskState.READY:
                 if task.task_spec.manual:
                     ready.append(task)

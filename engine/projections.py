@@ -1,8 +1,8 @@
 """Projections: the task, job and timer rows a step leaves behind, written beside the state.
 
 This is the hot path of every step, so it uses Core statements built once (their compiled form
-and cache key are reused), one query to read what is already projected, and writes only the
-rows that changed.
+and cache key are reused), reads nothing (what is projected mirrors the state as loaded), writes
+only the rows that changed, and on PostgreSQL sends them as one statement (`writes.Writes`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, update
 from sqlalchemy import case as sql_case
 
 from . import notices
@@ -21,6 +21,7 @@ from .attributes import compile_attribute
 from .models import CalendarDecree, Instance, Job, Region, Task, TaskCandidate, TaskDraft, Timer
 from .runtime import Case, dumps, ext, parse_retry_cycle
 from .timers import due_date, parse_instant
+from .writes import Writes
 
 # The working-day calendar's version: the newest decree (0 before any). Read with every case.
 CALENDAR_VERSION = select(func.coalesce(func.max(CalendarDecree.id), 0)).scalar_subquery()
@@ -80,6 +81,10 @@ CLOSE_TASKS = (
 DELETE_DRAFTS = delete(TaskDraft).where(TaskDraft.task_id.in_(bindparam("ids", expanding=True)))
 DROP_CANDIDATES = delete(TaskCandidate).where(TaskCandidate.task_id.in_(bindparam("ids", expanding=True)))
 DELETE_JOBS = delete(Job).where(Job.id.in_(bindparam("ids", expanding=True)))
+INSERT_TASKS = insert(Task)
+INSERT_CANDIDATES = insert(TaskCandidate)
+INSERT_JOBS = insert(Job)
+INSERT_TIMERS = insert(Timer)
 DELETE_TIMERS = delete(Timer).where(Timer.id.in_(bindparam("ids", expanding=True)))
 REDATE_TASK = (  # a decree moved a working-day due date (decrees.py)
     update(Task)
@@ -152,7 +157,7 @@ class Completion:
 
 
 def write(
-    conn: Connection,
+    conn: Writes,
     instance_id: int,
     case: Case,
     functions: dict[str, Callable[..., Any]],
@@ -246,10 +251,10 @@ def _write_tasks(
             }
         )
     if rows:
-        conn.execute(insert(Task), rows)
+        conn.execute(INSERT_TASKS, rows)
         candidates = [candidate for row in rows for candidate in candidate_rows(row, region_code)]
         if candidates:
-            conn.execute(insert(TaskCandidate), candidates)
+            conn.execute(INSERT_CANDIDATES, candidates)
         if notify:
             conn.execute(notices.OUTBOX, [notices.task_ready(row, actor) for row in rows])
     return [
@@ -289,7 +294,7 @@ def _write_jobs(conn, instance_id, case, now, existing: frozenset[str]) -> bool:
             }
         )
     if rows:
-        conn.execute(insert(Job), rows)
+        conn.execute(INSERT_JOBS, rows)
     return bool(rows)
 
 
@@ -320,5 +325,5 @@ def _write_timers(conn, instance_id, case, timezone, now, existing: dict[str, st
         elif existing[timer_id] != timer.due:
             conn.execute(MOVE_TIMER, {"tid": timer_id, "due": due})
     if rows:
-        conn.execute(insert(Timer), rows)
+        conn.execute(INSERT_TIMERS, rows)
     return bool(rows)

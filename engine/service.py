@@ -66,6 +66,7 @@ from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, joined_sessions, make_engine, read_session
 from .text import multi_line, single_line
+from .writes import Writes
 
 __all__ = [
     "DecreeQueued",
@@ -401,11 +402,14 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         ).rowcount
         if updated != 1:
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
+        writes = Writes(conn)  # on PostgreSQL one statement, after the state's (`writes`)
         action, task_id, bpmn_id, detail = audit
-        self._audit(s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail)
+        self._audit(
+            s, instance_id, user, action, task_id=task_id, bpmn_id=bpmn_id, detail=detail, into=writes
+        )
         try:
             next_tasks = projections.write(
-                conn,
+                writes,
                 instance_id,
                 case,
                 env.script_engine.functions,
@@ -419,7 +423,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         except ExpressionError as err:  # a task's assignee, due date, ... (engine.attributes)
             raise EngineError(f"Proses gagal dijalankan: {err}") from err
         if status == "completed":
-            self._audit(s, instance_id, None, "completed")
+            self._audit(s, instance_id, None, "completed", into=writes)
+        writes.flush()
         return StepResult(instance_id, status, stage, stage_name, next_tasks)
 
     def _recomputed(self, task) -> bool:
@@ -437,8 +442,9 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         task_id: str | None = None,
         bpmn_id: str | None = None,
         detail: Mapping[str, Any] | None = None,
+        into: Writes | None = None,
     ) -> None:
-        s.connection().execute(
+        (into or s.connection()).execute(
             AUDIT,
             {
                 "instance_id": instance_id,

@@ -100,13 +100,16 @@ def _kept(wf, anchor: Callable[[Any], bool] | None) -> set:
             return found
 
         kept.update(found for task in unfinished if (found := find(task._parent)) is not None)
-    common = _common_ancestors(tasks, unfinished)
+    common = None  # walked only when a completed parallel gateway asks
     for task in tasks.values():
         spec = task.task_spec
         if not isinstance(spec, UnstructuredJoin):
             continue
-        if isinstance(spec, ParallelGateway) and task.state == TaskState.COMPLETED and task.id in common:
-            continue
+        if isinstance(spec, ParallelGateway) and task.state == TaskState.COMPLETED:
+            if common is None:
+                common = _common_ancestors(tasks, unfinished)
+            if task.id in common:
+                continue
         kept.add(task.id)
         if task._parent is not None:
             kept.add(task._parent)

@@ -96,6 +96,9 @@ TASK_AND_CASE = (
     .outerjoin(Region, Region.code == Instance.region_code)
 )
 READY_TASK = TASK_AND_CASE.where(Task.id == bindparam("id"))
+DOCUMENT_OWNERS = select(Document.id, Document.instance_id).where(
+    Document.id.in_(bindparam("ids", expanding=True))
+)
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_BUSINESS_KEY = 200  # the columns' lengths: PostgreSQL refuses longer values, SQLite keeps them
@@ -493,11 +496,17 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         """Typed values, or `ValidationFailed`; `staged` file fields get their document with the step;
         `variables` (the case's) decide the fields that apply only to some cases (`onlyWhen`)."""
         values, errors = forms.coerce_values(fields, raw, variables)
-        for f in fields:
-            if f["type"] == "file" and f["id"] not in staged and values.get(f["id"]) is not None:
-                owner = s.scalar(select(Document.instance_id).where(Document.id == values[f["id"]]))
+        files = {
+            f["id"]: values[f["id"]]
+            for f in fields
+            if f["type"] == "file" and f["id"] not in staged and values.get(f["id"]) is not None
+        }
+        if files:  # one query for all of a form's documents
+            owners = dict(s.connection().execute(DOCUMENT_OWNERS, {"ids": sorted(set(files.values()))}).all())
+            for field_id, document_id in files.items():
+                owner = owners.get(document_id)
                 if owner is None or owner != instance_id:
-                    errors[f["id"]] = "Dokumen tidak ditemukan pada kasus ini"
+                    errors[field_id] = "Dokumen tidak ditemukan pada kasus ini"
         if errors:
             raise ValidationFailed(errors)
         return values

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import Row, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,8 @@ from . import notices, timers
 from .access import Actor
 from .clock import clock
 from .errors import Conflict, Forbidden, NotFound, Unavailable
-from .models import DecreeJob, Incident, Instance, Job, StartTimer, Timer, WorkerHeartbeat
+from .models import DecreeJob, Incident, Instance, Job, Region, StartTimer, Timer, WorkerHeartbeat
+from .projections import LOAD_COLUMNS
 
 if TYPE_CHECKING:
     from .runtime import Case
@@ -102,21 +103,22 @@ class Kind:
     runnable: Callable[[int | None], Select]
     due: Any  # the column saying when a row is due
     order: Any
+    # The take reads the case's state too (`projections.LOAD`, for the step): a statement less a step.
+    loads_case: bool = False
 
     @cached_property
     def take(self) -> Select:
         """A leased row again, locked for its step, if still the run's (`token`), runnable and
         due (`now`); built once, it runs once a step."""
         model = self.model
-        return (
-            self.runnable(None)
-            .where(
-                model.id == bindparam("id"),
-                model.locked_by == bindparam("token"),
-                self.due <= bindparam("now"),
-            )
-            .with_for_update(of=model)
-        )
+        query = self.runnable(None)
+        if self.loads_case:  # the runnable query joins the case
+            query = query.add_columns(*LOAD_COLUMNS).outerjoin(Region, Region.code == Instance.region_code)
+        return query.where(
+            model.id == bindparam("id"),
+            model.locked_by == bindparam("token"),
+            self.due <= bindparam("now"),
+        ).with_for_update(of=model)
 
 
 def _runnable_timers(instance_id: int | None) -> Select:
@@ -155,8 +157,8 @@ def _pending_decree_jobs(instance_id: int | None) -> Select:
     return query if instance_id is None else query.where(DecreeJob.instance_id == instance_id)
 
 
-TIMERS = Kind(Timer, _runnable_timers, Timer.due_at, Timer.due_at)
-JOBS = Kind(Job, _runnable_jobs, Job.next_run_at, Job.next_run_at)
+TIMERS = Kind(Timer, _runnable_timers, Timer.due_at, Timer.due_at, loads_case=True)
+JOBS = Kind(Job, _runnable_jobs, Job.next_run_at, Job.next_run_at, loads_case=True)
 START_TIMERS = Kind(StartTimer, lambda _instance_id: select(StartTimer), StartTimer.due_at, StartTimer.due_at)
 DECREE_JOBS = Kind(DecreeJob, _pending_decree_jobs, DecreeJob.next_run_at, DecreeJob.id)
 
@@ -391,10 +393,10 @@ class Work:
         model = kind.model
         with self.uow() as uow:
             s = uow.session
-            row = s.scalars(kind.take, {"id": row_id, "token": run.token, "now": now}).first()
-            if row is not None:
-                try:
-                    runner(s, row, run.report, now)  # its step deletes the row or frees it
+            taken = s.execute(kind.take, {"id": row_id, "token": run.token, "now": now}).first()
+            if taken is not None:
+                try:  # its step deletes the row or frees it
+                    runner(s, taken if kind.loads_case else taken[0], run.report, now)
                     uow.commit()
                     return
                 except Conflict:  # another step moved the case first: the next run tries again
@@ -406,7 +408,9 @@ class Work:
             _release(uow.session, model, run.token, [row_id])
             uow.commit()
 
-    def _fire_timer(self, s: Session, timer: Timer, report: RunReport, now: datetime) -> None:
+    def _fire_timer(self, s: Session, taken: Row, report: RunReport, now: datetime) -> None:
+        """`taken`: the timer and its case (`TIMERS.take`)."""
+        timer: Timer = taken[0]
         try:
             with s.begin_nested():
                 self._step(
@@ -418,6 +422,7 @@ class Work:
                     task_id=timer.id,
                     bpmn_id=timer.bpmn_id,
                     detail={"timer": timer.name, "due": timer.due_at},
+                    loaded=taken,
                 )
         except (Conflict, Unavailable):
             raise  # Unavailable: the database, not the case; the worker backs off and reconnects
@@ -436,7 +441,9 @@ class Work:
             return
         report.timers_fired += 1  # its row is gone, or moved to its next firing and free
 
-    def _run_job(self, s: Session, job: Job, report: RunReport, now: datetime) -> None:
+    def _run_job(self, s: Session, taken: Row, report: RunReport, now: datetime) -> None:
+        """`taken`: the job and its case (`JOBS.take`)."""
+        job: Job = taken[0]
         handler = self.registry.service_handler(job.topic)
 
         def apply(case: Case, env: _Env) -> None:
@@ -459,6 +466,7 @@ class Work:
                     task_id=job.id,
                     bpmn_id=job.bpmn_id,
                     detail={"topic": job.topic, "job": job.name},
+                    loaded=taken,
                 )
         except (Conflict, Unavailable):
             raise  # Unavailable: the handler may have run; its next run has the same idempotency key

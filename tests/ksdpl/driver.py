@@ -70,6 +70,10 @@ def placeholder(field: Mapping[str, Any]) -> str:
 class Case:
     """One KSDPL case and the clock, as a test sees them."""
 
+    # Note the case's stage after each command (`stages`, a read per command): tests check the
+    # path by it; a client of the product (bench/throughput.py) does not keep it.
+    notes_stages = True
+
     def __init__(self, orch: Orchestrator, instance_id: int, timezone: str) -> None:
         self.orch = orch
         self.id = instance_id
@@ -91,11 +95,15 @@ class Case:
         return local_today(clock.now(), self.timezone)
 
     # --- commands -------------------------------------------------------------------------------
-    def form_values(self, task: Task, given: Mapping[str, Any]) -> dict[str, str]:
-        """The strings a browser would post for `task`, with `given` typed in by the user."""
-        known = self.variables()
+    def form_values(
+        self, task: Task, given: Mapping[str, Any], known: Mapping[str, Any] | None = None
+    ) -> dict[str, str]:
+        """The strings a browser would post for `task`, with `given` typed in by the user; `known`:
+        the case's variables the form is pre-filled with (read here when not given)."""
+        known = self.variables() if known is None else known
+        fields = json.loads(task.form)
         posted: dict[str, str] = {}
-        for field in json.loads(task.form):
+        for field in fields:
             field_id, kind = field["id"], field["type"]
             required = "required" in field["constraints"]
             if field_id in given:
@@ -117,7 +125,7 @@ class Case:
             if kind == "boolean" and not value:
                 continue  # an unticked checkbox sends nothing
             posted[field_id] = as_browser_value(value)
-        unknown = set(given) - {field["id"] for field in json.loads(task.form)}
+        unknown = set(given) - {field["id"] for field in fields}
         assert not unknown, f"{task.bpmn_id} has no fields {sorted(unknown)}"
         return posted
 
@@ -133,15 +141,15 @@ class Case:
         )
 
     def complete(self, bpmn_id: str, user: str = "uji", **values: Any) -> StepResult:
-        task = self.task(bpmn_id)
-        result = self.orch.complete_task(task.id, self.form_values(task, values), user=user)
+        task, known = self.task_page(bpmn_id)
+        result = self.orch.complete_task(task.id, self.form_values(task, values, known), user=user)
         self._note_stage()
         return result
 
     def refused(self, bpmn_id: str, **values: Any) -> dict[str, str]:
         """Submit a form the engine must refuse; check nothing changed and return the messages."""
-        task = self.task(bpmn_id)
-        posted = self.form_values(task, values)  # uploads first: a browser uploads before it submits
+        task, known = self.task_page(bpmn_id)
+        posted = self.form_values(task, values, known)  # uploads first: a browser uploads before it submits
         before = self.snapshot()
         with pytest.raises(ValidationFailed) as refusal:
             self.orch.complete_task(task.id, posted, user="uji")
@@ -181,6 +189,8 @@ class Case:
         return report
 
     def _note_stage(self) -> None:
+        if not self.notes_stages:
+            return
         stage = self.instance().stage
         if not self.stages or self.stages[-1] != stage:
             self.stages.append(stage)
@@ -200,9 +210,19 @@ class Case:
         return [task.bpmn_id for task in self.ready()]
 
     def task(self, bpmn_id: str) -> Task:
-        matching = [task for task in self.ready() if task.bpmn_id == bpmn_id]
-        assert len(matching) == 1, f"ready tasks: {self.ready_ids()}, not {bpmn_id}"
-        return matching[0]
+        return self.task_page(bpmn_id)[0]
+
+    def task_page(self, bpmn_id: str) -> tuple[Task, dict[str, Any]]:
+        """The one ready task with this BPMN id and its case's variables, read together as the
+        task's page reads them (one statement)."""
+        with self.orch.session() as s:
+            rows = s.execute(
+                select(Task, Instance.variables)
+                .join(Instance, Instance.id == Task.instance_id)
+                .where(Task.instance_id == self.id, Task.status == "ready", Task.bpmn_id == bpmn_id)
+            ).all()
+        assert len(rows) == 1, f"ready tasks: {self.ready_ids()}, not {bpmn_id}"
+        return rows[0][0], json.loads(rows[0][1])
 
     def instance(self) -> Instance:
         with self.orch.session() as s:

@@ -8,8 +8,9 @@ processes or workers are) and its own cases; it first brings them, untimed, to w
 stretch begins, waits for the others at a barrier, then walks the stretch for each of its cases
 as a client of the product does (the test driver `tests/ksdpl/driver.py` without its test
 bookkeeping, `OwnCase`): per completion one read of the task's page (the task with its form and
-its case's variables), `add_document` for each required file, `complete_task`; between tasks the
-worker's `run_due` for that case only, by the same process:
+its case's variables), `add_document` for each required file (`--files-with-completion`: sent
+with the completion instead, as the web's task form and the API's multipart completion do),
+`complete_task`; between tasks the worker's `run_due` for that case only, by the same process:
 
 - early (stage 2): a new case's exploration, study and prerequisites (3 completions, 2 jobs);
 - late (stages 8-11): a case that went through stages 2-7 with `--rounds` revision rounds each
@@ -92,8 +93,9 @@ STRETCHES: dict[str, tuple[Callable[[Orchestrator, int], Case], Callable[[Case],
 }
 
 
-def one_process(url: str, stretch: str, cases: int, rounds: int, barrier, results) -> None:
+def one_process(url: str, stretch: str, cases: int, rounds: int, files: bool, barrier, results) -> None:
     """A separate process: prepare its cases, wait for the others, walk the stretch for each."""
+    OwnCase.files_with_completion = files
     orch = Orchestrator(url, registry)
     bring, walk = STRETCHES[stretch]
     prepared = [bring(orch, rounds) for _ in range(cases)]
@@ -122,12 +124,12 @@ def one_process(url: str, stretch: str, cases: int, rounds: int, barrier, result
     orch.close()
 
 
-def measure(url: str, stretch: str, processes: int, cases: int, rounds: int) -> dict[str, Any]:
+def measure(url: str, stretch: str, processes: int, cases: int, rounds: int, files: bool) -> dict[str, Any]:
     prepare(url).close()
     context = multiprocessing.get_context("spawn")  # fresh interpreters, as separate servers are
     barrier, results = context.Barrier(processes), context.Queue()
     children = [
-        context.Process(target=one_process, args=(url, stretch, cases, rounds, barrier, results))
+        context.Process(target=one_process, args=(url, stretch, cases, rounds, files, barrier, results))
         for _ in range(processes)
     ]
     for child in children:
@@ -152,6 +154,12 @@ def main() -> None:
     add_pg_option(parser)
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument(
+        "--files-with-completion",
+        action="store_true",
+        help="send the files with the completion (the web's task form, the API's multipart completion), "
+        "not uploaded first with add_document",
+    )
+    parser.add_argument(
         "--async-commit",
         action="store_true",
         help="PostgreSQL sessions with synchronous_commit=off: a commit does not wait for the WAL flush",
@@ -164,14 +172,16 @@ def main() -> None:
     for stretch, cases in per_process.items():
         if not args.no_sqlite:
             with tempfile.TemporaryDirectory() as tmp:
-                figures = measure(f"sqlite:///{tmp}/bench.db", stretch, 1, cases, args.rounds)
+                figures = measure(
+                    f"sqlite:///{tmp}/bench.db", stretch, 1, cases, args.rounds, args.files_with_completion
+                )
             rows.append({"database": "SQLite", "stretch": stretch, "processes": 1, **figures})
         for processes in args.processes:
             url, drop = postgres_url(args.pg)
             if args.async_commit:
                 url += "%20-csynchronous_commit%3Doff"  # appended to the schema's `options`
             try:
-                figures = measure(url, stretch, processes, cases, args.rounds)
+                figures = measure(url, stretch, processes, cases, args.rounds, args.files_with_completion)
             finally:
                 drop()
             rows.append({"database": "PostgreSQL", "stretch": stretch, "processes": processes, **figures})
@@ -179,8 +189,9 @@ def main() -> None:
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     commit = "synchronous_commit off" if args.async_commit else "synchronous_commit on"
+    files = "files sent with the completion" if args.files_with_completion else "files uploaded first"
     print(
-        f"task completions per second, KSDPL path; {args.rounds} revision rounds; {commit}; "
+        f"task completions per second, KSDPL path; {args.rounds} revision rounds; {commit}; {files}; "
         f"load average {load_before} -> {load}"
     )
     head = f"{'procs':>5} {'done':>5} {'wall s':>7} {'per s':>7} {'ratio':>6} " + " ".join(

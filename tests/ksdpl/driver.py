@@ -22,7 +22,7 @@ from engine.calendar import local_today
 from engine.clock import clock
 from engine.errors import ValidationFailed
 from engine.models import AuditEvent, Document, Instance, Job, OutboxMessage, Task, Timer
-from engine.service import Orchestrator, RunReport, StepResult
+from engine.service import NewDocument, Orchestrator, RunReport, StepResult
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -73,6 +73,9 @@ class Case:
     # Note the case's stage after each command (`stages`, a read per command): tests check the
     # path by it; a client of the product (bench/throughput.py) does not keep it.
     notes_stages = True
+    # Send the files with the completion (`complete_task(documents=...)`, as the web's task form and
+    # the API's multipart completion do) instead of uploading each first (`add_document`).
+    files_with_completion = False
 
     def __init__(self, orch: Orchestrator, instance_id: int, timezone: str) -> None:
         self.orch = orch
@@ -96,10 +99,15 @@ class Case:
 
     # --- commands -------------------------------------------------------------------------------
     def form_values(
-        self, task: Task, given: Mapping[str, Any], known: Mapping[str, Any] | None = None
+        self,
+        task: Task,
+        given: Mapping[str, Any],
+        known: Mapping[str, Any] | None = None,
+        files: dict[str, NewDocument] | None = None,
     ) -> dict[str, str]:
         """The strings a browser would post for `task`, with `given` typed in by the user; `known`:
-        the case's variables the form is pre-filled with (read here when not given)."""
+        the case's variables the form is pre-filled with (read here when not given). A file is
+        uploaded first, its id posted; with `files`, put there to be sent with the completion."""
         known = self.variables() if known is None else known
         fields = json.loads(task.form)
         posted: dict[str, str] = {}
@@ -109,9 +117,9 @@ class Case:
             if field_id in given:
                 value = given[field_id]
                 if kind == "file" and isinstance(value, bytes):
-                    value = self.upload(task, field_id, value)
+                    value = self.upload(task, field_id, value, files)
             elif kind == "file":
-                value = self.upload(task, field_id, PDF) if required else None
+                value = self.upload(task, field_id, PDF, files) if required else None
             elif known.get(field_id) is not None and field_id not in DECISIONS:
                 value = known[field_id]  # pre-filled from the case
             elif kind == "boolean" or not required:
@@ -122,14 +130,19 @@ class Case:
                 value = placeholder(field)
             else:
                 raise AssertionError(f"{task.bpmn_id}: the test must choose {field_id} ({kind})")
-            if kind == "boolean" and not value:
-                continue  # an unticked checkbox sends nothing
+            if (kind == "boolean" and not value) or (files is not None and field_id in files):
+                continue  # an unticked checkbox sends nothing; a file goes with the completion
             posted[field_id] = as_browser_value(value)
         unknown = set(given) - {field["id"] for field in fields}
         assert not unknown, f"{task.bpmn_id} has no fields {sorted(unknown)}"
         return posted
 
-    def upload(self, task: Task, field_id: str, content: bytes) -> int:
+    def upload(
+        self, task: Task, field_id: str, content: bytes, files: dict[str, NewDocument] | None = None
+    ) -> int | None:
+        if files is not None:
+            files[field_id] = NewDocument(f"{field_id}.pdf", "application/pdf", content)
+            return None
         return self.orch.add_document(
             self.id,
             f"{field_id}.pdf",
@@ -142,7 +155,9 @@ class Case:
 
     def complete(self, bpmn_id: str, user: str = "uji", **values: Any) -> StepResult:
         task, known = self.task_page(bpmn_id)
-        result = self.orch.complete_task(task.id, self.form_values(task, values, known), user=user)
+        files: dict[str, NewDocument] | None = {} if self.files_with_completion else None
+        posted = self.form_values(task, values, known, files)
+        result = self.orch.complete_task(task.id, posted, user=user, documents=files or None)
         self._note_stage()
         return result
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Connection,
     Integer,
     ScalarSelect,
     Select,
@@ -360,6 +361,18 @@ def _statements(shape: _Shape) -> tuple[Select, Select]:
     return counts, offered.page_ids(shape.filter, chosen_stage, shape.sort)
 
 
+def _generic_plans(connection: Connection) -> None:
+    """PostgreSQL: plan the inbox's statements once per connection (psycopg prepares them),
+    for the rest of this read transaction. Left to itself (`plan_cache_mode = auto`) the server
+    compares the generic plan's estimate with the custom plans' and, once a region holds thousands
+    of tasks, planned the 50-subquery counts statement again at every request: 4.9 ms against
+    1.6 ms on the generic plan at 100,000 cases (0.9 ms at 1,000, where it chose the generic plan
+    itself). Every range is an index range cut by a LIMIT whatever its values, so the one plan
+    fits all; the statements after these are key look-ups."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+
+
 def _like_pattern(text: str) -> str:
     """`text` anywhere, its % and _ as themselves (escape character /)."""
     escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
@@ -396,6 +409,7 @@ def inbox_page(
     values |= {"me": actor.username, "region": actor.region_code, "now": now, "stage": query.stage}
     values["pattern"] = _like_pattern(query.search)
     connection = session.connection()
+    _generic_plans(connection)
     found = connection.execute(counts_statement, values).one()._mapping
     counts = {name: int(found[name]) for name in FILTERS}
     stage_counts = {number: int(found[f"stage_{number}"]) for number in stage_list}

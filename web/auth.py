@@ -28,12 +28,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from engine.access import Actor
-from engine.errors import NotFound
 from engine.models import User
 
 from . import throttle
 from .accounts import UserInfo, authenticate, end_sessions, user_info
-from .db import access, db, orchestrator
+from .db import access, db, latest_deployment, orchestrator
 
 bp = Blueprint("auth", __name__)
 
@@ -87,14 +86,12 @@ class WebUser(UserMixin):
     def can_start_case(self) -> bool:
         """Whether the process this app serves lets this person start a case in their own region
         (the web starts a case where its starter works)."""
-        if self.info.region_code is None:
+        deployment = latest_deployment()
+        if self.info.region_code is None or deployment is None:  # no region, or not deployed yet
             return False
-        try:
-            return orchestrator().may_start(
-                self.actor, current_app.config["KSDPL_PROCESS_KEY"], self.info.region_code
-            )
-        except NotFound:  # not deployed yet
-            return False
+        return access().may_start(
+            self.actor, deployment.starter_groups, deployment.starter_users, self.info.region_code
+        )
 
 
 def _fingerprint(password_hash: str) -> str:

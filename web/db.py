@@ -60,7 +60,8 @@ NATIONAL_TIMEZONE = "Asia/Jakarta"  # WIB: national offices read every time on J
 
 
 def viewer_timezone() -> str:
-    """The zone the person reading reads times in: their region's, WIB for national accounts."""
+    """The zone the person reading reads times in: their region's, WIB for national accounts
+    (set with the logged-in account by `auth`, which reads it with the account)."""
     if "viewer_tz" not in g:
         actor = g.get("actor")
         code = actor.region_code if actor is not None else None

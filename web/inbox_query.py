@@ -174,12 +174,19 @@ def shown_stage_count(value: int) -> str:
 ZONES = sorted(set(TIMEZONES.values()))
 
 
-def _soon_cutoffs(session: Session, actor: Actor, now: datetime) -> tuple[int, dict[str, Any]]:
+Calendars = dict[str | None, WorkingCalendar]
+
+
+def _soon_cutoffs(
+    session: Session, actor: Actor, now: datetime, zone: str | None
+) -> tuple[int, dict[str, Any], Calendars]:
     """The instants before which a task's deadline is at most `DUE_SOON_WORKING_DAYS` working
     days away, in each case's own zone and calendar: the start of the (N+1)-th working day after
-    its region's today (`formatting.deadline` says the same of one row). Regional: one (`soon`).
+    its region's today (`formatting.deadline` says the same of one row). Regional: one (`soon`),
+    in `zone` (the actor's region's, read here when not given).
     National: one per zone on the national calendar (`soon_z<i>`, ZONES) and one per region with
-    days of its own (`own_r<i>`, `soon_r<i>`); their number is returned, for the statement's shape."""
+    days of its own (`own_r<i>`, `soon_r<i>`); their number is returned, for the statement's shape.
+    Also the calendars read (national under None): the page's rows use them."""
 
     def cutoff(tz: str, calendar: WorkingCalendar) -> datetime:
         zone = TIMEZONES.get(tz, tz)
@@ -188,10 +195,10 @@ def _soon_cutoffs(session: Session, actor: Actor, now: datetime) -> tuple[int, d
         )
 
     if not actor.national:
-        region = session.get(Region, actor.region_code) if actor.region_code else None
-        calendar = calendars_for(session, [actor.region_code])[actor.region_code]
-        return 0, {"soon": cutoff(region.timezone if region else DEFAULT_TIMEZONE, calendar)}
-    national = calendars_for(session, [])[None]
+        if zone is None:
+            zone = session.scalar(select(Region.timezone).where(Region.code == actor.region_code))
+        calendars = calendars_for(session, [actor.region_code])
+        return 0, {"soon": cutoff(zone or DEFAULT_TIMEZONE, calendars[actor.region_code])}, calendars
     own = sorted(
         code
         for code in session.scalars(
@@ -199,6 +206,7 @@ def _soon_cutoffs(session: Session, actor: Actor, now: datetime) -> tuple[int, d
         )
     )
     own_calendars = calendars_for(session, own)
+    national = own_calendars[None]
     zones = {
         code: tz
         for code, tz in session.execute(select(Region.code, Region.timezone).where(Region.code.in_(own)))
@@ -208,7 +216,7 @@ def _soon_cutoffs(session: Session, actor: Actor, now: datetime) -> tuple[int, d
     for i, code in enumerate(own):
         values[f"own_r{i}"] = code
         values[f"soon_r{i}"] = cutoff(zones.get(code, DEFAULT_TIMEZONE), own_calendars[code])
-    return len(own), values
+    return len(own), values, own_calendars
 
 
 def _instant(name: str) -> BindParameter:
@@ -388,10 +396,11 @@ def inbox_page(
     stages: Iterable[int] = (),
 ) -> InboxPage:
     """One page of the actor's inbox with the counts the tabs and the list of `stages` show;
-    deadlines also on the viewer's clock (`viewer_tz`) where the case's region has another."""
+    deadlines also on the viewer's clock (`viewer_tz`: the actor's, their region's or WIB
+    nationally) where the case's region has another."""
     if not actor.national and actor.region_code is None:  # a regional account without a region
         return InboxPage([], 0, dict.fromkeys(FILTERS, 0), {}, 0, 1, 1, False)
-    own, values = _soon_cutoffs(session, actor, now)
+    own, values, calendars = _soon_cutoffs(session, actor, now, None if actor.national else viewer_tz)
     groups = sorted(actor.groups)
     stage_list = tuple(sorted(set(stages)))
     shape = _Shape(
@@ -421,32 +430,10 @@ def inbox_page(
     values |= {"wanted": offset + PAGE_SIZE + 1, "page_offset": offset, "page_limit": PAGE_SIZE + 1}
     ids = list(connection.execute(page_statement, values).scalars())
     has_next, ids = len(ids) > PAGE_SIZE, ids[:PAGE_SIZE]
-    shown = {
-        row.id: row
-        for row in connection.execute(
-            select(
-                Task.id,
-                Task.name,
-                func.coalesce(Task.stage, Instance.stage).label("stage"),
-                Task.candidate_groups,
-                Task.assignee,
-                Task.due_at,
-                Instance.id.label("instance_id"),
-                Instance.definition_id,
-                Instance.title,
-                Instance.region_code,
-                Region.name.label("region_name"),
-                Region.level.label("region_level"),
-                Region.timezone.label("region_timezone"),
-            )
-            .join(Instance, Instance.id == Task.instance_id)
-            .outerjoin(Region, Region.code == Instance.region_code)
-            .where(Task.id.in_(ids))
-        )
-    }
+    shown = {row.id: row for row in connection.execute(_SHOWN, {"ids": ids})}
     rows = [shown[task_id] for task_id in ids if task_id in shown]
     return InboxPage(
-        rows=_rows(session, actor, now, rows, viewer_tz),
+        rows=_rows(session, actor, now, rows, viewer_tz, calendars),
         total=counts["semua"],
         counts=counts,
         stage_counts=stage_counts,
@@ -457,20 +444,41 @@ def inbox_page(
     )
 
 
-def _rows(session: Session, actor: Actor, now: datetime, found, viewer_tz: str | None) -> list[InboxRow]:
-    """The page's rows with what they show from other tables, each read once for the page."""
-    instance_ids = sorted({row.instance_id for row in found})
-    partners = {
-        row.id: (row.partner, row.country)
-        for row in session.execute(
-            select(
-                Instance.id,
-                json_text(Instance.variables, literal(PARTNER)).label("partner"),
-                json_text(Instance.variables, literal(COUNTRY)).label("country"),
-            ).where(Instance.id.in_(instance_ids))
-        )
-    }
-    calendars = calendars_for(session, sorted({row.region_code for row in found if row.region_code}))
+# The columns a page's rows show, for the page's task ids (`ids`, expanding): built once.
+_SHOWN = (
+    select(
+        Task.id,
+        Task.name,
+        func.coalesce(Task.stage, Instance.stage).label("stage"),
+        Task.candidate_groups,
+        Task.assignee,
+        Task.due_at,
+        Instance.id.label("instance_id"),
+        Instance.definition_id,
+        Instance.title,
+        Instance.region_code,
+        json_text(Instance.variables, literal(PARTNER)).label("partner"),
+        json_text(Instance.variables, literal(COUNTRY)).label("country"),
+        Region.name.label("region_name"),
+        Region.level.label("region_level"),
+        Region.timezone.label("region_timezone"),
+    )
+    .join(Instance, Instance.id == Task.instance_id)
+    .outerjoin(Region, Region.code == Instance.region_code)
+    .where(Task.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def _rows(
+    session: Session, actor: Actor, now: datetime, found, viewer_tz: str | None, calendars: Calendars
+) -> list[InboxRow]:
+    """The page's rows with what they show from other tables, each read once for the page. The
+    cutoffs' calendars serve the rows: a regional person's rows are in their region, and nationally
+    every region with days of its own was read (the others keep the national calendar)."""
+    if not actor.national:
+        missing = sorted({row.region_code for row in found if row.region_code} - calendars.keys())
+        if missing:
+            calendars = calendars | calendars_for(session, missing)
     names = display_names(session, {row.assignee for row in found if row.assignee})
     result = []
     for row in found:
@@ -479,7 +487,7 @@ def _rows(session: Session, actor: Actor, now: datetime, found, viewer_tz: str |
             if row.region_name is not None
             else RegionView(row.region_code, row.region_code or "Nasional", None, DEFAULT_TIMEZONE)
         )
-        partner, country = partners.get(row.instance_id, (None, None))
+        calendar = calendars.get(row.region_code, calendars[None])
         result.append(
             InboxRow(
                 task_id=row.id,
@@ -488,11 +496,11 @@ def _rows(session: Session, actor: Actor, now: datetime, found, viewer_tz: str |
                 definition_id=row.definition_id,
                 instance_id=row.instance_id,
                 case_title=row.title,
-                partner=str(partner or "-"),
-                country=str(country or "-"),
+                partner=str(row.partner or "-"),
+                country=str(row.country or "-"),
                 region=region,
                 candidate_groups=row.candidate_groups,
-                deadline=deadline(row.due_at, region.timezone, now, calendars[row.region_code], viewer_tz)
+                deadline=deadline(row.due_at, region.timezone, now, calendar, viewer_tz)
                 if row.due_at
                 else None,
                 assignee=row.assignee,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from . import safexml
@@ -89,6 +89,15 @@ def content_digest(files: Mapping[str, str]) -> str:
         root = _canonical(safexml.parse(files[name]))
         digest.update(name.encode() + b"\0" + etree.tostring(root, method="c14n") + b"\0")
     return digest.hexdigest()
+
+
+# The newest version of a process (`key`): built once, as every page asks for it.
+_LATEST = (
+    select(ProcessDefinition.id, ProcessDefinition.version)
+    .where(ProcessDefinition.key == bindparam("key"))
+    .order_by(ProcessDefinition.version.desc())
+    .limit(1)
+)
 
 
 class Deployments:
@@ -182,12 +191,7 @@ class Deployments:
     def _latest(self, s: Session, key: str) -> Row[tuple[int, int]]:
         """The newest version's id and number: only these two columns, not its files (the whole
         BPMN, about 140 KB for KSDPL), as pages ask for it on every request."""
-        definition = s.execute(
-            select(ProcessDefinition.id, ProcessDefinition.version)
-            .where(ProcessDefinition.key == key)
-            .order_by(ProcessDefinition.version.desc())
-            .limit(1)
-        ).first()
+        definition = s.execute(_LATEST, {"key": key}).first()
         if definition is None:
             raise NotFound(f"Proses '{key}' belum di-deploy")
         return definition

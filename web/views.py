@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, candidate_of, visible_instances
@@ -90,13 +90,17 @@ def region_view(session: Session, code: str | None) -> RegionView:
     return RegionView(region.code, region.name, region.level, region.timezone)
 
 
+# A region's overrides with the national ones (`region`: None reads the national ones alone).
+_OVERRIDES = (
+    select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description)
+    .where((CalendarOverride.region_code.is_(None)) | (CalendarOverride.region_code == bindparam("region")))
+    .order_by(CalendarOverride.region_code.is_not(None))
+)
+
+
 def calendar_for(session: Session, region_code: str | None) -> WorkingCalendar:
     """National plus regional operator overrides; the region's own entries win."""
-    rows = session.execute(
-        select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description)
-        .where((CalendarOverride.region_code.is_(None)) | (CalendarOverride.region_code == region_code))
-        .order_by(CalendarOverride.region_code.is_not(None))
-    ).all()
+    rows = session.execute(_OVERRIDES, {"region": region_code}).all()
     return WorkingCalendar(
         {row.day: row.is_holiday for row in rows},
         {row.day: row.description for row in rows if row.description},

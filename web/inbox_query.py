@@ -12,7 +12,6 @@ for the page's rows.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,7 +46,7 @@ from engine.models import CalendarOverride, Instance, Region, Task, TaskCandidat
 
 from .accounts import display_names
 from .formatting import DUE_SOON_WORKING_DAYS, Deadline, deadline
-from .views import DEFAULT_TIMEZONE, RegionView
+from .views import DEFAULT_TIMEZONE, RegionView, calendars_for
 
 PAGE_SIZE = 25
 
@@ -510,34 +509,4 @@ def _rows(
                 mine=row.assignee == actor.username,
             )
         )
-    return result
-
-
-def calendars_for(session: Session, codes: list[str | None]) -> dict[str | None, WorkingCalendar]:
-    """Each region's working calendar (national overrides, its own winning) and the national one
-    under None, from one query."""
-    wanted = [code for code in codes if code]
-    rows = session.execute(
-        select(
-            CalendarOverride.region_code,
-            CalendarOverride.day,
-            CalendarOverride.is_holiday,
-            CalendarOverride.description,
-        ).where(or_(CalendarOverride.region_code.is_(None), CalendarOverride.region_code.in_(wanted)))
-    ).all()
-    national = [row for row in rows if row.region_code is None]
-    own: dict[str, list] = defaultdict(list)
-    for row in rows:
-        if row.region_code is not None:
-            own[row.region_code].append(row)
-
-    def build(entries) -> WorkingCalendar:
-        return WorkingCalendar(
-            {row.day: row.is_holiday for row in entries},
-            {row.day: row.description for row in entries if row.description},
-        )
-
-    result: dict[str | None, WorkingCalendar] = {None: build(national)}
-    for code in wanted:
-        result[code] = build(national + own[code]) if own[code] else result[None]
     return result

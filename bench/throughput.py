@@ -6,18 +6,22 @@
 Each process is a separate Python process with its own `Orchestrator` (as separate web
 processes or workers are) and its own cases; it first brings them, untimed, to where the measured
 stretch begins, waits for the others at a barrier, then walks the stretch for each of its cases
-with the test driver (`tests/ksdpl/driver.py`: the form read, the uploads, `complete_task`, the
-worker's job between tasks run by the same process, for that case only):
+as a client of the product does (the test driver `tests/ksdpl/driver.py` without its test
+bookkeeping, `OwnCase`): per completion one read of the task's page (the task with its form and
+its case's variables), `add_document` for each required file (`--files-with-completion`: sent
+with the completion instead, as the web's task form and the API's multipart completion do),
+`complete_task`; between tasks the worker's `run_due` for that case only, by the same process:
 
-- early (stage 2): a new case's exploration, study and prerequisites (3 completions, 1 job);
+- early (stage 2): a new case's exploration, study and prerequisites (3 completions, 2 jobs);
 - late (stages 8-11): a case that went through stages 2-7 with `--rounds` revision rounds each
   (`bench/ksdpl_path.py`), from the Naskah's draft to the signed Naskah's salinan (10
   completions, 2 jobs).
 
 Throughput = completions of all processes / wall time from the barrier to the last process's
 end. Baseline, in the same run: one process. Printed per database, stretch and process count:
-completions, wall time, completions per second, the ratio to one process, and the share of the
-processes' time spent inside `complete_task`. PostgreSQL at `--pg` (default
+completions, wall time, completions per second, the ratio to one process, and how the processes'
+wall time splits between the product calls (completions, uploads, jobs, page reads) and the
+client's own work. PostgreSQL at `--pg` (default
 KSDPL_BENCH_DATABASE_URL; `--async-commit` turns synchronous_commit off, to show what the
 WAL flush of each commit costs); SQLite (one writer: the embedded default runs one web process and one
 worker) with one process, for reference.
@@ -46,8 +50,12 @@ from tests.ksdpl.driver import Case  # noqa: E402
 
 
 class OwnCase(Case):
-    """A case whose process plays the worker for it alone: processes never take each other's
-    jobs (a worker racing the others for them is what bench/timers.py measures)."""
+    """A case driven as a client of the product drives it: per completion the task's page (the
+    task and its case's variables, one read), an upload per required file, the completion; no
+    test bookkeeping (`notes_stages`). Its process plays the worker for it alone: processes never
+    take each other's jobs (a worker racing the others for them is what bench/timers.py measures)."""
+
+    notes_stages = False
 
     def run_worker(self) -> RunReport:
         report = self.orch.run_due(instance_id=self.id)
@@ -74,6 +82,10 @@ def late_stretch(case: Case) -> None:
     paths.sign(case, years=5)
 
 
+# The product calls timed in each process (seconds): the completions, the uploads, the worker's
+# runs between tasks, the task page's read. The rest of the wall time is the client's own work.
+CALLS = ("complete", "upload", "jobs", "page")
+
 # name: (bring a new case to the stretch, the stretch)
 STRETCHES: dict[str, tuple[Callable[[Orchestrator, int], Case], Callable[[Case], None]]] = {
     "early (stage 2)": (early, early_stretch),
@@ -81,23 +93,29 @@ STRETCHES: dict[str, tuple[Callable[[Orchestrator, int], Case], Callable[[Case],
 }
 
 
-def one_process(url: str, stretch: str, cases: int, rounds: int, barrier, results) -> None:
+def one_process(url: str, stretch: str, cases: int, rounds: int, files: bool, barrier, results) -> None:
     """A separate process: prepare its cases, wait for the others, walk the stretch for each."""
+    OwnCase.files_with_completion = files
     orch = Orchestrator(url, registry)
     bring, walk = STRETCHES[stretch]
     prepared = [bring(orch, rounds) for _ in range(cases)]
-    counted = {"completions": 0, "in_step": 0.0}
-    complete = orch.complete_task
+    counted = {"completions": 0, **dict.fromkeys(CALLS, 0.0)}
 
-    def timed(*args: Any, **kwargs: Any):
-        began = time.perf_counter()
-        try:
-            return complete(*args, **kwargs)
-        finally:
-            counted["in_step"] += time.perf_counter() - began
-            counted["completions"] += 1
+    def timed(call: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                counted[name] += time.perf_counter() - began
+                counted["completions"] += name == "complete"
 
-    orch.complete_task = timed  # type: ignore[method-assign]
+        return timed_call
+
+    orch.complete_task = timed(orch.complete_task, "complete")  # type: ignore[method-assign]
+    orch.add_document = timed(orch.add_document, "upload")  # type: ignore[method-assign]
+    orch.run_due = timed(orch.run_due, "jobs")  # type: ignore[method-assign]
+    OwnCase.task_page = timed(OwnCase.task_page, "page")  # type: ignore[method-assign]
     barrier.wait(timeout=900)  # a sibling that failed while preparing breaks it, not hangs it
     began = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process on the machine
     for case in prepared:
@@ -106,12 +124,12 @@ def one_process(url: str, stretch: str, cases: int, rounds: int, barrier, result
     orch.close()
 
 
-def measure(url: str, stretch: str, processes: int, cases: int, rounds: int) -> dict[str, Any]:
+def measure(url: str, stretch: str, processes: int, cases: int, rounds: int, files: bool) -> dict[str, Any]:
     prepare(url).close()
     context = multiprocessing.get_context("spawn")  # fresh interpreters, as separate servers are
     barrier, results = context.Barrier(processes), context.Queue()
     children = [
-        context.Process(target=one_process, args=(url, stretch, cases, rounds, barrier, results))
+        context.Process(target=one_process, args=(url, stretch, cases, rounds, files, barrier, results))
         for _ in range(processes)
     ]
     for child in children:
@@ -123,13 +141,8 @@ def measure(url: str, stretch: str, processes: int, cases: int, rounds: int) -> 
             raise RuntimeError(f"a measuring process failed (exit code {child.exitcode})")
     wall = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
     completions = sum(r["completions"] for r in reports)
-    return {
-        "completions": completions,
-        "wall": wall,
-        "per_second": completions / wall,
-        "in_step": sum(r["in_step"] for r in reports) / (wall * processes),
-        "steps_only": completions / (sum(r["in_step"] for r in reports) / processes),
-    }
+    shares = {name: sum(r[name] for r in reports) / (wall * processes) for name in CALLS}
+    return {"completions": completions, "wall": wall, "per_second": completions / wall, **shares}
 
 
 def main() -> None:
@@ -140,6 +153,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="revision rounds before the late stretch")
     add_pg_option(parser)
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--files-with-completion",
+        action="store_true",
+        help="send the files with the completion (the web's task form, the API's multipart completion), "
+        "not uploaded first with add_document",
+    )
     parser.add_argument(
         "--async-commit",
         action="store_true",
@@ -153,14 +172,16 @@ def main() -> None:
     for stretch, cases in per_process.items():
         if not args.no_sqlite:
             with tempfile.TemporaryDirectory() as tmp:
-                figures = measure(f"sqlite:///{tmp}/bench.db", stretch, 1, cases, args.rounds)
+                figures = measure(
+                    f"sqlite:///{tmp}/bench.db", stretch, 1, cases, args.rounds, args.files_with_completion
+                )
             rows.append({"database": "SQLite", "stretch": stretch, "processes": 1, **figures})
         for processes in args.processes:
             url, drop = postgres_url(args.pg)
             if args.async_commit:
                 url += "%20-csynchronous_commit%3Doff"  # appended to the schema's `options`
             try:
-                figures = measure(url, stretch, processes, cases, args.rounds)
+                figures = measure(url, stretch, processes, cases, args.rounds, args.files_with_completion)
             finally:
                 drop()
             rows.append({"database": "PostgreSQL", "stretch": stretch, "processes": processes, **figures})
@@ -168,12 +189,13 @@ def main() -> None:
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     commit = "synchronous_commit off" if args.async_commit else "synchronous_commit on"
+    files = "files sent with the completion" if args.files_with_completion else "files uploaded first"
     print(
-        f"task completions per second, KSDPL path; {args.rounds} revision rounds; {commit}; "
+        f"task completions per second, KSDPL path; {args.rounds} revision rounds; {commit}; {files}; "
         f"load average {load_before} -> {load}"
     )
-    head = (
-        f"{'procs':>5} {'done':>5} {'wall s':>7} {'per s':>7} {'ratio':>6} {'in step':>8} {'steps only':>10}"
+    head = f"{'procs':>5} {'done':>5} {'wall s':>7} {'per s':>7} {'ratio':>6} " + " ".join(
+        f"{name:>8}" for name in (*CALLS, "client")
     )
     print(f"{'database':<11} {'stretch':<19} {head}")
     for r in rows:
@@ -185,10 +207,12 @@ def main() -> None:
         print(
             f"{r['database']:<11} {r['stretch']:<19} {r['processes']:>5} {r['completions']:>5} "
             f"{r['wall']:>7.2f} {r['per_second']:>7.1f} {r['per_second'] / base['per_second']:>6.2f} "
-            f"{r['in_step']:>8.0%} {r['steps_only']:>10.1f}"
+            + " ".join(f"{r[name]:>8.0%}" for name in CALLS)
+            + f" {1 - sum(r[name] for name in CALLS):>8.0%}"
         )
-    print("ratio: to one process, same database and stretch; in step: share of the time in complete_task;")
-    print("steps only: completions / (time in complete_task / processes), the rate without the driver's work")
+    print("ratio: to one process, same database and stretch; then the share of the processes' wall time in")
+    print("complete_task, add_document, run_due (the jobs between tasks) and the task page's read, and the")
+    print("rest: the client's own work (filling the form, walking the path) and waiting at the start")
 
 
 if __name__ == "__main__":

@@ -24,11 +24,8 @@ import click
 
 from .calendar import TIMEZONES, zone_label
 from .config import Settings
-from .documents import DocumentRefused, clean_filename, document_type
 from .errors import DeploymentRejected, EngineError, NotFound, Unavailable, ValidationFailed
-from .forms import describe, typed_variable
 from .ids import MAX_ID
-from .jsonvalues import json_default
 from .text import single_line
 
 if TYPE_CHECKING:
@@ -140,9 +137,12 @@ class FriendlyGroup(click.Group):
 
 
 def emit(as_json: bool, data: Any, text: Callable[[Any], str]) -> None:
-    click.echo(
-        json.dumps(data, default=json_default, ensure_ascii=False, indent=2) if as_json else text(data)
-    )
+    if not as_json:
+        click.echo(text(data))
+        return
+    from .jsonvalues import json_default
+
+    click.echo(json.dumps(data, default=json_default, ensure_ascii=False, indent=2))
 
 
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -157,6 +157,7 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def read_documents(pairs: tuple[str, ...]) -> dict[str, NewDocument]:
     """`--file field=PATH` values as checked documents (kind, first bytes, size), like a web upload."""
+    from .documents import DocumentRefused, clean_filename, document_type
     from .service import MAX_DOCUMENT_BYTES, NewDocument
 
     documents: dict[str, NewDocument] = {}
@@ -186,6 +187,8 @@ def read_documents(pairs: tuple[str, ...]) -> dict[str, NewDocument]:
 
 def split_typed(pairs: tuple[str, ...]) -> tuple[dict[str, str], dict[str, Any]]:
     """`name=value` (a form field, typed by the form) and `name:type=value` (a typed variable)."""
+    from .forms import typed_variable
+
     raw, typed = {}, {}
     for name, value in parse_vars(pairs).items():
         variable, sep, kind = name.partition(":")
@@ -368,6 +371,8 @@ def instances(ctx: Context, status: str | None, limit: int, offset: int, as_json
 
 
 def _show_text(d: dict[str, Any]) -> str:
+    from .jsonvalues import json_default
+
     lines = [
         f"case {d['id']}: {d['title']}",
         f"  process {d['process']} version {d['version']}, region {d['region']}",
@@ -525,6 +530,7 @@ def _form_text(d: dict[str, Any]) -> str:
 def form(ctx: Context, key_or_task: str, as_json: bool) -> None:
     """A start form (process KEY, newest version) or a task's form (TASK_ID): each field's id,
     type, whether it is required, its constraints and allowed values."""
+    from .forms import describe
     from .models import Instance, Task
 
     with ctx.orchestrator.session() as s:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from . import safexml
@@ -89,6 +89,15 @@ def content_digest(files: Mapping[str, str]) -> str:
         root = _canonical(safexml.parse(files[name]))
         digest.update(name.encode() + b"\0" + etree.tostring(root, method="c14n") + b"\0")
     return digest.hexdigest()
+
+
+# The newest version of a process (`key`): built once, as every page asks for it.
+_LATEST = (
+    select(ProcessDefinition.id, ProcessDefinition.version)
+    .where(ProcessDefinition.key == bindparam("key"))
+    .order_by(ProcessDefinition.version.desc())
+    .limit(1)
+)
 
 
 class Deployments:
@@ -170,20 +179,19 @@ class Deployments:
         """The parsed spec of a version: parsed once per process, then cached."""
         parsed = self._parsed.get(definition_id)
         if parsed is None:
-            files = json.loads(
-                s.scalar(select(ProcessDefinition.files).where(ProcessDefinition.id == definition_id))
-            )
-            parsed = {p.key: p for p in parse_files(files)}
+            parsed = {p.key: p for p in parse_files(self._files(s, definition_id))}
             self._parsed[definition_id] = parsed
         return parsed[key]
 
-    def _latest(self, s: Session, key: str) -> ProcessDefinition:
-        definition = s.scalars(
-            select(ProcessDefinition)
-            .where(ProcessDefinition.key == key)
-            .order_by(ProcessDefinition.version.desc())
-            .limit(1)
-        ).first()
+    def _files(self, s: Session, definition_id: int) -> dict[str, str]:
+        """A version's stored files (filename -> text)."""
+        stored = s.scalar(select(ProcessDefinition.files).where(ProcessDefinition.id == definition_id))
+        return json.loads(stored)
+
+    def _latest(self, s: Session, key: str) -> Row[tuple[int, int]]:
+        """The newest version's id and number: only these two columns, not its files (the whole
+        BPMN, about 140 KB for KSDPL), as pages ask for it on every request."""
+        definition = s.execute(_LATEST, {"key": key}).first()
         if definition is None:
             raise NotFound(f"Proses '{key}' belum di-deploy")
         return definition
@@ -206,11 +214,14 @@ class Deployments:
             self._stage_names[definition_id] = names
             return names
 
-    def latest(self, key: str) -> tuple[int, ParsedDeployment]:
-        """The newest version of a process: its definition id and what it declares."""
+    def latest(self, key: str, session: Session | None = None) -> tuple[int, ParsedDeployment]:
+        """The newest version of a process: its definition id and what it declares. `session`:
+        a read session already open (a web request's), else one of its own."""
+        if session is not None:
+            definition = self._latest(session, key)
+            return definition.id, self._deployment(session, definition.id, key)
         with self.session() as s:
-            definition = self._latest(s, key)
-            return definition.id, self._deployment(s, definition.id, key)
+            return self.latest(key, s)
 
     def may_start(self, actor: Actor, key: str, region_code: str | None) -> bool:
         """Whether `start` would let the actor start a case of the process in this region."""
@@ -221,6 +232,4 @@ class Deployments:
 
     def start_form(self, key: str) -> list[dict[str, Any]]:
         """The fields of the newest version's start event (`camunda:formData`)."""
-        with self.session() as s:
-            definition = self._latest(s, key)
-            return self._deployment(s, definition.id, key).start_form
+        return self.latest(key)[1].start_form

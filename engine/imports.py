@@ -678,8 +678,7 @@ class Imports:
                         f"Sebutkan prosesnya (deploy: {', '.join(keys)})" if keys else "Belum ada proses"
                     )
                 process_key = keys[0]
-            definition = self._latest(s, process_key)
-            files = json.loads(definition.files)
+            files = self._files(s, self._latest(s, process_key).id)
         return process_key, FlowGraph.from_files(files, process_key)
 
     def import_template(self: Orchestrator, target: str, process_key: str | None = None) -> list[str]:

@@ -23,7 +23,19 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Row,
+    Select,
+    Update,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session
 
@@ -120,6 +132,38 @@ class Kind:
             self.due <= bindparam("now"),
         ).with_for_update(of=model)
 
+    @cached_property
+    def due_ids(self) -> Select:
+        """The ids of up to `n` rows due and free at `now`, in the kind's order, locked unless
+        another worker holds them (skipped, not waited for); built once, it runs at every lease."""
+        return self._due_ids(self.runnable(None))
+
+    @cached_property
+    def due_ids_of_case(self) -> Select:
+        """`due_ids` of one case (`instance_id`)."""
+        return self._due_ids(self.runnable(None).where(self.model.instance_id == bindparam("instance_id")))
+
+    def _due_ids(self, runnable: Select) -> Select:
+        model, now = self.model, bindparam("now")
+        return (
+            runnable.with_only_columns(model.id)
+            .where(self.due <= now, _free(model, now))
+            .order_by(self.order)
+            .limit(bindparam("n", type_=Integer))
+            .with_for_update(of=model, skip_locked=True)
+        )
+
+    @cached_property
+    def lease(self) -> Update:
+        """Lease the rows of `ids` still free at `now` to `token` until `until`: the leased ids."""
+        model = self.model
+        return (
+            update(model)
+            .where(model.id.in_(bindparam("ids", expanding=True)), _free(model, bindparam("now")))
+            .values(locked_by=bindparam("token"), locked_until=bindparam("until"))
+            .returning(model.id)
+        )
+
 
 def _runnable_timers(instance_id: int | None) -> Select:
     """Timers of running cases no operator holds, not stopped by an open incident, and not of a
@@ -163,7 +207,7 @@ START_TIMERS = Kind(StartTimer, lambda _instance_id: select(StartTimer), StartTi
 DECREE_JOBS = Kind(DecreeJob, _pending_decree_jobs, DecreeJob.next_run_at, DecreeJob.id)
 
 
-def _free(model: type[Leased], now: datetime):
+def _free(model: type[Leased], now: datetime | BindParameter[Any]):
     """Not leased, or its lease has run out."""
     return or_(model.locked_until.is_(None), model.locked_until <= now)
 
@@ -172,24 +216,16 @@ def _lease(s: Session, kind: Kind, instance_id: int | None, n: int, now: datetim
     """Lease up to `n` due rows to `token`: the ids, in the kind's order. Rows another worker has
     locked are skipped, not waited for; the conditional update keeps SQLite (no row locks) from
     leasing a row twice."""
-    model = kind.model
-    due = (
-        kind.runnable(instance_id)
-        .with_only_columns(model.id)
-        .where(kind.due <= now, _free(model, now))
-        .order_by(kind.order)
-        .limit(n)
-        .with_for_update(of=model, skip_locked=True)
-    )
-    ids = list(s.scalars(due))
+    if instance_id is None:
+        ids = list(s.scalars(kind.due_ids, {"now": now, "n": n}))
+    else:
+        ids = list(s.scalars(kind.due_ids_of_case, {"now": now, "n": n, "instance_id": instance_id}))
     if not ids:
         return []
     leased = set(
         s.execute(
-            update(model)
-            .where(model.id.in_(ids), _free(model, now))
-            .values(locked_by=token, locked_until=now + LEASE)
-            .returning(model.id),
+            kind.lease,
+            {"ids": ids, "now": now, "token": token, "until": now + LEASE},
             execution_options={"synchronize_session": False},
         ).scalars()
     )
@@ -322,21 +358,27 @@ class Work:
         leasing them in batches: kind after kind, each until none is due (decree jobs first, so a
         case waiting to be re-evaluated after a calendar decree is re-evaluated before its timers
         fire; then timer start events, timers, jobs), and again while anything ran, since a step
-        may make new work due; at most `limit` steps (None: no limit). Each row at most once a
-        run: one whose step lost a race stays leased to the run and goes back at its end."""
+        may make new work due; at most `limit` steps (None: no limit). A kind found with nothing
+        due after the last batch that ran is not asked again. Each row at most once a run: one
+        whose step lost a race stays leased to the run and goes back at its end."""
         run = _Run(f"{worker_id[:60]}/{uuid.uuid4().hex[:16]}", RunReport())
         kinds: list[tuple[Kind, Runner]] = [(TIMERS, self._fire_timer), (JOBS, self._run_job)]
         if instance_id is None:
             kinds = [(DECREE_JOBS, self._reevaluate_leased), (START_TIMERS, self._start_by_timer), *kinds]
+        batches = 0  # batches that ran so far
+        idle: dict[type[Leased], int] = {}  # kind's model -> `batches` when it last had nothing due
         try:
-            progressed = True
-            while progressed:  # again while anything ran: a step may have made new work due
-                progressed = False
+            while any(idle.get(kind.model) != batches for kind, _ in kinds):  # steps may make work due
                 for kind, runner in kinds:
-                    while (n := self._batch_size(run.report, limit)) and self._run_batch(
-                        run, kind, runner, n, instance_id
-                    ):
-                        progressed = True
+                    if idle.get(kind.model) == batches:
+                        continue
+                    while n := self._batch_size(run.report, limit):
+                        if not self._run_batch(run, kind, runner, n, instance_id):
+                            idle[kind.model] = batches
+                            break
+                        batches += 1
+                    else:
+                        return run.report  # the run's limit
         finally:
             if run.kept:
                 with contextlib.suppress(Conflict, Unavailable), self.uow() as uow:  # else the lease ends

@@ -99,6 +99,10 @@ READY_TASK = TASK_AND_CASE.where(Task.id == bindparam("id"))
 DOCUMENT_OWNERS = select(Document.id, Document.instance_id).where(
     Document.id.in_(bindparam("ids", expanding=True))
 )
+# The task alone (its case joined for the actor's checks): what a caller that does not step it needs,
+# without reading the case's stored state.
+TASK_ONLY = select(*TASK_COLUMNS).join(Instance, Instance.id == Task.instance_id)
+READY_TASK_ONLY = TASK_ONLY.where(Task.id == bindparam("id"))
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_BUSINESS_KEY = 200  # the columns' lengths: PostgreSQL refuses longer values, SQLite keeps them
@@ -548,15 +552,22 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             idempotency_key=str(task.id),
         )
 
-    def _ready_task(self, s: Session, task_id: str, actor: Actor | None, *, work: bool = False):
+    def _ready_task(
+        self, s: Session, task_id: str, actor: Actor | None, *, work: bool = False, with_case: bool = True
+    ):
         """A task the actor may see; 404 for another region's task, 409 when no longer ready.
         `work`: the actor means to do it (claim, complete, attach): operators never do, they
-        reassign it to someone whose task it is."""
+        reassign it to someone whose task it is. `with_case`: with what loading its case needs
+        (`LOAD_COLUMNS`, the stored state among them), for a step."""
         if actor is None:
-            task = s.connection().execute(READY_TASK, {"id": task_id}).first()
+            task = (
+                s.connection().execute(READY_TASK if with_case else READY_TASK_ONLY, {"id": task_id}).first()
+            )
         else:
-            query = TASK_AND_CASE.add_columns(candidate_of(actor).label("allowed")).where(
-                Task.id == task_id, visible_instances(actor)
+            query = (
+                (TASK_AND_CASE if with_case else TASK_ONLY)
+                .add_columns(candidate_of(actor).label("allowed"))
+                .where(Task.id == task_id, visible_instances(actor))
             )
             task = s.connection().execute(query).first()
         if task is None:
@@ -835,17 +846,27 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             raise ValidationFailed({"field": f"Paling banyak {MAX_FIELD_NAME} karakter"})
         with self.uow() as uow:
             s = uow.session
-            instance = self._visible_instance(s, instance_id, actor)
-            stage = instance.stage
-            if task_id is not None:
-                task = self._ready_task(s, task_id, actor, work=True)
-                if task.instance_id != instance_id:
-                    raise NotFound("Tugas tidak ditemukan")
-                stage = task.stage if task.stage is not None else stage
+            if task_id is None:
+                stage = self._visible_instance(s, instance_id, actor).stage
+            else:  # the task's read checks the case too; its stage, else the case's (_store_document)
+                stage = self._task_to_attach_to(s, instance_id, task_id, actor).stage
             upload = NewDocument(filename, content_type, content)
-            document_id = self._store_document(s, instance.id, stage, task_id, field, upload, user)
+            document_id = self._store_document(s, instance_id, stage, task_id, field, upload, user)
             uow.commit()
             return document_id
+
+    def _task_to_attach_to(self, s: Session, instance_id: int, task_id: str, actor: Actor | None):
+        """The ready task of this case a file is uploaded for. When it is not, a case the actor
+        cannot see is named first ("Kasus tidak ditemukan"), as it was checked first."""
+        try:
+            task = self._ready_task(s, task_id, actor, work=True, with_case=False)
+        except (NotFound, Conflict, Forbidden):
+            self._visible_instance(s, instance_id, actor)
+            raise
+        if task.instance_id != instance_id:
+            self._visible_instance(s, instance_id, actor)
+            raise NotFound("Tugas tidak ditemukan")
+        return task
 
     def _store_document(
         self,

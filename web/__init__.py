@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import Unavailable
 from engine.ids import MAX_ID
 
-from .formatting import format_size
-
 if TYPE_CHECKING:  # Flask is imported by `create_app`, not by every `web.*` import (the CLI's)
     from flask import Flask, Response
     from flask.typing import ResponseReturnValue
@@ -196,6 +194,8 @@ def _security_headers(response: Response) -> Response:
 def error_page(error: HTTPException) -> ResponseReturnValue:
     """The plain error page in Indonesian (a blueprint's own handler falls back to it)."""
     from flask import current_app, render_template
+
+    from .formatting import format_size
 
     code = error.code or 500
     title, message = ERROR_TEXT.get(code, (error.name, error.description or ""))

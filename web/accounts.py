@@ -10,9 +10,9 @@ import contextlib
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Select, select, update
 from sqlalchemy.orm import Session
 
 from engine.access import AccessPolicy
@@ -62,6 +62,7 @@ class UserInfo:
     active: bool
     email: str | None = None
     notify_mode: str = "each"
+    region_timezone: str | None = None  # the region's clock, which its people read times on
 
 
 def hash_password(password: str) -> str:
@@ -200,6 +201,43 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
+# An account with its region's name and clock, as one statement of plain rows (no ORM objects):
+# the session cookie's and the API token's user are read with it on every request.
+INFO_COLUMNS = (
+    User.id,
+    User.username,
+    User.name,
+    User.groups,
+    User.region_code,
+    User.active,
+    User.email,
+    User.notify_mode,
+    Region.name.label("region_name"),
+    Region.timezone.label("region_timezone"),
+)
+
+
+def info_select(*columns: Any) -> Select:
+    """`INFO_COLUMNS` (and `columns`) of users, their region joined."""
+    return select(*INFO_COLUMNS, *columns).outerjoin(Region, Region.code == User.region_code)
+
+
+def info_of(row: Row) -> UserInfo:
+    """A row of `info_select` as the account screens show."""
+    return UserInfo(
+        id=row.id,
+        username=row.username,
+        name=row.name,
+        groups=split_groups(row.groups),
+        region_code=row.region_code,
+        region_name=row.region_name,
+        active=row.active,
+        email=row.email,
+        notify_mode=row.notify_mode,
+        region_timezone=row.region_timezone,
+    )
+
+
 def user_info(session: Session, user: User) -> UserInfo:
     region = session.get(Region, user.region_code) if user.region_code else None
     return UserInfo(
@@ -212,6 +250,7 @@ def user_info(session: Session, user: User) -> UserInfo:
         active=user.active,
         email=user.email,
         notify_mode=user.notify_mode,
+        region_timezone=region.timezone if region else None,
     )
 
 

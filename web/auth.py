@@ -26,14 +26,14 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from sqlalchemy import bindparam
 
 from engine.access import Actor
-from engine.errors import NotFound
 from engine.models import User
 
 from . import throttle
-from .accounts import UserInfo, authenticate, end_sessions, user_info
-from .db import access, db, orchestrator
+from .accounts import UserInfo, authenticate, end_sessions, info_of, info_select, user_info
+from .db import NATIONAL_TIMEZONE, access, db, latest_deployment, orchestrator
 
 bp = Blueprint("auth", __name__)
 
@@ -87,14 +87,12 @@ class WebUser(UserMixin):
     def can_start_case(self) -> bool:
         """Whether the process this app serves lets this person start a case in their own region
         (the web starts a case where its starter works)."""
-        if self.info.region_code is None:
+        deployment = latest_deployment()
+        if self.info.region_code is None or deployment is None:  # no region, or not deployed yet
             return False
-        try:
-            return orchestrator().may_start(
-                self.actor, current_app.config["KSDPL_PROCESS_KEY"], self.info.region_code
-            )
-        except NotFound:  # not deployed yet
-            return False
+        return access().may_start(
+            self.actor, deployment.starter_groups, deployment.starter_users, self.info.region_code
+        )
 
 
 def _fingerprint(password_hash: str) -> str:
@@ -105,17 +103,23 @@ def _web_user(user: User) -> WebUser:
     return WebUser(user_info(db(), user), user.session_generation, _fingerprint(user.password_hash))
 
 
+_BY_ID = info_select(User.locked_at, User.session_generation, User.password_hash).where(
+    User.id == bindparam("id")
+)
+
+
 def _load_user(user_id: str) -> WebUser | None:
-    """The cookie's user while its session is still valid: same generation, same password."""
+    """The cookie's user while its session is still valid: same generation, same password. One
+    statement on every request (the account with its region's name and clock)."""
     parts = user_id.split(":")
     if len(parts) != 3 or not all(p.isdigit() for p in parts[:2]) or len(parts[0]) > 10:
         return None
-    user = db().get(User, int(parts[0]))
-    if user is None or not user.active or user.locked_at is not None:
+    row = db().connection().execute(_BY_ID, {"id": int(parts[0])}).first()
+    if row is None or not row.active or row.locked_at is not None:
         return None
-    if str(user.session_generation) != parts[1] or _fingerprint(user.password_hash) != parts[2]:
+    if str(row.session_generation) != parts[1] or _fingerprint(row.password_hash) != parts[2]:
         return None
-    return _web_user(user)
+    return WebUser(info_of(row), row.session_generation, _fingerprint(row.password_hash))
 
 
 def safe_next(target: str | None) -> str:
@@ -192,6 +196,7 @@ def _require_login() -> ResponseReturnValue | None:
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     g.actor = current_user.actor
+    g.viewer_tz = current_user.info.region_timezone or NATIONAL_TIMEZONE  # `viewer_timezone`
     return None
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, offered_to, visible_instances
@@ -199,15 +199,22 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
     return CasePage(rows, total, page, pages)
 
 
+_NEXT_DUE = (
+    select(Task.instance_id, func.min(Task.due_at))
+    .where(
+        Task.instance_id.in_(bindparam("ids", expanding=True)),
+        Task.status == "ready",
+        Task.due_at.is_not(None),
+    )
+    .group_by(Task.instance_id)
+)
+
+
 def _next_due(session: Session, ids: list[int]) -> dict[int, datetime]:
     """The soonest deadline of a ready task, for the cases of one page (one grouped query)."""
     if not ids:
         return {}
-    rows = session.execute(
-        select(Task.instance_id, func.min(Task.due_at))
-        .where(Task.instance_id.in_(ids), Task.status == "ready", Task.due_at.is_not(None))
-        .group_by(Task.instance_id)
-    ).all()
+    rows = session.execute(_NEXT_DUE, {"ids": ids}).all()
     return {instance_id: due for instance_id, due in rows}
 
 

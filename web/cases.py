@@ -39,7 +39,7 @@ from engine.service import NewDocument, StepResult
 
 from . import caselist, views
 from .accounts import display_names
-from .db import access, db, fresh, latest_stages, orchestrator, viewer_timezone
+from .db import access, db, fresh, latest_deployment, latest_stages, orchestrator, viewer_timezone
 from .formatting import deadline, format_datetime, format_size, groups_label, lower_first, stage_label
 from .uploads import ACCEPT, KINDS_LABEL, UploadRefused, read_upload
 
@@ -557,7 +557,8 @@ def cases() -> ResponseReturnValue:
     page = caselist.case_page(session, g.actor, query, now)
     due = [(row.id, row.next_due_at, row.region_code) for row in page.rows]
     kind_field = orchestrator().registry.list_columns.get("kind")
-    start_fields = _start_form_by_key(current_app.config["KSDPL_PROCESS_KEY"])
+    latest = latest_deployment()
+    start_fields = latest.start_form if latest is not None else []
     options = next((f.get("options") for f in start_fields if f.get("id") == kind_field), None)
     kinds = caselist.kinds(session, options)
     return render_template(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.access import AccessPolicy
 from engine.errors import NotFound, Unavailable
 from engine.models import Region
+from engine.parser import ParsedDeployment
 from engine.service import Orchestrator
 
 log = logging.getLogger(__name__)
@@ -25,12 +26,21 @@ def orchestrator() -> Orchestrator:
     return current_app.extensions["ksdpl"]
 
 
+def latest_deployment() -> ParsedDeployment | None:
+    """The newest version of the app's process (None before it is deployed), looked up once per
+    request in its read session: the menu, the inbox's stage list and the case list all ask."""
+    if "ksdpl_latest" not in g:
+        try:
+            g.ksdpl_latest = orchestrator().latest(current_app.config["KSDPL_PROCESS_KEY"], db())[1]
+        except NotFound:
+            g.ksdpl_latest = None
+    return g.ksdpl_latest
+
+
 def latest_stages() -> dict[int, str]:
     """The stages the newest version of the app's process names (empty before it is deployed)."""
-    try:
-        return orchestrator().latest(current_app.config["KSDPL_PROCESS_KEY"])[1].stages
-    except NotFound:
-        return {}
+    deployment = latest_deployment()
+    return deployment.stages if deployment is not None else {}
 
 
 def access() -> AccessPolicy:
@@ -50,7 +60,8 @@ NATIONAL_TIMEZONE = "Asia/Jakarta"  # WIB: national offices read every time on J
 
 
 def viewer_timezone() -> str:
-    """The zone the person reading reads times in: their region's, WIB for national accounts."""
+    """The zone the person reading reads times in: their region's, WIB for national accounts
+    (set with the logged-in account by `auth`, which reads it with the account)."""
     if "viewer_tz" not in g:
         actor = g.get("actor")
         code = actor.region_code if actor is not None else None
@@ -64,6 +75,7 @@ def fresh() -> Session:
     session = db()
     session.rollback()
     session.expire_all()
+    g.pop("ksdpl_latest", None)
     return session
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from engine.clock import clock
 from engine.delivery import NOTIFY_MODES, DeliverySettings, failures, link_path, pending_count, retry_email
@@ -42,15 +42,14 @@ class NotificationRow:
     link: str
 
 
+# Built once: the bell asks on every page.
+_UNREAD = select(func.count(Notification.id)).where(
+    Notification.user_id == bindparam("user"), Notification.read_at.is_(None)
+)
+
+
 def unread_count(user_id: int) -> int:
-    return (
-        db().scalar(
-            select(func.count(Notification.id)).where(
-                Notification.user_id == user_id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
-    )
+    return db().scalar(_UNREAD, {"user": user_id}) or 0
 
 
 def _bell() -> dict[str, int]:

@@ -16,9 +16,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.clock import clock
-from engine.models import ApiToken, Region, User
+from engine.models import ApiToken, User
 
-from .accounts import AccountError, UserInfo, split_groups
+from .accounts import AccountError, UserInfo, info_of, info_select
 
 PREFIX = "ksdpl_"
 
@@ -90,19 +90,8 @@ def list_tokens(session: Session, username: str | None = None) -> list[TokenInfo
 
 
 _BY_TOKEN = (
-    select(
-        User.id,
-        User.username,
-        User.name,
-        User.groups,
-        User.region_code,
-        User.active,
-        User.email,
-        User.notify_mode,
-        Region.name.label("region_name"),
-    )
+    info_select()
     .join(ApiToken, ApiToken.user_id == User.id)
-    .outerjoin(Region, Region.code == User.region_code)
     .where(ApiToken.token_sha256 == bindparam("digest"), ApiToken.revoked_at.is_(None), User.active.is_(True))
 )
 
@@ -113,16 +102,4 @@ def user_for_token(session: Session, token: str) -> UserInfo | None:
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
     row = session.connection().execute(_BY_TOKEN, {"digest": _digest(token)}).first()
-    if row is None:
-        return None
-    return UserInfo(
-        id=row.id,
-        username=row.username,
-        name=row.name,
-        groups=split_groups(row.groups),
-        region_code=row.region_code,
-        region_name=row.region_name,
-        active=row.active,
-        email=row.email,
-        notify_mode=row.notify_mode,
-    )
+    return info_of(row) if row is not None else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, candidate_of, visible_instances
@@ -90,17 +90,51 @@ def region_view(session: Session, code: str | None) -> RegionView:
     return RegionView(region.code, region.name, region.level, region.timezone)
 
 
+# A region's overrides with the national ones (`region`: None reads the national ones alone).
+_OVERRIDES = (
+    select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description)
+    .where((CalendarOverride.region_code.is_(None)) | (CalendarOverride.region_code == bindparam("region")))
+    .order_by(CalendarOverride.region_code.is_not(None))
+)
+
+
 def calendar_for(session: Session, region_code: str | None) -> WorkingCalendar:
     """National plus regional operator overrides; the region's own entries win."""
-    rows = session.execute(
-        select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description)
-        .where((CalendarOverride.region_code.is_(None)) | (CalendarOverride.region_code == region_code))
-        .order_by(CalendarOverride.region_code.is_not(None))
-    ).all()
+    rows = session.execute(_OVERRIDES, {"region": region_code}).all()
     return WorkingCalendar(
         {row.day: row.is_holiday for row in rows},
         {row.day: row.description for row in rows if row.description},
     )
+
+
+def calendars_for(session: Session, codes: list[str | None]) -> dict[str | None, WorkingCalendar]:
+    """Each region's working calendar (national overrides, its own winning) and the national one
+    under None, from one query."""
+    wanted = [code for code in codes if code]
+    rows = session.execute(
+        select(
+            CalendarOverride.region_code,
+            CalendarOverride.day,
+            CalendarOverride.is_holiday,
+            CalendarOverride.description,
+        ).where(or_(CalendarOverride.region_code.is_(None), CalendarOverride.region_code.in_(wanted)))
+    ).all()
+    national = [row for row in rows if row.region_code is None]
+    own: dict[str, list] = defaultdict(list)
+    for row in rows:
+        if row.region_code is not None:
+            own[row.region_code].append(row)
+
+    def build(entries) -> WorkingCalendar:
+        return WorkingCalendar(
+            {row.day: row.is_holiday for row in entries},
+            {row.day: row.description for row in entries if row.description},
+        )
+
+    result: dict[str | None, WorkingCalendar] = {None: build(national)}
+    for code in wanted:
+        result[code] = build(national + own[code]) if own[code] else result[None]
+    return result
 
 
 def list_deadlines(
@@ -109,6 +143,7 @@ def list_deadlines(
     """For a list page: each row's deadline (working days on its region's calendar) and its
     instant on the viewer's clock, so a list reads in one zone. `rows`: (id, due_at, region)."""
     regions = _Regions(session)
+    regions.preload({code for _row_id, due_at, code in rows if due_at is not None})
     result = {}
     for row_id, due_at, code in rows:
         found = regions.deadline(due_at, code, now)
@@ -125,6 +160,22 @@ class _Regions:
         self._viewer_tz = viewer_tz
         self._regions: dict[str | None, RegionView] = {}
         self._calendars: dict[str | None, WorkingCalendar] = {}
+
+    def preload(self, codes: set[str | None]) -> None:
+        """The regions and calendars of a list's rows in two statements, not two per region (a
+        national person's case list shows cases of many regions)."""
+        wanted = sorted(code for code in codes if code and code not in self._regions)
+        if not wanted:
+            return
+        found = {
+            row.code: RegionView(row.code, row.name, row.level, row.timezone)
+            for row in self._session.execute(
+                select(Region.code, Region.name, Region.level, Region.timezone).where(Region.code.in_(wanted))
+            )
+        }
+        for code in wanted:
+            self._regions[code] = found.get(code) or RegionView(code, code, None, DEFAULT_TIMEZONE)
+        self._calendars |= calendars_for(self._session, wanted)
 
     def region(self, code: str | None) -> RegionView:
         if code not in self._regions:

@@ -295,6 +295,38 @@ def test_documents_belong_to_their_case(deployed):
         deployed.add_document(b, "x.pdf", "application/pdf", b"x", actor=actor("z", "pemda", "9171"))
 
 
+def test_a_file_for_a_task_is_checked_against_its_case_the_task_and_the_actor(deployed):
+    from engine.models import Document
+
+    a, b = start(deployed), start(deployed)
+    [draft] = ready(deployed, a)
+    pemda = actor("budi", "pemda", "3171")
+    doc = deployed.add_document(a, "draf.pdf", "application/pdf", b"%PDF-1.4 x", pemda, draft.id, "lampiran")
+    with deployed.session() as s:
+        stored = s.get(Document, doc)
+        assert (stored.instance_id, stored.task_id, stored.field, stored.uploaded_by) == (
+            a,
+            draft.id,
+            "lampiran",
+            "budi",
+        )
+        assert stored.stage == draft.stage == s.get(Instance, a).stage
+    upload = ("x.pdf", "application/pdf", b"%PDF-1.4 x")
+    with pytest.raises(NotFound, match="Tugas tidak ditemukan"):  # another case's task
+        deployed.add_document(b, *upload, pemda, draft.id)
+    with pytest.raises(NotFound, match="Kasus tidak ditemukan"):  # no such case: named first
+        deployed.add_document(b + 1000, *upload, pemda, draft.id)
+    with pytest.raises(NotFound, match="Kasus tidak ditemukan"):  # another region's case
+        deployed.add_document(a, *upload, actor("z", "pemda", "9171"), draft.id)
+    with pytest.raises(Forbidden):  # not a group the task is offered to
+        deployed.add_document(a, *upload, actor("k", "kemendagri"), draft.id)
+    deployed.complete_task(draft.id, {"isi": "isi", "jumlah": "2"}, user="budi")
+    with pytest.raises(Conflict, match="sudah diselesaikan"):
+        deployed.add_document(a, *upload, pemda, draft.id)
+    with deployed.session() as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == 1
+
+
 def test_two_writers_on_one_case_exactly_one_wins(deployed):
     instance_id = start(deployed)
     [draft] = ready(deployed, instance_id)

@@ -22,7 +22,7 @@ from engine.calendar import local_today
 from engine.clock import clock
 from engine.errors import ValidationFailed
 from engine.models import AuditEvent, Document, Instance, Job, OutboxMessage, Task, Timer
-from engine.service import Orchestrator, RunReport, StepResult
+from engine.service import NewDocument, Orchestrator, RunReport, StepResult
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -70,6 +70,13 @@ def placeholder(field: Mapping[str, Any]) -> str:
 class Case:
     """One KSDPL case and the clock, as a test sees them."""
 
+    # Note the case's stage after each command (`stages`, a read per command): tests check the
+    # path by it; a client of the product (bench/throughput.py) does not keep it.
+    notes_stages = True
+    # Send the files with the completion (`complete_task(documents=...)`, as the web's task form and
+    # the API's multipart completion do) instead of uploading each first (`add_document`).
+    files_with_completion = False
+
     def __init__(self, orch: Orchestrator, instance_id: int, timezone: str) -> None:
         self.orch = orch
         self.id = instance_id
@@ -91,19 +98,28 @@ class Case:
         return local_today(clock.now(), self.timezone)
 
     # --- commands -------------------------------------------------------------------------------
-    def form_values(self, task: Task, given: Mapping[str, Any]) -> dict[str, str]:
-        """The strings a browser would post for `task`, with `given` typed in by the user."""
-        known = self.variables()
+    def form_values(
+        self,
+        task: Task,
+        given: Mapping[str, Any],
+        known: Mapping[str, Any] | None = None,
+        files: dict[str, NewDocument] | None = None,
+    ) -> dict[str, str]:
+        """The strings a browser would post for `task`, with `given` typed in by the user; `known`:
+        the case's variables the form is pre-filled with (read here when not given). A file is
+        uploaded first, its id posted; with `files`, put there to be sent with the completion."""
+        known = self.variables() if known is None else known
+        fields = json.loads(task.form)
         posted: dict[str, str] = {}
-        for field in json.loads(task.form):
+        for field in fields:
             field_id, kind = field["id"], field["type"]
             required = "required" in field["constraints"]
             if field_id in given:
                 value = given[field_id]
                 if kind == "file" and isinstance(value, bytes):
-                    value = self.upload(task, field_id, value)
+                    value = self.upload(task, field_id, value, files)
             elif kind == "file":
-                value = self.upload(task, field_id, PDF) if required else None
+                value = self.upload(task, field_id, PDF, files) if required else None
             elif known.get(field_id) is not None and field_id not in DECISIONS:
                 value = known[field_id]  # pre-filled from the case
             elif kind == "boolean" or not required:
@@ -114,14 +130,19 @@ class Case:
                 value = placeholder(field)
             else:
                 raise AssertionError(f"{task.bpmn_id}: the test must choose {field_id} ({kind})")
-            if kind == "boolean" and not value:
-                continue  # an unticked checkbox sends nothing
+            if (kind == "boolean" and not value) or (files is not None and field_id in files):
+                continue  # an unticked checkbox sends nothing; a file goes with the completion
             posted[field_id] = as_browser_value(value)
-        unknown = set(given) - {field["id"] for field in json.loads(task.form)}
+        unknown = set(given) - {field["id"] for field in fields}
         assert not unknown, f"{task.bpmn_id} has no fields {sorted(unknown)}"
         return posted
 
-    def upload(self, task: Task, field_id: str, content: bytes) -> int:
+    def upload(
+        self, task: Task, field_id: str, content: bytes, files: dict[str, NewDocument] | None = None
+    ) -> int | None:
+        if files is not None:
+            files[field_id] = NewDocument(f"{field_id}.pdf", "application/pdf", content)
+            return None
         return self.orch.add_document(
             self.id,
             f"{field_id}.pdf",
@@ -133,15 +154,17 @@ class Case:
         )
 
     def complete(self, bpmn_id: str, user: str = "uji", **values: Any) -> StepResult:
-        task = self.task(bpmn_id)
-        result = self.orch.complete_task(task.id, self.form_values(task, values), user=user)
+        task, known = self.task_page(bpmn_id)
+        files: dict[str, NewDocument] | None = {} if self.files_with_completion else None
+        posted = self.form_values(task, values, known, files)
+        result = self.orch.complete_task(task.id, posted, user=user, documents=files or None)
         self._note_stage()
         return result
 
     def refused(self, bpmn_id: str, **values: Any) -> dict[str, str]:
         """Submit a form the engine must refuse; check nothing changed and return the messages."""
-        task = self.task(bpmn_id)
-        posted = self.form_values(task, values)  # uploads first: a browser uploads before it submits
+        task, known = self.task_page(bpmn_id)
+        posted = self.form_values(task, values, known)  # uploads first: a browser uploads before it submits
         before = self.snapshot()
         with pytest.raises(ValidationFailed) as refusal:
             self.orch.complete_task(task.id, posted, user="uji")
@@ -181,6 +204,8 @@ class Case:
         return report
 
     def _note_stage(self) -> None:
+        if not self.notes_stages:
+            return
         stage = self.instance().stage
         if not self.stages or self.stages[-1] != stage:
             self.stages.append(stage)
@@ -200,9 +225,19 @@ class Case:
         return [task.bpmn_id for task in self.ready()]
 
     def task(self, bpmn_id: str) -> Task:
-        matching = [task for task in self.ready() if task.bpmn_id == bpmn_id]
-        assert len(matching) == 1, f"ready tasks: {self.ready_ids()}, not {bpmn_id}"
-        return matching[0]
+        return self.task_page(bpmn_id)[0]
+
+    def task_page(self, bpmn_id: str) -> tuple[Task, dict[str, Any]]:
+        """The one ready task with this BPMN id and its case's variables, read together as the
+        task's page reads them (one statement)."""
+        with self.orch.session() as s:
+            rows = s.execute(
+                select(Task, Instance.variables)
+                .join(Instance, Instance.id == Task.instance_id)
+                .where(Task.instance_id == self.id, Task.status == "ready", Task.bpmn_id == bpmn_id)
+            ).all()
+        assert len(rows) == 1, f"ready tasks: {self.ready_ids()}, not {bpmn_id}"
+        return rows[0][0], json.loads(rows[0][1])
 
     def instance(self) -> Instance:
         with self.orch.session() as s:

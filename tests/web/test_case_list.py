@@ -146,6 +146,27 @@ def test_the_list_reads_no_case_state_or_variables(orch, login, cases, app):
     assert any("count(*)" in s.lower() for s in listing)
 
 
+def test_a_national_list_reads_regions_and_calendars_once_for_the_page(orch, login, cases):
+    """Cases of Kota A and Kota B: one statement for their regions and one for their calendars,
+    not two per region (a national list shows cases of many regions)."""
+    client = login("kemendagri")
+    client.get("/kasus")
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    target = _engine_of(orch)
+    event.listen(target, "before_cursor_execute", record)
+    try:
+        page = text_of(client.get("/kasus"))
+    finally:
+        event.remove(target, "before_cursor_execute", record)
+    assert "3 Mei 2027 pukul 09.00 WIB" in page  # the deadlines are still there
+    assert sum("FROM regions" in s for s in statements) == 1, statements
+    assert sum("FROM calendar_overrides" in s for s in statements) == 1, statements
+
+
 def _engine_of(orch):
     with orch.session() as s:
         return s.get_bind()

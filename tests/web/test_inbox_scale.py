@@ -332,11 +332,33 @@ def test_counts_stop_at_the_cap_and_say_more(orch, login, monkeypatch):
     start_many(orch, 2)
     with orch.session() as s:
         page = inbox_page(s, actor("pemda_a"), clock.now(), InboxQuery(), stages=[2])
-    assert (page.total, page.counts["semua"], page.stage_counts[2], page.pages) == (4, 4, 4, None)
+    # the stage list has its own cap (STAGE_COUNT_CAP, 100): 5 is under it
+    assert (page.total, page.counts["semua"], page.stage_counts[2], page.pages) == (4, 4, 5, None)
     assert len(page.rows) == 5 and not page.has_next  # the rows are all there, only counts stop
     text = client.get("/").get_data(as_text=True)
     assert "lebih dari 3 tugas" in text
     inbox_query._statements.cache_clear()
+
+
+def test_stage_counts_stop_at_their_own_lower_cap(orch, login, monkeypatch):
+    """The stage list counts to STAGE_COUNT_CAP ("lebih dari 100"), the tabs and the pager of a
+    chosen stage to COUNT_CAP: the nine stage counts stay cheap in a region with many tasks."""
+    import web.inbox_query as inbox_query
+
+    monkeypatch.setattr(inbox_query, "STAGE_COUNT_CAP", 2)
+    inbox_query._statements.cache_clear()  # the caps are built into the statements
+    try:
+        start_many(orch, 3)
+        with orch.session() as s:
+            page = inbox_page(s, actor("pemda_a"), clock.now(), InboxQuery(), stages=[2])
+            chosen = inbox_page(s, actor("pemda_a"), clock.now(), InboxQuery(stage=2), stages=[2])
+        assert (page.total, page.counts["semua"], page.stage_counts[2]) == (3, 3, 3)  # 3: more than 2
+        assert (chosen.matching, chosen.pages, len(chosen.rows)) == (3, 1, 3)  # the pager counts on
+        text = login("pemda_a").get("/").get_data(as_text=True)
+        assert re.search(r"<option value=\"2\">2\. [^<]+ \(lebih dari 2\)</option>", text)
+        assert "3 tugas" in text
+    finally:
+        inbox_query._statements.cache_clear()
 
 
 def test_counts_and_pages_count_a_task_offered_several_ways_once(orch):

@@ -190,7 +190,7 @@ class Deployments:
 
     def _latest(self, s: Session, key: str) -> Row[tuple[int, int]]:
         """The newest version's id and number: only these two columns, not its files (the whole
-        BPMN, about 140 KB for KSDPL), as pages ask for it on every request."""
+        BPMN, which can be 100 KB and more), as pages ask for it on every request."""
         definition = s.execute(_LATEST, {"key": key}).first()
         if definition is None:
             raise NotFound(f"Proses '{key}' belum di-deploy")

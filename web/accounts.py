@@ -239,23 +239,12 @@ def info_of(row: Row) -> UserInfo:
 
 
 def user_info(session: Session, user: User) -> UserInfo:
-    region = session.get(Region, user.region_code) if user.region_code else None
-    return UserInfo(
-        id=user.id,
-        username=user.username,
-        name=user.name,
-        groups=split_groups(user.groups),
-        region_code=user.region_code,
-        region_name=region.name if region else None,
-        active=user.active,
-        email=user.email,
-        notify_mode=user.notify_mode,
-        region_timezone=region.timezone if region else None,
-    )
+    return info_of(session.execute(info_select().where(User.id == user.id)).one())
 
 
 def list_users(session: Session) -> list[UserInfo]:
-    return [user_info(session, user) for user in session.scalars(select(User).order_by(User.username))]
+    """Every account with its region, in one statement (not one region read per account)."""
+    return [info_of(row) for row in session.execute(info_select().order_by(User.username))]
 
 
 def display_names(session: Session, usernames: set[str | None]) -> dict[str, str]:

@@ -6,7 +6,7 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from werkzeug.datastructures import FileStorage
 
 from engine.calendar import WorkingCalendar
@@ -151,6 +151,31 @@ def test_create_user_and_authenticate(orch):
         assert info.region_name == "Kota A" and who.region_code == "32.73" and not who.national
         assert display_names(s, {"rina.bandung", "siapa", None}) == {"rina.bandung": "Rina", "siapa": "siapa"}
         assert display_names(s, set()) == {}
+
+
+def test_the_account_list_reads_users_and_their_regions_in_one_statement(orch):
+    """The console's account list: one statement, not a region read per account."""
+    with orch.uow() as uow:
+        for username, region in (("satu", "32.73"), ("dua", "91.71"), ("tiga", None)):
+            group = "pemda" if region else "kemendagri"
+            create_user(uow.session, username, username, [group], "rahasia-123", region, KSDPL_ACCESS)
+        uow.commit()
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with orch.session() as s:
+        s.connection()  # the session's own set-up is not the list's
+        engine = s.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            users = {u.username: u for u in list_users(s)}
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 1, statements
+    assert users["satu"].region_name == "Kota A" and users["dua"].region_name == "Kota B"
+    assert users["tiga"].region_name is None and users["satu"].region_timezone
 
 
 def test_a_weak_hash_is_upgraded_on_login(orch):

@@ -47,7 +47,6 @@ from .letters import Letters
 from .metrics import STEP_SECONDS
 from .models import (
     AuditEvent,
-    CalendarOverride,
     Comment,
     Document,
     Instance,
@@ -66,6 +65,7 @@ from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, joined_sessions, make_engine, read_session
 from .text import multi_line, single_line
+from .views import calendars_for
 from .writes import Writes
 
 __all__ = [
@@ -154,14 +154,7 @@ class CalendarCache:
         entry = self._entries.get(region_code)
         if entry is not None and entry[0] == version:
             return entry[1]
-        rows = s.execute(
-            select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description)
-            .where(CalendarOverride.region_code.is_(None) | (CalendarOverride.region_code == region_code))
-            .order_by(CalendarOverride.region_code.is_not(None))  # a region's own entry wins
-        ).all()
-        calendar = WorkingCalendar(
-            {r.day: r.is_holiday for r in rows}, {r.day: r.description for r in rows if r.description}
-        )
+        calendar = calendars_for(s, [region_code])[region_code]
         self._entries[region_code] = (version, calendar)
         return calendar
 

@@ -6,14 +6,50 @@ Nothing here deserialises a workflow: lists and details come from indexed rows.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .access import Actor, offered_to, visible_instances
-from .models import AuditEvent, Incident, Instance, Job, Region, Task, TaskCandidate, Timer
+from .calendar import WorkingCalendar
+from .models import AuditEvent, CalendarOverride, Incident, Instance, Job, Region, Task, TaskCandidate, Timer
+
+# The operators' overrides of the national ones and of some regions (built once: steps and pages ask).
+_OVERRIDES = select(
+    CalendarOverride.region_code,
+    CalendarOverride.day,
+    CalendarOverride.is_holiday,
+    CalendarOverride.description,
+).where(
+    or_(
+        CalendarOverride.region_code.is_(None),
+        CalendarOverride.region_code.in_(bindparam("codes", expanding=True)),
+    )
+)
+
+
+def calendars_for(session: Session, codes: Iterable[str | None]) -> dict[str | None, WorkingCalendar]:
+    """Each region's working calendar (the national overrides, its own winning) and the national
+    one under None, from one query: the only place calendars are read from the database."""
+    wanted = sorted({code for code in codes if code})
+    national, own = [], defaultdict(list)
+    for row in session.execute(_OVERRIDES, {"codes": wanted}):
+        (national if row.region_code is None else own[row.region_code]).append(row)
+
+    def build(entries) -> WorkingCalendar:
+        return WorkingCalendar(
+            {row.day: row.is_holiday for row in entries},
+            {row.day: row.description for row in entries if row.description},
+        )
+
+    result: dict[str | None, WorkingCalendar] = {None: build(national)}
+    for code in wanted:
+        result[code] = build(national + own[code]) if own[code] else result[None]
+    return result
 
 
 def _iso(value) -> str | None:

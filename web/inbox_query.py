@@ -43,10 +43,11 @@ from sqlalchemy.sql.functions import FunctionElement
 from engine.access import Actor
 from engine.calendar import TIMEZONES, WorkingCalendar, local_today, start_of_day
 from engine.models import CalendarOverride, Instance, Region, Task, TaskCandidate
+from engine.views import calendars_for
 
 from .accounts import display_names
 from .formatting import DUE_SOON_WORKING_DAYS, Deadline, deadline
-from .views import DEFAULT_TIMEZONE, RegionView, calendars_for
+from .views import DEFAULT_TIMEZONE, RegionView
 
 PAGE_SIZE = 25
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, candidate_of, visible_instances
@@ -21,7 +21,6 @@ from engine.calendar import WorkingCalendar
 from engine.forms import display_value
 from engine.models import (
     AuditEvent,
-    CalendarOverride,
     Comment,
     Document,
     Incident,
@@ -32,6 +31,7 @@ from engine.models import (
     Timer,
 )
 from engine.registry import HandlerRegistry
+from engine.views import calendars_for
 
 from .accounts import display_names
 from .formatting import Deadline, deadline, due_label, format_datetime, groups_label
@@ -90,51 +90,9 @@ def region_view(session: Session, code: str | None) -> RegionView:
     return RegionView(region.code, region.name, region.level, region.timezone)
 
 
-# A region's overrides with the national ones (`region`: None reads the national ones alone).
-_OVERRIDES = (
-    select(CalendarOverride.day, CalendarOverride.is_holiday, CalendarOverride.description)
-    .where((CalendarOverride.region_code.is_(None)) | (CalendarOverride.region_code == bindparam("region")))
-    .order_by(CalendarOverride.region_code.is_not(None))
-)
-
-
 def calendar_for(session: Session, region_code: str | None) -> WorkingCalendar:
     """National plus regional operator overrides; the region's own entries win."""
-    rows = session.execute(_OVERRIDES, {"region": region_code}).all()
-    return WorkingCalendar(
-        {row.day: row.is_holiday for row in rows},
-        {row.day: row.description for row in rows if row.description},
-    )
-
-
-def calendars_for(session: Session, codes: list[str | None]) -> dict[str | None, WorkingCalendar]:
-    """Each region's working calendar (national overrides, its own winning) and the national one
-    under None, from one query."""
-    wanted = [code for code in codes if code]
-    rows = session.execute(
-        select(
-            CalendarOverride.region_code,
-            CalendarOverride.day,
-            CalendarOverride.is_holiday,
-            CalendarOverride.description,
-        ).where(or_(CalendarOverride.region_code.is_(None), CalendarOverride.region_code.in_(wanted)))
-    ).all()
-    national = [row for row in rows if row.region_code is None]
-    own: dict[str, list] = defaultdict(list)
-    for row in rows:
-        if row.region_code is not None:
-            own[row.region_code].append(row)
-
-    def build(entries) -> WorkingCalendar:
-        return WorkingCalendar(
-            {row.day: row.is_holiday for row in entries},
-            {row.day: row.description for row in entries if row.description},
-        )
-
-    result: dict[str | None, WorkingCalendar] = {None: build(national)}
-    for code in wanted:
-        result[code] = build(national + own[code]) if own[code] else result[None]
-    return result
+    return calendars_for(session, [region_code])[region_code]
 
 
 def list_deadlines(

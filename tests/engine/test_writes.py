@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine.models import AuditEvent, OutboxMessage
 from engine.notices import OUTBOX, message
 from engine.service import AUDIT
 from engine.store import make_engine
 from engine.writes import Writes
+from tests.statements import statements_sent
 
 AT = datetime(2027, 1, 4, 2, tzinfo=UTC)
 
@@ -29,9 +30,7 @@ def _audit(action: str) -> dict:
 
 def test_rows_keep_their_order_and_defaults_in_one_round_trip(db_url):
     engine = make_engine(db_url)
-    sent: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
-    with engine.begin() as conn:
+    with statements_sent(engine) as sent, engine.begin() as conn:
         writes = Writes(conn)
         writes.execute(AUDIT, {**_audit("complete"), "detail": "{}"})
         writes.execute(OUTBOX, [message(f"k{n}", "tugas", f"Tugas {n}") for n in range(3)])

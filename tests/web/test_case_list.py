@@ -6,9 +6,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 
 from engine.clock import clock
+from tests.statements import statements_sent
 from tests.web.conftest import MONDAY, actor, start_case, text_of, to_dprd
 from web import caselist
 
@@ -127,18 +128,9 @@ def test_a_national_user_reads_every_time_in_one_zone(orch, login, cases):
 
 def test_the_list_reads_no_case_state_or_variables(orch, login, cases, app):
     client = login("kemendagri")
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    target = _engine_of(orch)
-    event.listen(target, "before_cursor_execute", record)
-    try:
+    with statements_sent(_engine_of(orch)) as statements:
         assert client.get("/kasus?q=kota&terlambat=1&saya=1&urut=mitra").status_code == 200
         assert client.get("/kasus").status_code == 200
-    finally:
-        event.remove(target, "before_cursor_execute", record)
     listing = [s for s in statements if "FROM instances" in s]
     assert listing, statements
     for statement in listing:
@@ -151,17 +143,8 @@ def test_a_national_list_reads_regions_and_calendars_once_for_the_page(orch, log
     not two per region (a national list shows cases of many regions)."""
     client = login("kemendagri")
     client.get("/kasus")
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    target = _engine_of(orch)
-    event.listen(target, "before_cursor_execute", record)
-    try:
+    with statements_sent(_engine_of(orch)) as statements:
         page = text_of(client.get("/kasus"))
-    finally:
-        event.remove(target, "before_cursor_execute", record)
     assert "3 Mei 2027 pukul 09.00 WIB" in page  # the deadlines are still there
     assert sum("FROM regions" in s for s in statements) == 1, statements
     assert sum("FROM calendar_overrides" in s for s in statements) == 1, statements

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 
 from engine.access import candidate_of, visible_instances
 from engine.clock import clock
@@ -17,6 +16,7 @@ from engine.models import CalendarOverride, Instance, Task, TaskCandidate
 from engine.service import Orchestrator
 from engine.store import alembic_config
 from engine.views import list_instances, list_tasks
+from tests.statements import statements_sent
 from tests.web.conftest import (
     KOTA_A,
     KOTA_B,
@@ -208,24 +208,6 @@ def every_row(s, who, now, name: str) -> tuple[list, dict[str, int]]:
     return rows, first.counts
 
 
-class _Statements:
-    """Every SELECT sent to the database while it listens."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            self.seen.append(statement)
-
-    def __enter__(self) -> _Statements:
-        event.listen(Engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        event.remove(Engine, "before_cursor_execute", self)
-
-
 def _reads_whole(statement: str, column: str) -> bool:
     """The statement selects the column itself, not one value extracted from it in SQL."""
     return bool(re.search(rf"(?<!json_extract\()(?<!CAST\(){re.escape(column)}\b", statement))
@@ -235,15 +217,16 @@ def test_lists_never_read_case_state_variables_or_forms(orch, login):
     start_many(orch, 3)
     start_case(orch, "pemda_b")
     client = login("pemda_a")
-    with _Statements() as listened:
+    with statements_sent() as sent:
         for url in ("/", "/?filter=segera&q=kerja", "/?filter=saya&tahap=2&urut=terbaru", "/?hal=2"):
             assert client.get(url).status_code == 200
         with orch.session() as s:
             assert len(list_tasks(s, actor=actor("pemda_a")).rows) == 3
             assert len(list_tasks(s, group="pemda", limit=2).rows) == 2
             assert list_instances(s, limit=2).total == 4
-    assert any("task_candidates" in statement for statement in listened.seen)
-    for statement in listened.seen:
+    listened = [statement for statement in sent if statement.lstrip().upper().startswith("SELECT")]
+    assert any("task_candidates" in statement for statement in listened)
+    for statement in listened:
         for column in ("instances.state", "instances.variables", "tasks.form", "tasks.submitted"):
             assert not _reads_whole(statement, column), (column, statement)
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from engine.clock import clock
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.models import Comment, TaskDraft
+from tests.statements import statements_sent
 from tests.web.conftest import MONDAY, actor, app_config, ready_task, snapshot, start_case, text_of
 from tests.web.test_tasks import field_error, form_data, input_value
 from web import create_app
@@ -166,7 +167,6 @@ def test_over_the_request_limit_the_form_comes_back_with_the_draft_and_the_messa
 
 def test_closing_tasks_deletes_drafts_only_when_there_are_some(orch, penjajakan):
     """The step reads whether the case has drafts with the case (no extra statement on the hot path)."""
-    from sqlalchemy import event
 
     from tests.web.conftest import PENJAJAKAN as VALUES
     from tests.web.conftest import add_pdf
@@ -174,13 +174,7 @@ def test_closing_tasks_deletes_drafts_only_when_there_are_some(orch, penjajakan)
     case, task_id = penjajakan
     with orch.session() as s:
         engine = s.get_bind()
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(engine) as statements:
         document = add_pdf(orch, case, task_id)
         orch.complete_task(task_id, {**VALUES, "kajian": str(document)}, actor("pemda_a"))
         # on PostgreSQL inside the step's one statement of writes (engine/writes.py)
@@ -190,6 +184,4 @@ def test_closing_tasks_deletes_drafts_only_when_there_are_some(orch, penjajakan)
         statements.clear()
         orch.cancel(case, actor("operator"))  # closing the task any way ends its drafts
         assert [s for s in statements if "DELETE FROM task_drafts" in s]
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert drafts(orch) == 0

@@ -6,11 +6,12 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from engine.calendar import WorkingCalendar
 from engine.models import User
+from tests.statements import statements_sent
 from tests.web.conftest import KSDPL_ACCESS
 from web.accounts import AccountError, authenticate, create_user, display_names, list_users, set_password
 from web.formatting import (
@@ -160,19 +161,10 @@ def test_the_account_list_reads_users_and_their_regions_in_one_statement(orch):
             group = "pemda" if region else "kemendagri"
             create_user(uow.session, username, username, [group], "rahasia-123", region, KSDPL_ACCESS)
         uow.commit()
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
     with orch.session() as s:
         s.connection()  # the session's own set-up is not the list's
-        engine = s.get_bind()
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with statements_sent(s.get_bind()) as statements:
             users = {u.username: u for u in list_users(s)}
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
     assert len(statements) == 1, statements
     assert users["satu"].region_name == "Kota A" and users["dua"].region_name == "Kota B"
     assert users["tiga"].region_name is None and users["satu"].region_timezone

@@ -1,7 +1,7 @@
 """The inbox as cases pile up: one page, regional and national, first page and a filtered one.
 
     python bench/inbox.py [--sizes 1000 10000] [--100k] [--runs 30] [--requests 1000]
-                          [--pg URL] [--no-pg]
+                          [--pg URL] [--no-pg] [--no-sqlite]
 
 Each size gets its own database with the real KSDPL process deployed and N running cases written
 in bulk: 50 regions, a tenth of the cases in the measured region (10,000 ready tasks there at
@@ -12,7 +12,7 @@ ratio of each size to the smallest (the baseline, measured in the same run), the
 page, and the query plan of the page's main statement. The sizes answer in turn, request after
 request, so other work on the machine slows them alike. Then a fresh process per size serves
 `--requests` inbox requests and reports its resident memory (VmRSS) and its peak (VmHWM).
-SQLite always; PostgreSQL at `--pg` (default `KSDPL_BENCH_DATABASE_URL`) unless `--no-pg`.
+SQLite unless `--no-sqlite`; PostgreSQL at `--pg` (default `KSDPL_BENCH_DATABASE_URL`) unless `--no-pg`.
 """
 
 from __future__ import annotations
@@ -316,6 +316,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--pg", default=os.environ.get("KSDPL_BENCH_DATABASE_URL"))
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--plans", action="store_true", help="print every query plan, not only the largest")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--requests", type=int, default=1000, help="inbox requests before the RSS (0: skip)")
@@ -332,7 +333,7 @@ def main() -> None:
     def sqlite_url():
         return f"sqlite:///{tmp.name}/inbox-{next(counter)}.db", lambda: None
 
-    rows, memory = run("SQLite", sqlite_url, sizes, args.runs, args.requests)
+    rows, memory = ([], []) if args.no_sqlite else run("SQLite", sqlite_url, sizes, args.runs, args.requests)
     if args.pg and not args.no_pg:
         try:
             pg_rows, pg_memory = run(

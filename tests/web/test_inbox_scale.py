@@ -392,3 +392,34 @@ def test_the_first_page_reads_index_ranges_in_order_and_sorts_only_the_merged_fe
         assert index in plan, plan
         # only the merged rows (at most 4 ranges x 26) are sorted: the outer ORDER BY
         assert plan.count("USE TEMP B-TREE FOR ORDER BY") == 1, plan
+
+
+def test_a_deadline_soon_in_wib_but_not_yet_in_wit_is_soon_for_the_wib_case_only(orch):
+    """One instant on both cases' tasks: still the fifth working day in Kota A (WIB), already the
+    sixth in Kota B (WIT, two hours ahead). The national filter bounds its range by the earliest and
+    latest cutoffs and looks up the zone only between them: this instant is between."""
+    from engine.views import calendars_for
+    from web.formatting import deadline
+
+    wib = ready_task(orch, start_case(orch, "pemda_a"), "Penjajakan")
+    wit = ready_task(orch, start_case(orch, "pemda_b"), "Penjajakan")
+    with orch.session() as s:
+        calendar = calendars_for(s, [])[None]
+    hours = (MONDAY + timedelta(hours=h) for h in range(24 * 21))
+    instant = next(
+        t
+        for t in hours
+        if deadline(t, "Asia/Jakarta", MONDAY, calendar).due_soon
+        and not deadline(t, "Asia/Jayapura", MONDAY, calendar).due_soon
+    )
+    with orch.uow() as uow:
+        for model in (Task, TaskCandidate):
+            key = model.id if model is Task else model.task_id
+            uow.session.execute(model.__table__.update().where(key.in_([wib, wit])).values(due_at=instant))
+        uow.commit()
+    national = KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"])
+    with orch.session() as s:
+        soon, counts = every_row(s, national, MONDAY, "segera")
+        every, _ = every_row(s, national, MONDAY, "semua")
+    assert {r.task_id for r in soon} == {wib} == {r.task_id for r in every if r.deadline.due_soon}
+    assert counts["segera"] == 1

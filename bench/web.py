@@ -1,9 +1,10 @@
 """The inbox and the case list under 16 concurrent clients against gunicorn with 2 workers.
 
-    python bench/web.py [--cases 5000] [--clients 16] [--seconds 20] [--pg URL] [--no-sqlite]
+    python bench/web.py [--cases 5000] [--clients 16] [--seconds 20] [--threads 4] [--pg URL]
+                        [--no-sqlite]
 
 Data: `bench/inbox.py`'s bulk filler (N running KSDPL cases, 50 regions, a tenth in the
-measured region). Server: the app under gunicorn, 2 worker processes (gthread, 4 threads each),
+measured region). Server: the app under gunicorn, 2 worker processes (gthread, `--threads` each),
 as `bench/api.py` starts it. Clients: threads of this process, each a browser of its own (a
 `requests.Session` logged in as the regional Pemda user through the login form), asking for
 the inbox (`/`) and the case list (`/kasus`) in turn, back to back, for `--seconds`.
@@ -102,11 +103,11 @@ def load(base: str, clients: int, seconds: float) -> dict[str, Any]:
     return row
 
 
-def measure(url: str, cases: int, clients: int, seconds: float) -> list[dict[str, Any]]:
+def measure(url: str, cases: int, clients: int, seconds: float, threads: int) -> list[dict[str, Any]]:
     began = time.perf_counter()
     populate(url, cases).close()
     print(f"  {cases} cases written in {time.perf_counter() - began:.1f} s", file=sys.stderr)
-    with gunicorn(url, workers=2, threads=4, env_extra={"KSDPL_SECURE_COOKIES": "0"}) as base:
+    with gunicorn(url, workers=2, threads=threads, env_extra={"KSDPL_SECURE_COOKIES": "0"}) as base:
         return [load(base, 1, seconds), load(base, clients, seconds)]
 
 
@@ -117,23 +118,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     add_pg_option(parser)
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     args = parser.parse_args()
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
     results: dict[str, list[dict[str, Any]]] = {}
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
-            results["SQLite"] = measure(f"sqlite:///{tmp}/bench.db", args.cases, args.clients, args.seconds)
+            results["SQLite"] = measure(
+                f"sqlite:///{tmp}/bench.db", args.cases, args.clients, args.seconds, args.threads
+            )
     url, drop = postgres_url(args.pg)
     try:
-        results["PostgreSQL"] = measure(url, args.cases, args.clients, args.seconds)
+        results["PostgreSQL"] = measure(url, args.cases, args.clients, args.seconds, args.threads)
     finally:
         drop()
 
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"inbox (/) and case list (/kasus) in turn, {args.cases} cases, gunicorn 2 workers x 4 threads, "
-        f"{args.seconds:.0f} s per run; load average {load_before} -> {load_after}"
+        f"inbox (/) and case list (/kasus) in turn, {args.cases} cases, "
+        f"gunicorn 2 workers x {args.threads} threads, {args.seconds:.0f} s per run; "
+        f"load average {load_before} -> {load_after}"
     )
     head = (
         f"{'clients':>7} {'requests':>8} {'req/s':>6} {'ratio':>5} {'p50 ms':>6} {'p95 ms':>6} {'ratio':>5}"

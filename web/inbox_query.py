@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    CompoundSelect,
     Connection,
     Integer,
     ScalarSelect,
@@ -334,6 +335,19 @@ class _Offered:
         capped = select(taken.c.task_id).limit(cap + 1).subquery()
         return select(func.count()).select_from(capped).scalar_subquery()
 
+    def found(self) -> CompoundSelect | Select:
+        """Under a search: the tasks it finds among the person's ranges, at most `TALLY_CAP` + 1,
+        each with what the counts tell apart (stage, and as 0/1: soon, late, claimed by me)."""
+        now = _instant("now")
+        flags = (
+            TaskCandidate.stage,
+            case((and_(TaskCandidate.due_at > now, self.soon), 1), else_=0).label("soon"),
+            case((TaskCandidate.due_at <= now, 1), else_=0).label("late"),
+            case((Task.assignee == bindparam("me"), 1), else_=0).label("mine"),  # the "saya" range
+        )
+        parts = [part.add_columns(*flags) for part in self.ranges("semua", None)]
+        return (union_all(*parts) if len(parts) > 1 else parts[0]).limit(TALLY_CAP + 1)
+
     def page_ids(self, chosen: str, stage: ColumnElement | None, sort: str) -> Select:
         """The page's task ids: each range read in the page's order up to `wanted` rows (offset
         plus limit), merged, then the page cut (`page_offset`, `page_limit`)."""
@@ -369,9 +383,22 @@ def _order(sort: str, columns) -> tuple:
     return (columns.due_at.is_(None), columns.due_at, columns.created_at, columns.task_id)
 
 
+# A search that finds at most this many tasks is counted from what it found (`_tally`): a search
+# for a case by its name or key finds a few. One that finds more reads only this many rows more
+# than the counts statement it then sends.
+TALLY_CAP = 200
+
+
+@dataclass(frozen=True)
+class _Statements:
+    counts: Select  # every count in one statement: one round trip
+    page_ids: Select
+    found: CompoundSelect | Select | None  # under a search (`_Offered.found`)
+
+
 @lru_cache(maxsize=512)
-def _statements(shape: _Shape) -> tuple[Select, Select]:
-    """The counts (every one in one statement: one round trip) and the page's ids, for a shape."""
+def _statements(shape: _Shape) -> _Statements:
+    """The statements of a page of a shape."""
     offered = _Offered(shape)
     chosen_stage = bindparam("stage", type_=Integer) if shape.stage else None
     wanted = [(name, offered.count(name, None, COUNT_CAP)) for name in FILTERS]
@@ -382,7 +409,32 @@ def _statements(shape: _Shape) -> tuple[Select, Select]:
     if shape.stage:
         wanted.append(("matching", offered.count(shape.filter, chosen_stage, COUNT_CAP)))
     counts = select(*(count.label(name) for name, count in wanted))
-    return counts, offered.page_ids(shape.filter, chosen_stage, shape.sort)
+    page_ids = offered.page_ids(shape.filter, chosen_stage, shape.sort)
+    return _Statements(counts, page_ids, offered.found() if shape.search else None)
+
+
+
+
+def _tally(
+    found: list, query: InboxQuery, stages: tuple[int, ...]
+) -> tuple[dict[str, int], dict[int, int], int]:
+    """The counts of a search, from the tasks it found (all of them: at most `TALLY_CAP`): one
+    read of the person's ranges instead of one per count, which read every range to its end when
+    the search finds few (at 100,000 cases 0.3-0.4 s for a search finding nothing). The flags come
+    from the same SQL as the counts' (`_Offered.found`)."""
+    test = {
+        "semua": lambda row: True,
+        "segera": lambda row: row.soon == 1,
+        "terlambat": lambda row: row.late == 1,
+        "saya": lambda row: row.mine == 1,
+    }
+    counts = {name: sum(1 for row in found if test[name](row)) for name in FILTERS}
+    stage_counts = {
+        number: min(sum(1 for row in found if row.stage == number), STAGE_COUNT_CAP + 1) for number in stages
+    }
+    chosen = test[query.filter]
+    matching = sum(1 for row in found if chosen(row) and query.stage in (None, row.stage))
+    return counts, stage_counts, matching
 
 
 def _plan_mode(connection: Connection, shape: _Shape) -> None:
@@ -437,22 +489,26 @@ def inbox_page(
         query.sort,
         stage_list,
     )
-    counts_statement, page_statement = _statements(shape)
+    statements = _statements(shape)
     values |= {f"group{i}": group for i, group in enumerate(groups)}
     values |= {"me": actor.username, "region": actor.region_code, "now": now, "stage": query.stage}
     values["pattern"] = _like_pattern(query.search)
     connection = session.connection()
     _plan_mode(connection, shape)
-    found = connection.execute(counts_statement, values).one()._mapping
-    counts = {name: int(found[name]) for name in FILTERS}
-    stage_counts = {number: int(found[f"stage_{number}"]) for number in stage_list}
-    matching = int(found["matching"]) if query.stage is not None else counts[query.filter]
+    found = connection.execute(statements.found, values).all() if statements.found is not None else None
+    if found is not None and len(found) <= TALLY_CAP:
+        counts, stage_counts, matching = _tally(found, query, stage_list)
+    else:
+        counted = connection.execute(statements.counts, values).one()._mapping
+        counts = {name: int(counted[name]) for name in FILTERS}
+        stage_counts = {number: int(counted[f"stage_{number}"]) for number in stage_list}
+        matching = int(counted["matching"]) if query.stage is not None else counts[query.filter]
     pages = max(1, -(-matching // PAGE_SIZE)) if matching <= COUNT_CAP else None
     page = min(query.page, pages) if pages is not None else query.page
     # The page's ids (PAGE_SIZE + 1: is there a next page), then the columns shown, for those only.
     offset = (page - 1) * PAGE_SIZE
     values |= {"wanted": offset + PAGE_SIZE + 1, "page_offset": offset, "page_limit": PAGE_SIZE + 1}
-    ids = list(connection.execute(page_statement, values).scalars())
+    ids = list(connection.execute(statements.page_ids, values).scalars())
     has_next, ids = len(ids) > PAGE_SIZE, ids[:PAGE_SIZE]
     shown = {row.id: row for row in connection.execute(_SHOWN, {"ids": ids})}
     rows = [shown[task_id] for task_id in ids if task_id in shown]

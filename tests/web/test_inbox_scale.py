@@ -385,7 +385,7 @@ def test_the_first_page_reads_index_ranges_in_order_and_sorts_only_the_merged_fe
         pytest.skip("PostgreSQL plans a test's few rows differently: bench/inbox.py shows its plan")
     start_many(orch, 3)
     for national, index in ((False, "ix_task_candidates_region_due"), (True, "ix_task_candidates_due")):
-        _counts, page = _statements(_Shape(1, national, 0, False, "semua", False, "batas", ()))
+        page = _statements(_Shape(1, national, 0, False, "semua", False, "batas", ())).page_ids
         values = {"group0": "pemda", "me": "x", "region": KOTA_A, "wanted": 26}
         values |= {"page_offset": 0, "page_limit": 26}
         plan = _sqlite_plan(orch, page, values)
@@ -445,3 +445,46 @@ def test_postgresql_plans_the_inbox_once_but_a_national_search_per_request(orch,
     with orch.session() as s, statements_sent() as sent:
         inbox_page(s, person, clock.now(), InboxQuery(search=search))
     assert [line for line in sent if "plan_cache_mode" in line] == [f"SET LOCAL plan_cache_mode = {mode}"]
+
+
+def test_a_search_counts_what_it_found_as_the_counts_statement_does(orch, monkeypatch):
+    """A search finding at most TALLY_CAP tasks is counted from them (`_tally`); the counts
+    statement, forced here, says the same for every person, search, filter and stage."""
+    import web.inbox_query as inbox_query
+
+    for days_back in range(0, 12):
+        clock.set(MONDAY - timedelta(days=days_back, hours=days_back % 5))
+        start_case(orch, "pemda_a", judul_kerja_sama=f"Kerja sama kota kembar {days_back}")
+        start_case(orch, "pemda_b", judul_kerja_sama=f"Kerja sama kota {days_back}")
+    orch.claim(ready_task(orch, start_case(orch, "pemda_a"), "Penjajakan"), actor("pemda_a"))
+    with orch.uow() as uow:
+        uow.session.add(
+            CalendarOverride(day=date(2027, 5, 11), region_code=KOTA_B, is_holiday=True, created_at=clock.now())
+        )
+        uow.commit()
+    people = [actor("pemda_a"), actor("pemda_b"), KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"])]
+    now = MONDAY + timedelta(days=2, hours=15)
+    tallied = 0
+    for who in people:
+        for search in ("kembar", "kota", "kembar 1", "zzz"):
+            for name in FILTERS_UNDER_TEST:
+                for stage in (None, 1, 2):
+                    query = InboxQuery(search=search, filter=name, stage=stage)
+                    with orch.session() as s, statements_sent() as sent:
+                        found = inbox_page(s, who, now, query, stages=(1, 2))
+                    tallied += not any("count(*)" in line for line in sent)
+                    monkeypatch.setattr(inbox_query, "TALLY_CAP", -1)
+                    with orch.session() as s:
+                        counted = inbox_page(s, who, now, query, stages=(1, 2))
+                    monkeypatch.undo()
+                    assert (found.counts, found.stage_counts, found.matching, found.total) == (
+                        counted.counts,
+                        counted.stage_counts,
+                        counted.matching,
+                        counted.total,
+                    ), (who.username, search, name, stage)
+                    assert [r.task_id for r in found.rows] == [r.task_id for r in counted.rows]
+    assert tallied == len(people) * 4 * len(FILTERS_UNDER_TEST) * 3  # none sent the counts statement
+
+
+FILTERS_UNDER_TEST = ("semua", "segera", "terlambat", "saya")

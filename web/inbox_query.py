@@ -5,9 +5,9 @@ the person are index ranges of `task_candidates` (one per group, name and assign
 carry copies of the task's stage, deadline and creation: the first page reads each range in the
 page's order and stops at the page's LIMIT, and each count reads at most `COUNT_CAP` + 1 entries
 ("lebih dari 1.000" past it), each stage of the stage list at most `STAGE_COUNT_CAP` + 1 ("lebih
-dari 100"). A page holds at most `PAGE_SIZE` rows, and its cost stays the same whatever the
-number of cases. Regions, calendars, partner names and assignee names are read once
-for the page's rows.
+dari 100"); a search that finds few tasks is counted from them (`_tally`). A page holds at most
+`PAGE_SIZE` rows, and its cost stays the same whatever the number of cases. Regions, calendars,
+partner names and assignee names are read once for the page's rows.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The inbox as cases pile up: one page, regional and national, first page and a filtered one.
+"""The inbox as cases pile up: regional and national, first page, a filtered one, two searches.
 
     python bench/inbox.py [--sizes 1000 10000] [--100k] [--runs 30] [--requests 1000]
                           [--pg URL] [--no-pg] [--no-sqlite]
@@ -226,7 +226,13 @@ def web_rss(url: str, requests: int) -> dict[str, int]:
 REQUESTS = [
     (username, label, path)
     for username in ("pemda", "kemendagri")
-    for label, path in (("first page", "/"), ("filtered page", "/?filter=segera&tahap=5"))
+    for label, path in (
+        ("first page", "/"),
+        ("filtered page", "/?filter=segera&tahap=5"),
+        # a search for one case's title, which also finds kembar 120-129, 1200-1299, ...
+        ("search, one case", "/?q=kembar+12"),
+        ("search, nothing", "/?q=zzz"),
+    )
 ]
 
 

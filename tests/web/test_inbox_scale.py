@@ -447,6 +447,24 @@ def test_postgresql_plans_the_inbox_once_but_a_national_search_per_request(orch,
     assert [line for line in sent if "plan_cache_mode" in line] == [f"SET LOCAL plan_cache_mode = {mode}"]
 
 
+def test_psycopg_parses_the_inbox_statements_once(orch):
+    """The inbox's counts (about 22 KiB) and page statements are longer than psycopg's own 4 KiB
+    limit for remembering a statement's parsed placeholders (`engine.store`): at the second
+    request every statement comes from its cache, none is parsed again."""
+    if orch.database_url.startswith("sqlite"):
+        pytest.skip("psycopg's statement cache")
+    from psycopg import _queries
+
+    start_case(orch, "pemda_a")
+    person = KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"])
+    for _ in range(2):
+        before = _queries._query2pg.cache_info()
+        with orch.session() as s, statements_sent() as sent:
+            inbox_page(s, person, clock.now(), InboxQuery(), stages=range(1, 13))
+    assert max(map(len, sent)) > 4096  # the counts: above psycopg's own limit
+    assert _queries._query2pg.cache_info().hits - before.hits == len(sent)
+
+
 def test_a_search_counts_what_it_found_as_the_counts_statement_does(orch, monkeypatch):
     """A search finding at most TALLY_CAP tasks is counted from them (`_tally`); the counts
     statement, forced here, says the same for every person, search, filter and stage."""

@@ -133,7 +133,7 @@ class Letters:
         user = actor.username if actor else user
         letter = self.registry.letter_info(key)
         with self.session() as s:
-            row = self._ready_task(s, task_id, actor, with_case=False)  # the case: LOAD, below
+            row = self._ready_task(s, task_id, actor)  # the case: LOAD, below
             fields = forms_of(row.form)
             if letter is None or letter not in self.letters_for_task(fields):
                 raise NotFound("Surat ini tidak tersedia untuk tugas ini")
@@ -159,7 +159,7 @@ class Letters:
                 pdf_note = str(err)
         with self.uow() as uow:
             s = uow.session
-            self._ready_task(s, task_id, actor, with_case=False)  # still ready, still theirs
+            self._ready_task(s, task_id, actor)  # still ready, still theirs
             stored = []
             for filename, content_type, content in files:
                 document = Document(

@@ -546,12 +546,13 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         )
 
     def _ready_task(
-        self, s: Session, task_id: str, actor: Actor | None, *, work: bool = False, with_case: bool = True
+        self, s: Session, task_id: str, actor: Actor | None, *, work: bool = False, with_case: bool = False
     ):
         """A task the actor may see; 404 for another region's task, 409 when no longer ready.
         `work`: the actor means to do it (claim, complete, attach): operators never do, they
         reassign it to someone whose task it is. `with_case`: with what loading its case needs
-        (`LOAD_COLUMNS`, the stored state among them), for a step."""
+        (`LOAD_COLUMNS`, the stored state among them), for a step; the others (claims, uploads,
+        letters) read the task alone."""
         if actor is None:
             task = (
                 s.connection().execute(READY_TASK if with_case else READY_TASK_ONLY, {"id": task_id}).first()
@@ -600,7 +601,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         comment = self._comment_body(comment) if (comment or "").strip() else None
         with self.uow() as uow:
             s = uow.session
-            row = self._ready_task(s, task_id, actor, work=True)
+            row = self._ready_task(s, task_id, actor, work=True, with_case=True)
             if row.assignee and actor is not None and row.assignee != actor.username:
                 raise Conflict(f"Tugas ini sedang dikerjakan oleh {row.assignee}")
             fields = json.loads(row.form)
@@ -852,7 +853,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         """The ready task of this case a file is uploaded for. When it is not, a case the actor
         cannot see is named first ("Kasus tidak ditemukan"), as it was checked first."""
         try:
-            task = self._ready_task(s, task_id, actor, work=True, with_case=False)
+            task = self._ready_task(s, task_id, actor, work=True)
         except (NotFound, Conflict, Forbidden):
             self._visible_instance(s, instance_id, actor)
             raise

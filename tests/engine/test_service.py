@@ -16,6 +16,7 @@ from engine.models import AuditEvent, Incident, Instance, Job, OutboxMessage, Pr
 from engine.service import Orchestrator
 from tests.conftest import FIXTURES
 from tests.engine.conftest import REVIEW, actor
+from tests.statements import statements_sent
 
 MONDAY = datetime(2027, 4, 5, 2, 0, tzinfo=UTC)  # 09:00 WIB, an ordinary working week
 
@@ -212,6 +213,24 @@ def test_claimed_task_is_taken(deployed):
         deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=ani)
     deployed.unclaim(draft.id, budi)
     deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=ani)
+
+
+def test_claims_read_the_task_alone_not_the_cases_stored_state(deployed):
+    """Claiming, asking for a release, releasing and reassigning change the task's row: none of
+    them reads the case's stored state (up to 15 KB), which only a step needs."""
+    instance_id = start(deployed)
+    [draft] = ready(deployed, instance_id)
+    budi, ani = actor("budi", "pemda", "3171"), actor("ani", "pemda", "3171")
+    with statements_sent(deployed.db) as sent:
+        deployed.claim(draft.id, budi)
+        deployed.request_release(draft.id, ani, "cuti")
+        deployed.unclaim(draft.id, budi)
+        deployed.assign(draft.id, None, user="operator")
+    assert any("FROM tasks" in line for line in sent)
+    assert not [line for line in sent if "instances.state" in line]
+    with statements_sent(deployed.db) as sent:
+        deployed.complete_task(draft.id, {"isi": "x", "jumlah": "1"}, actor=ani)
+    assert any("instances.state" in line for line in sent)  # a step loads the case
 
 
 def test_failing_job_retries_with_backoff_then_incident_then_retry(deployed, calls):

@@ -6,11 +6,12 @@
 Data: `bench/inbox.py`'s bulk filler (N running KSDPL cases, 50 regions, a tenth in the
 measured region). Server: the app under gunicorn, 2 worker processes (gthread, `--threads` each),
 as `bench/api.py` starts it. Clients: threads of this process, each a browser of its own (logged
-in as the regional Pemda user through the login form, then one keep-alive connection with its
-session cookie), asking for the inbox (`/`) and the case list (`/kasus`) in turn, back to back,
-for `--seconds`. The clients share the server's two cores, so they are plain `http.client`
-connections: 0.4 ms of CPU a request where a `requests.Session` takes 1.3 ms (`--requests`
-measures with those instead). Baseline, in the same run against the same server: one client.
+in as the regional Pemda user through the login form, then keep-alive `http.client` connections
+with its session cookie, a new one every `REQUESTS_PER_CONNECTION` requests), asking for the
+inbox (`/`) and the case list (`/kasus`) in turn, back to back, for `--seconds`. The clients
+share the server's two cores: a plain connection costs them 0.25-0.4 ms of CPU a request where a
+`requests.Session` took 1.1-1.3 ms (`--requests` measures with sessions instead, one keep-alive
+connection each, as before). Baseline, in the same run against the same server: one client.
 Printed per database and client count: requests, requests per second, p50 and p95 in ms (all,
 and per page), errors (any answer but 200, or no answer), the clients' CPU per request, and the
 ratios to one client.
@@ -56,6 +57,13 @@ def browser(base: str) -> requests.Session:
     return http
 
 
+# Requests a connection serves before the browser opens another. Each gunicorn worker keeps the
+# connections it accepted, and which one accepts is a race: 16 connections opened at once landed
+# 16 / 0, 8 / 8, 3 / 13 and 3 / 13 in four tries, so a run measured how they happened to fall.
+# New connections go to whichever worker is free to accept first.
+REQUESTS_PER_CONNECTION = 10
+
+
 class Connection:
     """A logged-in browser's keep-alive connection: GET with its session cookie; True for a 200."""
 
@@ -64,17 +72,25 @@ class Connection:
         self.port = int(port)
         self.headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in session.cookies)}
         self.http = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        self.served = 0
 
     def get(self, path: str) -> bool:
+        if self.served == REQUESTS_PER_CONNECTION:
+            self.reconnect()
+        self.served += 1
         try:
             self.http.request("GET", path, headers=self.headers)
             answer = self.http.getresponse()
             answer.read()
             return answer.status == 200
         except (OSError, http.client.HTTPException):
-            self.http.close()  # a new connection for the next request
-            self.http = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            self.reconnect()
             return False
+
+    def reconnect(self) -> None:
+        self.http.close()
+        self.http = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        self.served = 0
 
 
 class Requests:

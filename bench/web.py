@@ -46,15 +46,15 @@ PAGES = ("/", "/kasus")
 
 def browser(base: str) -> requests.Session:
     """A logged-in browser of the Pemda user of the measured region."""
-    http = requests.Session()
-    http.trust_env = False  # no proxy or ~/.netrc lookup at every request
-    form = http.get(f"{base}/login", timeout=30)
+    session = requests.Session()
+    session.trust_env = False  # no proxy or ~/.netrc lookup at every request
+    form = session.get(f"{base}/login", timeout=30)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token, "no CSRF token on the login page"
     data = {"username": "pemda", "password": PASSWORD, "csrf_token": token.group(1)}
-    answer = http.post(f"{base}/login", data=data, allow_redirects=False, timeout=30)
+    answer = session.post(f"{base}/login", data=data, allow_redirects=False, timeout=30)
     assert answer.status_code == 302, f"login: {answer.status_code}"
-    return http
+    return session
 
 
 # Requests a connection serves before the browser opens another. Each gunicorn worker keeps the
@@ -109,9 +109,9 @@ class Requests:
 def load(base: str, clients: int, seconds: float, kind: type = Connection) -> dict[str, Any]:
     """`clients` browsers asking for the pages in turn for `seconds`; every answer timed."""
     browsers = [kind(base, browser(base)) for _ in range(clients)]
-    for client_ in browsers:  # warm-up: each worker's caches and connections
+    for each in browsers:  # warm-up: each worker's caches and connections
         for page in PAGES:
-            client_.get(page)
+            each.get(page)
     samples: list[tuple[str, float, bool]] = []
     cpu: list[float] = []
     lock = threading.Lock()

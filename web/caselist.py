@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from engine.access import Actor, offered_to, visible_instances
 from engine.models import Instance, Region, Task
 
+from .views import RegionView
+
 PAGE_SIZE = 25
 MAX_QUERY = 100
 
@@ -94,6 +96,7 @@ class CaseRow:
     status: str
     region_code: str | None
     region_name: str
+    region: RegionView | None  # None when the case's region is not in the regions table
     updated_at: datetime
     next_due_at: datetime | None
     overdue: bool
@@ -169,6 +172,8 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
             Instance.updated_at,
             Instance.region_code,
             Region.name.label("region_name"),
+            Region.level.label("region_level"),
+            Region.timezone.label("region_timezone"),
         )
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(condition)
@@ -190,6 +195,9 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
             status=row.status,
             region_code=row.region_code,
             region_name=row.region_name or row.region_code or "Nasional",
+            region=RegionView(row.region_code, row.region_name, row.region_level, row.region_timezone)
+            if row.region_name is not None
+            else None,
             updated_at=row.updated_at,
             next_due_at=due.get(row.id),
             overdue=due.get(row.id) is not None and due[row.id] <= now,

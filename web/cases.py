@@ -564,7 +564,9 @@ def cases() -> ResponseReturnValue:
     return render_template(
         "cases.html",
         page=page,
-        deadlines=views.list_deadlines(session, due, now, viewer_timezone()),
+        deadlines=views.list_deadlines(
+            session, due, now, viewer_timezone(), [row.region for row in page.rows if row.region]
+        ),
         query=query,
         stages=latest_stages(),
         kinds=kinds,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,12 +97,17 @@ def calendar_for(session: Session, region_code: str | None) -> WorkingCalendar:
 
 
 def list_deadlines(
-    session: Session, rows: list[tuple[int, datetime | None, str | None]], now: datetime, viewer_tz: str
+    session: Session,
+    rows: list[tuple[int, datetime | None, str | None]],
+    now: datetime,
+    viewer_tz: str,
+    known: Iterable[RegionView] = (),
 ) -> dict[int, tuple[Deadline, str]]:
     """For a list page: each row's deadline (working days on its region's calendar) and its
-    instant on the viewer's clock, so a list reads in one zone. `rows`: (id, due_at, region)."""
+    instant on the viewer's clock, so a list reads in one zone. `rows`: (id, due_at, region);
+    `known`: regions the list's own statement read."""
     regions = _Regions(session)
-    regions.preload({code for _row_id, due_at, code in rows if due_at is not None})
+    regions.preload({code for _row_id, due_at, code in rows if due_at is not None}, known)
     result = {}
     for row_id, due_at, code in rows:
         found = regions.deadline(due_at, code, now)
@@ -119,21 +125,27 @@ class _Regions:
         self._regions: dict[str | None, RegionView] = {}
         self._calendars: dict[str | None, WorkingCalendar] = {}
 
-    def preload(self, codes: set[str | None]) -> None:
-        """The regions and calendars of a list's rows in two statements, not two per region (a
-        national person's case list shows cases of many regions)."""
-        wanted = sorted(code for code in codes if code and code not in self._regions)
-        if not wanted:
-            return
-        found = {
-            row.code: RegionView(row.code, row.name, row.level, row.timezone)
-            for row in self._session.execute(
-                select(Region.code, Region.name, Region.level, Region.timezone).where(Region.code.in_(wanted))
-            )
-        }
-        for code in wanted:
-            self._regions[code] = found.get(code) or RegionView(code, code, None, DEFAULT_TIMEZONE)
-        self._calendars |= calendars_for(self._session, wanted)
+    def preload(self, codes: set[str | None], known: Iterable[RegionView] = ()) -> None:
+        """The regions and calendars of a list's rows in at most two statements, not two per
+        region (a national person's case list shows cases of many regions); the regions in
+        `known` are not read again."""
+        for view in known:
+            self._regions.setdefault(view.code, view)
+        codes = {code for code in codes if code}
+        missing = sorted(codes - self._regions.keys())
+        if missing:
+            found = {
+                row.code: RegionView(row.code, row.name, row.level, row.timezone)
+                for row in self._session.execute(
+                    select(Region.code, Region.name, Region.level, Region.timezone).where(
+                        Region.code.in_(missing)
+                    )
+                )
+            }
+            for code in missing:
+                self._regions[code] = found.get(code) or RegionView(code, code, None, DEFAULT_TIMEZONE)
+        if uncalendared := sorted(codes - self._calendars.keys()):
+            self._calendars |= calendars_for(self._session, uncalendared)
 
     def region(self, code: str | None) -> RegionView:
         if code not in self._regions:

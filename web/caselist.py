@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.access import Actor, offered_to, visible_instances
 from engine.models import Instance, Region, Task
 
-from .views import RegionView
+from .views import RegionView, region_of
 
 PAGE_SIZE = 25
 MAX_QUERY = 100
@@ -95,8 +95,7 @@ class CaseRow:
     definition_id: int
     status: str
     region_code: str | None
-    region_name: str
-    region: RegionView | None  # None when the case's region is not in the regions table
+    region: RegionView
     updated_at: datetime
     next_due_at: datetime | None
     overdue: bool
@@ -194,10 +193,7 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
             definition_id=row.definition_id,
             status=row.status,
             region_code=row.region_code,
-            region_name=row.region_name or row.region_code or "Nasional",
-            region=RegionView(row.region_code, row.region_name, row.region_level, row.region_timezone)
-            if row.region_name is not None
-            else None,
+            region=region_of(row.region_code, row.region_name, row.region_level, row.region_timezone),
             updated_at=row.updated_at,
             next_due_at=due.get(row.id),
             overdue=due.get(row.id) is not None and due[row.id] <= now,

@@ -565,7 +565,7 @@ def cases() -> ResponseReturnValue:
         "cases.html",
         page=page,
         deadlines=views.list_deadlines(
-            session, due, now, viewer_timezone(), [row.region for row in page.rows if row.region]
+            session, due, now, viewer_timezone(), [row.region for row in page.rows]
         ),
         query=query,
         stages=latest_stages(),

@@ -49,7 +49,7 @@ from engine.views import calendars_for
 
 from .accounts import display_names
 from .formatting import DUE_SOON_WORKING_DAYS, Deadline, deadline
-from .views import DEFAULT_TIMEZONE, RegionView
+from .views import DEFAULT_TIMEZONE, RegionView, region_of
 
 PAGE_SIZE = 25
 
@@ -570,11 +570,7 @@ def _rows(
     names = display_names(session, {row.assignee for row in found if row.assignee})
     result = []
     for row in found:
-        region = (
-            RegionView(row.region_code, row.region_name, row.region_level, row.region_timezone)
-            if row.region_name is not None
-            else RegionView(row.region_code, row.region_code or "Nasional", None, DEFAULT_TIMEZONE)
-        )
+        region = region_of(row.region_code, row.region_name, row.region_level, row.region_timezone)
         calendar = calendars.get(row.region_code, calendars[None])
         result.append(
             InboxRow(

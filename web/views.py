@@ -84,11 +84,19 @@ class RegionView:
     timezone: str
 
 
+def region_of(code: str | None, name: str | None, level: str | None, timezone: str | None) -> RegionView:
+    """A case's region as read with it (`name` None: its code names no region, or it has none):
+    one without a row reads as its code, or "Nasional", on WIB."""
+    if name is None:
+        return RegionView(code, code or "Nasional", None, DEFAULT_TIMEZONE)
+    return RegionView(code, name, level, timezone)
+
+
 def region_view(session: Session, code: str | None) -> RegionView:
     region = session.get(Region, code) if code else None
     if region is None:
-        return RegionView(code, code or "Nasional", None, DEFAULT_TIMEZONE)
-    return RegionView(region.code, region.name, region.level, region.timezone)
+        return region_of(code, None, None, None)
+    return region_of(region.code, region.name, region.level, region.timezone)
 
 
 def calendar_for(session: Session, region_code: str | None) -> WorkingCalendar:
@@ -135,15 +143,15 @@ class _Regions:
         missing = sorted(codes - self._regions.keys())
         if missing:
             found = {
-                row.code: RegionView(row.code, row.name, row.level, row.timezone)
-                for row in self._session.execute(
+                code: (name, level, timezone)
+                for code, name, level, timezone in self._session.execute(
                     select(Region.code, Region.name, Region.level, Region.timezone).where(
                         Region.code.in_(missing)
                     )
                 )
             }
             for code in missing:
-                self._regions[code] = found.get(code) or RegionView(code, code, None, DEFAULT_TIMEZONE)
+                self._regions[code] = region_of(code, *found.get(code, (None, None, None)))
         if uncalendared := sorted(codes - self._calendars.keys()):
             self._calendars |= calendars_for(self._session, uncalendared)
 

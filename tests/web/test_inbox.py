@@ -189,7 +189,9 @@ def test_a_colleague_asks_the_operators_to_free_a_task_someone_holds(orch, login
     assert task.assignee == "pemda_a"  # only an operator moves it
     assert set(request.recipient_group.split(",")) == set(orch.registry.access.operator_groups)
     assert request.task_id == task_id and "Ani cuti sampai Senin" in request.body
-    assert event.actor == "pemda_a2" and "Meminta operator melepas tugas" in text_of(budi.get(f"/kasus/{case}"))
+    assert event.actor == "pemda_a2" and "Meminta operator melepas tugas" in text_of(
+        budi.get(f"/kasus/{case}")
+    )
 
     before = snapshot(orch)
     assert ani.post(f"/tugas/{task_id}/minta-lepas").status_code == 409  # it is theirs

@@ -250,7 +250,9 @@ def test_migration_fills_the_candidates_of_existing_ready_tasks(orch):
     other = ready_task(orch, start_case(orch, "pemda_b"), "Penjajakan")
     before = {task_id: candidates(orch, task_id) for task_id in (claimed, other)}
     config = alembic_config(orch.database_url)
-    command.downgrade(config, "0009")  # before task_candidates (0007; 0012, 0010, 0011, 0013 and 0014 follow it)
+    command.downgrade(
+        config, "0009"
+    )  # before task_candidates (0007; 0012, 0010, 0011, 0013 and 0014 follow it)
     command.upgrade(config, "head")
     assert {task_id: candidates(orch, task_id) for task_id in (claimed, other)} == before
     assert before[claimed] == {("group", "pemda", KOTA_A), ("assignee", "pemda_a", KOTA_A)}
@@ -477,7 +479,9 @@ def test_a_search_counts_what_it_found_as_the_counts_statement_does(orch, monkey
     orch.claim(ready_task(orch, start_case(orch, "pemda_a"), "Penjajakan"), actor("pemda_a"))
     with orch.uow() as uow:
         uow.session.add(
-            CalendarOverride(day=date(2027, 5, 11), region_code=KOTA_B, is_holiday=True, created_at=clock.now())
+            CalendarOverride(
+                day=date(2027, 5, 11), region_code=KOTA_B, is_holiday=True, created_at=clock.now()
+            )
         )
         uow.commit()
     people = [actor("pemda_a"), actor("pemda_b"), KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"])]
@@ -506,4 +510,3 @@ def test_a_search_counts_what_it_found_as_the_counts_statement_does(orch, monkey
                     nonzero |= {f"stage {key}" for key, n in found.stage_counts.items() if n}
     assert tallied == len(people) * 4 * len(FILTERS) * 3  # none sent the counts statement
     assert nonzero == {*FILTERS, "stage 2"}, nonzero  # every count was put to the test
-

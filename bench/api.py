@@ -116,7 +116,7 @@ def gunicorn(
     env = {**os.environ, "KSDPL_DATABASE_URL": url, "KSDPL_SECRET_KEY": "bench", "KSDPL_HANDLERS": "handlers"}
     env |= env_extra or {}
     command = [str(Path(sys.executable).with_name("gunicorn")), "-k", "gthread", "--threads", str(threads)]
-    command += ["-w", str(workers), "--keep-alive", "30", "--log-level", "warning", "-b", f"127.0.0.1:{port}"]
+    command += ["-w", str(workers), "--keep-alive", "75", "--log-level", "warning", "-b", f"127.0.0.1:{port}"]
     server = subprocess.Popen([*command, "web.wsgi:app"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -44,6 +44,7 @@ CASES = 50
 DRIVERS = 4  # cases driven at the same time
 SHIFT = timedelta(days=120)  # past every 45-working-day deadline, before the LoI's warning
 WAIT = 90.0  # seconds a case may wait for the workers before the test gives up on it
+KEEP_ALIVE = 75  # gunicorn's --keep-alive, as the README's production command sets it
 pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("db_url", ["postgres"], indirect=True)]
 
 
@@ -111,6 +112,8 @@ def cluster(orch, tmp_path) -> Iterator[Cluster]:
                 "gthread",
                 "--threads",
                 "4",
+                "--keep-alive",
+                str(KEEP_ALIVE),
                 "--log-level",
                 "warning",
             ]
@@ -140,17 +143,31 @@ class Cluster:
 
 
 class Alternating(Api):
-    """One user's client whose every request goes to the next web server in turn."""
+    """One user's client whose every request goes to the next web server in turn.
+
+    Like a browser, it does not reuse a connection that idled for half the servers' keep-alive:
+    gunicorn closes an idle connection when its keep-alive runs out, and a request sent on it in
+    that instant gets no answer ("Remote end closed connection without response")."""
 
     def __init__(self, bases: list[str], token: str) -> None:
         super().__init__(bases[0], token)
         self._next = itertools.cycle(bases)
+        self._used = dict.fromkeys(bases, 0.0)  # when each server's connection last answered
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.http.get(next(self._next) + path, timeout=30, **kwargs)
+        return self._request("GET", path, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.http.post(next(self._next) + path, timeout=30, **kwargs)
+        return self._request("POST", path, **kwargs)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        base = next(self._next)
+        if time.monotonic() - self._used[base] > KEEP_ALIVE / 2:
+            self.http.close()  # drops the idle connections; the session opens new ones
+        try:
+            return self.http.request(method, base + path, timeout=30, **kwargs)
+        finally:
+            self._used[base] = time.monotonic()
 
 
 def wait_for(case: HttpCase, ready: list[str]) -> None:

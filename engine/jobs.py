@@ -20,11 +20,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BindParameter,
+    Exists,
     Integer,
     Row,
     Select,
@@ -144,14 +145,29 @@ class Kind:
         return self._due_ids(self.runnable(None).where(self.model.instance_id == bindparam("instance_id")))
 
     def _due_ids(self, runnable: Select) -> Select:
-        model, now = self.model, bindparam("now")
         return (
-            runnable.with_only_columns(model.id)
-            .where(self.due <= now, _free(model, now))
+            self._due_and_free(runnable)
             .order_by(self.order)
             .limit(bindparam("n", type_=Integer))
-            .with_for_update(of=model, skip_locked=True)
+            .with_for_update(of=self.model, skip_locked=True)
         )
+
+    @cached_property
+    def any_due(self) -> Exists:
+        """Whether a row is due and free at `now`: what `due_ids` would lease, unlocked."""
+        return self._due_and_free(self.runnable(None)).exists()
+
+    @cached_property
+    def any_due_of_case(self) -> Exists:
+        """`any_due` of one case (`instance_id`)."""
+        return self._due_and_free(
+            self.runnable(None).where(self.model.instance_id == bindparam("instance_id"))
+        ).exists()
+
+    def _due_and_free(self, runnable: Select) -> Select:
+        """The ids of the runnable rows due and free at `now`: one rule for the lease and the probe."""
+        model, now = self.model, bindparam("now")
+        return runnable.with_only_columns(model.id).where(self.due <= now, _free(model, now))
 
     @cached_property
     def lease(self) -> Update:
@@ -205,6 +221,12 @@ TIMERS = Kind(Timer, _runnable_timers, Timer.due_at, Timer.due_at, loads_case=Tr
 JOBS = Kind(Job, _runnable_jobs, Job.next_run_at, Job.next_run_at, loads_case=True)
 START_TIMERS = Kind(StartTimer, lambda _instance_id: select(StartTimer), StartTimer.due_at, StartTimer.due_at)
 DECREE_JOBS = Kind(DecreeJob, _pending_decree_jobs, DecreeJob.next_run_at, DecreeJob.id)
+
+
+@cache
+def _probe(kinds: tuple[Kind, ...], of_case: bool) -> Select:
+    """One row: for each kind, whether it has a row due and free (`now`; of `instance_id`)."""
+    return select(*((kind.any_due_of_case if of_case else kind.any_due) for kind in kinds))
 
 
 def _free(model: type[Leased], now: datetime | BindParameter[Any]):
@@ -358,27 +380,29 @@ class Work:
         leasing them in batches: kind after kind, each until none is due (decree jobs first, so a
         case waiting to be re-evaluated after a calendar decree is re-evaluated before its timers
         fire; then timer start events, timers, jobs), and again while anything ran, since a step
-        may make new work due; at most `limit` steps (None: no limit). A kind found with nothing
-        due after the last batch that ran is not asked again. Each row at most once a run: one
-        whose step lost a race stays leased to the run and goes back at its end."""
+        may make new work due; at most `limit` steps (None: no limit). Each pass first asks in one
+        read which kinds have anything due (`_due_kinds`), so a run with nothing to do costs that
+        read, not an empty lease per kind. Each row at most once a run: one whose step lost a race
+        stays leased to the run and goes back at its end."""
         run = _Run(f"{worker_id[:60]}/{uuid.uuid4().hex[:16]}", RunReport())
         kinds: list[tuple[Kind, Runner]] = [(TIMERS, self._fire_timer), (JOBS, self._run_job)]
         if instance_id is None:
             kinds = [(DECREE_JOBS, self._reevaluate_leased), (START_TIMERS, self._start_by_timer), *kinds]
-        batches = 0  # batches that ran so far
-        idle: dict[type[Leased], int] = {}  # kind's model -> `batches` when it last had nothing due
         try:
-            while any(idle.get(kind.model) != batches for kind, _ in kinds):  # steps may make work due
+            while due := self._due_kinds([kind for kind, _ in kinds], instance_id):
+                ran = False
                 for kind, runner in kinds:
-                    if idle.get(kind.model) == batches:
+                    if kind.model not in due:
                         continue
                     while n := self._batch_size(run.report, limit):
-                        if not self._run_batch(run, kind, runner, n, instance_id):
-                            idle[kind.model] = batches
+                        leased = self._run_batch(run, kind, runner, n, instance_id)
+                        ran = ran or leased > 0
+                        if leased < n:  # none of this kind was left due: the next pass asks again
                             break
-                        batches += 1
                     else:
                         return run.report  # the run's limit
+                if not ran:  # what was due went to another worker first
+                    break
         finally:
             if run.kept:
                 with contextlib.suppress(Conflict, Unavailable), self.uow() as uow:  # else the lease ends
@@ -386,6 +410,14 @@ class Work:
                         _release(uow.session, model, run.token)
                     uow.commit()
         return run.report
+
+    def _due_kinds(self, kinds: list[Kind], instance_id: int | None) -> set[type[Leased]]:
+        """The kinds (their models) with a row due and free now (of one case, if given), read in
+        one statement."""
+        probe = _probe(tuple(kinds), instance_id is not None)
+        with self.session() as s:
+            found = s.execute(probe, {"now": clock.now(), "instance_id": instance_id}).one()
+        return {kind.model for kind, due in zip(kinds, found, strict=True) if due}
 
     def release_leases(self, worker_id: str) -> None:
         """Give back every row a run of this worker left leased because the database went away
@@ -409,23 +441,23 @@ class Work:
         lost races included; None: no limit)."""
         return BATCH if limit is None else max(0, min(BATCH, limit - report.total - report.conflicts))
 
-    def _run_batch(self, run: _Run, kind: Kind, runner: Runner, n: int, instance_id: int | None) -> bool:
-        """Lease a batch of due rows of one kind, then run each in its own transaction. False when
-        nothing was due."""
+    def _run_batch(self, run: _Run, kind: Kind, runner: Runner, n: int, instance_id: int | None) -> int:
+        """Lease a batch of due rows of one kind, then run each in its own transaction: how many
+        it leased."""
         try:
             with self.uow() as uow:
                 ids = _lease(uow.session, kind, instance_id, n, clock.now(), run.token)
                 uow.commit()
         except Conflict:  # SQLite: another writer came first; the next run leases again
             run.report.conflicts += 1
-            return False
+            return 0
         try:
             for row_id in ids:
                 self._run_leased(run, kind, runner, row_id)
         except BaseException:
             run.kept.add(kind.model)  # the rest of the batch goes back at the end of the run
             raise
-        return bool(ids)
+        return len(ids)
 
     def _run_leased(self, run: _Run, kind: Kind, runner: Runner, row_id: Any) -> None:
         """One leased row in a transaction of its own: take it again (locked, still this run's,

@@ -19,6 +19,7 @@ from engine.worker import Worker
 from tests.conftest import ROOT
 from tests.engine.conftest import REVIEW, add_regions
 from tests.engine.worker_handlers import registry
+from tests.statements import statements_sent
 
 TIMER = (ROOT / "bench" / "timer.bpmn").read_text()  # start, a one-hour timer, end
 
@@ -102,3 +103,24 @@ def test_a_timer_whose_step_loses_its_race_is_tried_once_a_run_then_on_the_next(
         fired = s.scalars(select(AuditEvent.instance_id).where(AuditEvent.action == "timer")).all()
     assert sorted(fired) == sorted([racing, other])
     orch.close()
+
+
+def test_a_run_with_nothing_due_reads_once_instead_of_leasing_each_kind(db_url, tmp_path, monkeypatch):
+    """The worker's idle poll and the run after a completion that made no work: one read says
+    nothing is due (before: an empty lease transaction per kind, four for the worker's run)."""
+    monkeypatch.setenv("KSDPL_TEST_JOB_LOG", str(tmp_path / "jobs.log"))
+    orch = Orchestrator(db_url, registry)
+    add_regions(orch)
+    orch.deploy({"review.bpmn": REVIEW})
+    waiting = orch.start("review", "3171", {"judul": "kasus"})  # at its user task: nothing due
+    _waiting_jobs(orch, 1)
+    orch.run_due()
+    for instance_id in (None, waiting):
+        with statements_sent(orch.db) as sent:
+            report = orch.run_due(instance_id=instance_id)
+        assert report.total == 0
+        assert len(sent) == 1 and "EXISTS" in sent[0], sent
+
+    _waiting_jobs(orch, 1)  # a job due: the read finds it, the lease takes it
+    assert orch.run_due(instance_id=waiting).jobs_run == 0
+    assert orch.run_due().jobs_run == 1

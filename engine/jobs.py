@@ -229,6 +229,22 @@ def _probe(kinds: tuple[Kind, ...], of_case: bool) -> Select:
     return select(*((kind.any_due_of_case if of_case else kind.any_due) for kind in kinds))
 
 
+@cache
+def _next_due(kinds: tuple[Kind, ...], of_case: bool) -> Select:
+    """One row: for each kind the earliest due time (`now`) of a free row (along the due-time
+    index) and of a leased one (the end of its lease, if later); of `instance_id` if `of_case`."""
+    now, moments = bindparam("now"), []
+    for kind in kinds:
+        model, runnable = kind.model, kind.runnable(None)
+        if of_case:
+            runnable = runnable.where(model.instance_id == bindparam("instance_id"))
+        free = runnable.with_only_columns(kind.due).where(_free(model, now)).order_by(kind.due).limit(1)
+        later = sql_case((model.locked_until > kind.due, model.locked_until), else_=kind.due)
+        leased = runnable.with_only_columns(func.min(later)).where(model.locked_until > now)
+        moments += [free.scalar_subquery(), leased.scalar_subquery()]
+    return select(*moments)
+
+
 def _free(model: type[Leased], now: datetime | BindParameter[Any]):
     """Not leased, or its lease has run out."""
     return or_(model.locked_until.is_(None), model.locked_until <= now)
@@ -286,27 +302,19 @@ class Work:
         then. A leased row counts from the end of its lease; rows that wait for an operator
         (incidents, held cases) do not count, so a worker never wakes for what it may not run."""
         kinds = [JOBS, TIMERS, DECREE_JOBS] + ([START_TIMERS] if instance_id is None else [])
-        with self.session() as s:
-            due = [moment for kind in kinds for moment in self._next_due(s, kind, instance_id)]
-        return min(due) if due else None
+        return self._earliest(kinds, instance_id)
 
     def next_job_due(self) -> datetime | None:
         """When the earliest ready job of a running, unheld case may run (the worker's 1-s poll)."""
-        with self.session() as s:
-            due = self._next_due(s, JOBS, None)
-        return min(due) if due else None
+        return self._earliest([JOBS], None)
 
-    @staticmethod
-    def _next_due(s: Session, kind: Kind, instance_id: int | None) -> list[datetime]:
-        """The earliest due time of a free row (along the due-time index) and of a leased one."""
-        now, model = clock.now(), kind.model
-        runnable = kind.runnable(instance_id)
-        free = s.scalar(
-            runnable.with_only_columns(kind.due).where(_free(model, now)).order_by(kind.due).limit(1)
-        )
-        later = sql_case((model.locked_until > kind.due, model.locked_until), else_=kind.due)
-        leased = s.scalar(runnable.with_only_columns(func.min(later)).where(model.locked_until > now))
-        return [moment for moment in (free, leased) if moment is not None]
+    def _earliest(self, kinds: list[Kind], instance_id: int | None) -> datetime | None:
+        """The earliest moment of `_next_due` over the kinds, read in one statement."""
+        query = _next_due(tuple(kinds), instance_id is not None)
+        with self.session() as s:
+            row = s.execute(query, {"now": clock.now(), "instance_id": instance_id}).one()
+        due = [moment for moment in row if moment is not None]
+        return min(due) if due else None
 
     def heartbeat(self, worker_id: str) -> None:
         """The worker finished a loop: `/healthz` and `/metrics` read how long ago."""

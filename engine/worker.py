@@ -2,7 +2,7 @@
 
 APScheduler holds three jobs: a steady `tick` every `interval` seconds (catches work written by
 other processes), a one-off `wake` at the earliest due time it knows of, and a cheap `poll`
-every `poll_interval` seconds (two indexed queries) that runs a service-task job a step of any
+every `poll_interval` seconds (one statement, two indexed reads) that runs a service-task job a step of any
 process has just created within a second, so people do not wait on a system step (SQLite has no
 NOTIFY; on PostgreSQL the listener below is usually first). A timer missed
 while no worker ran is simply due when one starts, so it fires on the first tick.

@@ -124,3 +124,31 @@ def test_a_run_with_nothing_due_reads_once_instead_of_leasing_each_kind(db_url, 
     _waiting_jobs(orch, 1)  # a job due: the read finds it, the lease takes it
     assert orch.run_due(instance_id=waiting).jobs_run == 0
     assert orch.run_due().jobs_run == 1
+
+
+def test_the_next_due_time_is_read_in_one_statement(db_url, tmp_path, monkeypatch):
+    """What the worker reads to know when to wake (every kind's free and leased rows) and its
+    1-s poll for jobs: one statement each (before: two per kind, eight for the wake)."""
+    monkeypatch.setenv("KSDPL_TEST_JOB_LOG", str(tmp_path / "jobs.log"))
+    orch = Orchestrator(db_url, registry)
+    add_regions(orch)
+    orch.deploy({"timer.bpmn": TIMER, "review.bpmn": REVIEW})
+    first_at = clock.now().replace(microsecond=0)
+    clock.set(first_at)
+    orch.start("tunggu", "3171", {})  # a one-hour timer
+    clock.advance(timedelta(minutes=10))
+    second = orch.start("tunggu", "3171", {})
+    hour = timedelta(hours=1)
+    for read, due in [
+        (orch.next_due, first_at + hour),
+        (lambda: orch.next_due(second), first_at + timedelta(minutes=10) + hour),
+        (orch.next_job_due, None),
+    ]:
+        with statements_sent(orch.db) as sent:
+            assert read() == due
+        assert len(sent) == 1, sent
+
+    _waiting_jobs(orch, 1)  # a job due now
+    with statements_sent(orch.db) as sent:
+        assert orch.next_job_due() == clock.now()
+    assert len(sent) == 1, sent

@@ -109,11 +109,11 @@ def fire(case: Case, timer: Timer) -> None:
 
 @dataclass(frozen=True)
 class Kind:
-    """Rows a worker leases and fires one per step: which may run (`runnable`, of one case if
-    given), when each is due, and in which order a batch takes them."""
+    """Rows a worker leases and fires one per step: which may run (`runnable`), when each is due,
+    and in which order a batch takes them."""
 
     model: type[Leased]
-    runnable: Callable[[int | None], Select]
+    runnable: Callable[[], Select]
     due: Any  # the column saying when a row is due
     order: Any
     # The take reads the case's state too (`projections.LOAD`, for the step): a statement less a step.
@@ -124,7 +124,7 @@ class Kind:
         """A leased row again, locked for its step, if still the run's (`token`), runnable and
         due (`now`); built once, it runs once a step."""
         model = self.model
-        query = self.runnable(None)
+        query = self.runnable()
         if self.loads_case:  # the runnable query joins the case
             query = query.add_columns(*LOAD_COLUMNS).outerjoin(Region, Region.code == Instance.region_code)
         return query.where(
@@ -133,16 +133,21 @@ class Kind:
             self.due <= bindparam("now"),
         ).with_for_update(of=model)
 
+    def runnable_rows(self, of_case: bool) -> Select:
+        """The runnable rows, of one case (`instance_id`) if `of_case`: for statements built once."""
+        rows = self.runnable()
+        return rows.where(self.model.instance_id == bindparam("instance_id")) if of_case else rows
+
     @cached_property
     def due_ids(self) -> Select:
         """The ids of up to `n` rows due and free at `now`, in the kind's order, locked unless
         another worker holds them (skipped, not waited for); built once, it runs at every lease."""
-        return self._due_ids(self.runnable(None))
+        return self._due_ids(self.runnable_rows(of_case=False))
 
     @cached_property
     def due_ids_of_case(self) -> Select:
         """`due_ids` of one case (`instance_id`)."""
-        return self._due_ids(self.runnable(None).where(self.model.instance_id == bindparam("instance_id")))
+        return self._due_ids(self.runnable_rows(of_case=True))
 
     def _due_ids(self, runnable: Select) -> Select:
         return (
@@ -152,17 +157,9 @@ class Kind:
             .with_for_update(of=self.model, skip_locked=True)
         )
 
-    @cached_property
-    def any_due(self) -> Exists:
+    def any_due(self, of_case: bool) -> Exists:
         """Whether a row is due and free at `now`: what `due_ids` would lease, unlocked."""
-        return self._due_and_free(self.runnable(None)).exists()
-
-    @cached_property
-    def any_due_of_case(self) -> Exists:
-        """`any_due` of one case (`instance_id`)."""
-        return self._due_and_free(
-            self.runnable(None).where(self.model.instance_id == bindparam("instance_id"))
-        ).exists()
+        return self._due_and_free(self.runnable_rows(of_case)).exists()
 
     def _due_and_free(self, runnable: Select) -> Select:
         """The ids of the runnable rows due and free at `now`: one rule for the lease and the probe."""
@@ -181,7 +178,7 @@ class Kind:
         )
 
 
-def _runnable_timers(instance_id: int | None) -> Select:
+def _runnable_timers() -> Select:
     """Timers of running cases no operator holds, not stopped by an open incident, and not of a
     case waiting to be re-evaluated after a calendar decree (its timers wait for it). A join on
     the case and two anti-joins on indexed columns: the same plan with or without statistics."""
@@ -189,7 +186,7 @@ def _runnable_timers(instance_id: int | None) -> Select:
     reevaluating = select(DecreeJob.id).where(
         DecreeJob.instance_id == Timer.instance_id, DecreeJob.status == "pending"
     )
-    query = (
+    return (
         select(Timer)
         .join(Instance, Instance.id == Timer.instance_id)
         .where(
@@ -199,34 +196,31 @@ def _runnable_timers(instance_id: int | None) -> Select:
             ~reevaluating.exists(),
         )
     )
-    return query if instance_id is None else query.where(Timer.instance_id == instance_id)
 
 
-def _runnable_jobs(instance_id: int | None) -> Select:
+def _runnable_jobs() -> Select:
     """Ready jobs of cases no operator holds."""
-    query = (
+    return (
         select(Job)
         .join(Instance, Instance.id == Job.instance_id)
         .where(Job.status == "ready", Instance.suspended_at.is_(None))
     )
-    return query if instance_id is None else query.where(Job.instance_id == instance_id)
 
 
-def _pending_decree_jobs(instance_id: int | None) -> Select:
-    query = select(DecreeJob).where(DecreeJob.status == "pending")
-    return query if instance_id is None else query.where(DecreeJob.instance_id == instance_id)
+def _pending_decree_jobs() -> Select:
+    return select(DecreeJob).where(DecreeJob.status == "pending")
 
 
 TIMERS = Kind(Timer, _runnable_timers, Timer.due_at, Timer.due_at, loads_case=True)
 JOBS = Kind(Job, _runnable_jobs, Job.next_run_at, Job.next_run_at, loads_case=True)
-START_TIMERS = Kind(StartTimer, lambda _instance_id: select(StartTimer), StartTimer.due_at, StartTimer.due_at)
+START_TIMERS = Kind(StartTimer, lambda: select(StartTimer), StartTimer.due_at, StartTimer.due_at)
 DECREE_JOBS = Kind(DecreeJob, _pending_decree_jobs, DecreeJob.next_run_at, DecreeJob.id)
 
 
 @cache
 def _probe(kinds: tuple[Kind, ...], of_case: bool) -> Select:
     """One row: for each kind, whether it has a row due and free (`now`; of `instance_id`)."""
-    return select(*((kind.any_due_of_case if of_case else kind.any_due) for kind in kinds))
+    return select(*(kind.any_due(of_case) for kind in kinds))
 
 
 @cache
@@ -235,9 +229,7 @@ def _next_due(kinds: tuple[Kind, ...], of_case: bool) -> Select:
     index) and of a leased one (the end of its lease, if later); of `instance_id` if `of_case`."""
     now, moments = bindparam("now"), []
     for kind in kinds:
-        model, runnable = kind.model, kind.runnable(None)
-        if of_case:
-            runnable = runnable.where(model.instance_id == bindparam("instance_id"))
+        model, runnable = kind.model, kind.runnable_rows(of_case)
         free = runnable.with_only_columns(kind.due).where(_free(model, now)).order_by(kind.due).limit(1)
         later = sql_case((model.locked_until > kind.due, model.locked_until), else_=kind.due)
         leased = runnable.with_only_columns(func.min(later)).where(model.locked_until > now)

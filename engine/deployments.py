@@ -91,13 +91,15 @@ def content_digest(files: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-# The newest version of a process (`key`): built once, as every page asks for it.
+# The newest version of a process (`key`), built once: starts and screens ask for it.
 _LATEST = (
     select(ProcessDefinition.id, ProcessDefinition.version)
     .where(ProcessDefinition.key == bindparam("key"))
     .order_by(ProcessDefinition.version.desc())
     .limit(1)
 )
+# The same id as a column of a caller's own statement (a page reads it with its account).
+LATEST_ID = _LATEST.with_only_columns(ProcessDefinition.id).scalar_subquery()
 
 
 class Deployments:
@@ -174,6 +176,10 @@ class Deployments:
                 results.append(DeployResult(definition.key, definition.version, True, definition.id))
             uow.commit()
         return results
+
+    def parsed_version(self, s: Session, definition_id: int, key: str) -> ParsedDeployment:
+        """What a version declares, for a caller that read its id itself (`LATEST_ID`)."""
+        return self._deployment(s, definition_id, key)
 
     def _deployment(self, s: Session, definition_id: int, key: str) -> ParsedDeployment:
         """The parsed spec of a version: parsed once per process, then cached."""

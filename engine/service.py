@@ -65,7 +65,7 @@ from .runtime import SPIFF_VERSION, Case, dumps, ext
 from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, joined_sessions, make_engine, read_session
 from .text import multi_line, single_line
-from .views import calendars_for
+from .views import CALENDAR_CACHE, CalendarCache
 from .writes import Writes
 
 __all__ = [
@@ -141,24 +141,6 @@ class _Env:
     business_key: str | None = None
 
 
-class CalendarCache:
-    """Working calendars per region with the operators' overrides, built once per calendar
-    version: the newest decree's id, which every step reads in the query that loads its case.
-    A step therefore never computes a deadline on a calendar older than a decree committed
-    before it began, in whichever process the decree was entered."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str | None, tuple[int, WorkingCalendar]] = {}
-
-    def get(self, s: Session, region_code: str | None, version: int) -> WorkingCalendar:
-        entry = self._entries.get(region_code)
-        if entry is not None and entry[0] == version:
-            return entry[1]
-        calendar = calendars_for(s, [region_code])[region_code]
-        self._entries[region_code] = (version, calendar)
-        return calendar
-
-
 class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Drafts, Console):
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
@@ -169,10 +151,12 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         self.registry = registry
         self.default_timezone = default_timezone
         self.db = make_engine(database_url)
-        self._sessions = sessionmaker(self.db, expire_on_commit=False)
         self._parsed: dict[int, dict[str, ParsedDeployment]] = {}
         self._stage_names: dict[int, dict[int, str]] = {}
         self._calendars = CalendarCache()
+        # Its sessions carry the calendar cache: a read that knows its calendar version takes the
+        # calendars from it (`views.calendars_for`).
+        self._sessions = sessionmaker(self.db, expire_on_commit=False, info={CALENDAR_CACHE: self._calendars})
         self.after_load: Callable[[int], None] | None = None  # test hook: runs between load and save
         # Added to every audit event's detail (an import records where its steps came from).
         self.provenance: dict[str, Any] = {}

@@ -32,9 +32,24 @@ _OVERRIDES = select(
 )
 
 
+# Keys of `Session.info`: the process's calendar cache (the orchestrator's sessions carry it) and
+# the calendar version a request read with its account (`web.db.keep_frame`).
+CALENDAR_CACHE = "ksdpl_calendars"
+CALENDAR_VERSION_READ = "ksdpl_calendar_version"
+
+
 def calendars_for(session: Session, codes: Iterable[str | None]) -> dict[str | None, WorkingCalendar]:
     """Each region's working calendar (the national overrides, its own winning) and the national
-    one under None, from one query: the only place calendars are read from the database."""
+    one under None: from the process's cache when the session knows the calendar version it read
+    (a web request reads it with its account), else from one query."""
+    cache, version = session.info.get(CALENDAR_CACHE), session.info.get(CALENDAR_VERSION_READ)
+    if cache is not None and version is not None:
+        return cache.many(session, codes, version)
+    return read_calendars(session, codes)
+
+
+def read_calendars(session: Session, codes: Iterable[str | None]) -> dict[str | None, WorkingCalendar]:
+    """`calendars_for` from one query: the only place calendars are read from the database."""
     wanted = sorted({code for code in codes if code})
     national, own = [], defaultdict(list)
     for row in session.execute(_OVERRIDES, {"codes": wanted}):
@@ -50,6 +65,34 @@ def calendars_for(session: Session, codes: Iterable[str | None]) -> dict[str | N
     for code in wanted:
         result[code] = build(national + own[code]) if own[code] else result[None]
     return result
+
+
+class CalendarCache:
+    """Working calendars per region with the operators' overrides, built once per calendar
+    version: the newest decree's id. A decree writes its override and its row in one
+    transaction, so whoever reads the version reads it with the overrides it stands for; a step
+    reads it in the query that loads its case, a page with its account. Neither therefore
+    computes a deadline on a calendar older than a decree committed before it began, in
+    whichever process the decree was entered."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str | None, tuple[int, WorkingCalendar]] = {}
+
+    def get(self, s: Session, region_code: str | None, version: int) -> WorkingCalendar:
+        return self.many(s, [region_code], version)[region_code]
+
+    def many(
+        self, s: Session, codes: Iterable[str | None], version: int
+    ) -> dict[str | None, WorkingCalendar]:
+        """The calendars of `codes` and the national one (under None); the ones not built at this
+        version yet are read in one query."""
+        wanted = {None, *(code for code in codes if code)}
+        stale = [code for code in wanted if self._entries.get(code, (None,))[0] != version]
+        if stale:
+            read = read_calendars(s, stale)
+            for code in stale:
+                self._entries[code] = (version, read[code])
+        return {code: self._entries[code][1] for code in wanted}
 
 
 def _iso(value) -> str | None:

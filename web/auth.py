@@ -33,7 +33,7 @@ from engine.models import User
 
 from . import throttle
 from .accounts import UserInfo, authenticate, end_sessions, info_of, info_select, user_info
-from .db import NATIONAL_TIMEZONE, access, db, latest_deployment, orchestrator
+from .db import FRAME_COLUMNS, NATIONAL_TIMEZONE, access, db, keep_frame, latest_deployment, orchestrator
 
 bp = Blueprint("auth", __name__)
 
@@ -103,22 +103,25 @@ def _web_user(user: User) -> WebUser:
     return WebUser(user_info(db(), user), user.session_generation, _fingerprint(user.password_hash))
 
 
-_BY_ID = info_select(User.locked_at, User.session_generation, User.password_hash).where(
+_BY_ID = info_select(User.locked_at, User.session_generation, User.password_hash, *FRAME_COLUMNS).where(
     User.id == bindparam("id")
 )
 
 
 def _load_user(user_id: str) -> WebUser | None:
     """The cookie's user while its session is still valid: same generation, same password. One
-    statement on every request (the account with its region's name and clock)."""
+    statement on every request: the account with its region's name and clock, and what the
+    page's frame shows (`db.FRAME_COLUMNS`)."""
     parts = user_id.split(":")
     if len(parts) != 3 or not all(p.isdigit() for p in parts[:2]) or len(parts[0]) > 10:
         return None
-    row = db().connection().execute(_BY_ID, {"id": int(parts[0])}).first()
+    key = current_app.config["KSDPL_PROCESS_KEY"]
+    row = db().connection().execute(_BY_ID, {"id": int(parts[0]), "key": key}).first()
     if row is None or not row.active or row.locked_at is not None:
         return None
     if str(row.session_generation) != parts[1] or _fingerprint(row.password_hash) != parts[2]:
         return None
+    keep_frame(row)
     return WebUser(info_of(row), row.session_generation, _fingerprint(row.password_hash))
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 
 from engine.clock import clock
 from engine.delivery import NOTIFY_MODES, DeliverySettings, failures, link_path, pending_count, retry_email
@@ -22,7 +22,7 @@ from engine.models import Instance, Notification, OutboxMessage, Region
 from engine.notices import KIND_LABELS
 
 from .accounts import AccountError, set_email, set_notify_mode
-from .db import db, fresh, orchestrator
+from .db import db, frame_unread, fresh, orchestrator, unread_of
 from .formatting import format_datetime
 
 bp = Blueprint("notifications", __name__, url_prefix="/pemberitahuan")
@@ -42,14 +42,14 @@ class NotificationRow:
     link: str
 
 
-# Built once: the bell asks on every page.
-_UNREAD = select(func.count(Notification.id)).where(
-    Notification.user_id == bindparam("user"), Notification.read_at.is_(None)
-)
+# Built once, for a request whose account's statement did not read the count.
+_UNREAD = unread_of(bindparam("user"))
 
 
 def unread_count(user_id: int) -> int:
-    return db().scalar(_UNREAD, {"user": user_id}) or 0
+    """As the account's statement read it this request, if it did (`db.frame_unread`)."""
+    known = frame_unread(user_id)
+    return known if known is not None else db().scalar(_UNREAD, {"user": user_id}) or 0
 
 
 def _bell() -> dict[str, int]:

@@ -85,14 +85,23 @@ class CalendarCache:
         self, s: Session, codes: Iterable[str | None], version: int
     ) -> dict[str | None, WorkingCalendar]:
         """The calendars of `codes` and the national one (under None); the ones not built at this
-        version yet are read in one query."""
-        wanted = {None, *(code for code in codes if code)}
-        stale = [code for code in wanted if self._entries.get(code, (None,))[0] != version]
+        version yet are read in one query. What is returned was built at `version` or read now,
+        never taken back from the cache after a write: a thread that read an older version may
+        have written its older calendar meanwhile."""
+        result: dict[str | None, WorkingCalendar] = {}
+        stale = []
+        for code in {None, *(code for code in codes if code)}:
+            entry = self._entries.get(code)
+            if entry is not None and entry[0] == version:
+                result[code] = entry[1]
+            else:
+                stale.append(code)
         if stale:
             read = read_calendars(s, stale)
             for code in stale:
+                result[code] = read[code]
                 self._entries[code] = (version, read[code])
-        return {code: self._entries[code][1] for code in wanted}
+        return result
 
 
 def _iso(value) -> str | None:

@@ -14,8 +14,10 @@ from sqlalchemy import select
 from engine.clock import clock
 from engine.errors import Conflict, NotFound
 from engine.models import AuditEvent, DecreeJob, Instance, Task, TaskCandidate, Timer
+from engine.projections import CALENDAR_VERSION
 from engine.registry import HandlerRegistry
 from engine.service import Orchestrator
+from engine.views import CalendarCache
 from tests.engine.conftest import REVIEW, add_regions
 
 MONDAY = datetime(2027, 4, 5, 2, 0, tzinfo=UTC)  # Mon 5 April 2027, 09:00 WIB
@@ -275,3 +277,27 @@ def test_a_conflict_on_one_case_is_retried_and_the_rest_go_on(orchestrators) -> 
     with worker.session() as s:
         timer = s.scalars(select(Timer).where(Timer.instance_id == cases[1])).one()
     assert timer.due_at == datetime(2027, 4, 9, 17, 0, tzinfo=UTC)  # its review, on the new calendar
+
+
+def test_a_calendar_asked_for_at_a_version_is_never_an_older_one(orchestrators) -> None:
+    """Two threads of one process share its calendars: one read the calendar version before a
+    decree, the other after it. When the older one writes its calendar into the cache right after
+    the newer one wrote its own, the newer one still computes on the decree's calendar."""
+    orch = orchestrators[0]
+    cache = CalendarCache()
+    with orch.session() as s:
+        before = cache.get(s, None, s.scalar(select(CALENDAR_VERSION)))
+    assert before.is_working_day(WEDNESDAY)
+    orch.set_calendar_override(WEDNESDAY, True, None, "Cuti bersama", user="operator")
+
+    class OlderThreadWritesNext(dict):
+        def __setitem__(self, code, entry) -> None:
+            super().__setitem__(code, entry)
+            super().__setitem__(code, (0, before))
+
+    cache._entries = OlderThreadWritesNext()
+    with orch.session() as s:
+        version = s.scalar(select(CALENDAR_VERSION))
+        assert version > 0
+        assert not cache.get(s, None, version).is_working_day(WEDNESDAY)
+        assert not cache.many(s, ["3171"], version)["3171"].is_working_day(WEDNESDAY)

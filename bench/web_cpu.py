@@ -6,16 +6,16 @@
 For a change of a tenth or less on a machine whose speed wanders between runs: `bench/web.py`'s
 throughput moved from 100 to 161 req/s between runs of the same code on one machine. Here both
 versions run at once, each in a long-lived process of its own with data of its own
-(`bench/inbox.py`'s bulk filler; on PostgreSQL a schema each), logged in as the measured region's
-Pemda user through the Flask test client. They take turns, each going first in every other turn: a
+(`bench/inbox.py`'s bulk filler and app; on PostgreSQL a schema each), logged in as the measured
+region's Pemda user through the Flask test client. They take turns, each going first in every other turn: a
 turn is `--pages` inbox pages and as many case-list pages, and what the process spent
 (`time.process_time`) and PostgreSQL's backends spent (`/proc`, all of the server's: run it on an
 otherwise idle one) is divided by the pages. Two processes of the same code differ by up to a tenth
 (hash seeds, memory layout; measured with `--against HEAD`), so `--pairs` fresh pairs run one after
 another. The other revision is checked out in a temporary git worktree; it must have
-`bench/inbox.py`'s `populate`. Printed per pair and version: median and minimum per page, and this
-checkout ÷ the other per turn (median); then the median over the pairs (the baseline: the other
-revision, in the same run).
+`bench/inbox.py`'s `populate` and `bench_app`. Printed per pair and version: median and minimum
+per page, and this checkout ÷ the other per turn (median); then the median over the pairs (the
+baseline: the other revision, in the same run).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -50,24 +49,21 @@ def backend_cpu() -> float:
 
 
 def child(root: str, url: str, cases: int) -> None:
-    """One version: its data, its app, then a turn per line read (the pages of each kind)."""
+    """One version: its data and app as `bench/inbox.py` makes them, then a turn per line read."""
     sys.path[:0] = [root, f"{root}/bench"]
-    from bench.inbox import PASSWORD, populate
+    from bench.inbox import NOW, PASSWORD, bench_app, populate
     from bench.step_cost import postgres_url
+    from engine.clock import clock
 
     url, drop = postgres_url(url) if url.startswith("postgresql") else (url, lambda: None)
+    orch = populate(url, cases)
     try:
-        populate(url, cases).close()
-        os.environ |= {"KSDPL_DATABASE_URL": url, "KSDPL_SECRET_KEY": "bench", "KSDPL_HANDLERS": "handlers"}
-        os.environ["KSDPL_SECURE_COOKIES"] = "0"
         import web
 
         assert web.__file__.startswith(root), f"measuring {web.__file__}, not {root}"
-        client = web.create_app().test_client()
-        form = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-        login = {"username": "pemda", "password": PASSWORD, "csrf_token": token}
-        assert client.post("/login", data=login).status_code == 302
+        clock.set(NOW)
+        client = bench_app(orch).test_client()
+        assert client.post("/login", data={"username": "pemda", "password": PASSWORD}).status_code == 302
         for _ in range(30):  # warm-up: caches, prepared statements
             for page in PAGES:
                 assert client.get(page).status_code == 200
@@ -81,6 +77,7 @@ def child(root: str, url: str, cases: int) -> None:
             spent, backend = time.process_time() - began, backend_cpu() - backend
             print(json.dumps([spent / (2 * pages), backend / (2 * pages)]), flush=True)
     finally:
+        orch.close()
         drop()
 
 

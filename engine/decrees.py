@@ -270,8 +270,8 @@ class Decrees:
             return "skipped"
         env = self._env(s, self._region_of(row), row.calendar_version)
         env.business_key = row.business_key
-        case = Case.load(
-            row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine
+        case = self._warm.load(
+            instance_id, row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine
         )
         if self.after_load:
             self.after_load(instance_id)

@@ -342,7 +342,14 @@ class Case:
         SERIALIZER.migrate(dct)
         dct["spec"] = deployment.spec
         dct["subprocess_specs"] = dict(deployment.subprocess_specs)
-        workflow = SERIALIZER.from_dict(dct)
+        return cls.resume(SERIALIZER.from_dict(dct), history, deployment, script_engine)
+
+    @classmethod
+    def resume(
+        cls, workflow: BpmnWorkflow, history: History, deployment: ParsedDeployment, script_engine
+    ) -> Case:
+        """A case around a workflow as its stored state restores it (`load`, or a workflow this
+        process saved and kept: `warm`), with this step's script engine."""
         workflow.script_engine = script_engine
         case = cls(workflow)
         case.stage_names = deployment.stages

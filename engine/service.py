@@ -34,7 +34,7 @@ from . import forms, notices, projections
 from .access import Actor, add_candidate, candidate_of, visible_instances
 from .calendar import WorkingCalendar, local_today
 from .clock import clock
-from .config import Settings
+from .config import WARM_CASES, Settings
 from .console import Console
 from .decrees import DecreeQueued, Decrees
 from .deployments import Deployments, DeployResult
@@ -66,6 +66,7 @@ from .scripting import ExpressionScriptEngine, build_functions
 from .store import UnitOfWork, joined_sessions, make_engine, read_session
 from .text import multi_line, single_line
 from .views import CALENDAR_CACHE, CalendarCache
+from .warm import WarmCases
 from .writes import Writes
 
 __all__ = [
@@ -145,7 +146,12 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
     """Deploys diagrams, starts cases and applies every state change as one step."""
 
     def __init__(
-        self, database_url: str, registry: HandlerRegistry, *, default_timezone: str = "Asia/Jakarta"
+        self,
+        database_url: str,
+        registry: HandlerRegistry,
+        *,
+        default_timezone: str = "Asia/Jakarta",
+        warm_cases: int = WARM_CASES,
     ):
         self.database_url = database_url
         self.registry = registry
@@ -157,6 +163,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         # Its sessions carry the calendar cache: a read that knows its calendar version takes the
         # calendars from it (`views.calendars_for`).
         self._sessions = sessionmaker(self.db, expire_on_commit=False, info={CALENDAR_CACHE: self._calendars})
+        self._warm = WarmCases(warm_cases)  # the workflows its steps saved (`warm`)
+        self._warm.attach(self._sessions)
         self.after_load: Callable[[int], None] | None = None  # test hook: runs between load and save
         # Added to every audit event's detail (an import records where its steps came from).
         self.provenance: dict[str, Any] = {}
@@ -166,7 +174,10 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
     def from_settings(cls, settings: Settings, database_url: str | None = None) -> Orchestrator:
         """The orchestrator the settings describe (the CLI's and the web app's one way to build it)."""
         return cls(
-            database_url or settings.database_url, settings.registry(), default_timezone=settings.timezone
+            database_url or settings.database_url,
+            settings.registry(),
+            default_timezone=settings.timezone,
+            warm_cases=settings.warm_cases,
         )
 
     # --- sessions -------------------------------------------------------------------------
@@ -332,8 +343,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             raise Conflict(f"Kasus {instance_id} sedang ditangguhkan operator")
         env = self._env(s, self._region_of(row), row.calendar_version)
         env.business_key = row.business_key
-        case = Case.load(
-            row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine
+        case = self._warm.load(
+            instance_id, row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine
         )
         if self.after_load:
             self.after_load(instance_id)
@@ -367,6 +378,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         stage, stage_name = case.stage()
         variables = case.variables()
         conn = s.connection()
+        state = case.dump()
         # A lost race (another writer, SQLite's stale snapshot) raises Conflict here, see store.database_error
         updated = conn.execute(
             SAVE,
@@ -374,7 +386,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
                 "iid": instance_id,
                 "seen": seen,
                 "next": seen + 1,
-                "state": case.dump(),
+                "state": state,
                 "status": status,
                 "stage": stage,
                 "stage_name": stage_name,
@@ -386,6 +398,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         ).rowcount
         if updated != 1:
             raise Conflict("Kasus sudah diubah oleh pengguna lain; muat ulang lalu coba lagi")
+        self._warm.saved(s, instance_id, state, case)
         writes = Writes(conn)  # on PostgreSQL one statement, after the state's (`writes`)
         action, task_id, bpmn_id, detail = audit
         self._audit(

@@ -14,6 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+# Every step that reuses a workflow this process kept also restores its stored state and checks
+# the two alike (`engine.warm`); set before the engine is imported, and inherited by the
+# processes tests start.
+os.environ["KSDPL_WARM_CHECK"] = "1"
+
+from engine import warm
 from engine.clock import clock
 from engine.store import upgrade
 
@@ -58,6 +64,15 @@ def _real_clock() -> Iterator[None]:
     """Tests that freeze or move the clock never leak it into the next test."""
     yield
     clock.set(None)
+
+
+@pytest.fixture(autouse=True)
+def _kept_workflows_alike() -> Iterator[None]:
+    """No step of the test found a kept workflow differing from its stored state (`engine.warm`),
+    even where the caller turned the error into an incident or a retry."""
+    warm.MISMATCHES.clear()
+    yield
+    assert not warm.MISMATCHES, f"kept workflows differed from their stored states: cases {warm.MISMATCHES}"
 
 
 @pytest.fixture

@@ -105,6 +105,8 @@ def test_metrics_for_operators_only_with_cases_tasks_lag_incidents_and_step_late
     assert values[("ksdpl_worker_heartbeat_age_seconds", ())] == -1
     assert values[("ksdpl_step_seconds_count", (("action", "complete"),))] >= 3
     assert values[("ksdpl_step_seconds_count", (("action", "start"),))] >= 2
+    # the completions came one after another in this process: each used the workflow it kept
+    assert values[("ksdpl_step_loads_total", (("source", "kept"),))] >= 3
 
 
 MULTIPROCESS_SCRIPT = """

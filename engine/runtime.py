@@ -63,14 +63,14 @@ _TASK_DEFAULTS = {
 }
 
 
-def _identical(a: Any, b: Any) -> bool:
+def identical(a: Any, b: Any) -> bool:
     """Equal and of the same types throughout (1, 1.0 and True stay apart)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_identical(a[key], b[key]) for key in a)
+        return a.keys() == b.keys() and all(identical(a[key], b[key]) for key in a)
     if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(map(_identical, a, b))
+        return len(a) == len(b) and all(map(identical, a, b))
     return a == b
 
 
@@ -142,7 +142,7 @@ def _difference(
     updates: dict[str, Any] = {}
     budget = limit - len(deletions)
     for key, value in data.items():
-        if key in base and (base[key] is value or _identical(base[key], value)):
+        if key in base and (base[key] is value or identical(base[key], value)):
             continue
         updates[key] = value
         if len(updates) >= budget:

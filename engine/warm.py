@@ -23,11 +23,14 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, NamedTuple
 
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event
 
 from .config import WARM_CASES
 from .metrics import STEP_LOADS
-from .runtime import SERIALIZER, Case
+from .runtime import SERIALIZER, Case, identical
 
 if TYPE_CHECKING:
     from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -74,6 +77,7 @@ class WarmCases:
             STEP_LOADS.labels("restored").inc()
             return Case.load(state, deployment, script_engine)
         STEP_LOADS.labels("kept").inc()
+        _wait_as_restored(entry.workflow)
         if CHECK:
             _check(instance_id, entry, deployment, script_engine)
         return Case.resume(entry.workflow, entry.history, deployment, script_engine)
@@ -98,21 +102,41 @@ class WarmCases:
         session.info.pop(_STAGED, None)
 
 
+def _wait_as_restored(workflow: BpmnWorkflow) -> None:
+    """The catching events waiting for an event or a time, listed as restoring lists them: the
+    waiting ones only, the top workflow's first, then each sub-process's depth first, in the
+    order of the tasks that run them. The state does not hold this list, so the check cannot
+    compare it; SpiffWorkflow keeps it up to date as tasks change, and this makes sure."""
+    waiting: dict = {}
+
+    def add(wf) -> None:
+        for task in wf.tasks.values():
+            if isinstance(task.task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+                waiting[task.id] = task
+
+    def below(wf) -> None:
+        for task in wf.tasks.values():
+            subprocess = workflow.subprocesses.get(task.id)
+            if subprocess is not None and isinstance(task.task_spec, SubWorkflowTask):
+                add(subprocess)
+                below(subprocess)
+
+    add(workflow)
+    below(workflow)
+    workflow.event_manager.tasks = waiting
+
+
 def _check(instance_id: int, entry: _Entry, deployment: ParsedDeployment, script_engine) -> None:
-    restored = Case.load(entry.state, deployment, script_engine)
-    kept = SERIALIZER.to_dict(entry.workflow)
-    again = SERIALIZER.to_dict(restored.workflow)
-    if not _same(kept, again) or entry.history.to_dict() != restored.history.to_dict():
+    """The kept workflow serialises as the restored one does, in the same order and with the
+    same value types (a tuple kept in memory would come back a list), and waits for the same."""
+    restored = Case.load(entry.state, deployment, script_engine).workflow
+    kept, again = SERIALIZER.to_dict(entry.workflow), SERIALIZER.to_dict(restored)
+    alike = (
+        identical(kept, again)
+        and SERIALIZER.serialize_json(entry.workflow) == SERIALIZER.serialize_json(restored)
+        and list(entry.workflow.event_manager.tasks) == list(restored.event_manager.tasks)
+        and list(entry.workflow.subprocesses) == list(restored.subprocesses)
+    )
+    if not alike:
         MISMATCHES.append(instance_id)
         raise WarmMismatch(f"case {instance_id}: a kept workflow differs from its stored state restored")
-
-
-def _same(a, b) -> bool:
-    """Equal, and of the same types throughout (a tuple kept in memory is a list once restored)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b

@@ -152,6 +152,21 @@ def test_the_check_finds_a_kept_workflow_that_differs_from_its_state(deployed):
     assert _state(deployed, instance_id) == state
 
 
+def test_a_kept_workflow_waits_for_what_its_stored_state_waits_for(deployed):
+    """The list of waiting events is not in the state, so the check cannot see it drift: taking a
+    kept workflow lists them again as restoring does."""
+    instance_id = _to_review(deployed)
+    kept = deployed._warm._entries[instance_id].workflow
+    assert [t.task_spec.bpmn_id for t in kept.event_manager.tasks.values()] == ["ReviewTimeout"]
+    kept.event_manager.tasks = {}  # as if SpiffWorkflow had lost track of the review's timer
+    before = _loads()
+    clock.advance(timedelta(days=30))
+    assert deployed.run_due().timers_fired == 1  # the kept workflow, which found its timer again
+    assert _since(before) == (1, 0)
+    with deployed.session() as s:
+        assert s.get(Instance, instance_id).status == "completed"  # the timer ended the review
+
+
 @pytest.mark.parametrize(
     "raw, expected", [(None, 32), ("", 32), ("0", 0), (" 200 ", 200), ("-1", None), ("banyak", None)]
 )

@@ -17,6 +17,10 @@ with the completion instead, as the web's task form and the API's multipart comp
   (`bench/ksdpl_path.py`), from the Naskah's draft to the signed Naskah's salinan (10
   completions, 2 jobs).
 
+Each process keeps the workflows its steps saved (`engine.warm`), so its steps on a case after the
+first skip restoring it; `--cold` measures every step restoring the stored state, as when web
+processes and workers take turns on a case.
+
 Throughput = completions of all processes / wall time from the barrier to the last process's
 end. Baseline, in the same run: one process. Printed per database, stretch and process count:
 completions, wall time, completions per second, the ratio to one process, and how the processes'
@@ -43,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ksdpl_path import prepare, start  # noqa: E402
 from bench.step_cost import add_pg_option, postgres_url  # noqa: E402
+from engine.config import WARM_CASES  # noqa: E402
 from engine.service import Orchestrator, RunReport  # noqa: E402
 from handlers import registry  # noqa: E402
 from tests.ksdpl import paths  # noqa: E402
@@ -93,10 +98,12 @@ STRETCHES: dict[str, tuple[Callable[[Orchestrator, int], Case], Callable[[Case],
 }
 
 
-def one_process(url: str, stretch: str, cases: int, rounds: int, files: bool, barrier, results) -> None:
+def one_process(
+    url: str, stretch: str, cases: int, rounds: int, files: bool, warm_cases: int, barrier, results
+) -> None:
     """A separate process: prepare its cases, wait for the others, walk the stretch for each."""
     OwnCase.files_with_completion = files
-    orch = Orchestrator(url, registry)
+    orch = Orchestrator(url, registry, warm_cases=warm_cases)
     bring, walk = STRETCHES[stretch]
     prepared = [bring(orch, rounds) for _ in range(cases)]
     counted = {"completions": 0, **dict.fromkeys(CALLS, 0.0)}
@@ -124,12 +131,16 @@ def one_process(url: str, stretch: str, cases: int, rounds: int, files: bool, ba
     orch.close()
 
 
-def measure(url: str, stretch: str, processes: int, cases: int, rounds: int, files: bool) -> dict[str, Any]:
+def measure(
+    url: str, stretch: str, processes: int, cases: int, rounds: int, files: bool, warm_cases: int
+) -> dict[str, Any]:
     prepare(url).close()
     context = multiprocessing.get_context("spawn")  # fresh interpreters, as separate servers are
     barrier, results = context.Barrier(processes), context.Queue()
     children = [
-        context.Process(target=one_process, args=(url, stretch, cases, rounds, files, barrier, results))
+        context.Process(
+            target=one_process, args=(url, stretch, cases, rounds, files, warm_cases, barrier, results)
+        )
         for _ in range(processes)
     ]
     for child in children:
@@ -160,6 +171,12 @@ def main() -> None:
         "not uploaded first with add_document",
     )
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="every step restores its case's stored state (KSDPL_WARM_CASES=0), as when web processes "
+        "and workers take turns on a case; by default a process uses the workflow it kept (engine.warm)",
+    )
+    parser.add_argument(
         "--async-commit",
         action="store_true",
         help="PostgreSQL sessions with synchronous_commit=off: a commit does not wait for the WAL flush",
@@ -167,21 +184,22 @@ def main() -> None:
     args = parser.parse_args()
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     per_process = {"early (stage 2)": args.early, "late (stages 8-11)": args.late}
+    warm = 0 if args.cold else WARM_CASES
+    files_with_completion = args.files_with_completion
 
     rows = []
     for stretch, cases in per_process.items():
         if not args.no_sqlite:
             with tempfile.TemporaryDirectory() as tmp:
-                figures = measure(
-                    f"sqlite:///{tmp}/bench.db", stretch, 1, cases, args.rounds, args.files_with_completion
-                )
+                url = f"sqlite:///{tmp}/bench.db"
+                figures = measure(url, stretch, 1, cases, args.rounds, files_with_completion, warm)
             rows.append({"database": "SQLite", "stretch": stretch, "processes": 1, **figures})
         for processes in args.processes:
             url, drop = postgres_url(args.pg)
             if args.async_commit:
                 url += "%20-csynchronous_commit%3Doff"  # appended to the schema's `options`
             try:
-                figures = measure(url, stretch, processes, cases, args.rounds, args.files_with_completion)
+                figures = measure(url, stretch, processes, cases, args.rounds, files_with_completion, warm)
             finally:
                 drop()
             rows.append({"database": "PostgreSQL", "stretch": stretch, "processes": processes, **figures})
@@ -190,8 +208,9 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     commit = "synchronous_commit off" if args.async_commit else "synchronous_commit on"
     files = "files sent with the completion" if args.files_with_completion else "files uploaded first"
+    kept = "every step restores its case (--cold)" if args.cold else f"{warm} workflows kept per process"
     print(
-        f"task completions per second, KSDPL path; {args.rounds} revision rounds; {commit}; {files}; "
+        f"task completions per second, KSDPL path; {args.rounds} revision rounds; {commit}; {files}; {kept}; "
         f"load average {load_before} -> {load}"
     )
     head = f"{'procs':>5} {'done':>5} {'wall s':>7} {'per s':>7} {'ratio':>6} " + " ".join(

@@ -9,10 +9,10 @@ resubmitted, Kemendagri sends the plan back for revision), then the Naskah, and 
 yearly rounds of activity plan and report until the agreement ends. Timed: one
 `Orchestrator.complete_task` (form check, load, handler, engine step, save of state and
 projections, audit, commit); the uploads, the worker's jobs and timers between completions are
-not. Each database is measured twice: as the product runs by default, where one process takes
-all the steps and so uses the workflow it kept from the case's previous step (`engine.warm`), and
-"cold" (`KSDPL_WARM_CASES=0`), where every step restores the stored state, as when another
-process took the case's previous step.
+not. Each database is measured twice, on two databases, the two taking turns a case each: as the
+product runs by default, where one process takes all the steps and so uses the workflow it kept
+from the case's previous step (`engine.warm`), and "cold" (`KSDPL_WARM_CASES=0`), where every
+step restores the stored state, as when another process took the case's previous step.
 
 Baseline, in the same run: SpiffWorkflow alone, in memory, doing the same completions from the
 same stored state with the same values: deserialise the state (SpiffWorkflow's serializer
@@ -128,16 +128,24 @@ def start(orch: Orchestrator, kind: type[Case] = Case) -> Case:
     return kind(orch, instance_id, REGIONS[REGION][2])
 
 
-def persisted(url: str, cases: int, rounds: int, years: int, warm_cases: int) -> list[dict[str, Any]]:
-    orch = prepare(url, warm_cases)
-    recorder = Recorder(orch)
+def persisted(
+    variants: list[tuple[str, int]], cases: int, rounds: int, years: int
+) -> list[list[dict[str, Any]]]:
+    """Each variant (a database URL of its own, how many workflows its process keeps) walks
+    `cases` cases; the variants take turns, a case each, so a machine that slows down for a while
+    slows them alike."""
+    orchs = [prepare(url, warm_cases) for url, warm_cases in variants]
+    recorders = [Recorder(orch) for orch in orchs]
     try:
         for _ in range(cases):
-            paths.whole_path(start(orch), rounds, years)
+            for orch in orchs:
+                paths.whole_path(start(orch), rounds, years)
     finally:
-        recorder.close()
-        orch.close()
-    return recorder.samples
+        for recorder in reversed(recorders):  # each put back the method it found
+            recorder.close()
+        for orch in orchs:
+            orch.close()
+    return [recorder.samples for recorder in recorders]
 
 
 def bare_spiff(samples: list[dict[str, Any]]) -> list[tuple[float, float]]:
@@ -213,21 +221,25 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, list[dict[str, Any]]] = {}
-    variants = (("", WARM_CASES), (" cold", 0))
-    for suffix, warm_cases in variants:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{tmp}/bench.db"
-            results[f"SQLite{suffix}"] = persisted(url, args.cases, args.rounds, args.years, warm_cases)
-    for suffix, warm_cases in variants if not args.no_pg else ():
+    with tempfile.TemporaryDirectory() as tmp:
+        variants = [(f"sqlite:///{tmp}/kept.db", WARM_CASES), (f"sqlite:///{tmp}/cold.db", 0)]
+        results["SQLite"], results["SQLite cold"] = persisted(variants, args.cases, args.rounds, args.years)
+    if not args.no_pg:
+        dropped = []
         try:
-            url, drop = postgres_url(args.pg)
+            variants = []
+            for warm_cases in (WARM_CASES, 0):
+                url, drop = postgres_url(args.pg)
+                dropped.append(drop)
+                variants.append((url, warm_cases))
         except Exception as err:  # no server: say so, measure the rest
             print(f"PostgreSQL not measured: {type(err).__name__}: {err}", file=sys.stderr)
-            break
-        try:
-            results[f"PostgreSQL{suffix}"] = persisted(url, args.cases, args.rounds, args.years, warm_cases)
+        else:
+            samples = persisted(variants, args.cases, args.rounds, args.years)
+            results["PostgreSQL"], results["PostgreSQL cold"] = samples
         finally:
-            drop()
+            for drop in dropped:
+                drop()
     rows = []
     for name, samples in results.items():
         bare_spiff(samples[:5])  # warm-up

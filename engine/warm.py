@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from .parser import ParsedDeployment
     from .pruning import History
 
-CHECK = os.environ.get("KSDPL_WARM_CHECK") == "1"
 MISMATCHES: list[int] = []  # the cases a check found differing, in case a caller swallowed the error
 _STAGED = "ksdpl_warm_staged"  # session.info: what the session's steps saved, until it commits
 
@@ -78,7 +77,7 @@ class WarmCases:
             return Case.load(state, deployment, script_engine)
         STEP_LOADS.labels("kept").inc()
         _wait_as_restored(entry.workflow)
-        if CHECK:
+        if os.environ.get("KSDPL_WARM_CHECK") == "1":  # read at each use: pytest sets it after imports
             _check(instance_id, entry, deployment, script_engine)
         return Case.resume(entry.workflow, entry.history, deployment, script_engine)
 

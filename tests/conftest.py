@@ -14,11 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-# Every step that reuses a workflow this process kept also restores its stored state and checks
-# the two alike (`engine.warm`); set before the engine is imported, and inherited by the
-# processes tests start.
-os.environ["KSDPL_WARM_CHECK"] = "1"
-
 from engine import warm
 from engine.clock import clock
 from engine.store import upgrade
@@ -31,6 +26,13 @@ PG_URL = os.environ.get("KSDPL_TEST_DATABASE_URL")
 def _pg_schema_url(base: str, schema: str) -> str:
     joiner = "&" if "?" in base else "?"
     return f"{base}{joiner}options=-csearch_path%3D{schema}"
+
+
+def pytest_configure(config) -> None:
+    """Every step that reuses a workflow its process kept also restores the stored state and
+    checks the two alike (`engine.warm`), here and in the processes tests start. Set for a test
+    run only: the benches import this module too, and measure the product as it runs."""
+    os.environ["KSDPL_WARM_CHECK"] = "1"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -9,10 +9,11 @@ resubmitted, Kemendagri sends the plan back for revision), then the Naskah, and 
 yearly rounds of activity plan and report until the agreement ends. Timed: one
 `Orchestrator.complete_task` (form check, load, handler, engine step, save of state and
 projections, audit, commit); the uploads, the worker's jobs and timers between completions are
-not. Each database is measured twice, on two databases, the two taking turns a case each: as the
-product runs by default, where one process takes all the steps and so uses the workflow it kept
-from the case's previous step (`engine.warm`), and "cold" (`KSDPL_WARM_CASES=0`), where every
-step restores the stored state, as when another process took the case's previous step.
+not. SQLite and PostgreSQL are each measured twice, on two databases of their own taking turns a
+case each: as the product runs by default, where one process takes all the steps and so uses
+the workflow it kept from the case's previous step (`engine.warm`), and "cold"
+(`KSDPL_WARM_CASES=0`), where every step restores the stored state, as when another process
+took the case's previous step.
 
 Baseline, in the same run: SpiffWorkflow alone, in memory, doing the same completions from the
 same stored state with the same values: deserialise the state (SpiffWorkflow's serializer

@@ -268,13 +268,7 @@ class Decrees:
         row = s.connection().execute(LOAD, {"id": instance_id}).first()
         if row is None or row.instance_status != "running":
             return "skipped"
-        env = self._env(s, self._region_of(row), row.calendar_version)
-        env.business_key = row.business_key
-        case = self._warm.load(
-            instance_id, row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine
-        )
-        if self.after_load:
-            self.after_load(instance_id)
+        case, env = self._load_case(s, instance_id, row)
         depends = _mentions(frozenset(self.registry.calendar_derived))
         tasks = [
             task

@@ -341,13 +341,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             raise Conflict(f"Kasus {instance_id} sudah {state}")
         if row.suspended_at is not None:
             raise Conflict(f"Kasus {instance_id} sedang ditangguhkan operator")
-        env = self._env(s, self._region_of(row), row.calendar_version)
-        env.business_key = row.business_key
-        case = self._warm.load(
-            instance_id, row.state, self._deployment(s, row.definition_id, row.process_key), env.script_engine
-        )
-        if self.after_load:
-            self.after_load(instance_id)
+        case, env = self._load_case(s, instance_id, row)
         try:
             apply(case, env)
         except (SpiffWorkflowException, ExpressionError) as err:
@@ -359,6 +353,17 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         )
         STEP_SECONDS.labels(action).observe(time.perf_counter() - began)
         return result
+
+    def _load_case(self, s: Session, instance_id: int, row) -> tuple[Case, _Env]:
+        """A running case as a step takes it (a `LOAD` row): its environment, and its workflow,
+        kept by this process or restored (`warm`)."""
+        env = self._env(s, self._region_of(row), row.calendar_version)
+        env.business_key = row.business_key
+        deployment = self._deployment(s, row.definition_id, row.process_key)
+        case = self._warm.load(instance_id, row.state, deployment, env.script_engine)
+        if self.after_load:
+            self.after_load(instance_id)
+        return case, env
 
     def _save(
         self,

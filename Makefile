@@ -16,7 +16,10 @@ $(BIN)/ksdpl: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(BIN)/ksdpl
 
+# The modules compiled to bytecode as a wheel install compiles them, so `ksdpl` starts without
+# compiling them each time where PYTHONDONTWRITEBYTECODE is set (up-to-date files are skipped).
 install: $(BIN)/ksdpl $(VIEWER)
+	$(BIN)/python -m compileall -q engine handlers web
 
 $(VIEWER):
 	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null)

@@ -81,6 +81,7 @@ __all__ = [
 
 
 AUDIT = insert(AuditEvent)
+INSERT_DOCUMENT = insert(Document).returning(Document.id)
 TASK_COLUMNS = (
     Task.id,
     Task.instance_id,
@@ -882,30 +883,37 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             raise ValidationFailed({field or "file": "Berkas kosong"})
         if stage is None:
             stage = s.scalar(select(Instance.stage).where(Instance.id == instance_id))
-        document = Document(
-            instance_id=instance_id,
-            task_id=task_id,
-            stage=stage,
-            field=field,
-            filename=single_line(upload.filename)[-255:] or "berkas",
-            content_type=upload.content_type[:100],
-            size=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
-            content=content,
-            uploaded_by=user,
-            uploaded_at=clock.now(),
+        filename = single_line(upload.filename)[-255:] or "berkas"
+        sha256 = hashlib.sha256(content).hexdigest()
+        document_id = (
+            s.connection()
+            .execute(
+                INSERT_DOCUMENT,
+                {
+                    "instance_id": instance_id,
+                    "task_id": task_id,
+                    "stage": stage,
+                    "field": field,
+                    "filename": filename,
+                    "content_type": upload.content_type[:100],
+                    "size": len(content),
+                    "sha256": sha256,
+                    "content": content,
+                    "uploaded_by": user,
+                    "uploaded_at": clock.now(),
+                },
+            )
+            .scalar_one()
         )
-        s.add(document)
-        s.flush()
         self._audit(
             s,
             instance_id,
             user,
             "document",
             task_id=task_id,
-            detail={"document": document.id, "filename": document.filename, "sha256": document.sha256},
+            detail={"document": document_id, "filename": filename, "sha256": sha256},
         )
-        return document.id
+        return document_id
 
     def add_comment(
         self,

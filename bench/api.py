@@ -110,13 +110,18 @@ def free_port() -> int:
 def gunicorn(
     url: str, workers: int = 1, threads: int = 2, env_extra: dict[str, str] | None = None
 ) -> Iterator[str]:
-    """The app under gunicorn (gthread workers) in its own process, as in production; yields its
-    base URL once it answers."""
+    """The app under gunicorn in its own process, as in production (`threads` 0: sync workers, one
+    request at a time each; else gthread workers with that many threads); yields its base URL once
+    it answers."""
     port = free_port()
     env = {**os.environ, "KSDPL_DATABASE_URL": url, "KSDPL_SECRET_KEY": "bench", "KSDPL_HANDLERS": "handlers"}
     env |= env_extra or {}
-    command = [str(Path(sys.executable).with_name("gunicorn")), "-k", "gthread", "--threads", str(threads)]
-    command += ["-w", str(workers), "--keep-alive", "75", "--log-level", "warning", "-b", f"127.0.0.1:{port}"]
+    command = [str(Path(sys.executable).with_name("gunicorn"))]
+    if threads == 0:
+        command += ["-k", "sync"]
+    else:
+        command += ["-k", "gthread", "--threads", str(threads), "--keep-alive", "75"]
+    command += ["-w", str(workers), "--log-level", "warning", "-b", f"127.0.0.1:{port}"]
     server = subprocess.Popen([*command, "web.wsgi:app"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,20 +1,22 @@
 """The inbox and the case list under 16 concurrent clients against gunicorn with 2 workers.
 
-    python bench/web.py [--cases 5000] [--clients 16] [--seconds 20] [--threads 4] [--pg URL]
+    python bench/web.py [--cases 5000] [--clients 16] [--seconds 20] [--threads 0] [--pg URL]
                         [--no-sqlite] [--requests]
 
 Data: `bench/inbox.py`'s bulk filler (N running KSDPL cases, 50 regions, a tenth in the
-measured region). Server: the app under gunicorn, 2 worker processes (gthread, `--threads` each),
-as `bench/api.py` starts it. Clients: threads of this process, each a browser of its own (logged
-in as the regional Pemda user through the login form, then keep-alive `http.client` connections
-with its session cookie, a new one every `REQUESTS_PER_CONNECTION` requests), asking for the
-inbox (`/`) and the case list (`/kasus`) in turn, back to back, for `--seconds`. The clients
-share the server's two cores: a plain connection costs them 0.25-0.4 ms of CPU a request where a
-`requests.Session` took 1.1-1.3 ms (`--requests` measures with sessions instead, one keep-alive
-connection each, as before). Baseline, in the same run against the same server: one client.
-Printed per database and client count: requests, requests per second, p50 and p95 in ms (all,
-and per page), errors (any answer but 200, or no answer), the clients' CPU per request, and the
-ratios to one client.
+measured region). Server: the app under gunicorn, 2 worker processes, as `bench/api.py` starts
+it: sync workers, as the README's production command runs it (each takes one request at a time
+from the socket the two share, and closes the connection after answering), or with `--threads N`
+gthread workers of N threads each (keep-alive). Clients: threads of this process, each a browser
+of its own (logged in as the regional Pemda user through the login form, then `http.client`
+connections with its session cookie: kept alive where the server allows, a new one every
+`REQUESTS_PER_CONNECTION` requests), asking for the inbox (`/`) and the case list (`/kasus`) in
+turn, back to back, for `--seconds`. The clients share the server's two cores: a plain
+connection costs them 0.25-0.5 ms of CPU a request where a `requests.Session` took 1.1-1.3 ms
+(`--requests` measures with sessions instead). Baseline, in the same run against the same
+server: one client. Printed per database and client count: requests, requests per second, p50
+and p95 in ms (all, and per page), errors (any answer but 200, or no answer), the clients' CPU
+per request, and the ratios to one client.
 """
 
 from __future__ import annotations
@@ -175,7 +177,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     add_pg_option(parser)
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads per gunicorn worker (0: sync, as in production)"
+    )
     parser.add_argument("--requests", action="store_true", help="clients are requests.Sessions")
     args = parser.parse_args()
     kind = Requests if args.requests else Connection
@@ -196,7 +200,8 @@ def main() -> None:
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"inbox (/) and case list (/kasus) in turn, {args.cases} cases, "
-        f"gunicorn 2 workers x {args.threads} threads, {args.seconds:.0f} s per run, "
+        f"gunicorn 2 workers, {f'gthread x {args.threads} threads' if args.threads else 'sync'}, "
+        f"{args.seconds:.0f} s per run, "
         f"clients: {'requests' if args.requests else 'http.client'}; "
         f"load average {load_before} -> {load_after}"
     )

@@ -44,7 +44,6 @@ CASES = 50
 DRIVERS = 4  # cases driven at the same time
 SHIFT = timedelta(days=120)  # past every 45-working-day deadline, before the LoI's warning
 WAIT = 90.0  # seconds a case may wait for the workers before the test gives up on it
-KEEP_ALIVE = 75  # gunicorn's --keep-alive, as the README's production command sets it
 pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("db_url", ["postgres"], indirect=True)]
 
 
@@ -109,11 +108,7 @@ def cluster(orch, tmp_path) -> Iterator[Cluster]:
                 "-w",
                 "1",
                 "-k",
-                "gthread",
-                "--threads",
-                "4",
-                "--keep-alive",
-                str(KEEP_ALIVE),
+                "sync",  # as the README's production command
                 "--log-level",
                 "warning",
             ]
@@ -143,16 +138,12 @@ class Cluster:
 
 
 class Alternating(Api):
-    """One user's client whose every request goes to the next web server in turn.
-
-    Like a browser, it does not reuse a connection that idled for half the servers' keep-alive:
-    gunicorn closes an idle connection when its keep-alive runs out, and a request sent on it in
-    that instant gets no answer ("Remote end closed connection without response")."""
+    """One user's client whose every request goes to the next web server in turn (sync workers
+    close each connection after answering, so no request is sent on one they may be closing)."""
 
     def __init__(self, bases: list[str], token: str) -> None:
         super().__init__(bases[0], token)
         self._next = itertools.cycle(bases)
-        self._used = dict.fromkeys(bases, 0.0)  # when each server's connection last answered
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self._request("GET", path, **kwargs)
@@ -161,13 +152,7 @@ class Alternating(Api):
         return self._request("POST", path, **kwargs)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        base = next(self._next)
-        if time.monotonic() - self._used[base] > KEEP_ALIVE / 2:
-            self.http.close()  # drops the idle connections; the session opens new ones
-        try:
-            return self.http.request(method, base + path, timeout=30, **kwargs)
-        finally:
-            self._used[base] = time.monotonic()
+        return self.http.request(method, next(self._next) + path, timeout=30, **kwargs)
 
 
 def wait_for(case: HttpCase, ready: list[str]) -> None:

@@ -109,6 +109,8 @@ def cluster(orch, tmp_path) -> Iterator[Cluster]:
                 "1",
                 "-k",
                 "sync",  # as the README's production command
+                "--timeout",
+                "150",
                 "--log-level",
                 "warning",
             ]

@@ -140,11 +140,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Behind nginx & co.: the client's address (for the login limit) and scheme come from them.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
-    from . import api, auth, cases, console, db, formatting, inbox, letters, notifications, ops
+    from . import api, auth, cases, console, db, formatting, inbox, letters, links, notifications, ops
 
     app.before_request(_refuse_nul_bytes)
     db.init_app(app)
     formatting.register(app, orchestrator)
+    app.jinja_env.globals["links"] = links.links
     CSRFProtect(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)

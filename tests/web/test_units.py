@@ -236,3 +236,24 @@ def test_initial_values_of_a_form():
     assert _initial_value(hasil, variables, frozenset({"hasil"})) is None
     assert _initial_value(f("hasil", "enum", options=("revisi",), decision="true"), variables) is None
     assert _initial_value(f("keputusan_dprd", "enum", options=("setuju", "tolak")), variables) is None
+
+
+def test_row_links_are_what_url_for_builds():
+    """`links` gives the URL `url_for` gives, for int and string ids; a URL holding the marker's
+    digits elsewhere is built by `url_for` for every value."""
+    from flask import Flask, url_for
+
+    from web.links import links
+
+    app = Flask(__name__)
+    app.add_url_rule("/kasus/<int:instance_id>", "case", lambda instance_id: "")
+    app.add_url_rule("/tugas/<task_id>/klaim", "claim", lambda task_id: "")
+    app.add_url_rule("/x7919/<int:n>", "marked", lambda n: "")
+    with app.test_request_context("/", base_url="http://example.test/aplikasi/"):
+        case, claim, marked = links("case", "instance_id"), links("claim", "task_id"), links("marked", "n")
+        for value in (1, 7919, 123456789):
+            assert case(value) == url_for("case", instance_id=value)
+            assert marked(value) == url_for("marked", n=value)
+        for value in ("3f2c9a7e-0b1d-4c55-9e1a-2b7d9c0e4f61", "a b/c"):
+            assert claim(value) == url_for("claim", task_id=value)
+        assert case(5) == "/aplikasi/kasus/5"

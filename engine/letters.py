@@ -10,7 +10,6 @@ so the person can draft before completing the task.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -25,9 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import forms
 from .access import Actor
-from .clock import clock
 from .errors import EngineError, NotFound
-from .models import Document
 from .projections import LOAD
 from .registry import LetterInfo
 from .runtime import Case
@@ -162,22 +159,11 @@ class Letters:
             self._ready_task(s, task_id, actor)  # still ready, still theirs
             stored = []
             for filename, content_type, content in files:
-                document = Document(
-                    instance_id=instance_id,
-                    task_id=task_id,
-                    stage=stage,
-                    field=letter.field if letter.fills_field else None,
-                    filename=filename,
-                    content_type=content_type,
-                    size=len(content),
-                    sha256=hashlib.sha256(content).hexdigest(),
-                    content=content,
-                    uploaded_by=user,
-                    uploaded_at=clock.now(),
+                field = letter.field if letter.fills_field else None
+                document_id, name, _sha256 = self._insert_document(
+                    s, instance_id, stage, task_id, field, filename, content_type, content, user
                 )
-                s.add(document)
-                s.flush()
-                stored.append((document.id, filename))
+                stored.append((document_id, name))
             self._audit(
                 s,
                 instance_id,

@@ -883,27 +883,8 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             raise ValidationFailed({field or "file": "Berkas kosong"})
         if stage is None:
             stage = s.scalar(select(Instance.stage).where(Instance.id == instance_id))
-        filename = single_line(upload.filename)[-255:] or "berkas"
-        sha256 = hashlib.sha256(content).hexdigest()
-        document_id = (
-            s.connection()
-            .execute(
-                INSERT_DOCUMENT,
-                {
-                    "instance_id": instance_id,
-                    "task_id": task_id,
-                    "stage": stage,
-                    "field": field,
-                    "filename": filename,
-                    "content_type": upload.content_type[:100],
-                    "size": len(content),
-                    "sha256": sha256,
-                    "content": content,
-                    "uploaded_by": user,
-                    "uploaded_at": clock.now(),
-                },
-            )
-            .scalar_one()
+        document_id, filename, sha256 = self._insert_document(
+            s, instance_id, stage, task_id, field, upload.filename, upload.content_type, upload.content, user
         )
         self._audit(
             s,
@@ -914,6 +895,37 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             detail={"document": document_id, "filename": filename, "sha256": sha256},
         )
         return document_id
+
+    def _insert_document(
+        self,
+        s: Session,
+        instance_id: int,
+        stage: int | None,
+        task_id: str | None,
+        field: str | None,
+        filename: str,
+        content_type: str,
+        content: bytes,
+        user: str | None,
+    ) -> tuple[int, str, str]:
+        """The document row alone, in the caller's transaction: its id, the file name as stored
+        and the content's SHA-256. Uploads (`_store_document`) and drafted letters write it alike."""
+        filename = single_line(filename)[-255:] or "berkas"
+        sha256 = hashlib.sha256(content).hexdigest()
+        values = {
+            "instance_id": instance_id,
+            "task_id": task_id,
+            "stage": stage,
+            "field": field,
+            "filename": filename,
+            "content_type": content_type[:100],
+            "size": len(content),
+            "sha256": sha256,
+            "content": content,
+            "uploaded_by": user,
+            "uploaded_at": clock.now(),
+        }
+        return s.connection().execute(INSERT_DOCUMENT, values).scalar_one(), filename, sha256
 
     def add_comment(
         self,

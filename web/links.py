@@ -2,7 +2,8 @@
 
 `url_for` walks the URL map, the URL defaults and the request context on every call: the inbox's
 rows called it three times each, 64 calls a page and 8 % of the page's time (cProfile, stop 21).
-A page asks `links(endpoint, name)` once per kind of link and calls the result per row.
+Every list page (inbox, case lists, console queues, notifications) asks `links(endpoint, name)`
+once per kind of row link and calls the result per row.
 """
 
 from __future__ import annotations

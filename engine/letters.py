@@ -154,16 +154,20 @@ class Letters:
                 files.append((files[0][0][:-5] + ".pdf", PDF, to_pdf(docx)))
             except PdfUnavailable as err:
                 pdf_note = str(err)
+        from .service import NewDocument  # the module that mixes this class in
+
         with self.uow() as uow:
             s = uow.session
             self._ready_task(s, task_id, actor)  # still ready, still theirs
             stored = []
             for filename, content_type, content in files:
                 field = letter.field if letter.fills_field else None
-                document_id, name, _sha256 = self._insert_document(
-                    s, instance_id, stage, task_id, field, filename, content_type, content, user
+                document = NewDocument(filename, content_type, content)
+                # one history entry for the letter's files, below
+                document_id = self._store_document(
+                    s, instance_id, stage, task_id, field, document, user, audit=False
                 )
-                stored.append((document_id, name))
+                stored.append((document_id, filename))
             self._audit(
                 s,
                 instance_id,

@@ -874,8 +874,10 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
         field: str | None,
         upload: NewDocument,
         user: str | None,
+        audit: bool = True,
     ) -> int:
-        """One document row and its history entry, in the caller's transaction."""
+        """One document row and (unless the caller records its own, as a drafted letter does) its
+        history entry, in the caller's transaction."""
         content = upload.content
         if len(content) > MAX_DOCUMENT_BYTES:
             raise ValidationFailed({field or "file": "Berkas terlalu besar (maks. 10 MB)"})
@@ -883,34 +885,7 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             raise ValidationFailed({field or "file": "Berkas kosong"})
         if stage is None:
             stage = s.scalar(select(Instance.stage).where(Instance.id == instance_id))
-        document_id, filename, sha256 = self._insert_document(
-            s, instance_id, stage, task_id, field, upload.filename, upload.content_type, upload.content, user
-        )
-        self._audit(
-            s,
-            instance_id,
-            user,
-            "document",
-            task_id=task_id,
-            detail={"document": document_id, "filename": filename, "sha256": sha256},
-        )
-        return document_id
-
-    def _insert_document(
-        self,
-        s: Session,
-        instance_id: int,
-        stage: int | None,
-        task_id: str | None,
-        field: str | None,
-        filename: str,
-        content_type: str,
-        content: bytes,
-        user: str | None,
-    ) -> tuple[int, str, str]:
-        """The document row alone, in the caller's transaction: its id, the file name as stored
-        and the content's SHA-256. Uploads (`_store_document`) and drafted letters write it alike."""
-        filename = single_line(filename)[-255:] or "berkas"
+        filename = single_line(upload.filename)[-255:] or "berkas"
         sha256 = hashlib.sha256(content).hexdigest()
         values = {
             "instance_id": instance_id,
@@ -918,14 +893,18 @@ class Orchestrator(Deployments, Work, Decrees, Reminders, Letters, Imports, Draf
             "stage": stage,
             "field": field,
             "filename": filename,
-            "content_type": content_type[:100],
+            "content_type": upload.content_type[:100],
             "size": len(content),
             "sha256": sha256,
             "content": content,
             "uploaded_by": user,
             "uploaded_at": clock.now(),
         }
-        return s.connection().execute(INSERT_DOCUMENT, values).scalar_one(), filename, sha256
+        document_id = s.connection().execute(INSERT_DOCUMENT, values).scalar_one()
+        if audit:
+            detail = {"document": document_id, "filename": filename, "sha256": sha256}
+            self._audit(s, instance_id, user, "document", task_id=task_id, detail=detail)
+        return document_id
 
     def add_comment(
         self,

@@ -94,11 +94,12 @@ class Staff:
 
     def go(self, url: str) -> None:
         """Open a page. A case or task page left open reloads itself when the case moves on
-        (`console/live.js`); a reload at the same moment aborts this navigation, so go again."""
+        (`console/live.js`); a reload at the same moment aborts this navigation (Chromium says
+        ERR_ABORTED, or Playwright that it was interrupted by another navigation), so go again."""
         try:
             self.page.goto(url)
         except PlaywrightError as err:
-            if "ERR_ABORTED" not in str(err):
+            if not any(sign in str(err) for sign in ("ERR_ABORTED", "interrupted by another navigation")):
                 raise
             self.page.goto(url)
 

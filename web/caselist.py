@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, offered_to, visible_instances
 from engine.models import Instance, Region, Task
 
+from .case_search import case_search
 from .views import RegionView, region_of
 
 PAGE_SIZE = 25
@@ -109,20 +110,6 @@ class CasePage:
     pages: int
 
 
-def _search(text: str) -> ColumnElement[bool]:
-    """Title, partner or business key contain the text (any case); a country code matches exactly."""
-    needle = text.lower()
-    clauses = [
-        func.lower(Instance.title).contains(needle, autoescape=True),
-        func.lower(Instance.partner).contains(needle, autoescape=True),
-        func.lower(Instance.business_key).contains(needle, autoescape=True),
-        Instance.country == text.upper(),
-    ]
-    if text.startswith("#") and text[1:].isdigit():
-        clauses.append(Instance.id == int(text[1:]))
-    return or_(*clauses)
-
-
 def _overdue(now: datetime) -> ColumnElement[bool]:
     return exists().where(Task.instance_id == Instance.id, Task.status == "ready", Task.due_at < now)
 
@@ -136,7 +123,7 @@ def _waiting_for(actor: Actor) -> ColumnElement[bool]:
 def where(query: CaseQuery, actor: Actor, now: datetime) -> ColumnElement[bool]:
     clauses = [visible_instances(actor)]
     if query.text:
-        clauses.append(_search(query.text))
+        clauses.append(case_search(query.text))
     if query.stage is not None:
         clauses.append(Instance.stage == query.stage)
     if query.status:

@@ -48,6 +48,7 @@ from engine.models import CalendarOverride, Instance, Region, Task, TaskCandidat
 from engine.views import calendars_for
 
 from .accounts import display_names
+from .case_search import matching, search_values
 from .formatting import DUE_SOON_WORKING_DAYS, Deadline, deadline
 from .views import DEFAULT_TIMEZONE, RegionView, region_of
 
@@ -65,6 +66,7 @@ SORTS: dict[str, str] = {
     "terbaru": "Tugas terbaru",
     "terlama": "Tugas terlama",
 }
+
 
 # The case variables shown beside each task (read from the projection with SQL's JSON functions).
 PARTNER, COUNTRY = "nama_mitra", "negara_mitra"
@@ -321,16 +323,10 @@ class _Offered:
                     )
                 )
             if self.shape.search:
-                pattern = bindparam("pattern")
                 statement = (
                     statement.join(Task, Task.id == TaskCandidate.task_id)
                     .join(Instance, Instance.id == Task.instance_id)
-                    .where(
-                        or_(
-                            func.lower(Instance.title).like(pattern, escape="/"),
-                            func.lower(func.coalesce(Instance.business_key, "")).like(pattern, escape="/"),
-                        )
-                    )
+                    .where(matching(bindparam("pattern"), bindparam("case_id")))
                 )
             result.append(statement)
         return result
@@ -465,12 +461,6 @@ def _plan_mode(connection: Connection, shape: _Shape) -> None:
         connection.exec_driver_sql(f"SET LOCAL plan_cache_mode = {mode}")
 
 
-def _like_pattern(text: str) -> str:
-    """`text` anywhere, its % and _ as themselves (escape character /)."""
-    escaped = text.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return f"%{escaped}%"
-
-
 def inbox_page(
     session: Session,
     actor: Actor,
@@ -500,7 +490,7 @@ def inbox_page(
     statements = _statements(shape)
     values |= {f"group{i}": group for i, group in enumerate(groups)}
     values |= {"me": actor.username, "region": actor.region_code, "now": now, "stage": query.stage}
-    values["pattern"] = _like_pattern(query.search)
+    values |= search_values(query.search)
     connection = session.connection()
     _plan_mode(connection, shape)
     found = connection.execute(statements.found, values).all() if statements.found is not None else None

@@ -57,6 +57,49 @@ def test_search_by_title_partner_country_and_business_key(orch, login, cases):
     assert "Daftar kasus 1 kasus" in page and "Hapus saringan" in page
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("busan", {"busan"}),  # partner
+        ("VOKASI", {"busan"}),  # title, any case
+        ("kr", {"busan"}),  # country
+        ("%", {"dana"}),  # LIKE's wildcards are themselves
+        ("_khusus", {"dana"}),
+        ("50%", {"dana"}),
+        ("/", set()),  # and so is the escape character
+        ("#fukuoka", {"fukuoka"}),  # a case number, with or without "#"
+        ("fukuoka-id", {"fukuoka"}),
+    ],
+)
+def test_every_list_finds_the_same_cases(orch, cases, text, expected):
+    """A search means one thing on every list: the inbox, the case list, the console and the API
+    (`web.case_search`). Before, the console and the API read `%` and `_` as wildcards, the
+    inbox did not search partners or countries, and each read partner and country elsewhere."""
+    from web.api import queries as api
+    from web.console import queries as console
+    from web.inbox_query import InboxQuery, inbox_page
+
+    dana = start_case(orch, "pemda_a", judul_kerja_sama="Dana 50% hibah_khusus")
+    ids = {**cases, "dana": dana}
+    number = str(ids["fukuoka"])
+    text = text.replace("fukuoka-id", number).replace("#fukuoka", f"#{number}")
+    who, now = actor("pemda_a"), clock.now()
+    with orch.session() as s:
+        found = {
+            "case list": {
+                row.id for row in caselist.case_page(s, who, caselist.CaseQuery(text=text), now).rows
+            },
+            "inbox": {row.instance_id for row in inbox_page(s, who, now, InboxQuery(search=text)).rows},
+            "console": {
+                row[0].id
+                for row in console.case_page(s, console.CaseFilters(q=text, region=who.region_code), now).rows
+            },
+            "api": {row["id"] for row in api.cases(s, who, api.CaseFilters(q=text), api.Page(1, 50), now)[0]},
+        }
+    wanted = {ids[name] for name in expected}
+    assert found == dict.fromkeys(found, wanted)
+
+
 def test_search_finds_a_business_key(orch, login):
     who = actor("pemda_a")
     orch.start(

@@ -97,7 +97,7 @@ def test_a_page_holds_a_page_of_rows_and_does_not_grow_with_the_cases(orch, logi
     assert task_links(client.get("/?hal=-3")) == task_links(client.get("/"))
 
 
-def test_sorts_and_search_by_title_or_business_key(orch, login):
+def test_sorts_and_search_by_title_business_key_or_partner(orch, login):
     who = actor("pemda_a")
     clock.set(MONDAY - timedelta(days=1))
     older = orch.start("uji", KOTA_A, {**START_VALUES, "judul_kerja_sama": "Kerja sama Fukuoka"}, actor=who)
@@ -105,7 +105,7 @@ def test_sorts_and_search_by_title_or_business_key(orch, login):
     newer = orch.start(
         "uji",
         KOTA_A,
-        {**START_VALUES, "judul_kerja_sama": "Sister city 100%"},
+        {**START_VALUES, "judul_kerja_sama": "Sister city 100%", "nama_mitra": "Kota Busan"},
         actor=who,
         business_key="KS-77",
     )
@@ -113,7 +113,9 @@ def test_sorts_and_search_by_title_or_business_key(orch, login):
     older_task, newer_task = ready_task(orch, older, "Penjajakan"), ready_task(orch, newer, "Penjajakan")
     assert task_links(client.get("/?urut=terbaru")) == [newer_task, older_task]
     assert task_links(client.get("/?urut=terlama")) == [older_task, newer_task]
-    assert task_links(client.get("/?q=fukuOKA")) == [older_task]
+    assert task_links(client.get("/?q=kerja SAMA")) == [older_task]
+    assert task_links(client.get("/?q=fukuoka")) == [older_task]  # the partner, as every list searches
+    assert task_links(client.get("/?q=busan")) == [newer_task]
     assert task_links(client.get("/?q=ks-77")) == [newer_task]
     assert task_links(client.get("/?q=100%25")) == [newer_task]
     assert task_links(client.get("/?q=%25")) == [newer_task]  # a % is a character, not a wildcard
@@ -216,7 +218,7 @@ def _reads_whole(statement: str, column: str) -> bool:
 def test_lists_never_read_case_state_variables_or_forms(orch, login):
     start_many(orch, 3)
     start_case(orch, "pemda_b")
-    client = login("pemda_a")
+    client, operator = login("pemda_a"), login("operator")
     with statements_sent() as sent:
         for url in ("/", "/?filter=segera&q=kerja", "/?filter=saya&tahap=2&urut=terbaru", "/?hal=2"):
             assert client.get(url).status_code == 200
@@ -224,6 +226,10 @@ def test_lists_never_read_case_state_variables_or_forms(orch, login):
             assert len(list_tasks(s, actor=actor("pemda_a")).rows) == 3
             assert len(list_tasks(s, group="pemda", limit=2).rows) == 2
             assert list_instances(s, limit=2).total == 4
+        for url in ("/konsol/kasus", "/konsol/kasus?q=kota&urut=judul"):  # the console's case list
+            assert operator.get(url).status_code == 200
+        for url in ("/kasus", "/kasus?q=kota"):  # the staff case list
+            assert client.get(url).status_code == 200
     listened = [statement for statement in sent if statement.lstrip().upper().startswith("SELECT")]
     assert any("task_candidates" in statement for statement in listened)
     for statement in listened:

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, ColumnElement, Select, and_, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from engine.access import Actor, candidate_of, offered_to, visible_instances
@@ -20,9 +20,7 @@ from engine.forms import describe
 from engine.models import AuditEvent, Document, Incident, Instance, Region, Task
 from engine.views import instance_summary, task_summary
 
-# Case variables the search and the `kind` filter read (the KSDPL start form's fields).
-SEARCHED_VARIABLES = ("nama_mitra", "negara_mitra")
-KIND_VARIABLE = "jenis_kerja_sama"
+from ..case_search import case_search
 
 SORTS = {
     "id": Instance.id,
@@ -63,13 +61,6 @@ def _paged(session: Session, query: Select, page: Page) -> tuple[list[Any], int]
     return rows, total
 
 
-def _variable(session: Session, name: str) -> ColumnElement[str]:
-    """One case variable as text, from the JSON projection (JSON_EXTRACT / ->>)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(Instance.variables, JSON)[name].as_string()
-    return type_coerce(Instance.variables, JSON)[name].as_string()
-
-
 def _started_between(session: Session, first: date | None, last: date | None) -> ColumnElement[bool]:
     """Started on or after `first` and on or before `last`, each day in the case's own region's zone."""
     zones = set(session.scalars(select(Region.timezone).distinct())) | {"Asia/Jakarta"}
@@ -97,11 +88,8 @@ def cases(
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(visible_instances(actor))
     )
-    if filters.q:
-        pattern = f"%{filters.q.strip().lower()}%"
-        searched = [func.lower(Instance.title), func.lower(func.coalesce(Instance.business_key, ""))]
-        searched += [func.lower(func.coalesce(_variable(session, name), "")) for name in SEARCHED_VARIABLES]
-        query = query.where(or_(*(column.like(pattern) for column in searched)))
+    if filters.q and filters.q.strip():
+        query = query.where(case_search(filters.q))
     if filters.status:
         query = query.where(Instance.status == filters.status)
     if filters.stage is not None:
@@ -109,7 +97,7 @@ def cases(
     if filters.region:
         query = query.where(Instance.region_code == filters.region)
     if filters.kind:
-        query = query.where(_variable(session, KIND_VARIABLE) == filters.kind)
+        query = query.where(Instance.kind == filters.kind)
     if filters.overdue is not None:
         late = exists().where(Task.instance_id == Instance.id, Task.status == "ready", Task.due_at < now)
         query = query.where(late if filters.overdue else ~late)

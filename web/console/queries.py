@@ -1,8 +1,8 @@
 """The console's reads: counts and pages as SQL on the projection tables, never the state JSON.
 
 Every list is paginated and every dashboard number is one `count(*)`, so no page grows with the
-number of cases. Partner, country and kind live in the case's projected variables (JSON text),
-read with the database's JSON functions.
+number of cases. Partner, country and kind are the case's list columns, and a search means what
+it means everywhere (`web.case_search`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, and_, cast, exists, func, literal, or_, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
+from sqlalchemy.orm import Session, defer
 
 from engine.access import AccessPolicy, offered_to_group
 from engine.calendar import end_of_day, local_today, start_of_day
 from engine.models import Incident, Instance, Region, Task, User
 
+from ..case_search import case_search
 from ..views import calendar_for
 
 WIB = "Asia/Jakarta"  # the console's own clock: a national office's
@@ -33,13 +34,6 @@ SORTS: dict[str, Any] = {
     "mulai": Instance.started_at,
     "diperbarui": Instance.updated_at,
 }
-
-
-def variable(session: Session, name: str) -> ColumnElement[str]:
-    """One projected case variable as text (SQLite's json_extract, PostgreSQL's ->>)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(Instance.variables, JSON)[name].as_string()
-    return type_coerce(Instance.variables, JSON)[name].as_string()
 
 
 def _in_list(column, value) -> ColumnElement[bool]:
@@ -280,23 +274,9 @@ class CasePage:
 
 
 def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage:
-    partner, country, kind = (
-        variable(session, "nama_mitra"),
-        variable(session, "negara_mitra"),
-        variable(session, "jenis_kerja_sama"),
-    )
     where: list[ColumnElement[bool]] = []
-    if filters.q:
-        like = f"%{filters.q.lower()}%"
-        where.append(
-            or_(
-                func.lower(func.coalesce(Instance.business_key, "")).like(like),
-                func.lower(Instance.title).like(like),
-                func.lower(func.coalesce(partner, "")).like(like),
-                func.lower(func.coalesce(country, "")).like(like),
-                *([Instance.id == int(filters.q)] if filters.q.isdigit() else []),
-            )
-        )
+    if filters.q.strip():
+        where.append(case_search(filters.q))
     if filters.status == "suspended":
         where += [Instance.status == "running", Instance.suspended_at.is_not(None)]
     elif filters.status:
@@ -306,7 +286,7 @@ def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage
     if filters.region:
         where.append(Instance.region_code == filters.region)
     if filters.kind:
-        where.append(kind == filters.kind)
+        where.append(Instance.kind == filters.kind)
     # IN over one uncorrelated subquery, not a correlated EXISTS: SQLite scanned the ready-task
     # index once per case (bench/console.py: 40 s at 10 000 cases)
     if filters.overdue:
@@ -324,7 +304,8 @@ def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage
     page = min(filters.page, pages)
     order = SORTS[filters.sort]
     rows = session.execute(
-        select(Instance, Region.name, partner, country, kind)
+        select(Instance, Region.name, Instance.partner, Instance.country, Instance.kind)
+        .options(defer(Instance.state, raiseload=True), defer(Instance.variables, raiseload=True))
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(*where)
         .order_by(order.desc() if filters.descending else order.asc(), Instance.id.desc())

@@ -6,12 +6,14 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from engine.clock import clock
+from engine.models import Instance
 from tests.statements import statements_sent
 from tests.web.conftest import MONDAY, actor, start_case, text_of, to_dprd
 from web import caselist
+from web.case_search import case_search
 
 
 @pytest.fixture
@@ -98,6 +100,21 @@ def test_every_list_finds_the_same_cases(orch, cases, text, expected):
         }
     wanted = {ids[name] for name in expected}
     assert found == dict.fromkeys(found, wanted)
+
+
+def test_postgresql_finds_cases_by_trigram_index(orch, cases):
+    """Each column a search reads has its trigram index (migration 0015) and the search's
+    expressions are the indexed ones, so at 100,000 cases it reads the cases that match."""
+    if orch.db.dialect.name != "postgresql":
+        pytest.skip("the trigram indexes are PostgreSQL's")
+    statement = select(Instance.id).where(case_search("busan"))
+    with orch.db.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
+        assert set(conn.execute(statement).scalars()) == {cases["busan"]}
+    for column in ("title", "business_key", "partner", "country"):
+        assert f"ix_instances_{column}_trgm" in plan, plan
 
 
 def test_search_finds_a_business_key(orch, login):

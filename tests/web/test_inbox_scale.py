@@ -437,22 +437,25 @@ def test_a_deadline_soon_in_wib_but_not_yet_in_wit_is_soon_for_the_wib_case_only
     "who, search, mode",
     [
         ("pemda_a", "", "force_generic_plan"),
-        ("pemda_a", "kerja", "force_generic_plan"),
+        ("pemda_a", "kerja", "force_custom_plan"),
         ("nasional", "", "force_generic_plan"),
         ("nasional", "kerja", "force_custom_plan"),
     ],
 )
-def test_postgresql_plans_the_inbox_once_but_a_national_search_per_request(orch, who, search, mode):
+def test_postgresql_plans_the_inbox_once_but_a_search_per_request(orch, who, search, mode):
     """On the generic plan a national search for a word in every title took 8.6 s at 100,000
     cases (the titles read first, then each one's tasks): planned with the text it takes 0.1 s.
-    Every other inbox statement runs on one plan (`bench/inbox.py` measures both)."""
+    A regional search that finds nothing read every case of the region on the generic plan
+    (129 ms at 100,000 cases), planned with the text its trigram indexes (0.1 ms). Every other
+    inbox statement runs on one plan (`bench/inbox.py` measures both)."""
     if orch.database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL's plan cache")
     start_case(orch, "pemda_a")
     person = KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"]) if who == "nasional" else actor(who)
     with orch.session() as s, statements_sent() as sent:
         inbox_page(s, person, clock.now(), InboxQuery(search=search))
-    assert [line for line in sent if "plan_cache_mode" in line] == [f"SET LOCAL plan_cache_mode = {mode}"]
+    [setting] = [line for line in sent if "plan_cache_mode" in line]
+    assert mode in setting and ("max_parallel_workers_per_gather', '0'" in setting) == bool(search)
 
 
 def test_psycopg_parses_the_inbox_statements_once(orch):

@@ -48,7 +48,7 @@ from engine.models import CalendarOverride, Instance, Region, Task, TaskCandidat
 from engine.views import calendars_for
 
 from .accounts import display_names
-from .case_search import matching, search_values
+from .case_search import indexed, matching, search_values
 from .formatting import DUE_SOON_WORKING_DAYS, Deadline, deadline
 from .views import DEFAULT_TIMEZONE, RegionView, region_of
 
@@ -261,6 +261,9 @@ def _kind(kind: str) -> ColumnElement[str]:
     return literal_column(f"'{kind}'", String)
 
 
+_SEARCH_VALUES = (bindparam("pattern"), bindparam("phrase"), bindparam("case_id"))  # `search_values`
+
+
 @dataclass(frozen=True)
 class _Shape:
     """What a request's statements are built from; the values (names, region, times, search
@@ -270,6 +273,7 @@ class _Shape:
     national: bool
     own: int  # regions with a calendar of their own (national: the soon cutoff per region)
     search: bool
+    indexed: bool  # the search text is long enough for the trigram indexes (`case_search.indexed`)
     filter: str
     stage: bool
     sort: str
@@ -326,7 +330,7 @@ class _Offered:
                 statement = (
                     statement.join(Task, Task.id == TaskCandidate.task_id)
                     .join(Instance, Instance.id == Task.instance_id)
-                    .where(matching(bindparam("pattern"), bindparam("case_id")))
+                    .where(matching(*_SEARCH_VALUES, use_index=self.shape.indexed))
                 )
             result.append(statement)
         return result
@@ -490,6 +494,7 @@ def inbox_page(
         actor.national,
         own,
         bool(query.search),
+        indexed(query.search),
         query.filter,
         query.stage is not None,
         query.sort,

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import delete, insert, inspect, select
 
 from engine.clock import clock
 from engine.models import Instance
@@ -102,19 +102,56 @@ def test_every_list_finds_the_same_cases(orch, cases, text, expected):
     assert found == dict.fromkeys(found, wanted)
 
 
-def test_postgresql_finds_cases_by_trigram_index(orch, cases):
-    """Each column a search reads has its trigram index (migration 0015) and the search's
-    expressions are the indexed ones, so at 100,000 cases it reads the cases that match."""
-    if orch.db.dialect.name != "postgresql":
-        pytest.skip("the trigram indexes are PostgreSQL's")
-    statement = select(Instance.id).where(case_search("busan"))
+def _plan(orch, statement) -> str:
+    """The database's plan for `statement`; PostgreSQL told to use an index wherever it can, as
+    it would at 100,000 cases (with four cases it reads the table)."""
     with orch.db.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         sql = str(statement.compile(conn, compile_kwargs={"literal_binds": True}))
-        plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
-        assert set(conn.execute(statement).scalars()) == {cases["busan"]}
-    for column in ("title", "business_key", "partner", "country"):
-        assert f"ix_instances_{column}_trgm" in plan, plan
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            return "\n".join(conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
+        return "\n".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+
+
+def test_a_search_reads_the_trigram_index(orch, cases):
+    """The search's expressions are the indexed ones (migration 0015), so at 100,000 cases it
+    reads the cases that match: PostgreSQL's trigram index on each column, SQLite's FTS5 table.
+    A text too short for trigrams is compared with every case, and finds the same."""
+    searches = {text: select(Instance.id).where(case_search(text)) for text in ("busan", "kr", "sakura")}
+    plan = _plan(orch, searches["busan"])
+    if orch.db.dialect.name == "postgresql":
+        for column in ("title", "business_key", "partner", "country"):
+            assert f"ix_instances_{column}_trgm" in plan, plan
+    else:
+        assert "VIRTUAL TABLE INDEX" in plan and "instances_search" not in _plan(orch, searches["kr"]), plan
+    with orch.session() as s:
+        found = {text: set(s.scalars(statement)) for text, statement in searches.items()}
+    assert found == {"busan": {cases["busan"]}, "kr": {cases["busan"]}, "sakura": {cases["lembaga"]}}
+
+
+def test_the_search_index_follows_the_cases(orch, cases):
+    """SQLite's FTS5 table is kept by triggers on `instances` (migration 0015): a case is found
+    as soon as it starts, by its new partner once that changes, and not once it is gone."""
+    def found(text: str) -> set[int]:
+        with orch.session() as s:
+            return set(s.scalars(select(Instance.id).where(case_search(text))))
+
+    seoul = start_case(orch, "pemda_a", judul_kerja_sama="Pertukaran pelajar", nama_mitra="Kota Seoul")
+    assert found("seoul") == {seoul} and found("pelajar") == {seoul}
+    with orch.uow() as uow:
+        uow.session.get(Instance, seoul).partner = "Kota Incheon"
+        uow.session.get(Instance, cases["busan"]).stage = 3  # another column: the index row stays
+        uow.commit()
+    assert found("seoul") == set() and found("incheon") == {seoul} and found("busan") == {cases["busan"]}
+    with orch.db.begin() as conn:  # no step deletes a case; a bare row shows the trigger would follow
+        row = dict(conn.execute(select(Instance.__table__).where(Instance.id == seoul)).mappings().one())
+        del row["id"]
+        row["title"] = "Kerja sama Osaka"
+        copy = conn.execute(insert(Instance).values(row)).inserted_primary_key[0]
+    assert found("osaka") == {copy}
+    with orch.db.begin() as conn:
+        conn.execute(delete(Instance).where(Instance.id == copy))
+    assert found("osaka") == set()
 
 
 def test_search_finds_a_business_key(orch, login):

@@ -1,4 +1,4 @@
-"""The inbox as cases pile up: regional and national, first page, a filtered one, two searches.
+"""The inbox as cases pile up: regional and national, first page, a filtered one, three searches.
 
     python bench/inbox.py [--sizes 1000 10000] [--100k] [--runs 30] [--requests 1000]
                           [--pg URL] [--no-pg] [--no-sqlite]
@@ -232,6 +232,7 @@ REQUESTS = [
         # a search for one case's title, which also finds kembar 120-129, 1200-1299, ...
         ("search, one case", "/?q=kembar+12"),
         ("search, nothing", "/?q=zzz"),
+        ("search, every case", "/?q=kota"),  # in every title
     )
 ]
 

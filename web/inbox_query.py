@@ -473,6 +473,17 @@ def _plan_mode(connection: Connection, shape: _Shape) -> None:
             connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
 
 
+def _plan_common_search(connection: Connection, shape: _Shape) -> None:
+    """PostgreSQL: a regional search that found more than `TALLY_CAP` tasks sends its counts and
+    page on the generic plan, which reads the person's ranges in order and stops at each LIMIT.
+    At 100,000 cases (in process, alternating) a word in every title ("kota") took 34 ms planned
+    with its text throughout, 30 ms so; every statement generic took 27 ms, but 124 ms for a title
+    1,111 cases hold and 170 ms for one none holds (48 and 8 ms planned). A national search stays
+    planned with its text: on the generic plan "kota" took 8.6 s (above)."""
+    if connection.dialect.name == "postgresql" and not shape.national:
+        connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+
+
 def inbox_page(
     session: Session,
     actor: Actor,
@@ -510,6 +521,8 @@ def inbox_page(
     if found is not None and len(found) <= TALLY_CAP:
         counts, stage_counts, matching = _tally(found, query, stage_list)
     else:
+        if found is not None:
+            _plan_common_search(connection, shape)
         counted = connection.execute(statements.counts, values).one()._mapping
         counts = {name: int(counted[name]) for name in FILTERS}
         stage_counts = {number: int(counted[f"stage_{number}"]) for number in stage_list}

@@ -458,6 +458,26 @@ def test_postgresql_plans_the_inbox_once_but_a_search_per_request(orch, who, sea
     assert mode in setting and ("max_parallel_workers_per_gather', '0'" in setting) == bool(search)
 
 
+@pytest.mark.parametrize("who, generic", [("pemda_a", True), ("nasional", False)])
+def test_postgresql_counts_a_common_regional_search_on_the_generic_plan(orch, monkeypatch, who, generic):
+    """A regional search that finds more tasks than it counts itself (`TALLY_CAP`) sends its
+    counts and page on the generic plan, which reads the ranges in order (a word in every title
+    at 100,000 cases: 30 ms against 34 ms planned with it); a national one stays planned."""
+    from web import inbox_query
+
+    if orch.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's plan cache")
+    monkeypatch.setattr(inbox_query, "TALLY_CAP", 0)
+    start_case(orch, "pemda_a")
+    person = KSDPL_ACCESS.actor("nasional", ["kemendagri", "pemda"]) if who == "nasional" else actor(who)
+    with orch.session() as s, statements_sent() as sent:
+        page = inbox_page(s, person, clock.now(), InboxQuery(search="kerja"))
+    assert page.counts["semua"] == 1
+    settings = [line for line in sent if "plan_cache_mode" in line]
+    assert "force_custom_plan" in settings[0]
+    assert settings[1:] == (["SET LOCAL plan_cache_mode = force_generic_plan"] if generic else [])
+
+
 def test_psycopg_parses_the_inbox_statements_once(orch):
     """The inbox's counts (about 22 KiB) and page statements are longer than psycopg's own 4 KiB
     limit for remembering a statement's parsed placeholders (`engine.store`): at the second

@@ -459,7 +459,7 @@ def document() -> dict[str, Any]:
                     {"200": _json("InstanceSummaryPage")},
                     READ_ERRORS,
                     [
-                        _query("q", {"type": "string"}, "Search title, business key, partner, country"),
+                        _query("q", {"type": "string"}, "In title, business key, partner, country; or #id"),
                         _query("status", {"type": "string", "enum": ["running", "completed", "cancelled"]}),
                         _query("stage", {"type": "integer", "minimum": 0, "maximum": 1000}),
                         _query("region", {"type": "string"}),

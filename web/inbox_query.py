@@ -47,8 +47,8 @@ from engine.calendar import TIMEZONES, WorkingCalendar, local_today, start_of_da
 from engine.models import CalendarOverride, Instance, Region, Task, TaskCandidate
 from engine.views import calendars_for
 
+from . import case_search
 from .accounts import display_names
-from .case_search import indexed, matching, search_values
 from .formatting import DUE_SOON_WORKING_DAYS, Deadline, deadline
 from .views import DEFAULT_TIMEZONE, RegionView, region_of
 
@@ -66,7 +66,6 @@ SORTS: dict[str, str] = {
     "terbaru": "Tugas terbaru",
     "terlama": "Tugas terlama",
 }
-
 
 # The case variables shown beside each task (read from the projection with SQL's JSON functions).
 PARTNER, COUNTRY = "nama_mitra", "negara_mitra"
@@ -261,7 +260,8 @@ def _kind(kind: str) -> ColumnElement[str]:
     return literal_column(f"'{kind}'", String)
 
 
-_SEARCH_VALUES = (bindparam("pattern"), bindparam("phrase"), bindparam("case_id"))  # `search_values`
+# the values of `case_search.search_values`, bound
+_SEARCH_VALUES = (bindparam("pattern"), bindparam("phrase"), bindparam("case_id"))
 
 
 @dataclass(frozen=True)
@@ -330,7 +330,7 @@ class _Offered:
                 statement = (
                     statement.join(Task, Task.id == TaskCandidate.task_id)
                     .join(Instance, Instance.id == Task.instance_id)
-                    .where(matching(*_SEARCH_VALUES, use_index=self.shape.indexed))
+                    .where(case_search.matching(*_SEARCH_VALUES, use_index=self.shape.indexed))
                 )
             result.append(statement)
         return result
@@ -505,7 +505,7 @@ def inbox_page(
         actor.national,
         own,
         bool(query.search),
-        indexed(query.search),
+        case_search.indexed(query.search),
         query.filter,
         query.stage is not None,
         query.sort,
@@ -514,7 +514,7 @@ def inbox_page(
     statements = _statements(shape)
     values |= {f"group{i}": group for i, group in enumerate(groups)}
     values |= {"me": actor.username, "region": actor.region_code, "now": now, "stage": query.stage}
-    values |= search_values(query.search)
+    values |= case_search.search_values(query.search)
     connection = session.connection()
     _plan_mode(connection, shape)
     found = connection.execute(statements.found, values).all() if statements.found is not None else None

@@ -171,7 +171,9 @@ class Instance(Base):
     partner: Mapped[str | None] = mapped_column(String(200))
     country: Mapped[str | None] = mapped_column(String(10))
     kind: Mapped[str | None] = mapped_column(String(50))
-    state: Mapped[str] = mapped_column(Text)  # SpiffWorkflow state without the spec
+    # SpiffWorkflow state without the spec (4-15 KB): steps read it with Core (`projections.LOAD`),
+    # so an ORM load of a case never does unless asked (a page showing cases has no use for it)
+    state: Mapped[str] = mapped_column(Text, deferred=True)
     spiff_version: Mapped[str] = mapped_column(String(20))
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -132,6 +132,7 @@ def test_a_search_reads_the_trigram_index(orch, cases):
 def test_the_search_index_follows_the_cases(orch, cases):
     """SQLite's FTS5 table is kept by triggers on `instances` (migration 0015): a case is found
     as soon as it starts, by its new partner once that changes, and not once it is gone."""
+
     def found(text: str) -> set[int]:
         with orch.session() as s:
             return set(s.scalars(select(Instance.id).where(case_search(text))))

@@ -237,6 +237,21 @@ def test_lists_never_read_case_state_variables_or_forms(orch, login):
             assert not _reads_whole(statement, column), (column, statement)
 
 
+def test_pages_showing_a_case_beside_something_else_never_load_its_state(orch, login):
+    """A case's state (4-15 KB) is for steps, which read it with Core: an ORM load of a case
+    leaves it out (`Instance.state` is deferred), so the task page, the console's incidents and
+    its queue of tasks nobody can take, which each loaded it with every row, no longer do."""
+    task_id = ready_task(orch, start_case(orch, "pemda_a"), "Penjajakan")
+    client, operator = login("pemda_a"), login("operator")
+    with statements_sent() as sent:
+        assert client.get(f"/tugas/{task_id}").status_code == 200
+        for url in ("/konsol/insiden", "/konsol/antrean"):
+            assert operator.get(url).status_code == 200
+    selects = [statement for statement in sent if statement.lstrip().upper().startswith("SELECT")]
+    assert any("FROM tasks JOIN instances" in statement for statement in selects)
+    assert not [statement for statement in selects if _reads_whole(statement, "instances.state")]
+
+
 def test_cli_lists_page_with_totals(orch):
     ids = start_many(orch, 5)
     with orch.session() as s:

@@ -84,7 +84,7 @@ def cases(
 ) -> tuple[list[dict[str, Any]], int]:
     query = (
         select(Instance)
-        .options(defer(Instance.state), defer(Instance.variables))
+        .options(defer(Instance.variables))
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(visible_instances(actor))
     )

@@ -149,7 +149,10 @@ def stage_days(session: Session, now: datetime) -> list[StageDays]:
 
 
 def _count(session: Session, query) -> int:
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    """How many rows `query` gives: `count(*)` over its FROM and WHERE, not over a subquery of
+    every column it selects."""
+    counted = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    return session.scalar(counted) or 0
 
 
 def dashboard(session: Session, policy: AccessPolicy, now: datetime) -> Dashboard:
@@ -305,7 +308,7 @@ def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage
     order = SORTS[filters.sort]
     rows = session.execute(
         select(Instance, Region.name, Instance.partner, Instance.country, Instance.kind)
-        .options(defer(Instance.state, raiseload=True), defer(Instance.variables, raiseload=True))
+        .options(defer(Instance.variables, raiseload=True))
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(*where)
         .order_by(order.desc() if filters.descending else order.asc(), Instance.id.desc())

@@ -178,16 +178,21 @@ def add_candidate(task_id: str, kind: str, name: str) -> Insert:
     )
 
 
-def offered_to(actor: Actor) -> ColumnElement[bool]:
-    """Ready tasks offered to the actor (group, name or assignee) in the cases they may see, served
-    by the `task_candidates` index: the list form of `actionable_tasks`, which matches one row's
-    comma-separated columns."""
+def offers_to(actor: Actor) -> ColumnElement[bool]:
+    """The `task_candidates` rows that offer a ready task to the actor (group, name or assignee) in
+    the cases they may see: ranges of that table's indexes."""
     who = or_(
         and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(sorted(actor.groups))),
         and_(TaskCandidate.kind.in_(("user", "assignee")), TaskCandidate.name == actor.username),
     )
-    if not actor.national:
-        if actor.region_code is None:
-            return false()
-        who = and_(who, TaskCandidate.region_code == actor.region_code)
-    return Task.id.in_(select(TaskCandidate.task_id).where(who))
+    if actor.national:
+        return who
+    if actor.region_code is None:
+        return false()
+    return and_(who, TaskCandidate.region_code == actor.region_code)
+
+
+def offered_to(actor: Actor) -> ColumnElement[bool]:
+    """Ready tasks offered to the actor, served by the `task_candidates` index: the list form of
+    `actionable_tasks`, which matches one row's comma-separated columns."""
+    return Task.id.in_(select(TaskCandidate.task_id).where(offers_to(actor)))

@@ -145,7 +145,7 @@ class Instance(Base):
 
     __tablename__ = "instances"
     __table_args__ = (  # the staff case list filters and sorts on these (web/caselist.py)
-        Index("ix_instances_stage", "stage"),
+        Index("ix_instances_stage_updated", "stage", "updated_at"),  # a stage's cases, newest first
         Index("ix_instances_kind", "kind"),
         Index("ix_instances_country", "country"),
         Index("ix_instances_business_key", "business_key"),
@@ -161,7 +161,7 @@ class Instance(Base):
     process_version: Mapped[int] = mapped_column(Integer)
     business_key: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300), default="")
-    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))  # ix_instances_region_updated
     status: Mapped[str] = mapped_column(String(20), index=True)  # running | completed | cancelled
     stage: Mapped[int | None] = mapped_column(Integer)
     stage_name: Mapped[str | None] = mapped_column(String(200))

@@ -1,8 +1,7 @@
 """The staff case list: search, filters, sort and pages, as one SQL query on projection columns.
 
-Only the list columns of `instances` are read (never the state or the variables JSON), counts
-are `count(*)` in SQL, and every filter and sort has an index (migration 0010), so a page costs
-the same with ten cases or a hundred thousand.
+Only the list columns of `instances` are read (never the state or the variables JSON), the count
+stops at `counting.COUNT_CAP` + 1 rows, and every filter and sort has an index (migration 0010).
 """
 
 from __future__ import annotations
@@ -14,22 +13,26 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
-from engine.access import Actor, offered_to, visible_instances
-from engine.models import Instance, Region, Task
+from engine.access import Actor, offers_to, visible_instances
+from engine.models import Instance, Region, Task, TaskCandidate
 
+from . import counting
 from .case_search import case_search
 from .views import RegionView, region_of
 
 PAGE_SIZE = 25
 MAX_QUERY = 100
 
-SORTS: dict[str, tuple[str, Any]] = {
-    "diperbarui": ("Terakhir diperbarui", Instance.updated_at.desc()),
-    "dimulai": ("Terbaru dimulai", Instance.started_at.desc()),
-    "terlama": ("Terlama dimulai", Instance.started_at.asc()),
-    "judul": ("Judul (A–Z)", Instance.title.asc()),
-    "mitra": ("Mitra (A–Z)", Instance.partner.asc()),
-    "tahap": ("Tahap (awal ke akhir)", Instance.stage.asc()),
+# Each sort with its tie-break on the case number in the same direction, so that one index on the
+# column (with the row id, which SQLite keeps in every index) gives the order and LIMIT stops it.
+SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "diperbarui": ("Terakhir diperbarui", (Instance.updated_at.desc(), Instance.id.desc())),
+    "dimulai": ("Terbaru dimulai", (Instance.started_at.desc(), Instance.id.desc())),
+    "terlama": ("Terlama dimulai", (Instance.started_at.asc(), Instance.id.asc())),
+    "judul": ("Judul (A–Z)", (Instance.title.asc(), Instance.id.asc())),
+    "mitra": ("Mitra (A–Z)", (Instance.partner.asc(), Instance.id.asc())),
+    # within a stage, the case left alone longest first (the order of ix_instances_stage_updated)
+    "tahap": ("Tahap (awal ke akhir)", (Instance.stage.asc(), Instance.updated_at.asc(), Instance.id.asc())),
 }
 STATUSES = ("running", "completed", "cancelled")
 
@@ -105,22 +108,29 @@ class CaseRow:
 @dataclass(frozen=True)
 class CasePage:
     rows: list[CaseRow]
-    total: int
+    total: int  # past `counting.COUNT_CAP`: that + 1 ("lebih dari 1.000")
     page: int
-    pages: int
+    pages: int | None  # None past the cap
+    has_next: bool
 
 
 def _overdue(now: datetime) -> ColumnElement[bool]:
     return exists().where(Task.instance_id == Instance.id, Task.status == "ready", Task.due_at < now)
 
 
-def _waiting_for(actor: Actor) -> ColumnElement[bool]:
-    """A ready task of the case is offered to the actor (group, name or claimed): found from the
-    actor's side through the `task_candidates` index, as the inbox does."""
-    return Instance.id.in_(select(Task.instance_id).where(Task.status == "ready", offered_to(actor)))
+def _waiting_for(session: Session, actor: Actor) -> ColumnElement[bool]:
+    """A ready task of the case is offered to the actor (group, name or claimed), read from the
+    actor's side through the `task_candidates` index, as the inbox does. Past `COUNT_CAP` such
+    tasks the list of them would cost more than the page: each case read in the page's order is
+    asked instead, and LIMIT stops the reading soon, as most of the cases in reach match."""
+    offers = select(TaskCandidate.task_id).where(offers_to(actor))
+    if counting.capped_count(session, offers) <= counting.COUNT_CAP:
+        return Instance.id.in_(select(Task.instance_id).where(Task.status == "ready", Task.id.in_(offers)))
+    offered = exists().where(TaskCandidate.task_id == Task.id, offers_to(actor))
+    return exists().where(Task.instance_id == Instance.id, Task.status == "ready", offered)
 
 
-def where(query: CaseQuery, actor: Actor, now: datetime) -> ColumnElement[bool]:
+def where(session: Session, query: CaseQuery, actor: Actor, now: datetime) -> ColumnElement[bool]:
     clauses = [visible_instances(actor)]
     if query.text:
         clauses.append(case_search(query.text))
@@ -133,16 +143,15 @@ def where(query: CaseQuery, actor: Actor, now: datetime) -> ColumnElement[bool]:
     if query.overdue:
         clauses.append(_overdue(now))
     if query.mine:
-        clauses.append(_waiting_for(actor))
+        clauses.append(_waiting_for(session, actor))
     return and_(*clauses)
 
 
 def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -> CasePage:
-    """One page of the cases the actor sees that match, with the count of all that match."""
-    condition = where(query, actor, now)
-    total = session.scalar(select(func.count()).select_from(Instance).where(condition)) or 0
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(query.page, pages)
+    """One page of the cases the actor sees that match, with how many match (to the cap)."""
+    condition = where(session, query, actor, now)
+    total = counting.capped_count(session, select(Instance.id).where(condition))
+    pager = counting.Pager.of(total, query.page, PAGE_SIZE)
     _label, order = SORTS[query.sort]
     result = session.execute(
         select(
@@ -163,10 +172,11 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
         )
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(condition)
-        .order_by(order, Instance.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+        .order_by(*order)
+        .offset(pager.offset)
+        .limit(pager.limit)
     ).all()
+    has_next, result = len(result) > PAGE_SIZE, result[:PAGE_SIZE]
     due = _next_due(session, [row.id for row in result])
     rows = [
         CaseRow(
@@ -187,7 +197,7 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
         )
         for row in result
     ]
-    return CasePage(rows, total, page, pages)
+    return CasePage(rows, total, pager.page, pager.pages, has_next)
 
 
 _NEXT_DUE = (

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from engine.calendar import TIMEZONES, WorkingCalendar, deadline_day, local_today, zone_label
 from engine.forms import format_day
 
+from .counting import shown_count
+
 STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "cancelled": "Dibatalkan"}
 
 DUE_SOON_WORKING_DAYS = 5
@@ -160,6 +162,7 @@ def register(app: Any, orchestrator: Any) -> None:
         grup=lambda groups: groups_label(groups, policy.labels),
         tahap=lambda stage, definition_id: stage_label(stage, orchestrator.stage_names(definition_id)),
         ukuran=format_size,
+        jumlah=shown_count,  # a list's count: "lebih dari 1.000" past the cap
         zona=lambda tz: zone_label(TIMEZONES.get(tz, tz)),
     )
     app.jinja_env.globals.update(

@@ -11,7 +11,7 @@ from engine.errors import EngineError
 from . import views
 from .auth import safe_next
 from .db import db, latest_stages, orchestrator, viewer_timezone
-from .inbox_query import FILTERS, SORTS, InboxQuery, inbox_page, shown_count, shown_stage_count
+from .inbox_query import FILTERS, SORTS, InboxQuery, inbox_page, shown_stage_count
 
 bp = Blueprint("inbox", __name__)
 
@@ -34,7 +34,6 @@ def index() -> ResponseReturnValue:
         chosen=query.filter,
         stage=query.stage,
         stages=stages,
-        shown=shown_count,
         shown_stage=shown_stage_count,
     )
 

@@ -3,8 +3,8 @@
 Only the columns the page shows are read (never the case state or a form). The tasks offered to
 the person are index ranges of `task_candidates` (one per group, name and assignment), whose rows
 carry copies of the task's stage, deadline and creation: the first page reads each range in the
-page's order and stops at the page's LIMIT, and each count reads at most `COUNT_CAP` + 1 entries
-("lebih dari 1.000" past it), each stage of the stage list at most `STAGE_COUNT_CAP` + 1 ("lebih
+page's order and stops at the page's LIMIT, and each count reads at most `counting.COUNT_CAP` + 1
+entries ("lebih dari 1.000" past it), each stage of the stage list at most `STAGE_COUNT_CAP` + 1 ("lebih
 dari 100"); a search that finds few tasks is counted from them (`_tally`). A page holds at most
 `PAGE_SIZE` rows, and its cost stays the same whatever the number of cases. Regions, calendars,
 partner names and assignee names are read once for the page's rows.
@@ -47,7 +47,7 @@ from engine.calendar import TIMEZONES, WorkingCalendar, local_today, start_of_da
 from engine.models import CalendarOverride, Instance, Region, Task, TaskCandidate
 from engine.views import calendars_for
 
-from . import case_search
+from . import case_search, counting
 from .accounts import display_names
 from .formatting import DUE_SOON_WORKING_DAYS, Deadline, deadline
 from .views import DEFAULT_TIMEZONE, RegionView, region_of
@@ -142,7 +142,7 @@ class InboxQuery:
 @dataclass(frozen=True)
 class InboxPage:
     rows: list[InboxRow]
-    total: int  # every ready task offered to the person (COUNT_CAP + 1: more than COUNT_CAP)
+    total: int  # every ready task offered to the person (past `counting.COUNT_CAP`: that + 1)
     counts: dict[str, int]  # per filter, within the search (capped alike)
     stage_counts: dict[int, int]  # per stage asked for, within the search (STAGE_COUNT_CAP + 1: more)
     matching: int  # with the filter, stage and search applied: what the pages divide (capped alike)
@@ -151,27 +151,16 @@ class InboxPage:
     has_next: bool
 
 
-# Counts stop at this many: past it a tab says "lebih dari 1.000", and counting costs the same
-# whatever the number of cases (each count reads at most COUNT_CAP + 1 index entries).
-COUNT_CAP = 1000
-# The stage list's nine counts stop sooner ("lebih dari 100"): at COUNT_CAP they read nine times
-# 1,001 entries per request in a region holding thousands of tasks, the part of the page that grew
-# with the cases; the list only tells where the work is, the chosen stage's pager counts to 1,000.
+# The stage list's nine counts stop sooner than `counting.COUNT_CAP` ("lebih dari 100"): at that cap
+# they read nine times 1,001 entries per request in a region holding thousands of tasks, the part of
+# the page that grew with the cases; the list only tells where the work is, the chosen stage's
+# pager counts to 1,000.
 STAGE_COUNT_CAP = 100
-
-
-def shown_count(value: int, cap: int | None = None) -> str:
-    """A count as the page shows it: Indonesian digit grouping, "lebih dari" past the cap
-    (`COUNT_CAP` unless another is given)."""
-    cap = COUNT_CAP if cap is None else cap
-    if value > cap:
-        return f"lebih dari {cap:,}".replace(",", ".")
-    return f"{value:,}".replace(",", ".")
 
 
 def shown_stage_count(value: int) -> str:
     """A count of the stage list: "lebih dari 100" past `STAGE_COUNT_CAP`."""
-    return shown_count(value, STAGE_COUNT_CAP)
+    return counting.shown_count(value, STAGE_COUNT_CAP)
 
 
 ZONES = sorted(set(TIMEZONES.values()))
@@ -408,13 +397,13 @@ def _statements(shape: _Shape) -> _Statements:
     """The statements of a page of a shape."""
     offered = _Offered(shape)
     chosen_stage = bindparam("stage", type_=Integer) if shape.stage else None
-    wanted = [(name, offered.count(name, None, COUNT_CAP)) for name in FILTERS]
+    wanted = [(name, offered.count(name, None, counting.COUNT_CAP)) for name in FILTERS]
     wanted += [
         (f"stage_{number}", offered.count("semua", literal(number), STAGE_COUNT_CAP))
         for number in shape.stages
     ]
     if shape.stage:
-        wanted.append(("matching", offered.count(shape.filter, chosen_stage, COUNT_CAP)))
+        wanted.append(("matching", offered.count(shape.filter, chosen_stage, counting.COUNT_CAP)))
     counts = select(*(count.label(name) for name, count in wanted))
     page_ids = offered.page_ids(shape.filter, chosen_stage, shape.sort)
     return _Statements(counts, page_ids, offered.found() if shape.search else None)
@@ -527,11 +516,9 @@ def inbox_page(
         counts = {name: int(counted[name]) for name in FILTERS}
         stage_counts = {number: int(counted[f"stage_{number}"]) for number in stage_list}
         matching = int(counted["matching"]) if query.stage is not None else counts[query.filter]
-    pages = max(1, -(-matching // PAGE_SIZE)) if matching <= COUNT_CAP else None
-    page = min(query.page, pages) if pages is not None else query.page
+    pager = counting.Pager.of(matching, query.page, PAGE_SIZE)
     # The page's ids (PAGE_SIZE + 1: is there a next page), then the columns shown, for those only.
-    offset = (page - 1) * PAGE_SIZE
-    values |= {"wanted": offset + PAGE_SIZE + 1, "page_offset": offset, "page_limit": PAGE_SIZE + 1}
+    values |= {"wanted": pager.offset + pager.limit, "page_offset": pager.offset, "page_limit": pager.limit}
     ids = list(connection.execute(statements.page_ids, values).scalars())
     has_next, ids = len(ids) > PAGE_SIZE, ids[:PAGE_SIZE]
     shown = {row.id: row for row in connection.execute(_SHOWN, {"ids": ids})}
@@ -542,8 +529,8 @@ def inbox_page(
         counts=counts,
         stage_counts=stage_counts,
         matching=matching,
-        page=page,
-        pages=pages,
+        page=pager.page,
+        pages=pager.pages,
         has_next=has_next,
     )
 

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, insert, inspect, select
+from sqlalchemy import delete, event, insert, inspect, select
 
 from engine.clock import clock
 from engine.models import Instance
@@ -260,7 +260,7 @@ def _engine_of(orch):
 def test_every_filter_and_sort_has_an_index(orch):
     with orch.session() as s:
         inspector = inspect(s.get_bind())
-        indexed = {tuple(index["column_names"]) for index in inspector.get_indexes("instances")}
+        leading = {index["column_names"][0] for index in inspector.get_indexes("instances")}
         task_indexes = {tuple(index["column_names"]) for index in inspector.get_indexes("tasks")}
     for column in (
         "stage",
@@ -272,9 +272,109 @@ def test_every_filter_and_sort_has_an_index(orch):
         "started_at",
         "title",
         "partner",
+        "region_code",
     ):
-        assert (column,) in indexed, column
+        assert column in leading, column
     assert ("instance_id", "status", "due_at") in task_indexes  # overdue and waiting-for-me per case
+
+
+def _page_plans(orch, who, query: caselist.CaseQuery) -> list[str]:
+    """The plan of each statement of the list's page that reads `instances`."""
+    recorded: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, *_args) -> None:
+        recorded.append((statement, parameters))
+
+    event.listen(orch.db, "before_cursor_execute", record)
+    try:
+        with orch.session() as s:
+            caselist.case_page(s, who, query, clock.now())
+    finally:
+        event.remove(orch.db, "before_cursor_execute", record)
+    plans = []
+    with orch.db.begin() as conn:
+        explain = "EXPLAIN" if conn.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN"
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # as at 100,000 cases (see _plan)
+        for statement, parameters in recorded:
+            if "FROM instances" in statement:
+                rows = conn.exec_driver_sql(f"{explain} {statement}", parameters).all()
+                plans.append("\n".join(str(row[-1]) for row in rows))
+    return plans
+
+
+ORDER_INDEXES = {
+    "diperbarui": "ix_instances_updated_at",
+    "dimulai": "ix_instances_started_at",
+    "terlama": "ix_instances_started_at",
+    "judul": "ix_instances_title",
+    "mitra": "ix_instances_partner",
+    "tahap": "ix_instances_stage_updated",
+}
+
+
+@pytest.mark.parametrize("sort", list(caselist.SORTS))
+def test_every_sort_and_a_stage_are_read_in_the_order_of_an_index(orch, cases, sort):
+    """The page is read along an index in its order and LIMIT stops it, so at 100,000 cases it
+    reads 26 rows, not every case that matches sorted (the tie-break on the case number goes in
+    the sort's direction: with `id DESC` after `partner ASC` every case was sorted). SQLite's plan
+    sorts nothing; PostgreSQL, which knows these tables hold four rows, may sort what it read."""
+    queries = {ORDER_INDEXES[sort]: caselist.CaseQuery(sort=sort)}
+    if sort == "diperbarui":
+        queries["ix_instances_stage_updated"] = caselist.CaseQuery(stage=2)
+    for index, query in queries.items():
+        page_plan = _page_plans(orch, actor("kemendagri"), query)[-1]
+        assert index in page_plan, page_plan
+        if orch.db.dialect.name == "sqlite":
+            assert "TEMP B-TREE" not in page_plan, page_plan
+
+
+def test_the_count_stops_at_the_cap_and_the_pages_go_on(orch, login, cases, monkeypatch):
+    """Past `COUNT_CAP` the list says "lebih dari", its pager has no last page and pages on by
+    asking for one row more than it shows; the console's case list alike."""
+    from web import counting
+
+    monkeypatch.setattr(caselist, "PAGE_SIZE", 1)
+    client = login("kemendagri")
+    monkeypatch.setattr(counting, "COUNT_CAP", 4)  # at the cap: exact
+    page = text_of(client.get("/kasus?urut=judul"))
+    assert "Daftar kasus 4 kasus" in page and "Halaman 1 dari 4" in page
+    monkeypatch.setattr(counting, "COUNT_CAP", 2)
+    seen = []
+    for number in range(1, 5):
+        response = client.get(f"/kasus?urut=judul&halaman={number}")
+        page = response.get_data(as_text=True)
+        assert "lebih dari 2 kasus" in text_of(response) and f"Halaman {number}</span>" in page
+        assert ('rel="next"' in page) == (number < 4)
+        seen += listed(client, f"?urut=judul&halaman={number}")
+    assert seen == [cases["lembaga"], cases["dprd_b"], cases["fukuoka"], cases["busan"]]
+    past = text_of(client.get("/kasus?urut=judul&halaman=5"))  # how many pages is not known
+    assert "Tidak ada kasus di halaman 5. Ke halaman pertama" in past
+    console = login("operator")
+    monkeypatch.setattr("web.console.queries.PAGE_SIZE", 1)
+    response = console.get("/konsol/kasus?halaman=2")
+    page = response.get_data(as_text=True)
+    assert "lebih dari 2" in text_of(response) and "Halaman 2</span>" in page and "Berikutnya" in page
+
+
+def test_waiting_for_me_reads_each_case_when_most_wait(orch, login, cases, monkeypatch):
+    """Past `COUNT_CAP` tasks offered to the person, *Menunggu saya* asks each case read in the
+    page's order instead of listing the tasks: the same cases either way."""
+    from web import counting
+
+    expected = {
+        "dprd_b": [cases["dprd_b"]],
+        "pemda_a": {cases[name] for name in ("fukuoka", "busan", "lembaga")},
+    }
+    for cap in (1000, 1):
+        monkeypatch.setattr(counting, "COUNT_CAP", cap)
+        assert listed(login("dprd_b"), "?saya=1") == expected["dprd_b"]
+        client = login("pemda_a")
+        with statements_sent(_engine_of(orch)) as statements:
+            assert set(listed(client, "?saya=1")) == expected["pemda_a"]
+        page = [s for s in statements if "FROM instances LEFT OUTER JOIN regions" in s]
+        assert len(page) == 1 and ("EXISTS (SELECT" in page[0]) == (cap == 1), page
+        assert listed(login("dprd_a"), "?saya=1") == []
 
 
 def test_list_columns_follow_the_case(orch, cases):

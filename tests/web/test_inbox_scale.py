@@ -327,9 +327,10 @@ def test_candidate_rows_copy_the_task_through_claims_reassignments_and_the_migra
 
 
 def test_counts_stop_at_the_cap_and_say_more(orch, login, monkeypatch):
+    import web.counting as counting
     import web.inbox_query as inbox_query
 
-    monkeypatch.setattr(inbox_query, "COUNT_CAP", 3)
+    monkeypatch.setattr(counting, "COUNT_CAP", 3)
     inbox_query._statements.cache_clear()  # the cap is built into the statements
     start_many(orch, 3)
     client = login("pemda_a")

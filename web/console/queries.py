@@ -19,6 +19,7 @@ from engine.access import AccessPolicy, offered_to_group
 from engine.calendar import end_of_day, local_today, start_of_day
 from engine.models import Incident, Instance, Region, Task, User
 
+from .. import counting
 from ..case_search import case_search
 from ..views import calendar_for
 
@@ -271,9 +272,10 @@ STATUS_FILTERS = {
 @dataclass
 class CasePage:
     rows: list[tuple[Instance, str, str, str, str]]  # case, region name, partner, country, kind
-    total: int
+    total: int  # past `counting.COUNT_CAP`: that + 1 ("lebih dari 1.000")
     page: int
-    pages: int
+    pages: int | None  # None past the cap
+    has_next: bool
 
 
 def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage:
@@ -302,27 +304,29 @@ def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage
         where.append(Instance.started_at >= start_of_day(filters.started_from, WIB))
     if filters.started_to:
         where.append(Instance.started_at <= end_of_day(filters.started_to, WIB))
-    total = session.scalar(select(func.count()).select_from(Instance).where(*where)) or 0
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(filters.page, pages)
-    order = SORTS[filters.sort]
+    total = counting.capped_count(session, select(Instance.id).where(*where))
+    pager = counting.Pager.of(total, filters.page, PAGE_SIZE)
+    # the tie-break in the sort's direction: one index on the column gives the order (web/caselist.py)
+    order = [SORTS[filters.sort], Instance.id]
     rows = session.execute(
         select(Instance, Region.name, Instance.partner, Instance.country, Instance.kind)
         .options(defer(Instance.variables, raiseload=True))
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(*where)
-        .order_by(order.desc() if filters.descending else order.asc(), Instance.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+        .order_by(*(column.desc() if filters.descending else column.asc() for column in order))
+        .limit(pager.limit)
+        .offset(pager.offset)
     ).all()
+    has_next, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
     return CasePage(
         rows=[
             (i, region or i.region_code or "Nasional", p or "-", c or "-", k or "-")
             for i, region, p, c, k in rows
         ],
         total=total,
-        page=page,
-        pages=pages,
+        page=pager.page,
+        pages=pager.pages,
+        has_next=has_next,
     )
 
 

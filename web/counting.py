@@ -1,0 +1,57 @@
+"""The counts and pagers of list pages, read no further than a cap.
+
+A list's count says how many match; past `COUNT_CAP` it says "lebih dari 1.000", and counting reads
+at most `COUNT_CAP` + 1 rows, so what a page reads stays the same whatever the number of cases.
+The pager then shows the page number without a last page, and the next link comes from asking
+the page query for one row more than it shows. The inbox, the staff case list and the console's
+case list count this way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, literal, select
+from sqlalchemy.orm import Session
+
+COUNT_CAP = 1000
+
+
+def capped_count(session: Session, query: Select) -> int:
+    """How many rows `query` gives, counting no further than `COUNT_CAP` + 1 (its columns and
+    order are dropped: only its FROM and WHERE count)."""
+    rows = query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None)
+    return session.scalar(select(func.count()).select_from(rows.limit(COUNT_CAP + 1).subquery())) or 0
+
+
+def shown_count(value: int, cap: int | None = None) -> str:
+    """A count as a page shows it: Indonesian digit grouping, "lebih dari" past the cap
+    (`COUNT_CAP` unless another is given)."""
+    cap = COUNT_CAP if cap is None else cap
+    if value > cap:
+        return f"lebih dari {cap:,}".replace(",", ".")
+    return f"{value:,}".replace(",", ".")
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Which page to show of a list counted by `capped_count`: `pages` is None past the cap,
+    where how many there are is not known."""
+
+    page: int
+    pages: int | None
+    page_size: int
+
+    @classmethod
+    def of(cls, counted: int, asked: int, page_size: int) -> Pager:
+        pages = max(1, -(-counted // page_size)) if counted <= COUNT_CAP else None
+        return cls(min(asked, pages) if pages is not None else asked, pages, page_size)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @property
+    def limit(self) -> int:
+        """The rows to ask for: one more than the page shows, which tells whether a next page is."""
+        return self.page_size + 1

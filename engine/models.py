@@ -152,8 +152,8 @@ class Instance(Base):
         Index("ix_instances_updated_at", "updated_at"),
         Index("ix_instances_region_updated", "region_code", "updated_at"),  # a region's default page
         Index("ix_instances_started_at", "started_at"),
-        Index("ix_instances_title", "title"),
-        Index("ix_instances_partner", "partner"),
+        Index("ix_instances_title", "title", "id"),  # the sorts' tie-break (web/caselist.py)
+        Index("ix_instances_partner", "partner", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))

@@ -141,6 +141,11 @@ def main() -> None:
         rows = {}
         for size in sorted(args.cases):
             grow(orch, size)
+            # what a running deployment's planner knows: SQLite's statistics from the worker's
+            # hourly ANALYZE (read by connections opened after it), PostgreSQL's from autovacuum
+            with orch.db.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+            orch.db.dispose()
             rows[size] = time_pages(orch, args.requests)
         orch.close()
     print(f"{'cases':>8} " + " ".join(f"{name:>10}" for name in PAGES) + "   (median ms per request)")

@@ -62,11 +62,20 @@ def _translate(context: ExceptionContext) -> Exception | None:
     return translated
 
 
+# A connection reads SQLite's statistics when it opens (`refresh_statistics`): an hour is as old as
+# the statistics a connection plans with get.
+SQLITE_RECYCLE_SECONDS = 3600
+
+
 def make_engine(url: str) -> Engine:
     """An SQLAlchemy engine whose errors arrive by kind (`database_error`); SQLite connections
-    get WAL, foreign keys and a busy timeout."""
+    get WAL, foreign keys and a busy timeout, and are opened again hourly."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_recycle=SQLITE_RECYCLE_SECONDS,
+        )
         event.listen(engine, "handle_error", _translate, retval=True)
 
         @event.listens_for(engine, "connect")
@@ -82,6 +91,17 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_recycle=1800)
     event.listen(engine, "handle_error", _translate, retval=True)
     return engine
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """SQLite's planner statistics (`ANALYZE`), which the worker refreshes hourly: SQLite gathers
+    none by itself, where PostgreSQL's autovacuum analyses each table as it changes. Without them
+    it read the index of `status` for the running cases, nearly all of them, and sorted 100,000
+    for the console's overdue page (258 ms; 10 ms with them). At 100,000 cases it takes 0.2 s."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
 
 
 # The longest statement whose placeholders psycopg parses once (psycopg's own limit: 4 KiB).

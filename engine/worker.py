@@ -2,10 +2,11 @@
 
 APScheduler holds three jobs: a steady `tick` every `interval` seconds (catches work written by
 other processes), a one-off `wake` at the earliest due time it knows of, and a cheap `poll`
-every `poll_interval` seconds (one statement, two indexed reads) that runs a service-task job a step of any
-process has just created within a second, so people do not wait on a system step (SQLite has no
-NOTIFY; on PostgreSQL the listener below is usually first). A timer missed
-while no worker ran is simply due when one starts, so it fires on the first tick.
+every `poll_interval` seconds (one statement, two indexed reads) that runs a service-task job a
+step of any process has just created within a second, so people do not wait on a system step
+(SQLite has no NOTIFY; on PostgreSQL the listener below is usually first). A timer missed while
+no worker ran is simply due when one starts, so it fires on the first tick. On SQLite a fourth
+job refreshes the planner's statistics hourly.
 
 On PostgreSQL it also listens (`LISTEN ksdpl_work`): a step that creates a job or a timer
 notifies the channel when it commits, and the worker runs at once (a service task after a user
@@ -35,8 +36,11 @@ from .errors import Unavailable
 from .jobs import RunReport
 from .projections import WORK_CHANNEL
 from .service import Orchestrator
+from .store import refresh_statistics
 
 log = logging.getLogger(__name__)
+
+STATISTICS_INTERVAL = 3600.0  # seconds between two refreshes of SQLite's planner statistics
 
 
 class Worker:
@@ -192,7 +196,24 @@ class Worker:
         scheduler.add_job(
             self._poll, "interval", seconds=self.poll_interval, id="poll", max_instances=1, coalesce=True
         )
+        if self.orchestrator.db.dialect.name == "sqlite":
+            scheduler.add_job(
+                self.refresh_statistics,
+                "interval",
+                seconds=STATISTICS_INTERVAL,
+                id="statistics",
+                next_run_time=datetime.now(UTC) + timedelta(seconds=self.interval),
+                max_instances=1,
+                coalesce=True,
+            )
         return scheduler
+
+    def refresh_statistics(self) -> None:
+        """SQLite's planner statistics, hourly (`store.refresh_statistics`; PostgreSQL keeps its own)."""
+        try:
+            refresh_statistics(self.orchestrator.db)
+        except Exception:  # a locked database or an outage: the next hour tries again
+            log.exception("refreshing the planner statistics failed")
 
     def run_forever(self) -> None:
         """Block, running due work until interrupted (the `worker` command)."""

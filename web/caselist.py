@@ -18,6 +18,7 @@ from engine.models import Instance, Region, Task, TaskCandidate
 
 from . import counting
 from .case_search import case_search
+from .case_tasks import with_a_task
 from .views import RegionView, region_of
 
 PAGE_SIZE = 25
@@ -114,20 +115,18 @@ class CasePage:
     has_next: bool
 
 
-def _overdue(now: datetime) -> ColumnElement[bool]:
-    return exists().where(Task.instance_id == Instance.id, Task.status == "ready", Task.due_at < now)
+def _overdue(session: Session, now: datetime) -> ColumnElement[bool]:
+    late = and_(Task.status == "ready", Task.due_at < now)
+    return with_a_task(session, select(Task.instance_id).where(late), late)
 
 
 def _waiting_for(session: Session, actor: Actor) -> ColumnElement[bool]:
-    """A ready task of the case is offered to the actor (group, name or claimed), read from the
-    actor's side through the `task_candidates` index, as the inbox does. Past `COUNT_CAP` such
-    tasks the list of them would cost more than the page: each case read in the page's order is
-    asked instead, and LIMIT stops the reading soon, as most of the cases in reach match."""
+    """A ready task of the case is offered to the actor (group, name or claimed): listed from the
+    actor's side through the `task_candidates` index, as the inbox does, or asked per case."""
     offers = select(TaskCandidate.task_id).where(offers_to(actor))
-    if counting.capped_count(session, offers) <= counting.COUNT_CAP:
-        return Instance.id.in_(select(Task.instance_id).where(Task.status == "ready", Task.id.in_(offers)))
+    listed = select(Task.instance_id).where(Task.status == "ready", Task.id.in_(offers))
     offered = exists().where(TaskCandidate.task_id == Task.id, offers_to(actor))
-    return exists().where(Task.instance_id == Instance.id, Task.status == "ready", offered)
+    return with_a_task(session, listed, and_(Task.status == "ready", offered))
 
 
 def where(session: Session, query: CaseQuery, actor: Actor, now: datetime) -> ColumnElement[bool]:
@@ -141,7 +140,7 @@ def where(session: Session, query: CaseQuery, actor: Actor, now: datetime) -> Co
     if query.kind:
         clauses.append(Instance.kind == query.kind)
     if query.overdue:
-        clauses.append(_overdue(now))
+        clauses.append(_overdue(session, now))
     if query.mine:
         clauses.append(_waiting_for(session, actor))
     return and_(*clauses)

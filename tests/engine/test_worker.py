@@ -119,3 +119,31 @@ def test_a_step_that_creates_a_job_wakes_a_sleeping_worker_on_postgresql(db_url)
     while worker.listening.is_set() and time.monotonic() < stopped_by:
         time.sleep(0.1)
     assert not worker.listening.is_set()  # the listener ends with the scheduler
+
+
+def test_the_worker_gives_sqlite_planner_statistics(db_url):
+    """SQLite gathers no statistics by itself (PostgreSQL's autovacuum does): without them its
+    planner sorted every running case for the console's overdue page. The worker runs ANALYZE
+    one interval after it starts, then hourly; on PostgreSQL it leaves that to autovacuum."""
+    orch = Orchestrator(db_url, HandlerRegistry())
+    orch.deploy({"wait.bpmn": (FIXTURES / "wait.bpmn").read_text()})
+    orch.start("wait", None, {})
+    sqlite = orch.db.dialect.name == "sqlite"
+    worker = Worker(orch, interval=0.2)
+    scheduler = worker.start_background()
+    try:
+        assert ("statistics" in {job.id for job in scheduler.get_jobs()}) == sqlite
+        if not sqlite:
+            return
+        deadline, analysed = time.monotonic() + 30, []
+        while not analysed and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with orch.db.connect() as conn:
+                if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
+                    analysed = conn.exec_driver_sql(
+                        "SELECT idx FROM sqlite_stat1 WHERE tbl = 'instances'"
+                    ).all()
+        assert ("ix_instances_updated_at",) in analysed
+    finally:
+        scheduler.shutdown(wait=True)
+        orch.close()

@@ -357,24 +357,29 @@ def test_the_count_stops_at_the_cap_and_the_pages_go_on(orch, login, cases, monk
     assert "lebih dari 2" in text_of(response) and "Halaman 2</span>" in page and "Berikutnya" in page
 
 
-def test_waiting_for_me_reads_each_case_when_most_wait(orch, login, cases, monkeypatch):
-    """Past `COUNT_CAP` tasks offered to the person, *Menunggu saya* asks each case read in the
-    page's order instead of listing the tasks: the same cases either way."""
+def test_task_filters_ask_each_case_when_most_have_such_a_task(orch, login, cases, monkeypatch):
+    """Past `COUNT_CAP` such tasks, *Menunggu saya* and *Terlambat* ask each case read in the
+    page's order instead of listing the tasks (web/case_tasks.py): the same cases either way."""
     from web import counting
 
-    expected = {
-        "dprd_b": [cases["dprd_b"]],
-        "pemda_a": {cases[name] for name in ("fukuoka", "busan", "lembaga")},
-    }
+    mine = {cases[name] for name in ("fukuoka", "busan", "lembaga")}
+    national = login("kemendagri")
     for cap in (1000, 1):
         monkeypatch.setattr(counting, "COUNT_CAP", cap)
-        assert listed(login("dprd_b"), "?saya=1") == expected["dprd_b"]
+        clock.set(MONDAY)
+        assert listed(login("dprd_b"), "?saya=1") == [cases["dprd_b"]]
         client = login("pemda_a")
         with statements_sent(_engine_of(orch)) as statements:
-            assert set(listed(client, "?saya=1")) == expected["pemda_a"]
+            assert set(listed(client, "?saya=1")) == mine
         page = [s for s in statements if "FROM instances LEFT OUTER JOIN regions" in s]
         assert len(page) == 1 and ("EXISTS (SELECT" in page[0]) == (cap == 1), page
         assert listed(login("dprd_a"), "?saya=1") == []
+        assert listed(national, "?terlambat=1") == []
+        clock.set(MONDAY + timedelta(days=120))  # past every deadline
+        with statements_sent(_engine_of(orch)) as statements:
+            assert set(listed(national, "?terlambat=1")) == set(cases.values())
+        page = [s for s in statements if "FROM instances LEFT OUTER JOIN regions" in s]
+        assert len(page) == 1 and ("EXISTS (SELECT" in page[0]) == (cap == 1), page
 
 
 def test_list_columns_follow_the_case(orch, cases):

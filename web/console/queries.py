@@ -21,6 +21,7 @@ from engine.models import Incident, Instance, Region, Task, User
 
 from .. import counting
 from ..case_search import case_search
+from ..case_tasks import with_a_task
 from ..views import calendar_for
 
 WIB = "Asia/Jakarta"  # the console's own clock: a national office's
@@ -292,12 +293,12 @@ def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage
         where.append(Instance.region_code == filters.region)
     if filters.kind:
         where.append(Instance.kind == filters.kind)
-    # IN over one uncorrelated subquery, not a correlated EXISTS: SQLite scanned the ready-task
-    # index once per case (bench/console.py: 40 s at 10 000 cases)
     if filters.overdue:
-        where.append(Instance.id.in_(select(Task.instance_id).where(overdue_tasks(now))))
+        late = overdue_tasks(now)
+        where.append(with_a_task(session, select(Task.instance_id).where(late), late))
     if filters.dprd:
-        where.append(Instance.id.in_(select(Task.instance_id).where(dprd_soon(session, now))))
+        soon = dprd_soon(session, now)
+        where.append(with_a_task(session, select(Task.instance_id).where(soon), soon))
     if filters.incident:
         where.append(Instance.id.in_(select(Incident.instance_id).where(OPEN_INCIDENT)))
     if filters.started_from:

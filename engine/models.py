@@ -144,15 +144,17 @@ class Instance(Base):
     """A case. `lock_version` rises on every step: a writer that read an older one loses."""
 
     __tablename__ = "instances"
-    __table_args__ = (  # the staff case list filters and sorts on these (web/caselist.py)
-        Index("ix_instances_stage_updated", "stage", "updated_at"),  # a stage's cases, newest first
+    # The case lists filter and sort on these (web/caselist.py); a sort's index ends with the case
+    # number, its tie-break, so the index alone gives the page's order (migration 0016).
+    __table_args__ = (
+        Index("ix_instances_stage_updated", "stage", "updated_at", "id"),  # a stage's cases, newest first
         Index("ix_instances_kind", "kind"),
         Index("ix_instances_country", "country"),
         Index("ix_instances_business_key", "business_key"),
-        Index("ix_instances_updated_at", "updated_at"),
-        Index("ix_instances_region_updated", "region_code", "updated_at"),  # a region's default page
-        Index("ix_instances_started_at", "started_at"),
-        Index("ix_instances_title", "title", "id"),  # the sorts' tie-break (web/caselist.py)
+        Index("ix_instances_updated_at", "updated_at", "id"),
+        Index("ix_instances_region_updated", "region_code", "updated_at", "id"),  # a region's default page
+        Index("ix_instances_started_at", "started_at", "id"),
+        Index("ix_instances_title", "title", "id"),
         Index("ix_instances_partner", "partner", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -25,7 +25,7 @@ PAGE_SIZE = 25
 MAX_QUERY = 100
 
 # Each sort with its tie-break on the case number in the same direction, so that one index on the
-# column (with the row id, which SQLite keeps in every index) gives the order and LIMIT stops it.
+# column and the case number (migration 0016) gives the order and LIMIT stops the reading.
 SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "diperbarui": ("Terakhir diperbarui", (Instance.updated_at.desc(), Instance.id.desc())),
     "dimulai": ("Terbaru dimulai", (Instance.started_at.desc(), Instance.id.desc())),

@@ -20,8 +20,8 @@ from . import counting
 
 
 def with_a_task(session: Session, tasks: Select, each: ColumnElement[bool]) -> ColumnElement[bool]:
-    """`tasks` selects the `Task.instance_id` of the tasks wanted, read through an index; `each` is
-    the same test on one task row (it may be correlated with `tasks` rows only)."""
+    """The cases with a task that `tasks` selects (their `Task.instance_id`, read through an index);
+    `each` is the same test written on one `Task` row, asked of a case's tasks."""
     if counting.capped_count(session, tasks) <= counting.COUNT_CAP:
         return Instance.id.in_(tasks)
     return exists().where(Task.instance_id == Instance.id, each)

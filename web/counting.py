@@ -15,6 +15,9 @@ from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
 COUNT_CAP = 1000
+# The furthest page a pager goes to past the cap: a larger number in a link is this page (its
+# offset must still fit the databases' 64-bit integers).
+MAX_PAGE = 1_000_000
 
 
 def capped_count(session: Session, query: Select) -> int:
@@ -45,7 +48,7 @@ class Pager:
     @classmethod
     def of(cls, counted: int, asked: int, page_size: int) -> Pager:
         pages = max(1, -(-counted // page_size)) if counted <= COUNT_CAP else None
-        return cls(min(asked, pages) if pages is not None else asked, pages, page_size)
+        return cls(min(max(asked, 1), pages or MAX_PAGE), pages, page_size)
 
     @property
     def offset(self) -> int:

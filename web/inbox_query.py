@@ -393,17 +393,16 @@ class _Statements:
 
 
 @lru_cache(maxsize=512)
-def _statements(shape: _Shape) -> _Statements:
-    """The statements of a page of a shape."""
+def _statements(shape: _Shape, cap: int, stage_cap: int) -> _Statements:
+    """The statements of a page of a shape whose counts stop past `cap` (the stage list's past
+    `stage_cap`): the caps are built into them, so they are part of the cache's key."""
     offered = _Offered(shape)
     chosen_stage = bindparam("stage", type_=Integer) if shape.stage else None
-    wanted = [(name, offered.count(name, None, counting.COUNT_CAP)) for name in FILTERS]
-    wanted += [
-        (f"stage_{number}", offered.count("semua", literal(number), STAGE_COUNT_CAP))
-        for number in shape.stages
-    ]
+    wanted = [(name, offered.count(name, None, cap)) for name in FILTERS]
+    stages = [(f"stage_{n}", offered.count("semua", literal(n), stage_cap)) for n in shape.stages]
+    wanted += stages
     if shape.stage:
-        wanted.append(("matching", offered.count(shape.filter, chosen_stage, counting.COUNT_CAP)))
+        wanted.append(("matching", offered.count(shape.filter, chosen_stage, cap)))
     counts = select(*(count.label(name) for name, count in wanted))
     page_ids = offered.page_ids(shape.filter, chosen_stage, shape.sort)
     return _Statements(counts, page_ids, offered.found() if shape.search else None)
@@ -500,7 +499,7 @@ def inbox_page(
         query.sort,
         stage_list,
     )
-    statements = _statements(shape)
+    statements = _statements(shape, counting.COUNT_CAP, STAGE_COUNT_CAP)
     values |= {f"group{i}": group for i, group in enumerate(groups)}
     values |= {"me": actor.username, "region": actor.region_code, "now": now, "stage": query.stage}
     values |= case_search.search_values(query.search)

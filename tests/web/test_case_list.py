@@ -350,11 +350,16 @@ def test_the_count_stops_at_the_cap_and_the_pages_go_on(orch, login, cases, monk
     assert seen == [cases["lembaga"], cases["dprd_b"], cases["fukuoka"], cases["busan"]]
     past = text_of(client.get("/kasus?urut=judul&halaman=5"))  # how many pages is not known
     assert "Tidak ada kasus di halaman 5. Ke halaman pertama" in past
+    huge = "9" * 30  # an offset past 64-bit integers: the pager stops at MAX_PAGE
+    for page in (client.get(f"/kasus?halaman={huge}"), login("pemda_a").get(f"/?hal={huge}")):
+        assert page.status_code == 200
+    assert f"Tidak ada kasus di halaman {counting.MAX_PAGE}." in text_of(client.get(f"/kasus?halaman={huge}"))
     console = login("operator")
     monkeypatch.setattr("web.console.queries.PAGE_SIZE", 1)
     response = console.get("/konsol/kasus?halaman=2")
     page = response.get_data(as_text=True)
     assert "lebih dari 2" in text_of(response) and "Halaman 2</span>" in page and "Berikutnya" in page
+    assert console.get(f"/konsol/kasus?halaman={huge}").status_code == 200
 
 
 def test_task_filters_ask_each_case_when_most_have_such_a_task(orch, login, cases, monkeypatch):

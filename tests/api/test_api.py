@@ -158,6 +158,10 @@ def test_case_list_filters_and_pages(api, orch) -> None:
     assert operator.ok("get", "/api/v1/instances?started_from=2027-01-04&started_to=2027-01-04")["total"] == 3
     assert operator.ok("get", "/api/v1/instances?started_from=2027-01-05")["total"] == 0
     assert operator.ok("get", "/api/v1/instances?overdue=true")["total"] == 0
+    assert operator.ok("get", "/api/v1/instances?overdue=false")["total"] == 3
+    # one title: the tie-break on the case number goes the sort's way (one index's order)
+    assert [c["id"] for c in operator.ok("get", "/api/v1/instances?sort=title")["items"]] == ids
+    assert [c["id"] for c in operator.ok("get", "/api/v1/instances?sort=-title")["items"]] == ids[::-1]
     assert operator.ok("get", "/api/v1/instances?incident=false")["total"] == 3
     for query, field in (
         ("page=0", "page"),

@@ -21,13 +21,14 @@ from engine.models import AuditEvent, Document, Incident, Instance, Region, Task
 from engine.views import instance_summary, task_summary
 
 from ..case_search import case_search
+from ..case_tasks import with_a_task
 
-SORTS = {
-    "id": Instance.id,
-    "started_at": Instance.started_at,
-    "updated_at": Instance.updated_at,
-    "stage": Instance.stage,
-    "title": Instance.title,
+SORTS: dict[str, tuple[Any, ...]] = {
+    "id": (),
+    "started_at": (Instance.started_at,),
+    "updated_at": (Instance.updated_at,),
+    "stage": (Instance.stage, Instance.updated_at),
+    "title": (Instance.title,),
 }
 
 
@@ -99,16 +100,18 @@ def cases(
     if filters.kind:
         query = query.where(Instance.kind == filters.kind)
     if filters.overdue is not None:
-        late = exists().where(Task.instance_id == Instance.id, Task.status == "ready", Task.due_at < now)
+        due = and_(Task.status == "ready", Task.due_at < now)
+        late = with_a_task(session, select(Task.instance_id).where(due), due)
         query = query.where(late if filters.overdue else ~late)
     if filters.incident is not None:
         stuck = exists().where(Incident.instance_id == Instance.id, Incident.resolved_at.is_(None))
         query = query.where(stuck if filters.incident else ~stuck)
     if filters.started_from or filters.started_to:
         query = query.where(_started_between(session, filters.started_from, filters.started_to))
-    column = SORTS[filters.sort.lstrip("-")]
-    order = column.desc() if filters.sort.startswith("-") else column.asc()
-    query = query.order_by(order, Instance.id.desc())
+    # the columns, then the case number, all in the sort's direction: one index's order (web/caselist.py)
+    columns = [*SORTS[filters.sort.lstrip("-")], Instance.id]
+    descending = filters.sort.startswith("-")
+    query = query.order_by(*(column.desc() if descending else column.asc() for column in columns))
     rows, total = _paged(session, query, page)
     return [instance_summary(row[0]) for row in rows], total
 

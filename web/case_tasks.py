@@ -1,5 +1,6 @@
-"""Cases that have a task of some kind (overdue, offered to the person, DPRD's soon), as a case
-list's filter that reads neither every case nor every such task.
+"""Cases that have a task of some kind (overdue, offered to the person, due soon at a DPRD), as a
+case list's filter that reads neither every case nor every such task (the staff list, the
+console and the API).
 
 The tasks are counted first, to `counting.COUNT_CAP` + 1 from their own index. Few: their cases
 are listed from them (`IN`), and the page sorts at most that many. More: most of the cases in

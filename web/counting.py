@@ -4,7 +4,7 @@ A list's count says how many match; past `COUNT_CAP` it says "lebih dari 1.000",
 at most `COUNT_CAP` + 1 rows, so what a page reads stays the same whatever the number of cases.
 The pager then shows the page number without a last page, and the next link comes from asking
 the page query for one row more than it shows. The inbox, the staff case list and the console's
-case list count this way.
+case list count this way; the JSON API's lists count exactly, as their `total` promises.
 """
 
 from __future__ import annotations

@@ -24,16 +24,15 @@ from .views import RegionView, region_of
 PAGE_SIZE = 25
 MAX_QUERY = 100
 
-# Each sort with its tie-break on the case number in the same direction, so that one index on the
-# column and the case number (migration 0016) gives the order and LIMIT stops the reading.
-SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
-    "diperbarui": ("Terakhir diperbarui", (Instance.updated_at.desc(), Instance.id.desc())),
-    "dimulai": ("Terbaru dimulai", (Instance.started_at.desc(), Instance.id.desc())),
-    "terlama": ("Terlama dimulai", (Instance.started_at.asc(), Instance.id.asc())),
-    "judul": ("Judul (A–Z)", (Instance.title.asc(), Instance.id.asc())),
-    "mitra": ("Mitra (A–Z)", (Instance.partner.asc(), Instance.id.asc())),
+# Each sort: its label, its columns, descending (`counting.index_order` adds the tie-break).
+SORTS: dict[str, tuple[str, tuple[Any, ...], bool]] = {
+    "diperbarui": ("Terakhir diperbarui", (Instance.updated_at,), True),
+    "dimulai": ("Terbaru dimulai", (Instance.started_at,), True),
+    "terlama": ("Terlama dimulai", (Instance.started_at,), False),
+    "judul": ("Judul (A–Z)", (Instance.title,), False),
+    "mitra": ("Mitra (A–Z)", (Instance.partner,), False),
     # within a stage, the case left alone longest first (the order of ix_instances_stage_updated)
-    "tahap": ("Tahap (awal ke akhir)", (Instance.stage.asc(), Instance.updated_at.asc(), Instance.id.asc())),
+    "tahap": ("Tahap (awal ke akhir)", (Instance.stage, Instance.updated_at), False),
 }
 STATUSES = ("running", "completed", "cancelled")
 
@@ -123,9 +122,10 @@ def _overdue(session: Session, now: datetime) -> ColumnElement[bool]:
 def _waiting_for(session: Session, actor: Actor) -> ColumnElement[bool]:
     """A ready task of the case is offered to the actor (group, name or claimed): listed from the
     actor's side through the `task_candidates` index, as the inbox does, or asked per case."""
-    offers = select(TaskCandidate.task_id).where(offers_to(actor))
+    who = offers_to(actor)
+    offers = select(TaskCandidate.task_id).where(who)
     listed = select(Task.instance_id).where(Task.status == "ready", Task.id.in_(offers))
-    offered = exists().where(TaskCandidate.task_id == Task.id, offers_to(actor))
+    offered = exists().where(TaskCandidate.task_id == Task.id, who)
     return with_a_task(session, listed, and_(Task.status == "ready", offered))
 
 
@@ -151,7 +151,7 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
     condition = where(session, query, actor, now)
     total = counting.capped_count(session, select(Instance.id).where(condition))
     pager = counting.Pager.of(total, query.page, PAGE_SIZE)
-    _label, order = SORTS[query.sort]
+    _label, columns, descending = SORTS[query.sort]
     result = session.execute(
         select(
             Instance.id,
@@ -171,7 +171,7 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
         )
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(condition)
-        .order_by(*order)
+        .order_by(*counting.index_order(columns, descending))
         .offset(pager.offset)
         .limit(pager.limit)
     ).all()

@@ -571,7 +571,7 @@ def cases() -> ResponseReturnValue:
         stages=latest_stages(),
         kinds=kinds,
         kind_labels=dict(kinds),
-        sorts={key: label for key, (label, _order) in caselist.SORTS.items()},
+        sorts={key: label for key, (label, _columns, _descending) in caselist.SORTS.items()},
         statuses=caselist.STATUSES,
     )
 

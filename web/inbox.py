@@ -8,10 +8,10 @@ from flask.typing import ResponseReturnValue
 from engine.clock import clock
 from engine.errors import EngineError
 
-from . import views
+from . import inbox_query, views
 from .auth import safe_next
 from .db import db, latest_stages, orchestrator, viewer_timezone
-from .inbox_query import FILTERS, SORTS, InboxQuery, inbox_page, shown_stage_count
+from .inbox_query import FILTERS, SORTS, InboxQuery, inbox_page
 
 bp = Blueprint("inbox", __name__)
 
@@ -34,7 +34,7 @@ def index() -> ResponseReturnValue:
         chosen=query.filter,
         stage=query.stage,
         stages=stages,
-        shown_stage=shown_stage_count,
+        stage_cap=inbox_query.STAGE_COUNT_CAP,  # the stage list's counts stop sooner
     )
 
 

@@ -158,11 +158,6 @@ class InboxPage:
 STAGE_COUNT_CAP = 100
 
 
-def shown_stage_count(value: int) -> str:
-    """A count of the stage list: "lebih dari 100" past `STAGE_COUNT_CAP`."""
-    return counting.shown_count(value, STAGE_COUNT_CAP)
-
-
 ZONES = sorted(set(TIMEZONES.values()))
 
 

@@ -22,6 +22,7 @@ from engine.views import instance_summary, task_summary
 
 from ..case_search import case_search
 from ..case_tasks import with_a_task
+from ..counting import index_order
 
 SORTS: dict[str, tuple[Any, ...]] = {
     "id": (),
@@ -108,10 +109,7 @@ def cases(
         query = query.where(stuck if filters.incident else ~stuck)
     if filters.started_from or filters.started_to:
         query = query.where(_started_between(session, filters.started_from, filters.started_to))
-    # the columns, then the case number, all in the sort's direction: one index's order (web/caselist.py)
-    columns = [*SORTS[filters.sort.lstrip("-")], Instance.id]
-    descending = filters.sort.startswith("-")
-    query = query.order_by(*(column.desc() if descending else column.asc() for column in columns))
+    query = query.order_by(*index_order(SORTS[filters.sort.lstrip("-")], filters.sort.startswith("-")))
     rows, total = _paged(session, query, page)
     return [instance_summary(row[0]) for row in rows], total
 

@@ -29,8 +29,7 @@ PAGE_SIZE = 25
 DPRD_GROUP = "dprd"
 DPRD_WINDOW_WORKING_DAYS = 10
 
-# Each sort's columns, then the case number, all in the sort's direction: the order of one index
-# (migration 0016), so LIMIT stops the reading.
+# Each sort's columns (`counting.index_order` adds the tie-break and the direction).
 SORTS: dict[str, tuple[Any, ...]] = {
     "id": (),
     "judul": (Instance.title,),
@@ -309,13 +308,12 @@ def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage
         where.append(Instance.started_at <= end_of_day(filters.started_to, WIB))
     total = counting.capped_count(session, select(Instance.id).where(*where))
     pager = counting.Pager.of(total, filters.page, PAGE_SIZE)
-    order = [*SORTS[filters.sort], Instance.id]
     rows = session.execute(
         select(Instance, Region.name, Instance.partner, Instance.country, Instance.kind)
         .options(defer(Instance.variables, raiseload=True))
         .outerjoin(Region, Region.code == Instance.region_code)
         .where(*where)
-        .order_by(*(column.desc() if filters.descending else column.asc() for column in order))
+        .order_by(*counting.index_order(SORTS[filters.sort], filters.descending))
         .limit(pager.limit)
         .offset(pager.offset)
     ).all()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -185,6 +186,32 @@ class Instance(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # held by an operator
 
 
+# A ready task's columns when the diagram offered it to no group and no user (the projections
+# write empty strings, never NULL); the WHERE of a partial index, so queries repeat it literally.
+OFFERED_TO_NO_ONE = "candidate_groups = '' AND candidate_users = ''"
+
+
+class CaseCount(Base):
+    """How many cases each (status, stage, region, suspended, process version) holds, as rows to
+    add up.
+
+    Triggers on `instances` (migration 0017) add a row of +1 when a case enters a group and -1 when
+    it leaves one, and never update a row, so steps running at once never wait on each other or
+    deadlock; `engine.case_counts.compact` folds the rows into one per group (the worker, every
+    minute). The console's dashboard, its deployments page and `/metrics` add these up instead of
+    counting every case.
+    """
+
+    __tablename__ = "case_counts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[int | None] = mapped_column(Integer)
+    region_code: Mapped[str | None] = mapped_column(String(20))
+    suspended: Mapped[bool] = mapped_column(Boolean)
+    definition_id: Mapped[int] = mapped_column(Integer)  # the process version (no foreign key: only sums)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class Task(Base):
     """A user task, ready or completed. Its id is SpiffWorkflow's task id (a UUID)."""
 
@@ -194,6 +221,14 @@ class Task(Base):
         Index("ix_tasks_instance_status_due", "instance_id", "status", "due_at"),  # "overdue" per case
         # Covers what the inbox filters, sorts and counts on, so its pages never read the wide rows.
         Index("ix_tasks_inbox", "id", "status", "due_at", "created_at", "stage", "assignee", "instance_id"),
+        Index("ix_tasks_completed", "completed_at"),  # the console's recent stage visits
+        # The few ready tasks offered to no one, for the console's queue without reading the rest.
+        Index(
+            "ix_tasks_offered_to_no_one",
+            "status",
+            sqlite_where=text(OFFERED_TO_NO_ONE),
+            postgresql_where=text(OFFERED_TO_NO_ONE),
+        ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)

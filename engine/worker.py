@@ -5,8 +5,8 @@ other processes), a one-off `wake` at the earliest due time it knows of, and a c
 every `poll_interval` seconds (one statement, two indexed reads) that runs a service-task job a
 step of any process has just created within a second, so people do not wait on a system step
 (SQLite has no NOTIFY; on PostgreSQL the listener below is usually first). A timer missed while
-no worker ran is simply due when one starts, so it fires on the first tick. On SQLite a fourth
-job refreshes the planner's statistics hourly.
+no worker ran is simply due when one starts, so it fires on the first tick. A fourth job folds
+the case counts every minute; on SQLite a fifth refreshes the planner's statistics hourly.
 
 On PostgreSQL it also listens (`LISTEN ksdpl_work`): a step that creates a job or a timer
 notifies the channel when it commits, and the worker runs at once (a service task after a user
@@ -30,6 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from . import case_counts
 from .clock import clock
 from .delivery import Delivery
 from .errors import Unavailable
@@ -41,6 +42,7 @@ from .store import refresh_statistics
 log = logging.getLogger(__name__)
 
 STATISTICS_INTERVAL = 3600.0  # seconds between two refreshes of SQLite's planner statistics
+COUNTS_INTERVAL = 60.0  # seconds between two foldings of the case counts (engine/case_counts.py)
 
 
 class Worker:
@@ -196,6 +198,14 @@ class Worker:
         scheduler.add_job(
             self._poll, "interval", seconds=self.poll_interval, id="poll", max_instances=1, coalesce=True
         )
+        scheduler.add_job(
+            self.compact_case_counts,
+            "interval",
+            seconds=COUNTS_INTERVAL,
+            id="case_counts",
+            max_instances=1,
+            coalesce=True,
+        )
         if self.orchestrator.db.dialect.name == "sqlite":
             scheduler.add_job(
                 self.refresh_statistics,
@@ -214,6 +224,14 @@ class Worker:
             refresh_statistics(self.orchestrator.db)
         except Exception:  # a locked database or an outage: the next hour tries again
             log.exception("refreshing the planner statistics failed")
+
+    def compact_case_counts(self) -> None:
+        """Fold the case counts' rows of +1 and -1 into one per group (`case_counts.compact`), so
+        the dashboard adds up a minute's changes at most."""
+        try:
+            case_counts.compact(self.orchestrator.db)
+        except Exception:  # an outage: the next minute tries again, the counts stay right meanwhile
+            log.exception("folding the case counts failed")
 
     def run_forever(self) -> None:
         """Block, running due work until interrupted (the `worker` command)."""

@@ -22,7 +22,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from engine.clock import clock
 from engine.errors import Unavailable
-from engine.models import Incident, Instance, Job, Task, Timer, WorkerHeartbeat
+from engine.models import CaseCount, Incident, Job, Task, Timer, WorkerHeartbeat
 
 from .db import orchestrator
 
@@ -75,8 +75,10 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         s, now = self.session, self.now
         cases = GaugeMetricFamily("ksdpl_cases", "Cases by status and stage", labels=["status", "stage"])
-        for status, stage, count in s.execute(
-            select(Instance.status, Instance.stage, func.count()).group_by(Instance.status, Instance.stage)
+        for status, stage, count in s.execute(  # the triggers' counts (engine/case_counts.py)
+            select(CaseCount.status, CaseCount.stage, func.sum(CaseCount.n))
+            .group_by(CaseCount.status, CaseCount.stage)
+            .having(func.sum(CaseCount.n) != 0)
         ):
             cases.add_metric([status, str(stage) if stage is not None else ""], count)
         yield cases

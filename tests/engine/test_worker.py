@@ -6,9 +6,9 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from engine.models import Instance, Job, Task
+from engine.models import CaseCount, Instance, Job, Task
 from engine.registry import HandlerRegistry
 from engine.service import Orchestrator
 from engine.worker import Worker
@@ -144,6 +144,33 @@ def test_the_worker_gives_sqlite_planner_statistics(db_url):
                         "SELECT idx FROM sqlite_stat1 WHERE tbl = 'instances'"
                     ).all()
         assert ("ix_instances_updated_at",) in analysed
+    finally:
+        scheduler.shutdown(wait=True)
+        orch.close()
+
+
+def test_the_worker_folds_the_case_counts(db_url, monkeypatch):
+    """The dashboard adds up `case_counts` (a row of +1 or -1 per change of a case): the worker
+    folds them into one row per group every minute, so the rows do not grow with the cases."""
+    import engine.worker
+
+    monkeypatch.setattr(engine.worker, "COUNTS_INTERVAL", 0.2)
+    orch = Orchestrator(db_url, HandlerRegistry())
+    orch.deploy({"wait.bpmn": (FIXTURES / "wait.bpmn").read_text()})
+    for _ in range(3):
+        orch.start("wait", None, {})
+    rows = select(func.count()).select_from(CaseCount)
+    with orch.session() as s:
+        assert s.scalar(rows) == 3
+    scheduler = Worker(orch, interval=3600).start_background()
+    try:
+        deadline, left = time.monotonic() + 30, 3
+        while left > 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with orch.session() as s:
+                left = s.scalar(rows)
+        with orch.session() as s:
+            assert s.execute(select(CaseCount.status, CaseCount.n)).all() == [("running", 3)]
     finally:
         scheduler.shutdown(wait=True)
         orch.close()

@@ -87,15 +87,12 @@ def case_list() -> ResponseReturnValue:
 
 @bp.get("/antrean")
 def queue() -> ResponseReturnValue:
-    page = request.args.get("halaman", "1")
-    rows, total, pages = queries.stuck_tasks(db(), access(), int(page) if page.isdigit() else 1)
+    asked = request.args.get("halaman", "1")
+    page = queries.stuck_page(db(), access(), int(asked) if asked.isdigit() else 1)
     users = db().execute(select(User.username, User.name).where(User.active).order_by(User.name)).all()
     return render_template(
         "console/queue.html",
-        rows=rows,
-        total=total,
-        pages=pages,
-        page=int(page) if page.isdigit() else 1,
+        page=page,
         users=users,
         groups=sorted(access().groups - access().operator_groups),
     )

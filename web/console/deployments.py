@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
 from engine.errors import DeploymentRejected, EngineError, ValidationFailed
-from engine.models import Instance, ProcessDefinition
+from engine.models import CaseCount, Instance, ProcessDefinition
 
 from ..db import db, fresh, orchestrator
 from . import bp
@@ -36,9 +36,9 @@ def _versions():
     counts = dict(
         db()
         .execute(
-            select(Instance.definition_id, func.count())
-            .where(Instance.status == "running")
-            .group_by(Instance.definition_id)
+            select(CaseCount.definition_id, func.sum(CaseCount.n))
+            .where(CaseCount.status == "running")
+            .group_by(CaseCount.definition_id)
         )
         .all()
     )

@@ -1,28 +1,32 @@
 """The console's reads: counts and pages as SQL on the projection tables, never the state JSON.
 
-Every list is paginated and every dashboard number is one `count(*)`, so no page grows with the
-number of cases. Partner, country and kind are the case's list columns, and a search means what
-it means everywhere (`web.case_search`).
+Every list is paginated and counted to a cap (`web.counting`); the dashboard adds up the case
+counts the triggers keep (`engine.case_counts`), and the queue of tasks nobody can take starts
+from the accounts (`web.console.unserved`), so no page grows with the number of cases. Partner,
+country and kind are the case's list columns, and a search means what it means everywhere
+(`web.case_search`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from statistics import median
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, defer
 
-from engine.access import AccessPolicy, offered_to_group
+from engine.access import AccessPolicy
 from engine.calendar import end_of_day, local_today, start_of_day
-from engine.models import Incident, Instance, Region, Task, User
+from engine.models import CaseCount, Incident, Instance, Region, Task, TaskCandidate
 
 from .. import counting
 from ..case_search import case_search
 from ..case_tasks import with_a_task
 from ..views import calendar_for
+from .unserved import stuck_tasks
 
 WIB = "Asia/Jakarta"  # the console's own clock: a national office's
 PAGE_SIZE = 25
@@ -39,40 +43,6 @@ SORTS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def _in_list(column, value) -> ColumnElement[bool]:
-    """`value` (an SQL expression) is one of the comma-separated entries of `column`."""
-    padded = literal(",") + func.replace(func.coalesce(column, ""), " ", "") + literal(",")
-    return padded.contains(literal(",") + value + literal(","))
-
-
-def nobody_can_take(policy: AccessPolicy) -> ColumnElement[bool]:
-    """A ready task no active account can do: its assignee is disabled or unknown, or (unassigned)
-    none of its candidate groups has an active member (in the case's region, for a regional
-    group) and none of its candidate users is active. Use with Task joined to Instance."""
-    assignee_active = exists(select(User.id).where(User.active, User.username == Task.assignee))
-    holders = [
-        and_(
-            offered_to_group(group),
-            exists(
-                select(User.id).where(
-                    User.active,
-                    _in_list(User.groups, literal(group)),
-                    *([User.region_code == Instance.region_code] if group in policy.regional_groups else []),
-                )
-            ),
-        )
-        for group in sorted(policy.groups)
-    ]
-    named = exists(select(User.id).where(User.active, _in_list(Task.candidate_users, User.username)))
-    return and_(
-        Task.status == "ready",
-        or_(
-            and_(Task.assignee.is_not(None), ~assignee_active),
-            and_(Task.assignee.is_(None), ~or_(named, *holders)),
-        ),
-    )
-
-
 def dprd_window(session: Session, now: datetime) -> datetime:
     """The end of the 10th working day from today (national calendar, WIB)."""
     day = calendar_for(session, None).add_working_days(local_today(now, WIB), DPRD_WINDOW_WORKING_DAYS)
@@ -84,12 +54,15 @@ def overdue_tasks(now: datetime) -> ColumnElement[bool]:
 
 
 def dprd_soon(session: Session, now: datetime) -> ColumnElement[bool]:
-    return and_(
-        Task.status == "ready",
-        offered_to_group(DPRD_GROUP),
-        Task.due_at >= now,
-        Task.due_at <= dprd_window(session, now),
+    """Ready tasks offered to the DPRD due within the window: one range of the candidate index
+    (its rows copy the task's deadline), not every ready task's candidate groups."""
+    offered = select(TaskCandidate.task_id).where(
+        TaskCandidate.kind == "group",
+        TaskCandidate.name == DPRD_GROUP,
+        TaskCandidate.due_at >= now,
+        TaskCandidate.due_at <= dprd_window(session, now),
     )
+    return Task.id.in_(offered)
 
 
 OPEN_INCIDENT = and_(Incident.resolved_at.is_(None))
@@ -123,73 +96,99 @@ class StageDays:
 STAGE_DAYS_WINDOW = timedelta(days=90)  # recent work only: the figure stays current and bounded
 
 
+def _stage_names(session: Session, stages) -> dict[int, str | None]:
+    """Each stage's name as its most recently moved case shows it: one index seek per stage."""
+    return {
+        stage: session.scalar(
+            select(Instance.stage_name)
+            .where(Instance.stage == stage)
+            .order_by(Instance.updated_at.desc(), Instance.id.desc())
+            .limit(1)
+        )
+        for stage in stages
+    }
+
+
 def stage_days(session: Session, now: datetime) -> list[StageDays]:
-    """Median working days per stage (national calendar, WIB days), from the task projection."""
+    """Median working days per stage (national calendar, WIB days), from the task projection:
+    the cases with a task completed in the window (`ix_tasks_completed`), then their tasks, so
+    what is read follows recent work, not every case there ever was."""
+    since = now - STAGE_DAYS_WINDOW
     left = func.max(Task.completed_at)
     visits = session.execute(
         select(Task.stage, func.min(Task.created_at), left)
         .join(Instance, Instance.id == Task.instance_id)
         .where(
+            Task.instance_id.in_(select(Task.instance_id).where(Task.completed_at >= since)),
             Task.stage.is_not(None),
             or_(Instance.stage > Task.stage, Instance.status != "running"),  # the case has moved on
         )
         .group_by(Task.instance_id, Task.stage)
-        .having(left >= now - STAGE_DAYS_WINDOW)
+        .having(left >= since)
     ).all()
     calendar = calendar_for(session, None)
     days: dict[int, list[int]] = {}
     for stage, entered, ended in visits:
         first, last = local_today(entered, WIB), local_today(ended, WIB)
         days.setdefault(stage, []).append(max(calendar.working_days_between(first, last), 0))
-    names = dict(
-        session.execute(
-            select(Instance.stage, func.max(Instance.stage_name))
-            .where(Instance.stage.in_(days))
-            .group_by(Instance.stage)
-        ).all()
-    )
-    return [StageDays(stage, names.get(stage), float(median(n)), len(n)) for stage, n in sorted(days.items())]
+    names = _stage_names(session, sorted(days))
+    return [StageDays(stage, names[stage], float(median(n)), len(n)) for stage, n in sorted(days.items())]
 
 
-def _count(session: Session, query) -> int:
-    """How many rows `query` gives: `count(*)` over its FROM and WHERE, not over a subquery of
-    every column it selects."""
-    counted = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
-    return session.scalar(counted) or 0
+def _capped(session: Session, *where: ColumnElement[bool], of: Any = Task.id) -> int:
+    return counting.capped_count(session, select(of).where(*where))
 
 
 def dashboard(session: Session, policy: AccessPolicy, now: datetime) -> Dashboard:
-    tasks = select(Task.id).join(Instance, Instance.id == Task.instance_id)
-    by_stage = session.execute(
-        select(Instance.stage, func.max(Instance.stage_name), func.count())
-        .where(Instance.status == "running")
-        .group_by(Instance.stage)
-        .order_by(Instance.stage)
+    """The tables of cases by status, stage and region add up `case_counts` (exact, one row per
+    group: `engine.case_counts`); the tiles count no further than the lists they open
+    (`counting.COUNT_CAP`)."""
+    groups = session.execute(
+        select(
+            CaseCount.status,
+            CaseCount.stage,
+            CaseCount.region_code,
+            CaseCount.suspended,
+            func.sum(CaseCount.n),
+        ).group_by(CaseCount.status, CaseCount.stage, CaseCount.region_code, CaseCount.suspended)
     ).all()
-    by_region = session.execute(
-        select(Instance.region_code, func.max(Region.name), func.count())
-        .outerjoin(Region, Region.code == Instance.region_code)
-        .where(Instance.status == "running")
-        .group_by(Instance.region_code)
-        .order_by(func.count().desc(), Instance.region_code)
-    ).all()
+    by_status: Counter[str] = Counter()
+    by_stage: Counter[int | None] = Counter()
+    by_region: Counter[str | None] = Counter()
+    suspended = 0
+    for status, stage, region, held, n in groups:
+        by_status[status] += n
+        if status == "running" and n:
+            by_stage[stage] += n
+            by_region[region] += n
+            suspended += n if held else 0
+    names = _stage_names(session, sorted(s for s, n in by_stage.items() if s is not None and n))
+    region_names = dict(
+        session.execute(select(Region.code, Region.name).where(Region.code.in_(list(by_region)))).all()
+    )
     return Dashboard(
-        by_status=dict(
-            session.execute(select(Instance.status, func.count()).group_by(Instance.status)).all()
-        ),
-        suspended=session.scalar(
-            select(func.count()).where(Instance.suspended_at.is_not(None), Instance.status == "running")
-        )
-        or 0,
-        by_stage=[(stage, name, n) for stage, name, n in by_stage],
-        overdue=_count(session, tasks.where(overdue_tasks(now))),
-        dprd_soon=_count(session, tasks.where(dprd_soon(session, now))),
+        by_status={status: n for status, n in by_status.items() if n},
+        suspended=suspended,
+        by_stage=[
+            (stage, names.get(stage), n) for stage, n in sorted(by_stage.items(), key=_stage_order) if n
+        ],
+        overdue=_capped(session, overdue_tasks(now)),
+        dprd_soon=_capped(session, dprd_soon(session, now)),
         dprd_until=dprd_window(session, now),
-        incidents=session.scalar(select(func.count()).where(OPEN_INCIDENT).select_from(Incident)) or 0,
-        nobody=_count(session, tasks.where(nobody_can_take(policy))),
-        by_region=[(code, name or code or "Nasional", n) for code, name, n in by_region],
+        incidents=_capped(session, OPEN_INCIDENT, of=Incident.id),
+        nobody=_capped(session, Task.id.in_(stuck_tasks(session, policy))),
+        by_region=[
+            (code, region_names.get(code) or code or "Nasional", n)
+            for code, n in sorted(by_region.items(), key=lambda item: (-item[1], item[0] or ""))
+            if n
+        ],
         stage_days=stage_days(session, now),
     )
+
+
+def _stage_order(item: tuple[int | None, int]) -> tuple[bool, int]:
+    """Stages in order, cases without a stage last (as SQL's NULLS LAST on PostgreSQL)."""
+    return (item[0] is None, item[0] or 0)
 
 
 # --- the case list ----------------------------------------------------------------------------------
@@ -341,24 +340,44 @@ class StuckTask:
     why: str
 
 
-def stuck_tasks(session: Session, policy: AccessPolicy, page: int) -> tuple[list[StuckTask], int, int]:
-    """Tasks nobody can take, oldest first, each with why; (rows, total, pages)."""
-    base = (
+@dataclass
+class StuckPage:
+    rows: list[StuckTask]
+    total: int  # past `counting.COUNT_CAP`: that + 1
+    page: int
+    pages: int | None  # None past the cap
+    has_next: bool
+
+
+def stuck_page(session: Session, policy: AccessPolicy, page: int) -> StuckPage:
+    """Tasks nobody can take (`web.console.unserved`), oldest first, each with why."""
+    # The ids in the page's order, as many as the count reads: the count and (below the cap)
+    # every page come from this one reading of the offers nobody serves.
+    ordered = (
+        select(Task.id).where(Task.id.in_(stuck_tasks(session, policy))).order_by(Task.created_at, Task.id)
+    )
+    first = session.scalars(ordered.limit(counting.COUNT_CAP + 1)).all()
+    pager = counting.Pager.of(len(first), page, PAGE_SIZE)
+    if pager.offset + pager.limit <= len(first) or len(first) <= counting.COUNT_CAP:
+        ids = first[pager.offset : pager.offset + pager.limit]
+    else:
+        ids = session.scalars(ordered.limit(pager.limit).offset(pager.offset)).all()
+    rows = session.execute(
         select(Task, Instance, Region.name)
         .join(Instance, Instance.id == Task.instance_id)
         .outerjoin(Region, Region.code == Instance.region_code)
-        .where(nobody_can_take(policy))
-    )
-    total = _count(session, base)
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(max(page, 1), pages)
-    rows = session.execute(
-        base.order_by(Task.created_at, Task.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        .where(Task.id.in_(ids))
+        .order_by(Task.created_at, Task.id)
     ).all()
-    return (
-        [StuckTask(t, i, name or i.region_code or "Nasional", _why(t, name, policy)) for t, i, name in rows],
-        total,
-        pages,
+    return StuckPage(
+        [
+            StuckTask(t, i, name or i.region_code or "Nasional", _why(t, name, policy))
+            for t, i, name in rows[:PAGE_SIZE]
+        ],
+        len(first),
+        pager.page,
+        pager.pages,
+        len(rows) > PAGE_SIZE,
     )
 
 

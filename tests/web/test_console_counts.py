@@ -1,0 +1,341 @@
+"""The console's counts and its queue of tasks nobody can take: the same figures as counting the
+cases and reading the rule task by task, found without reading every case or every ready task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, delete, event, func, insert, select, update
+
+from engine import case_counts
+from engine.access import split_names
+from engine.clock import clock
+from engine.models import CaseCount, Instance, Task, User
+from tests.web.conftest import KSDPL_ACCESS, MONDAY, actor, ready_task
+from web.console import queries
+from web.console.unserved import stuck_tasks
+
+# One task per way of offering it: regional, national and unknown groups, named users known and
+# unknown, an assignee, and an expression that names no one.
+OFFERS = {
+    "Dprd": 'camunda:candidateGroups="dprd"',
+    "Kemenlu": 'camunda:candidateGroups="kemenlu"',
+    "DprdAtauKemendagri": 'camunda:candidateGroups="dprd, kemendagri"',
+    "Humas": 'camunda:candidateGroups="humas"',
+    "Budi": 'camunda:candidateUsers="budi"',
+    "Kada": 'camunda:candidateUsers="kada_a,budi"',
+    "Ditugaskan": 'camunda:candidateGroups="pemda" camunda:assignee="pemda_a2"',
+    "Kosong": 'camunda:candidateGroups="${kelompok}"',
+}
+
+ANTREAN = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_antrean"
+    targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="antrean" name="Uji antrean" isExecutable="true" camunda:historyTimeToLive="30">
+    <bpmn:startEvent id="Mulai">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="kelompok" label="Kelompok" type="string" />
+      </camunda:formData></bpmn:extensionElements>
+      <bpmn:outgoing>F0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="F0" sourceRef="Mulai" targetRef="Bagi" />
+    <bpmn:parallelGateway id="Bagi"><bpmn:incoming>F0</bpmn:incoming>
+      {"".join(f"<bpmn:outgoing>K_{name}</bpmn:outgoing>" for name in OFFERS)}
+    </bpmn:parallelGateway>
+    {
+    "".join(
+        f'''<bpmn:sequenceFlow id="K_{name}" sourceRef="Bagi" targetRef="{name}" />
+    <bpmn:userTask id="{name}" name="{name}" {offer}><bpmn:incoming>K_{name}</bpmn:incoming>
+      <bpmn:outgoing>S_{name}</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="S_{name}" sourceRef="{name}" targetRef="Gabung" />'''
+        for name, offer in OFFERS.items()
+    )
+}
+    <bpmn:parallelGateway id="Gabung">
+      {"".join(f"<bpmn:incoming>S_{name}</bpmn:incoming>" for name in OFFERS)}
+      <bpmn:outgoing>F9</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:sequenceFlow id="F9" sourceRef="Gabung" targetRef="Selesai" />
+    <bpmn:endEvent id="Selesai"><bpmn:incoming>F9</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+KONSOL = (Path(__file__).resolve().parent / "fixtures" / "konsol.bpmn").read_text()
+OPERATOR = KSDPL_ACCESS.actor("operator", ["operator"])
+
+
+@pytest.fixture
+def db_file(db_url) -> str:
+    """Both databases: the counts' triggers and the queue's SQL are each database's own."""
+    return db_url
+
+
+@pytest.fixture
+def antrean(orch):
+    clock.set(MONDAY)
+    orch.registry.service("konsol.kirim")(lambda ctx: {})
+    orch.deploy({"antrean.bpmn": ANTREAN, "konsol.bpmn": KONSOL}, user="analis")
+    return orch
+
+
+# --- the counts of cases -----------------------------------------------------------------------------
+
+
+def counted(orch) -> dict[tuple, int]:
+    """The cases per (status, stage, region, process version, suspended), counted from the cases."""
+    group = (Instance.status, Instance.stage, Instance.region_code, Instance.definition_id)
+    held = Instance.suspended_at.is_not(None)
+    with orch.session() as s:
+        rows = s.execute(select(*group, held, func.count()).group_by(*group, held)).all()
+    return {(*key, bool(h)): n for *key, h, n in rows}
+
+
+def summed(orch) -> dict[tuple, int]:
+    """The same from `case_counts`, as the dashboard adds them up."""
+    group = (CaseCount.status, CaseCount.stage, CaseCount.region_code, CaseCount.definition_id)
+    with orch.session() as s:
+        rows = s.execute(
+            select(*group, CaseCount.suspended, func.sum(CaseCount.n)).group_by(*group, CaseCount.suspended)
+        ).all()
+    return {(*key, bool(h)): n for *key, h, n in rows if n}
+
+
+def count_rows(orch) -> int:
+    with orch.session() as s:
+        return s.scalar(select(func.count()).select_from(CaseCount))
+
+
+def test_case_counts_follow_every_change_of_a_case_and_fold(antrean, login):
+    """Start, a step to another stage, suspend and resume, a move to a new process version,
+    cancel, completion of the last task, a case written and removed by hand: after each the rows add up to the cases; folding leaves one
+    row per group and the same sums; the dashboard shows them."""
+    konsol = [
+        antrean.start("konsol", actor(u).region_code, {"judul_kerja_sama": "Uji"}, actor=actor(u))
+        for u in ("pemda_a", "pemda_a", "pemda_b")
+    ]
+    assert summed(antrean) == counted(antrean)
+    antrean.complete_task(ready_task(antrean, konsol[0], "Periksa"), {"catatan": "ok"}, actor("pemda_a"))
+    antrean.run_due(instance_id=konsol[0])
+    antrean.suspend(konsol[1], OPERATOR, "Menunggu surat")
+    assert summed(antrean) == counted(antrean)
+    with antrean.session() as s:
+        v1 = s.scalar(select(Instance.definition_id).where(Instance.id == konsol[0]))
+    assert ("running", 3, "32.73", v1, False) in counted(antrean)
+    assert ("running", 1, "32.73", v1, True) in counted(antrean)
+    antrean.resume(konsol[1], OPERATOR, "Surat datang")
+    [v2] = antrean.deploy({"konsol.bpmn": KONSOL.replace("Periksa berkas", "Periksa (v2)")}, user="analis")
+    v2 = v2.definition_id
+    antrean.migrate(konsol[1], v2, OPERATOR, "Versi baru")
+    assert ("running", 1, "32.73", v2, False) in summed(antrean)
+    antrean.cancel_case(konsol[2], OPERATOR, "Batal")
+    antrean.complete_task(ready_task(antrean, konsol[0], "Tindaklanjut"), {}, actor("dprd_a"))
+    assert summed(antrean) == counted(antrean)
+    with antrean.uow() as uow:  # by hand: an insert and a delete of a case with nothing attached
+        columns = {c.name for c in Instance.__table__.columns} - {"id"}
+        template = (
+            uow.session.execute(select(Instance.__table__).where(Instance.id == konsol[1])).mappings().one()
+        )
+        uow.session.execute(insert(Instance), [{**{c: template[c] for c in columns}, "id": 999}])
+        uow.commit()
+    assert summed(antrean)[("running", 1, "32.73", v2, False)] == 2
+    with antrean.uow() as uow:
+        uow.session.execute(delete(Instance).where(Instance.id == 999))
+        uow.commit()
+    before = counted(antrean)
+    assert summed(antrean) == before and count_rows(antrean) > len(before)
+    assert case_counts.compact(antrean.db) > len(before)
+    assert summed(antrean) == before and count_rows(antrean) == len(before)
+    case_counts.compact(antrean.db)
+    assert summed(antrean) == before and count_rows(antrean) == len(before)
+    board = login("operator").get("/konsol").get_data(as_text=True)
+    assert 'status=completed">1</a>' in board and 'status=cancelled">1</a>' in board
+
+
+def test_steps_at_once_never_wait_on_the_counts(antrean):
+    """Two transactions moving cases between the same two stages in opposite directions: rows of
+    counters updated in place would make the second wait on the first (and, crossing, deadlock);
+    the counts' rows are only inserted, so neither waits."""
+    if not antrean.database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time")
+    ids = [
+        antrean.start("konsol", "32.73", {"judul_kerja_sama": "Uji"}, actor=actor("pemda_a"))
+        for _ in range(2)
+    ]
+    with antrean.uow() as uow:
+        uow.session.execute(update(Instance).where(Instance.id == ids[1]).values(stage=2))
+        uow.commit()
+    engine = create_engine(antrean.database_url)
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            for conn in (first, second):
+                conn.exec_driver_sql("SET lock_timeout = '2s'")
+            first.execute(update(Instance).where(Instance.id == ids[0]).values(stage=2))  # 1 -> 2
+            second.execute(update(Instance).where(Instance.id == ids[1]).values(stage=1))  # 2 -> 1
+            first.commit()
+            second.commit()
+    finally:
+        engine.dispose()
+    assert summed(antrean) == counted(antrean)
+
+
+# --- the queue of tasks nobody can take ----------------------------------------------------------------
+
+
+def start(orch, username: str = "pemda_a") -> int:
+    who = actor(username)
+    return orch.start("antrean", who.region_code, {"kelompok": ""}, actor=who)
+
+
+def stuck_by_rule(session) -> set[str]:
+    """The rule read task by task, as an operator would: an assigned task is stuck when its
+    assignee has no active account; an unassigned one when no active account holds one of its
+    groups (a regional group in the case's region) and none of its named users is active."""
+    accounts = session.execute(select(User.username, User.groups, User.region_code).where(User.active)).all()
+    active = {name for name, _, _ in accounts}
+    stuck = set()
+    ready = session.execute(
+        select(Task, Instance.region_code)
+        .join(Instance, Instance.id == Task.instance_id)
+        .where(Task.status == "ready")
+    ).all()
+    for task, region in ready:
+        if task.assignee:
+            stuck |= {task.id} - ({task.id} if task.assignee in active else set())
+            continue
+        served = any(name in active for name in split_names(task.candidate_users)) or any(
+            group in KSDPL_ACCESS.groups
+            and any(
+                group in split_names(groups)
+                and (
+                    group not in KSDPL_ACCESS.regional_groups
+                    or (user_region is not None and user_region == region)
+                )
+                for _, groups, user_region in accounts
+            )
+            for group in split_names(task.candidate_groups)
+        )
+        if not served:
+            stuck.add(task.id)
+    return stuck
+
+
+def stuck_now(orch) -> set[str]:
+    with orch.session() as s:
+        found = set(s.scalars(stuck_tasks(s, KSDPL_ACCESS)))
+        assert found == stuck_by_rule(s)
+        return found
+
+
+def names(orch, ids: set[str]) -> set[tuple[int, str]]:
+    with orch.session() as s:
+        return set(s.execute(select(Task.instance_id, Task.bpmn_id).where(Task.id.in_(ids))).all())
+
+
+def deactivate(orch, *usernames: str, active: bool = False) -> None:
+    with orch.uow() as uow:
+        uow.session.execute(update(User).where(User.username.in_(usernames)).values(active=active))
+        uow.commit()
+
+
+def test_the_queue_holds_every_task_the_rule_calls_stuck(antrean):
+    """Each way a task can be stuck, in two regions, as accounts leave and come back, after a
+    claim and a reassignment: the query finds what the rule says, no more, no fewer."""
+    a, b = start(antrean, "pemda_a"), start(antrean, "pemda_b")
+    assert names(antrean, stuck_now(antrean)) == {
+        (case, task) for case in (a, b) for task in ("Humas", "Budi", "Kosong")
+    }
+
+    deactivate(antrean, "dprd_a", "kemenlu", "pemda_a2")
+    assert names(antrean, stuck_now(antrean)) == {
+        (case, task) for case in (a, b) for task in ("Humas", "Budi", "Kosong", "Kemenlu", "Ditugaskan")
+    } | {(a, "Dprd")}  # Kota B keeps its DPRD; "dprd, kemendagri" keeps Kemendagri
+
+    deactivate(antrean, "kemendagri")
+    assert (a, "DprdAtauKemendagri") in names(antrean, stuck_now(antrean))
+    assert (b, "DprdAtauKemendagri") not in names(antrean, stuck_now(antrean))
+
+    deactivate(antrean, "dprd_a", "kemenlu", "pemda_a2", "kemendagri", active=True)
+    with antrean.session() as s:
+        budi = s.scalar(select(Task.id).where(Task.instance_id == a, Task.bpmn_id == "Budi"))
+        kosong = s.scalar(select(Task.id).where(Task.instance_id == a, Task.bpmn_id == "Kosong"))
+        dprd = s.scalar(select(Task.id).where(Task.instance_id == a, Task.bpmn_id == "Dprd"))
+    operator = KSDPL_ACCESS.actor("operator", ["operator"])
+    antrean.reassign(budi, operator, "Budi belum punya akun", assignee="kada_a")
+    antrean.reassign(kosong, operator, "Tanpa kandidat", group="pemda")
+    antrean.claim(dprd, actor("dprd_a"))
+    deactivate(antrean, "dprd_a")  # the claimed task is stuck on its assignee, not its group
+    found = names(antrean, stuck_now(antrean))
+    assert (a, "Budi") not in found and (a, "Kosong") not in found and (a, "Dprd") in found
+
+
+def as_if_large(engine, factor: int = 10_000) -> None:
+    """Planner statistics as the worker's ANALYZE leaves them on a large database: every table
+    `factor` times longer with as many distinct values per column (a column that is unique stays
+    so). A plan checked on a few rows without statistics is not the plan of 100 000 cases."""
+    from engine.store import refresh_statistics
+
+    refresh_statistics(engine)
+    with engine.begin() as conn:
+        for table, index, stat in conn.exec_driver_sql("SELECT tbl, idx, stat FROM sqlite_stat1").all():
+            numbers = [int(word) for word in stat.split() if word.isdigit()]  # then any "unordered"
+            rows, *per_key = numbers
+            scaled = [rows * factor, *(n if n == 1 else n * factor for n in per_key)]
+            conn.exec_driver_sql(
+                "UPDATE sqlite_stat1 SET stat = ? WHERE tbl = ? AND idx IS ?",
+                (" ".join([*map(str, scaled), *stat.split()[len(numbers) :]]), table, index),
+            )
+    engine.dispose()  # connections read the statistics when they open
+
+
+def test_the_queue_and_the_dashboard_read_no_task_and_no_case_one_by_one(antrean, login):
+    """Finding (bench/console.py): the rule as a clause asked each ready task for an active
+    holder, 570-640 ms a request at 100 000 cases, and the dashboard grouped the case rows.
+    Now the queue starts from the offers nobody serves and the dashboard adds up `case_counts`."""
+    if not antrean.database_url.startswith("sqlite"):
+        pytest.skip("the plan checked is SQLite's")
+    for username in ("pemda_a", "pemda_b"):
+        start(antrean, username)
+    deactivate(antrean, "dprd_a")
+    statements: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    as_if_large(antrean.db)
+    operator = login("operator")
+    event.listen(antrean.db, "before_cursor_execute", record)
+    try:
+        queue, board = operator.get("/konsol/antrean"), operator.get("/konsol")
+    finally:
+        event.remove(antrean.db, "before_cursor_execute", record)
+    assert queue.status_code == 200 and board.status_code == 200
+    assert "Dprd" in queue.get_data(as_text=True)
+    with antrean.db.connect() as conn:
+        for statement, parameters in statements:
+            plan = " | ".join(
+                str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            )
+            for table in ("tasks", "task_candidates", "instances"):
+                assert f"SCAN {table}" not in plan, plan
+
+
+def test_queue_pages_past_the_cap(antrean, login, monkeypatch):
+    """More tasks than the cap: the count says "lebih dari", the pages go on without a last one,
+    and a page past the end says so."""
+    from web import counting
+
+    monkeypatch.setattr(counting, "COUNT_CAP", 2)
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    start(antrean)  # Humas, Budi and Kosong: three stuck tasks
+    operator = login("operator")
+    first = operator.get("/konsol/antrean").get_data(as_text=True)
+    assert "lebih dari 2" in first and "Halaman 1</span>" in first and "halaman=2" in first
+    second = operator.get("/konsol/antrean?halaman=2").get_data(as_text=True)
+    assert "Halaman 2</span>" in second and "halaman=3" not in second
+    assert "Tidak ada tugas di halaman 9" in operator.get("/konsol/antrean?halaman=9").get_data(as_text=True)
+    assert '<span class="n">lebih dari 2</span> tugas tanpa pelaksana' in operator.get("/konsol").get_data(
+        as_text=True
+    )

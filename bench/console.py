@@ -3,11 +3,14 @@ SQL counts and one page of rows, so they should not grow with it).
 
     python bench/console.py [--cases 1000 10000] [--requests 10] [--pg URL]
 
-One real case of the console test process is started; its projection rows (case and ready task)
-are then copied in bulk to reach each size, half of the tasks overdue. Timed: the dashboard, a
-search in the case list, the overdue filter and the queue of tasks nobody can take, each a full
-request through Flask (login, authorisation, queries, template). Prints the median per page and
-size and the ratio of the largest size to the smallest.
+One real case of the console test process is started; its projection rows (case, ready task and
+the task's candidate rows) are then copied in bulk to reach each size, half of the tasks overdue.
+Two regions have staff; one case in a hundred is in a third region without any, so its task is
+in the queue of tasks nobody can take. The case counts are folded after each growth, as the
+worker does every minute. Timed: the dashboard, two searches in the case list (a text every case
+matches, and one that finds a single case), the overdue filter and the queue of tasks nobody
+can take, each a full request through Flask (login, authorisation, queries, template). Prints
+the median per page and size and the ratio of the largest size to the smallest.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from engine import case_counts  # noqa: E402
+from engine.access import candidate_rows  # noqa: E402
 from engine.clock import clock  # noqa: E402
-from engine.models import Instance, Region, Task, User  # noqa: E402
+from engine.models import Instance, Region, Task, TaskCandidate, User  # noqa: E402
 from engine.service import Orchestrator  # noqa: E402
 from engine.store import upgrade  # noqa: E402
 from handlers import registry as ksdpl  # noqa: E402
@@ -37,7 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 KONSOL = (ROOT / "tests/web/fixtures/konsol.bpmn").read_text()
 PAGES = {
     "dashboard": "/konsol",
-    "search": "/konsol/kasus?q=busan",
+    "search": "/konsol/kasus?q=busan",  # every case's partner
+    "rare": "/konsol/kasus?q=sama+99999",  # one title at 100,000 cases, none below
     "overdue": "/konsol/kasus?terlambat=1&status=running",
     "queue": "/konsol/antrean",
 }
@@ -53,9 +59,22 @@ def setup(url: str) -> Orchestrator:
             [
                 Region(code="32.73", name="Kota A", level="kota", timezone="Asia/Jakarta"),
                 Region(code="91.71", name="Kota B", level="kota", timezone="Asia/Jayapura"),
+                Region(code="64.72", name="Kota C", level="kota", timezone="Asia/Makassar"),
             ]
         )
         s.flush()
+        for code in ("32.73", "91.71"):
+            s.add(
+                User(
+                    username=f"pemda_{code}",
+                    name=f"Pemda {code}",
+                    password_hash="-",
+                    groups="pemda",
+                    region_code=code,
+                    active=True,
+                    created_at=clock.now(),
+                )
+            )
         s.add(
             User(
                 username="operator",
@@ -81,12 +100,13 @@ def grow(orch: Orchestrator, total: int) -> None:
         template = s.get(Instance, 1)
         task = s.scalars(select(Task).where(Task.instance_id == 1)).one()
         now = clock.now()
-        instances, tasks = [], []
+        instances, tasks, candidates = [], [], []
         for n in range(have, total):
+            region = "64.72" if n % 100 == 50 else "32.73" if n % 2 else "91.71"
             columns = {c.name: getattr(template, c.key) for c in Instance.__table__.columns if c.name != "id"}
             columns.update(
                 id=n + 1,
-                region_code="32.73" if n % 2 else "91.71",
+                region_code=region,
                 title=f"Kerja sama {n}",
                 variables=f'{{"nama_mitra": "Kota {n}", "negara_mitra": "Jepang"}}',
             )
@@ -96,9 +116,12 @@ def grow(orch: Orchestrator, total: int) -> None:
                 id=str(uuid.uuid4()), instance_id=n + 1, due_at=now + timedelta(days=(n % 2) * 20 - 10)
             )
             tasks.append(row)
+            candidates += candidate_rows(row, region)
         for start in range(0, len(instances), 1000):
             s.execute(insert(Instance), instances[start : start + 1000])
             s.execute(insert(Task), tasks[start : start + 1000])
+        for start in range(0, len(candidates), 1000):
+            s.execute(insert(TaskCandidate), candidates[start : start + 1000])
         uow.commit()
 
 
@@ -141,6 +164,7 @@ def main() -> None:
         rows = {}
         for size in sorted(args.cases):
             grow(orch, size)
+            case_counts.compact(orch.db)  # what the worker does every minute
             # what a running deployment's planner knows: SQLite's statistics from the worker's
             # hourly ANALYZE (read by connections opened after it), PostgreSQL's from autovacuum
             with orch.db.begin() as conn:

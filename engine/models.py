@@ -367,6 +367,14 @@ class Incident(Base):
             postgresql_where=text("resolved_at IS NULL"),
             sqlite_where=text("resolved_at IS NULL"),
         ),
+        # the console's open incidents, oldest first, read in order and cut by LIMIT
+        Index(
+            "ix_incidents_open",
+            "created_at",
+            "id",
+            postgresql_where=text("resolved_at IS NULL"),
+            sqlite_where=text("resolved_at IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)

@@ -105,15 +105,6 @@ class CaseRow:
     overdue: bool
 
 
-@dataclass(frozen=True)
-class CasePage:
-    rows: list[CaseRow]
-    total: int  # past `counting.COUNT_CAP`: that + 1 ("lebih dari 1.000")
-    page: int
-    pages: int | None  # None past the cap
-    has_next: bool
-
-
 def _overdue(session: Session, now: datetime) -> ColumnElement[bool]:
     late = and_(Task.status == "ready", Task.due_at < now)
     return with_a_task(session, select(Task.instance_id).where(late), late)
@@ -146,7 +137,7 @@ def where(session: Session, query: CaseQuery, actor: Actor, now: datetime) -> Co
     return and_(*clauses)
 
 
-def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -> CasePage:
+def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -> counting.Page[CaseRow]:
     """One page of the cases the actor sees that match, with how many match (to the cap)."""
     condition = where(session, query, actor, now)
     total = counting.capped_count(session, select(Instance.id).where(condition))
@@ -175,8 +166,8 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
         .offset(pager.offset)
         .limit(pager.limit)
     ).all()
-    has_next, result = len(result) > PAGE_SIZE, result[:PAGE_SIZE]
-    due = _next_due(session, [row.id for row in result])
+    shown = result[:PAGE_SIZE]
+    due = _next_due(session, [row.id for row in shown])
     rows = [
         CaseRow(
             id=row.id,
@@ -194,9 +185,9 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
             next_due_at=due.get(row.id),
             overdue=due.get(row.id) is not None and due[row.id] <= now,
         )
-        for row in result
+        for row in shown
     ]
-    return CasePage(rows, total, pager.page, pager.pages, has_next)
+    return counting.Page(rows, total, pager.page, pager.pages, len(result) > PAGE_SIZE)
 
 
 _NEXT_DUE = (

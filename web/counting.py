@@ -10,13 +10,16 @@ them read their pages in the order of an index (`index_order`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, UnaryExpression, func, literal, select
 from sqlalchemy.orm import Session
 
 from engine.models import Instance
+
+T = TypeVar("T")
 
 COUNT_CAP = 1000
 # The furthest page a pager goes to past the cap: a larger number in a link is this page (its
@@ -69,3 +72,19 @@ class Pager:
     def limit(self) -> int:
         """The rows to ask for: one more than the page shows, which tells whether a next page is."""
         return self.page_size + 1
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list, as the templates' `pager` macro shows it."""
+
+    rows: list[T]
+    total: int  # past `COUNT_CAP`: that + 1 ("lebih dari 1.000")
+    page: int
+    pages: int | None  # None past the cap
+    has_next: bool
+
+    @classmethod
+    def of(cls, rows: Sequence[Any], total: int, pager: Pager) -> Page:
+        """The page from the rows `pager.limit` asked for: one more than it shows means a next."""
+        return cls(list(rows[: pager.page_size]), total, pager.page, pager.pages, len(rows) > pager.page_size)

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, delete, event, func, insert, select, updat
 from engine import case_counts
 from engine.access import split_names
 from engine.clock import clock
-from engine.models import CaseCount, Instance, Task, User
+from engine.models import CaseCount, Incident, Instance, Task, User
 from tests.web.conftest import KSDPL_ACCESS, MONDAY, actor, ready_task
 from web.console import queries
 from web.console.unserved import stuck_tasks
@@ -339,3 +339,44 @@ def test_queue_pages_past_the_cap(antrean, login, monkeypatch):
     assert '<span class="n">lebih dari 2</span> tugas tanpa pelaksana' in operator.get("/konsol").get_data(
         as_text=True
     )
+
+
+def test_incidents_page_past_the_cap_in_the_order_of_an_index(antrean, login, monkeypatch):
+    """Open incidents count to the cap and page as the other lists do, read oldest first along
+    `ix_incidents_open` (an outage can open one per case): no sort of every open incident."""
+    from web import counting
+
+    monkeypatch.setattr(counting, "COUNT_CAP", 2)
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    case = start(antrean)
+    with antrean.uow() as uow:
+        uow.session.add_all(
+            Incident(instance_id=case, bpmn_id=f"Kirim{n}", message=f"gagal {n}", created_at=clock.now())
+            for n in range(3)
+        )
+        uow.commit()
+    statements: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "FROM incidents" in statement and "ORDER BY" in statement:
+            statements.append((statement, parameters))
+
+    operator = login("operator")
+    event.listen(antrean.db, "before_cursor_execute", record)
+    try:
+        first = operator.get("/konsol/insiden").get_data(as_text=True)
+    finally:
+        event.remove(antrean.db, "before_cursor_execute", record)
+    assert "lebih dari 2" in first and "Kirim0" in first and "Kirim2" not in first and "halaman=2" in first
+    second = operator.get("/konsol/insiden?halaman=2").get_data(as_text=True)
+    assert "Kirim2" in second and "halaman=3" not in second
+    assert "Tidak ada gangguan di halaman 9" in operator.get("/konsol/insiden?halaman=9").get_data(
+        as_text=True
+    )
+    if antrean.database_url.startswith("sqlite"):
+        [(statement, parameters)] = statements
+        with antrean.db.connect() as conn:
+            plan = " | ".join(
+                str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            )
+        assert "ix_incidents_open" in plan and "TEMP B-TREE" not in plan, plan

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import views as engine_views
 from engine.clock import clock
@@ -202,25 +202,9 @@ def retry(incident_id: int) -> ResponseReturnValue:
 @bp.get("/insiden")
 def incidents() -> ResponseReturnValue:
     """Open incidents, oldest first, to retry one by one or several at once."""
-    page_arg = request.args.get("halaman", "")
-    page = int(page_arg) if page_arg.isdigit() and int(page_arg) > 0 else 1
-    open_incidents = select(Incident).where(Incident.resolved_at.is_(None))
-    total = db().scalar(select(func.count()).select_from(open_incidents.subquery())) or 0
-    pages = max((total + queries.PAGE_SIZE - 1) // queries.PAGE_SIZE, 1)
-    page = min(page, pages)
-    rows = (
-        db()
-        .execute(
-            select(Incident, Instance)
-            .join(Instance, Instance.id == Incident.instance_id)
-            .where(Incident.resolved_at.is_(None))
-            .order_by(Incident.created_at, Incident.id)
-            .limit(queries.PAGE_SIZE)
-            .offset((page - 1) * queries.PAGE_SIZE)
-        )
-        .all()
-    )
-    return render_template("console/incidents.html", rows=rows, total=total, page=page, pages=pages)
+    asked = request.args.get("halaman", "1")
+    page = queries.incident_page(db(), int(asked) if asked.isdigit() else 1)
+    return render_template("console/incidents.html", page=page)
 
 
 @bp.post("/insiden/ulang")

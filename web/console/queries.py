@@ -270,16 +270,8 @@ STATUS_FILTERS = {
 }
 
 
-@dataclass
-class CasePage:
-    rows: list[tuple[Instance, str, str, str, str]]  # case, region name, partner, country, kind
-    total: int  # past `counting.COUNT_CAP`: that + 1 ("lebih dari 1.000")
-    page: int
-    pages: int | None  # None past the cap
-    has_next: bool
-
-
-def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage:
+def case_page(session: Session, filters: CaseFilters, now: datetime) -> counting.Page[tuple]:
+    """Rows of (case, region name, partner, country, kind)."""
     where: list[ColumnElement[bool]] = []
     if filters.q.strip():
         where.append(case_search(filters.q))
@@ -316,17 +308,11 @@ def case_page(session: Session, filters: CaseFilters, now: datetime) -> CasePage
         .limit(pager.limit)
         .offset(pager.offset)
     ).all()
-    has_next, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
-    return CasePage(
-        rows=[
-            (i, region or i.region_code or "Nasional", p or "-", c or "-", k or "-")
-            for i, region, p, c, k in rows
-        ],
-        total=total,
-        page=pager.page,
-        pages=pager.pages,
-        has_next=has_next,
-    )
+    shown = [
+        (i, region or i.region_code or "Nasional", p or "-", c or "-", k or "-")
+        for i, region, p, c, k in rows
+    ]
+    return counting.Page.of(shown, total, pager)
 
 
 # --- the queue of tasks nobody can take ----------------------------------------------------------------
@@ -340,16 +326,7 @@ class StuckTask:
     why: str
 
 
-@dataclass
-class StuckPage:
-    rows: list[StuckTask]
-    total: int  # past `counting.COUNT_CAP`: that + 1
-    page: int
-    pages: int | None  # None past the cap
-    has_next: bool
-
-
-def stuck_page(session: Session, policy: AccessPolicy, page: int) -> StuckPage:
+def stuck_page(session: Session, policy: AccessPolicy, page: int) -> counting.Page[StuckTask]:
     """Tasks nobody can take (`web.console.unserved`), oldest first, each with why."""
     # The ids in the page's order, as many as the count reads: the count and (below the cap)
     # every page come from this one reading of the offers nobody serves.
@@ -369,16 +346,25 @@ def stuck_page(session: Session, policy: AccessPolicy, page: int) -> StuckPage:
         .where(Task.id.in_(ids))
         .order_by(Task.created_at, Task.id)
     ).all()
-    return StuckPage(
-        [
-            StuckTask(t, i, name or i.region_code or "Nasional", _why(t, name, policy))
-            for t, i, name in rows[:PAGE_SIZE]
-        ],
-        len(first),
-        pager.page,
-        pager.pages,
-        len(rows) > PAGE_SIZE,
-    )
+    stuck = [
+        StuckTask(t, i, name or i.region_code or "Nasional", _why(t, name, policy)) for t, i, name in rows
+    ]
+    return counting.Page.of(stuck, len(first), pager)
+
+
+def incident_page(session: Session, page: int) -> counting.Page[tuple[Incident, Instance]]:
+    """Open incidents, oldest first (`ix_incidents_open`)."""
+    total = counting.capped_count(session, select(Incident.id).where(OPEN_INCIDENT))
+    pager = counting.Pager.of(total, page, PAGE_SIZE)
+    rows = session.execute(
+        select(Incident, Instance)
+        .join(Instance, Instance.id == Incident.instance_id)
+        .where(OPEN_INCIDENT)
+        .order_by(Incident.created_at, Incident.id)
+        .limit(pager.limit)
+        .offset(pager.offset)
+    ).all()
+    return counting.Page.of([tuple(row) for row in rows], total, pager)
 
 
 def _why(task: Task, region_name: str | None, policy: AccessPolicy) -> str:

@@ -3,7 +3,8 @@ triggers on `instances` add as a case enters and leaves a (status, stage, region
 version, suspended) group, filled here from the cases there are (`engine.case_counts`); `ix_tasks_completed` finds
 the stage visits of the last 90 days from their completions; `ix_tasks_offered_to_no_one`, a
 partial index, holds the ready tasks offered to no group and no user, which the queue of tasks
-nobody can take lists without reading the others (web/console/unserved.py).
+nobody can take lists without reading the others (web/console/unserved.py); `ix_incidents_open`
+gives the open incidents oldest first.
 
 The triggers only insert. A later batch-mode rebuild of `instances` on SQLite (which copies the
 table) drops them, as it would the search triggers of 0015: recreate both.
@@ -21,6 +22,7 @@ branch_labels = None
 depends_on = None
 
 _NO_ONE = sa.text("candidate_groups = '' AND candidate_users = ''")
+_OPEN = sa.text('resolved_at IS NULL')
 _COUNTED = ('status', 'stage', 'region_code', 'definition_id', 'suspended_at')
 
 
@@ -85,9 +87,13 @@ def upgrade() -> None:
         sqlite_where=_NO_ONE,
         postgresql_where=_NO_ONE,
     )
+    op.create_index(
+        'ix_incidents_open', 'incidents', ['created_at', 'id'], unique=False, sqlite_where=_OPEN, postgresql_where=_OPEN
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('ix_incidents_open', table_name='incidents')
     op.drop_index('ix_tasks_offered_to_no_one', table_name='tasks')
     op.drop_index('ix_tasks_completed', table_name='tasks')
     if op.get_bind().dialect.name == 'postgresql':

@@ -26,8 +26,9 @@ _GROUP = (
 def compact(engine: Engine) -> int:
     """Replace the rows by their sums, one row per group (none where the sum is 0); returns the
     rows folded. One DELETE ... RETURNING takes exactly the rows it sums: on PostgreSQL the rows
-    of steps not yet committed are not seen, so not taken, and stay for the next time; SQLite has
-    one writer at a time."""
+    of steps not yet committed are not seen, so not taken, and stay for the next time, and a
+    second worker folding at once waits on the first's deleted rows and then skips them (its
+    snapshot does not see the sums the first wrote); SQLite has one writer at a time."""
     with engine.begin() as conn:
         taken = conn.execute(delete(CaseCount).returning(*_GROUP, CaseCount.n)).all()
         sums: Counter[tuple] = Counter()

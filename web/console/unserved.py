@@ -70,7 +70,7 @@ def unserved(session: Session, policy: AccessPolicy) -> Unserved:
     """Who is offered tasks and has no active account to take them, read from the accounts and
     the candidate index (not from the tasks)."""
     regions: frozenset[str | None] = frozenset({None, *session.scalars(select(Region.code))})
-    serves: dict[tuple[str, str], set[str | None]] = {}  # offer -> regions served (ALL: every one)
+    serves: dict[tuple[str, str], set[str | None]] = {}  # (kind, name) -> the regions it is served in
     for username, groups, region in session.execute(
         select(User.username, User.groups, User.region_code).where(User.active)
     ):

@@ -3,6 +3,7 @@ cases and reading the rule task by task, found without reading every case or eve
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,32 @@ def test_steps_at_once_never_wait_on_the_counts(antrean):
     finally:
         engine.dispose()
     assert summed(antrean) == counted(antrean)
+
+
+def test_two_workers_folding_at_once_keep_the_sums(antrean):
+    """Every worker folds the counts every minute: a fold that starts while another holds the rows
+    waits, then skips what the other took, and the sums stay the cases' (PostgreSQL; SQLite has
+    one writer at a time)."""
+    if not antrean.database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time")
+    for _ in range(3):
+        antrean.start("konsol", "32.73", {"judul_kerja_sama": "Uji"}, actor=actor("pemda_a"))
+    before = counted(antrean)
+    engine = create_engine(antrean.database_url)
+    try:
+        with engine.connect() as first:  # a fold in progress: the rows taken, the sums not yet written
+            taken = first.execute(delete(CaseCount).returning(CaseCount.__table__)).mappings().all()
+            second = threading.Thread(target=case_counts.compact, args=(engine,))
+            second.start()
+            second.join(0.5)
+            assert second.is_alive()  # waiting on the rows the first holds
+            first.execute(insert(CaseCount), [{k: v for k, v in row.items() if k != "id"} for row in taken])
+            first.commit()
+            second.join(10)
+            assert not second.is_alive()
+    finally:
+        engine.dispose()
+    assert summed(antrean) == before
 
 
 # --- the queue of tasks nobody can take ----------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, bindparam, func, or_, select, table, union_all
+from sqlalchemy import ColumnElement, Integer, String, bindparam, func, or_, select, table
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import literal_column
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -54,60 +54,45 @@ def _contains(pattern: Any) -> ColumnElement[bool]:
 
 
 class _Trigrams(ColumnElement[bool]):
-    """The searched columns contain the text, found through the database's trigram index, or the
-    case's number is `case_id`."""
+    """The searched columns contain the text, found through the database's trigram index."""
 
     type = Boolean()
-    # a condition as it stands, as IN and OR are: SQLAlchemy otherwise writes it `(...) = 1` on
-    # SQLite, which hid the IN from the planner (it tested every case against the list)
-    _is_implicitly_boolean = True
     inherit_cache = True
 
-    def __init__(self, pattern: Any, phrase: Any, case_id: Any) -> None:
+    def __init__(self, pattern: Any, phrase: Any) -> None:
         self.pattern = pattern
         self.phrase = phrase
-        self.case_id = case_id
 
     _traverse_internals = [
         ("pattern", InternalTraversal.dp_clauseelement),
         ("phrase", InternalTraversal.dp_clauseelement),
-        ("case_id", InternalTraversal.dp_clauseelement),
     ]
 
 
 @compiles(_Trigrams, "postgresql")
 def _trigrams_postgresql(element: _Trigrams, compiler, **kw) -> str:
-    return compiler.process(
-        or_(_contains(element.pattern), Instance.id == element.case_id).self_group(), **kw
-    )
+    return compiler.process(_contains(element.pattern).self_group(), **kw)
 
 
 @compiles(_Trigrams)
 def _trigrams_sqlite(element: _Trigrams, compiler, **kw) -> str:
-    """One list of case numbers, the FTS5 table's and the text's own: SQLite reads the cases by
-    number from it, where `IN (...) OR id = ?` made it test every case against the list."""
     rowids = (
         select(literal_column("rowid", Integer))
         .select_from(_FTS)
         .where(literal_column("instances_search", String).op("MATCH")(element.phrase))
     )
-    return compiler.process(Instance.id.in_(union_all(rowids, select(element.case_id))), **kw)
+    return compiler.process(Instance.id.in_(rowids), **kw)
 
 
 def matching(pattern: Any, phrase: Any, case_id: Any, use_index: bool) -> ColumnElement[bool]:
     """Cases the text matches, from `search_values` (plain values, or bound parameters where a
     statement is built once for every text, as the inbox's are) and `indexed`."""
-    if use_index:
-        return _Trigrams(_bound(pattern), _bound(phrase), _bound_id(case_id))
-    return or_(_contains(pattern), Instance.id == case_id)
+    found = _Trigrams(_bound(pattern), _bound(phrase)) if use_index else _contains(pattern)
+    return or_(found, Instance.id == case_id)
 
 
 def _bound(value: Any) -> Any:
     return value if isinstance(value, ColumnElement) else bindparam(None, value, String)
-
-
-def _bound_id(value: Any) -> Any:
-    return value if isinstance(value, ColumnElement) else bindparam(None, value, Integer)
 
 
 def case_search(text: str) -> ColumnElement[bool]:

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from engine.access import Actor, offers_to, visible_instances
+from engine.ids import parse_id
 from engine.models import Instance, Region, Task, TaskCandidate
 
 from . import counting
@@ -58,13 +59,13 @@ class CaseQuery:
         sort = args.get("urut", "")
         return cls(
             text=" ".join(str(args.get("q", "")).split())[:MAX_QUERY],
-            stage=int(stage) if stage.isdigit() else None,
+            stage=parse_id(stage),
             status=status if status in STATUSES else "",
             kind=str(args.get("jenis", ""))[:50],
             overdue=args.get("terlambat") == "1",
             mine=args.get("saya") == "1",
             sort=sort if sort in SORTS else "diperbarui",
-            page=max(int(page), 1) if page.isdigit() else 1,
+            page=counting.asked_page(page),
         )
 
     def args(self, **changes: Any) -> dict[str, Any]:

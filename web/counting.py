@@ -27,6 +27,14 @@ COUNT_CAP = 1000
 MAX_PAGE = 1_000_000
 
 
+def asked_page(value: str | None) -> int:
+    """The page a query string asks for: ASCII digits, else the first. `str.isdigit` also takes
+    "²", which `int` refuses (a 500); a very large number is `Pager`'s to cap."""
+    value = (value or "").strip()
+    number = int(value) if value.isascii() and value.isdigit() else 0
+    return max(number, 1)
+
+
 def capped_count(session: Session, query: Select) -> int:
     """How many rows `query` gives, counting no further than `COUNT_CAP` + 1 (its columns and
     order are dropped: only its FROM and WHERE count)."""

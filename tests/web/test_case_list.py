@@ -451,3 +451,21 @@ def test_revision_0010_goes_down_and_up_again_with_cases(orch, cases):
     assert orch.fill_list_columns() == 4
     with orch.session() as s:
         assert s.get(Instance, cases["busan"]).partner == "Kota Busan"
+
+
+def test_numbers_in_the_query_string_are_read_or_ignored_never_a_500(login):
+    """`str.isdigit` takes "²" and "١٢", which `int` refuses or reads as 12, and a stage past
+    64-bit integers overflowed the database's parameter: each was a 500 on some list."""
+    staff, operator = login("pemda_a"), login("operator")
+    hostile = ("²", "9" * 30, "-1", "1.5", "١٢")
+    for value in hostile:
+        for client, path in (
+            (staff, f"/kasus?halaman={value}"),
+            (staff, f"/kasus?tahap={value}"),
+            (operator, f"/konsol/kasus?halaman={value}"),
+            (operator, f"/konsol/kasus?tahap={value}"),
+            (operator, f"/konsol/antrean?halaman={value}"),
+            (operator, f"/konsol/insiden?halaman={value}"),
+            (operator, f"/konsol/kalender?tahun={value}"),
+        ):
+            assert client.get(path).status_code == 200, (path, value)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine.clock import clock
 from engine.errors import EngineError, ValidationFailed
 from engine.forms import BULAN
+from engine.ids import parse_id
 from engine.models import CalendarOverride, Region
 
 from ..db import db, fresh, orchestrator
@@ -26,7 +27,8 @@ def calendar() -> ResponseReturnValue:
     session = db()
     today = clock.now().astimezone().date()
     year_arg = request.args.get("tahun", "")
-    year = int(year_arg) if year_arg.isdigit() and 2000 <= int(year_arg) <= 2100 else today.year
+    asked = parse_id(year_arg)
+    year = asked if asked is not None and 2000 <= asked <= 2100 else today.year
     region_code = request.args.get("wilayah") or None
     region = session.get(Region, region_code) if region_code else None
     if region_code and region is None:

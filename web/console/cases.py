@@ -19,11 +19,12 @@ from engine.clock import clock
 from engine.console import parse_value
 from engine.errors import EngineError, ValidationFailed
 from engine.forms import coerce_values
+from engine.ids import parse_id
 from engine.jsonvalues import json_default
 from engine.models import Incident, Instance, Job, Region, Task, Timer, User
 from engine.service import NewDocument
 
-from .. import views
+from .. import counting, views
 from ..cases import _raw_values, _start_form_of, _take_files, initial_form, submitted_form
 from ..db import access, db, fresh, orchestrator
 from . import bp, queries
@@ -87,8 +88,7 @@ def case_list() -> ResponseReturnValue:
 
 @bp.get("/antrean")
 def queue() -> ResponseReturnValue:
-    asked = request.args.get("halaman", "1")
-    page = queries.stuck_page(db(), access(), int(asked) if asked.isdigit() else 1)
+    page = queries.stuck_page(db(), access(), counting.asked_page(request.args.get("halaman")))
     users = db().execute(select(User.username, User.name).where(User.active).order_by(User.name)).all()
     return render_template(
         "console/queue.html",
@@ -202,14 +202,13 @@ def retry(incident_id: int) -> ResponseReturnValue:
 @bp.get("/insiden")
 def incidents() -> ResponseReturnValue:
     """Open incidents, oldest first, to retry one by one or several at once."""
-    asked = request.args.get("halaman", "1")
-    page = queries.incident_page(db(), int(asked) if asked.isdigit() else 1)
+    page = queries.incident_page(db(), counting.asked_page(request.args.get("halaman")))
     return render_template("console/incidents.html", page=page)
 
 
 @bp.post("/insiden/ulang")
 def retry_many() -> ResponseReturnValue:
-    chosen = [int(i) for i in request.form.getlist("insiden") if i.isdigit()][: queries.PAGE_SIZE * 4]
+    chosen = [n for i in request.form.getlist("insiden") if (n := parse_id(i))][: queries.PAGE_SIZE * 4]
     done, refused = 0, []
     for incident_id in chosen:
         try:

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
 from engine.errors import DeploymentRejected, EngineError, ValidationFailed
+from engine.ids import parse_id
 from engine.models import CaseCount, Instance, ProcessDefinition
 
 from ..db import db, fresh, orchestrator
@@ -128,7 +129,7 @@ def migrate(definition_id: int) -> ResponseReturnValue:
     results: list[tuple[int, bool, str]] = []
     if request.method == "POST":
         reason = request.form.get("alasan", "")
-        chosen = [int(i) for i in request.form.getlist("kasus") if i.isdigit()][:MAX_BULK]
+        chosen = [n for i in request.form.getlist("kasus") if (n := parse_id(i))][:MAX_BULK]
         if not chosen:
             flash("Pilih paling sedikit satu kasus", "galat")
         for instance_id in chosen:

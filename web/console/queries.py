@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, defer
 
 from engine.access import AccessPolicy
 from engine.calendar import end_of_day, local_today, start_of_day
+from engine.ids import parse_id
 from engine.models import CaseCount, Incident, Instance, Region, Task, TaskCandidate
 
 from .. import counting
@@ -220,15 +221,11 @@ class CaseFilters:
             except ValueError:
                 return None
 
-        def number(name: str) -> int | None:
-            value = args.get(name, "")
-            return int(value) if value.isdigit() else None
-
         sort = args.get("urut", "diperbarui")
         return cls(
             q=args.get("q", "").strip()[:200],
             status=args.get("status", "") if args.get("status") in STATUS_FILTERS else "",
-            stage=number("tahap"),
+            stage=parse_id(args.get("tahap", "")),
             region=args.get("wilayah", "").strip()[:20],
             kind=args.get("jenis", "").strip()[:60],
             overdue=args.get("terlambat") == "1",
@@ -238,7 +235,7 @@ class CaseFilters:
             started_to=day("sampai"),
             sort=sort if sort in SORTS else "diperbarui",
             descending=args.get("arah", "turun") != "naik",
-            page=max(number("halaman") or 1, 1),
+            page=counting.asked_page(args.get("halaman")),
         )
 
     def args(self, **changes: Any) -> dict[str, Any]:

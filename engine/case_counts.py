@@ -1,5 +1,5 @@
-"""The cases per (status, stage, region, process version, suspended), kept by triggers as rows of +1 and -1
-(`models.CaseCount`, migration 0017), and their folding into one row per group.
+"""The cases per (status, stage, region, process version, suspended), kept by triggers as rows
+of +1 and -1 (`models.CaseCount`, migration 0017), and their folding into one row per group.
 
 Adding up is as cheap as the rows are few: the worker folds them every minute (`compact`), so a
 dashboard reads one row per group plus the last minute's changes, whatever the number of cases.

@@ -167,8 +167,7 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
         .offset(pager.offset)
         .limit(pager.limit)
     ).all()
-    shown = result[:PAGE_SIZE]
-    due = _next_due(session, [row.id for row in shown])
+    due = _next_due(session, [row.id for row in result])
     rows = [
         CaseRow(
             id=row.id,
@@ -186,9 +185,9 @@ def case_page(session: Session, actor: Actor, query: CaseQuery, now: datetime) -
             next_due_at=due.get(row.id),
             overdue=due.get(row.id) is not None and due[row.id] <= now,
         )
-        for row in shown
+        for row in result
     ]
-    return counting.Page(rows, total, pager.page, pager.pages, len(result) > PAGE_SIZE)
+    return counting.Page.of(rows, total, pager)
 
 
 _NEXT_DUE = (

@@ -129,13 +129,13 @@ class InboxQuery:
         chosen = args.get("filter", "semua")
         stage = args.get("tahap", type=int)
         sort = args.get("urut", "batas")
-        page = args.get("hal", 1, type=int) or 1
+        page = counting.asked_page(args.get("hal"))
         return cls(
             filter=chosen if chosen in FILTERS else "semua",
             stage=stage if stage in stages else None,
             search=(args.get("q") or "").strip()[:100],
             sort=sort if sort in SORTS else "batas",
-            page=max(page, 1),
+            page=page,
         )
 
 

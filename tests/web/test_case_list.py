@@ -460,6 +460,7 @@ def test_numbers_in_the_query_string_are_read_or_ignored_never_a_500(login):
     hostile = ("²", "9" * 30, "-1", "1.5", "١٢")
     for value in hostile:
         for client, path in (
+            (staff, f"/?hal={value}"),
             (staff, f"/kasus?halaman={value}"),
             (staff, f"/kasus?tahap={value}"),
             (operator, f"/konsol/kasus?halaman={value}"),

@@ -325,14 +325,14 @@ class StuckTask:
 
 def stuck_page(session: Session, policy: AccessPolicy, page: int) -> counting.Page[StuckTask]:
     """Tasks nobody can take (`web.console.unserved`), oldest first, each with why."""
-    # The ids in the page's order, as many as the count reads: the count and (below the cap)
-    # every page come from this one reading of the offers nobody serves.
+    # The ids in the page's order, as many as the count reads: the count and every page up to
+    # the cap come from this one reading of the offers nobody serves; a page past it asks again.
     ordered = (
         select(Task.id).where(Task.id.in_(stuck_tasks(session, policy))).order_by(Task.created_at, Task.id)
     )
     first = session.scalars(ordered.limit(counting.COUNT_CAP + 1)).all()
     pager = counting.Pager.of(len(first), page, PAGE_SIZE)
-    if pager.offset + pager.limit <= len(first) or len(first) <= counting.COUNT_CAP:
+    if len(first) <= counting.COUNT_CAP or pager.offset + pager.limit <= len(first):
         ids = first[pager.offset : pager.offset + pager.limit]
     else:
         ids = session.scalars(ordered.limit(pager.limit).offset(pager.offset)).all()
@@ -351,7 +351,7 @@ def stuck_page(session: Session, policy: AccessPolicy, page: int) -> counting.Pa
 
 def incident_page(session: Session, page: int) -> counting.Page[tuple[Incident, Instance]]:
     """Open incidents, oldest first (`ix_incidents_open`)."""
-    total = counting.capped_count(session, select(Incident.id).where(OPEN_INCIDENT))
+    total = _capped(session, OPEN_INCIDENT, of=Incident.id)
     pager = counting.Pager.of(total, page, PAGE_SIZE)
     rows = session.execute(
         select(Incident, Instance)

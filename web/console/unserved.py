@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select, union
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, text, union
 from sqlalchemy.orm import Session, aliased
 
 from engine.access import AccessPolicy, split_names
-from engine.models import Region, Task, TaskCandidate, User
-
-NO_ONE = literal_column("''")  # a literal, so both databases match it to the partial index's WHERE
+from engine.models import OFFERED_TO_NO_ONE, Region, Task, TaskCandidate, User
 
 
 @dataclass(frozen=True)
@@ -114,10 +112,8 @@ def stuck_tasks(session: Session, policy: AccessPolicy) -> Select:
         )
         for term in nobody.ranges(offer, offers)
     ]
+    # the partial index's own WHERE, word for word, so both databases read that index
     offered_to_no_one = select(Task.id).where(
-        Task.status == "ready",
-        Task.candidate_groups == NO_ONE,
-        Task.candidate_users == NO_ONE,
-        Task.assignee.is_(None),
+        Task.status == "ready", text(OFFERED_TO_NO_ONE), Task.assignee.is_(None)
     )
     return union(*assigned, *unassigned, offered_to_no_one)

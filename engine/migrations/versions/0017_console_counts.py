@@ -1,7 +1,7 @@
 """the console's counts without reading every case: `case_counts`, rows of +1 and -1 that
 triggers on `instances` add as a case enters and leaves a (status, stage, region, process
-version, suspended) group, filled here from the cases there are (`engine.case_counts`); `ix_tasks_completed` finds
-the stage visits of the last 90 days from their completions; `ix_tasks_offered_to_no_one`, a
+version, suspended) group, filled here from the cases there are (`engine.case_counts`);
+`ix_tasks_completed` finds the stage visits of the last 90 days from their completions; `ix_tasks_offered_to_no_one`, a
 partial index, holds the ready tasks offered to no group and no user, which the queue of tasks
 nobody can take lists without reading the others (web/console/unserved.py); `ix_incidents_open`
 gives the open incidents oldest first.

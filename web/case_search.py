@@ -10,15 +10,24 @@ searched `lower(column)` has one, which `LIKE` uses; SQLite's is the FTS5 table
 `instances_search`, asked with `MATCH` for the text as a phrase (a phrase of trigrams is the text
 as a substring, in any case). A shorter text has no trigram to look up: it is compared with
 `LIKE` on both databases, reading every case in reach.
+
+On SQLite a text the FTS5 table finds in few cases (`found_cases`) is then asked as the list of
+their numbers (a JSON array read with `json_each`), which the planner reads by primary key. Asked
+as a subquery it is a test of each case in reach: SQLite plans a virtual table's MATCH without
+knowing how many rows it returns, and reading the cases from the subquery instead took seconds in
+the inbox for a word in every title.
+PostgreSQL plans each search with its text (`inbox_query._plan_mode`) and needs neither.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, String, bindparam, func, or_, select, table
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import literal_column
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Select, literal_column
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import Boolean
 
@@ -29,6 +38,11 @@ ESCAPE = "/"
 SEARCHED = (Instance.title, Instance.business_key, Instance.partner, Instance.country)
 INDEXED_LENGTH = 3  # the shortest text a trigram index can find
 _FTS = table("instances_search")  # SQLite: the FTS5 trigram table over SEARCHED (migration 0015)
+# SQLite: a text found in at most this many cases is asked by their numbers (`found_cases`). At
+# 100,000 cases (bench/inbox.py's data) an inbox search asked so took 3-4 ms for one case, 16 ms
+# for 111 and 114-122 ms for 1,111; asked through the FTS5 table in the statement, 61-147 ms
+# whatever it found (and the console's list 2 ms against 25-37 ms).
+FEW = 500
 
 
 def search_values(text: str) -> dict[str, Any]:
@@ -47,6 +61,26 @@ def search_values(text: str) -> dict[str, Any]:
 def indexed(text: str) -> bool:
     """Whether `matching` for this text may use the trigram indexes."""
     return len(text.strip()) >= INDEXED_LENGTH
+
+
+def _fts_rowids(phrase: Any) -> Select:
+    return (
+        select(literal_column("rowid", Integer))
+        .select_from(_FTS)
+        .where(literal_column("instances_search", String).op("MATCH")(phrase))
+    )
+
+
+def found_cases(session: Session, text: str) -> str | None:
+    """SQLite: the cases the FTS5 table finds for `text` when they are at most `FEW` (reading at
+    most one more), as a JSON array for `matching`'s `found`: one parameter however many, where a
+    list of parameters, repeated in each of the inbox's ranges and counts, passed SQLite's limit
+    of 32,766. None on PostgreSQL, for a text too short for the index, or when the text finds more."""
+    if session.get_bind().dialect.name != "sqlite" or not indexed(text):
+        return None
+    phrase = search_values(text)["phrase"]
+    rowids = list(session.scalars(_fts_rowids(bindparam("phrase", phrase, String)).limit(FEW + 1)))
+    return json.dumps(rowids) if len(rowids) <= FEW else None
 
 
 def _contains(pattern: Any) -> ColumnElement[bool]:
@@ -76,25 +110,27 @@ def _trigrams_postgresql(element: _Trigrams, compiler, **kw) -> str:
 
 @compiles(_Trigrams)
 def _trigrams_sqlite(element: _Trigrams, compiler, **kw) -> str:
-    rowids = (
-        select(literal_column("rowid", Integer))
-        .select_from(_FTS)
-        .where(literal_column("instances_search", String).op("MATCH")(element.phrase))
-    )
-    return compiler.process(Instance.id.in_(rowids), **kw)
+    return compiler.process(Instance.id.in_(_fts_rowids(element.phrase)), **kw)
 
 
-def matching(pattern: Any, phrase: Any, case_id: Any, use_index: bool) -> ColumnElement[bool]:
+def matching(
+    pattern: Any, phrase: Any, case_id: Any, use_index: bool, found: Any = None
+) -> ColumnElement[bool]:
     """Cases the text matches, from `search_values` (plain values, or bound parameters where a
-    statement is built once for every text, as the inbox's are) and `indexed`."""
-    found = _Trigrams(_bound(pattern), _bound(phrase)) if use_index else _contains(pattern)
-    return or_(found, Instance.id == case_id)
+    statement is built once for every text, as the inbox's are), `indexed` and `found_cases`
+    (its JSON array, or a bound parameter holding one)."""
+    if found is not None:
+        listed = func.json_each(_bound(found)).table_valued("value")
+        return or_(Instance.id.in_(select(listed.c.value)), Instance.id == case_id)
+    contained = _Trigrams(_bound(pattern), _bound(phrase)) if use_index else _contains(pattern)
+    return or_(contained, Instance.id == case_id)
 
 
 def _bound(value: Any) -> Any:
     return value if isinstance(value, ColumnElement) else bindparam(None, value, String)
 
 
-def case_search(text: str) -> ColumnElement[bool]:
-    """Cases `text` matches, its values bound into the clause."""
-    return matching(**search_values(text), use_index=indexed(text))
+def case_search(session: Session, text: str) -> ColumnElement[bool]:
+    """Cases `text` matches, its values (and on SQLite the cases it finds, `found_cases`) bound
+    into the clause."""
+    return matching(**search_values(text), use_index=indexed(text), found=found_cases(session, text))

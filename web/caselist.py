@@ -124,7 +124,7 @@ def _waiting_for(session: Session, actor: Actor) -> ColumnElement[bool]:
 def where(session: Session, query: CaseQuery, actor: Actor, now: datetime) -> ColumnElement[bool]:
     clauses = [visible_instances(actor)]
     if query.text:
-        clauses.append(case_search(query.text))
+        clauses.append(case_search(session, query.text))
     if query.stage is not None:
         clauses.append(Instance.stage == query.stage)
     if query.status:

@@ -246,6 +246,7 @@ def _kind(kind: str) -> ColumnElement[str]:
 
 # the values of `case_search.search_values`, bound
 _SEARCH_VALUES = (bindparam("pattern"), bindparam("phrase"), bindparam("case_id"))
+_FOUND = bindparam("found", type_=String)  # `case_search.found_cases`
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,7 @@ class _Shape:
     own: int  # regions with a calendar of their own (national: the soon cutoff per region)
     search: bool
     indexed: bool  # the search text is long enough for the trigram indexes (`case_search.indexed`)
+    found: bool  # SQLite: the search is asked as the few cases it finds (`case_search.found_cases`)
     filter: str
     stage: bool
     sort: str
@@ -314,7 +316,13 @@ class _Offered:
                 statement = (
                     statement.join(Task, Task.id == TaskCandidate.task_id)
                     .join(Instance, Instance.id == Task.instance_id)
-                    .where(case_search.matching(*_SEARCH_VALUES, use_index=self.shape.indexed))
+                    .where(
+                        case_search.matching(
+                            *_SEARCH_VALUES,
+                            use_index=self.shape.indexed,
+                            found=_FOUND if self.shape.found else None,
+                        )
+                    )
                 )
             result.append(statement)
         return result
@@ -341,12 +349,17 @@ class _Offered:
 
     def page_ids(self, chosen: str, stage: ColumnElement | None, sort: str) -> Select:
         """The page's task ids: each range read in the page's order up to `wanted` rows (offset
-        plus limit), merged, then the page cut (`page_offset`, `page_limit`)."""
+        plus limit), merged, then the page cut (`page_offset`, `page_limit`). Under a search asked
+        as the cases it finds (`_Shape.found`) the ranges are not read in order: SQLite read a
+        region's whole range in the page's order looking for the few tasks of those cases."""
         wanted = bindparam("wanted", type_=Integer)
         columns = (TaskCandidate.task_id, TaskCandidate.due_at, TaskCandidate.created_at)
         parts = []
         for part in self.ranges(chosen, stage):
             part = part.add_columns(*columns)
+            if self.shape.found:  # a few cases' tasks: read them by case, sorted once below
+                parts.append(part)
+                continue
             if sort != "batas":
                 parts.append(part.order_by(*_order(sort, TaskCandidate)).limit(wanted))
                 continue
@@ -483,12 +496,14 @@ def inbox_page(
     own, values, calendars = _soon_cutoffs(session, actor, now, None if actor.national else viewer_tz)
     groups = sorted(actor.groups)
     stage_list = tuple(sorted(set(stages)))
+    found_cases = case_search.found_cases(session, query.search) if query.search else None
     shape = _Shape(
         len(groups),
         actor.national,
         own,
         bool(query.search),
         case_search.indexed(query.search),
+        found_cases is not None,
         query.filter,
         query.stage is not None,
         query.sort,
@@ -497,7 +512,7 @@ def inbox_page(
     statements = _statements(shape, counting.COUNT_CAP, STAGE_COUNT_CAP)
     values |= {f"group{i}": group for i, group in enumerate(groups)}
     values |= {"me": actor.username, "region": actor.region_code, "now": now, "stage": query.stage}
-    values |= case_search.search_values(query.search)
+    values |= case_search.search_values(query.search) | {"found": found_cases}
     connection = session.connection()
     _plan_mode(connection, shape)
     found = connection.execute(statements.found, values).all() if statements.found is not None else None

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine.clock import clock
 from engine.errors import Conflict, Forbidden, ValidationFailed
@@ -26,6 +26,7 @@ from engine.models import (
     Timer,
     User,
 )
+from tests.statements import reads_sent, sqlite_plan
 from tests.web.conftest import (
     KSDPL_ACCESS,
     MONDAY,
@@ -787,25 +788,14 @@ def test_case_list_filters_never_scan_the_tasks_per_case(konsol, login, monkeypa
     monkeypatch.setattr(counting, "COUNT_CAP", cap)
     start_konsol(konsol)
     clock.set(MONDAY.replace(day=20))  # its Periksa task (3 working days) is late: over a cap of 0
-    statements: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "FROM instances" in statement:
-            statements.append((statement, parameters))
-
-    event.listen(konsol.db, "before_cursor_execute", record)
-    try:
+    with reads_sent(konsol.db) as reads:
         page = login("operator").get("/konsol/kasus?terlambat=1&dprd=1&insiden=1")
-    finally:
-        event.remove(konsol.db, "before_cursor_execute", record)
+    statements = [(q, p) for q, p in reads if "FROM instances" in q]
     assert page.status_code == 200 and statements
-    with konsol.db.connect() as conn:
-        for statement, parameters in statements:
-            plan = " | ".join(
-                str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-            )
-            assert "SCAN tasks" not in plan, plan
-            if cap:
-                assert "CORRELATED" not in plan, plan
-            elif "FROM instances LEFT OUTER JOIN regions" in statement:  # the page: overdue asked per case
-                assert "SEARCH tasks USING INDEX ix_tasks_instance_status_due (instance_id=?" in plan, plan
+    for statement, parameters in statements:
+        plan = sqlite_plan(konsol.db, statement, parameters)
+        assert "SCAN tasks" not in plan, plan
+        if cap:
+            assert "CORRELATED" not in plan, plan
+        elif "FROM instances LEFT OUTER JOIN regions" in statement:  # the page: overdue asked per case
+            assert "SEARCH tasks USING INDEX ix_tasks_instance_status_due (instance_id=?" in plan, plan

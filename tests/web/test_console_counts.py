@@ -7,12 +7,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, delete, event, func, insert, select, update
+from sqlalchemy import create_engine, delete, func, insert, select, update
 
 from engine import case_counts
 from engine.access import split_names
 from engine.clock import clock
 from engine.models import CaseCount, Incident, Instance, Task, User
+from tests.statements import as_if_large, reads_sent, sqlite_plan
 from tests.web.conftest import KSDPL_ACCESS, MONDAY, actor, ready_task
 from web.console import queries
 from web.console.unserved import stuck_tasks
@@ -297,25 +298,6 @@ def test_the_queue_holds_every_task_the_rule_calls_stuck(antrean):
     assert (a, "Budi") not in found and (a, "Kosong") not in found and (a, "Dprd") in found
 
 
-def as_if_large(engine, factor: int = 10_000) -> None:
-    """Planner statistics as the worker's ANALYZE leaves them on a large database: every table
-    `factor` times longer with as many distinct values per column (a column that is unique stays
-    so). A plan checked on a few rows without statistics is not the plan of 100 000 cases."""
-    from engine.store import refresh_statistics
-
-    refresh_statistics(engine)
-    with engine.begin() as conn:
-        for table, index, stat in conn.exec_driver_sql("SELECT tbl, idx, stat FROM sqlite_stat1").all():
-            numbers = [int(word) for word in stat.split() if word.isdigit()]  # then any "unordered"
-            rows, *per_key = numbers
-            scaled = [rows * factor, *(n if n == 1 else n * factor for n in per_key)]
-            conn.exec_driver_sql(
-                "UPDATE sqlite_stat1 SET stat = ? WHERE tbl = ? AND idx IS ?",
-                (" ".join([*map(str, scaled), *stat.split()[len(numbers) :]]), table, index),
-            )
-    engine.dispose()  # connections read the statistics when they open
-
-
 def test_the_queue_and_the_dashboard_read_no_task_and_no_case_one_by_one(antrean, login):
     """Finding (bench/console.py): the rule as a clause asked each ready task for an active
     holder, 570-640 ms a request at 100 000 cases, and the dashboard grouped the case rows.
@@ -325,28 +307,16 @@ def test_the_queue_and_the_dashboard_read_no_task_and_no_case_one_by_one(antrean
     for username in ("pemda_a", "pemda_b"):
         start(antrean, username)
     deactivate(antrean, "dprd_a")
-    statements: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            statements.append((statement, parameters))
-
     as_if_large(antrean.db)
     operator = login("operator")
-    event.listen(antrean.db, "before_cursor_execute", record)
-    try:
+    with reads_sent(antrean.db) as reads:
         queue, board = operator.get("/konsol/antrean"), operator.get("/konsol")
-    finally:
-        event.remove(antrean.db, "before_cursor_execute", record)
     assert queue.status_code == 200 and board.status_code == 200
     assert "Dprd" in queue.get_data(as_text=True)
-    with antrean.db.connect() as conn:
-        for statement, parameters in statements:
-            plan = " | ".join(
-                str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-            )
-            for table in ("tasks", "task_candidates", "instances"):
-                assert f"SCAN {table}" not in plan, plan
+    for statement, parameters in reads:
+        plan = sqlite_plan(antrean.db, statement, parameters)
+        for table in ("tasks", "task_candidates", "instances"):
+            assert f"SCAN {table}" not in plan, plan
 
 
 def test_queue_pages_past_the_cap(antrean, login, monkeypatch):
@@ -382,18 +352,9 @@ def test_incidents_page_past_the_cap_in_the_order_of_an_index(antrean, login, mo
             for n in range(3)
         )
         uow.commit()
-    statements: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "FROM incidents" in statement and "ORDER BY" in statement:
-            statements.append((statement, parameters))
-
     operator = login("operator")
-    event.listen(antrean.db, "before_cursor_execute", record)
-    try:
+    with reads_sent(antrean.db) as reads:
         first = operator.get("/konsol/insiden").get_data(as_text=True)
-    finally:
-        event.remove(antrean.db, "before_cursor_execute", record)
     assert "lebih dari 2" in first and "Kirim0" in first and "Kirim2" not in first and "halaman=2" in first
     second = operator.get("/konsol/insiden?halaman=2").get_data(as_text=True)
     assert "Kirim2" in second and "halaman=3" not in second
@@ -401,9 +362,6 @@ def test_incidents_page_past_the_cap_in_the_order_of_an_index(antrean, login, mo
         as_text=True
     )
     if antrean.database_url.startswith("sqlite"):
-        [(statement, parameters)] = statements
-        with antrean.db.connect() as conn:
-            plan = " | ".join(
-                str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
-            )
+        [(statement, parameters)] = [(q, p) for q, p in reads if "FROM incidents" in q and "ORDER BY" in q]
+        plan = sqlite_plan(antrean.db, statement, parameters)
         assert "ix_incidents_open" in plan and "TEMP B-TREE" not in plan, plan

@@ -402,7 +402,7 @@ def test_the_first_page_reads_index_ranges_in_order_and_sorts_only_the_merged_fe
         pytest.skip("PostgreSQL plans a test's few rows differently: bench/inbox.py shows its plan")
     start_many(orch, 3)
     for national, index in ((False, "ix_task_candidates_region_due"), (True, "ix_task_candidates_due")):
-        shape = _Shape(1, national, 0, False, False, "semua", False, "batas", ())
+        shape = _Shape(1, national, 0, False, False, False, "semua", False, "batas", ())
         page = _statements(shape, 1000, 100).page_ids
         values = {"group0": "pemda", "me": "x", "region": KOTA_A, "wanted": 26}
         values |= {"page_offset": 0, "page_limit": 26}

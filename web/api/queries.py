@@ -91,7 +91,7 @@ def cases(
         .where(visible_instances(actor))
     )
     if filters.q and filters.q.strip():
-        query = query.where(case_search(filters.q))
+        query = query.where(case_search(session, filters.q))
     if filters.status:
         query = query.where(Instance.status == filters.status)
     if filters.stage is not None:

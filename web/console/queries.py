@@ -271,7 +271,7 @@ def case_page(session: Session, filters: CaseFilters, now: datetime) -> counting
     """Rows of (case, region name, partner, country, kind)."""
     where: list[ColumnElement[bool]] = []
     if filters.q.strip():
-        where.append(case_search(filters.q))
+        where.append(case_search(session, filters.q))
     if filters.status == "suspended":
         where += [Instance.status == "running", Instance.suspended_at.is_not(None)]
     elif filters.status:

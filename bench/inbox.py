@@ -1,4 +1,4 @@
-"""The inbox as cases pile up: regional and national, first page, a filtered one, three searches.
+"""The inbox as cases pile up: regional and national, first page, a filtered one, four searches.
 
     python bench/inbox.py [--sizes 1000 10000] [--100k] [--runs 30] [--requests 1000]
                           [--pg URL] [--no-pg] [--no-sqlite]
@@ -229,8 +229,11 @@ REQUESTS = [
     for label, path in (
         ("first page", "/"),
         ("filtered page", "/?filter=segera&tahap=5"),
-        # a search for one case's title, which also finds kembar 120-129, 1200-1299, ...
-        ("search, one case", "/?q=kembar+12"),
+        # a search for one case's title, which also finds kembar 1230-1239 and 12300-12399:
+        # 1 case of 1,000, 111 of 100,000
+        ("search, one case", "/?q=kembar+123"),
+        # 11 cases of 1,000 (kembar 12, 120-129), 1,111 of 100,000
+        ("search, 1 in 90", "/?q=kembar+12"),
         ("search, nothing", "/?q=zzz"),
         ("search, every case", "/?q=kota"),  # in every title
     )

@@ -11,17 +11,23 @@ searched `lower(column)` has one, which `LIKE` uses; SQLite's is the FTS5 table
 as a substring, in any case). A shorter text has no trigram to look up: it is compared with
 `LIKE` on both databases, reading every case in reach.
 
-On SQLite a text the FTS5 table finds in few cases (`found_cases`) is then asked as the list of
-their numbers (a JSON array read with `json_each`), which the planner reads by primary key. Asked
-as a subquery it is a test of each case in reach: SQLite plans a virtual table's MATCH without
-knowing how many rows it returns, and reading the cases from the subquery instead took seconds in
-the inbox for a word in every title.
-PostgreSQL plans each search with its text (`inbox_query._plan_mode`) and needs neither.
+On SQLite the FTS5 table is asked first how many cases the text finds (`reading`), since SQLite
+plans a virtual table's MATCH without knowing how many rows it returns:
+- a text found in few cases is asked as the list of those cases (a JSON array read with
+  `json_each`), which the planner reads by primary key; in the statement, the MATCH was a test
+  of each case in reach, and reading the cases from it instead took seconds in the inbox for a
+  word in every title;
+- a text found in very many is compared with `LIKE`, as a short one is: the lists stop at their
+  page and their capped counts, which such a text fills within their first rows, where the FTS5
+  table listed every case it found (an ASCII text only: SQLite's `lower()` folds no other letter);
+- in between, the MATCH stays in the statement, a test of each case read.
+PostgreSQL plans each search with its text (`inbox_query._plan_mode`) and needs none of this.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, String, bindparam, func, or_, select, table
@@ -38,11 +44,23 @@ ESCAPE = "/"
 SEARCHED = (Instance.title, Instance.business_key, Instance.partner, Instance.country)
 INDEXED_LENGTH = 3  # the shortest text a trigram index can find
 _FTS = table("instances_search")  # SQLite: the FTS5 trigram table over SEARCHED (migration 0015)
-# SQLite: a text found in at most this many cases is asked by their numbers (`found_cases`). At
-# 100,000 cases (bench/inbox.py's data) an inbox search asked so took 3-4 ms for one case, 16 ms
-# for 111 and 114-122 ms for 1,111; asked through the FTS5 table in the statement, 61-147 ms
-# whatever it found (and the console's list 2 ms against 25-37 ms).
+# SQLite: a text the FTS5 table finds in at most FEW cases is asked as the list of them, one
+# found in more than MANY with LIKE (`reading`). At 100,000 cases (bench/inbox.py's data), asked
+# by the list an inbox search took 3-4 ms for one case, 16 ms for 111 and 114-122 ms for 1,111,
+# with the MATCH in the statement 61-147 ms whatever it found. With LIKE a text in every case
+# took 37-44 ms (330-346 ms with the MATCH) and one in 11,111 cases 129-192 ms (184-252), but one
+# in 1,111 took 80-125 ms (73-94). The console's list gained from LIKE at all three.
 FEW = 500
+MANY = 5000
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a search is asked (`reading`): through the trigram indexes or with LIKE, and on SQLite
+    whether as the cases the FTS5 table found (their JSON array, for `matching`'s `found`)."""
+
+    use_index: bool
+    found: str | None = None
 
 
 def search_values(text: str) -> dict[str, Any]:
@@ -58,11 +76,6 @@ def search_values(text: str) -> dict[str, Any]:
     }
 
 
-def indexed(text: str) -> bool:
-    """Whether `matching` for this text may use the trigram indexes."""
-    return len(text.strip()) >= INDEXED_LENGTH
-
-
 def _fts_rowids(phrase: Any) -> Select:
     return (
         select(literal_column("rowid", Integer))
@@ -71,16 +84,22 @@ def _fts_rowids(phrase: Any) -> Select:
     )
 
 
-def found_cases(session: Session, text: str) -> str | None:
-    """SQLite: the cases the FTS5 table finds for `text` when they are at most `FEW` (reading at
-    most one more), as a JSON array for `matching`'s `found`: one parameter however many, where a
-    list of parameters, repeated in each of the inbox's ranges and counts, passed SQLite's limit
-    of 32,766. None on PostgreSQL, for a text too short for the index, or when the text finds more."""
-    if session.get_bind().dialect.name != "sqlite" or not indexed(text):
-        return None
-    phrase = search_values(text)["phrase"]
-    rowids = list(session.scalars(_fts_rowids(bindparam("phrase", phrase, String)).limit(FEW + 1)))
-    return json.dumps(rowids) if len(rowids) <= FEW else None
+def reading(session: Session, text: str) -> Reading:
+    """How to ask for `text`: a text shorter than the trigrams with LIKE; on PostgreSQL through
+    its indexes; on SQLite as decided by how many cases the FTS5 table finds (`FEW`, `MANY`),
+    reading at most `FEW` + 1 of them and counting at most `MANY` + 1."""
+    if len(text.strip()) < INDEXED_LENGTH:
+        return Reading(use_index=False)
+    if session.get_bind().dialect.name != "sqlite":
+        return Reading(use_index=True)
+    rowids = _fts_rowids(bindparam("phrase", search_values(text)["phrase"], String))
+    found = list(session.scalars(rowids.limit(FEW + 1)))
+    if len(found) <= FEW:
+        return Reading(use_index=True, found=json.dumps(found))
+    if not text.isascii():  # SQLite's lower() folds ASCII only; the FTS5 table folds every letter
+        return Reading(use_index=True)
+    counted = session.scalar(select(func.count()).select_from(rowids.limit(MANY + 1).subquery()))
+    return Reading(use_index=counted <= MANY)
 
 
 def _contains(pattern: Any) -> ColumnElement[bool]:
@@ -117,8 +136,8 @@ def matching(
     pattern: Any, phrase: Any, case_id: Any, use_index: bool, found: Any = None
 ) -> ColumnElement[bool]:
     """Cases the text matches, from `search_values` (plain values, or bound parameters where a
-    statement is built once for every text, as the inbox's are), `indexed` and `found_cases`
-    (its JSON array, or a bound parameter holding one)."""
+    statement is built once for every text, as the inbox's are) and a `Reading` (`found` its
+    JSON array, or a bound parameter holding one)."""
     if found is not None:
         listed = func.json_each(_bound(found)).table_valued("value")
         return or_(Instance.id.in_(select(listed.c.value)), Instance.id == case_id)
@@ -131,6 +150,6 @@ def _bound(value: Any) -> Any:
 
 
 def case_search(session: Session, text: str) -> ColumnElement[bool]:
-    """Cases `text` matches, its values (and on SQLite the cases it finds, `found_cases`) bound
-    into the clause."""
-    return matching(**search_values(text), use_index=indexed(text), found=found_cases(session, text))
+    """Cases `text` matches, asked as `reading` decides, its values bound into the clause."""
+    how = reading(session, text)
+    return matching(**search_values(text), use_index=how.use_index, found=how.found)

@@ -246,7 +246,7 @@ def _kind(kind: str) -> ColumnElement[str]:
 
 # the values of `case_search.search_values`, bound
 _SEARCH_VALUES = (bindparam("pattern"), bindparam("phrase"), bindparam("case_id"))
-_FOUND = bindparam("found", type_=String)  # `case_search.found_cases`
+_FOUND = bindparam("found", type_=String)  # `case_search.Reading.found`
 
 
 @dataclass(frozen=True)
@@ -258,8 +258,8 @@ class _Shape:
     national: bool
     own: int  # regions with a calendar of their own (national: the soon cutoff per region)
     search: bool
-    indexed: bool  # the search text is long enough for the trigram indexes (`case_search.indexed`)
-    found: bool  # SQLite: the search is asked as the few cases it finds (`case_search.found_cases`)
+    indexed: bool  # the search is asked through the trigram indexes (`case_search.Reading`)
+    found: bool  # SQLite: the search is asked as the few cases it finds (`case_search.Reading`)
     filter: str
     stage: bool
     sort: str
@@ -496,14 +496,14 @@ def inbox_page(
     own, values, calendars = _soon_cutoffs(session, actor, now, None if actor.national else viewer_tz)
     groups = sorted(actor.groups)
     stage_list = tuple(sorted(set(stages)))
-    found_cases = case_search.found_cases(session, query.search) if query.search else None
+    how = case_search.reading(session, query.search) if query.search else case_search.Reading(False)
     shape = _Shape(
         len(groups),
         actor.national,
         own,
         bool(query.search),
-        case_search.indexed(query.search),
-        found_cases is not None,
+        how.use_index,
+        how.found is not None,
         query.filter,
         query.stage is not None,
         query.sort,
@@ -512,7 +512,7 @@ def inbox_page(
     statements = _statements(shape, counting.COUNT_CAP, STAGE_COUNT_CAP)
     values |= {f"group{i}": group for i, group in enumerate(groups)}
     values |= {"me": actor.username, "region": actor.region_code, "now": now, "stage": query.stage}
-    values |= case_search.search_values(query.search) | {"found": found_cases}
+    values |= case_search.search_values(query.search) | {"found": how.found}
     connection = session.connection()
     _plan_mode(connection, shape)
     found = connection.execute(statements.found, values).all() if statements.found is not None else None

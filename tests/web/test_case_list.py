@@ -72,24 +72,26 @@ def test_search_by_title_partner_country_and_business_key(orch, login, cases):
         ("/", set()),  # and so is the escape character
         ("#fukuoka", {"fukuoka"}),  # a case number, with or without "#"
         ("fukuoka-id", {"fukuoka"}),
+        ("école", {"dana"}),  # any letter's case, not only ASCII's
     ],
 )
 def test_every_list_finds_the_same_cases(orch, cases, text, expected, monkeypatch):
     """A search means one thing on every list: the inbox, the case list, the console and the API
     (`web.case_search`). Before, the console and the API read `%` and `_` as wildcards, the
     inbox did not search partners or countries, and each read partner and country elsewhere.
-    On SQLite both ways of asking: the cases the FTS5 table found, and (past `FEW`) the table
-    itself in each statement."""
-    dana = start_case(orch, "pemda_a", judul_kerja_sama="Dana 50% hibah_khusus")
+    On SQLite each way of asking (`case_search.reading`): the cases the FTS5 table found, the
+    table in each statement (past `FEW`), and LIKE (past `MANY`)."""
+    dana = start_case(orch, "pemda_a", judul_kerja_sama="Dana 50% hibah_khusus ÉCOLE")
     ids = {**cases, "dana": dana}
     number = str(ids["fukuoka"])
     text = text.replace("fukuoka-id", number).replace("#fukuoka", f"#{number}")
     who, now = actor("pemda_a"), clock.now()
-    for few in (searching.FEW, 0):
+    for few, many in ((searching.FEW, searching.MANY), (0, searching.MANY), (0, 0)):
         monkeypatch.setattr(searching, "FEW", few)
+        monkeypatch.setattr(searching, "MANY", many)
         with orch.session() as s:
             found = _found_by_each_list(s, who, now, text)
-        assert found == dict.fromkeys(found, {ids[name] for name in expected}), few
+        assert found == dict.fromkeys(found, {ids[name] for name in expected}), (few, many)
 
 
 def _found_by_each_list(s, who, now, text: str) -> dict[str, set[int]]:

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, delete, func, insert, select, update
 from engine import case_counts
 from engine.access import split_names
 from engine.clock import clock
+from engine.errors import Forbidden, NotFound
 from engine.models import CaseCount, Incident, Instance, Task, User
 from tests.statements import as_if_large, reads_sent, sqlite_plan
 from tests.web.conftest import KSDPL_ACCESS, MONDAY, actor, ready_task
@@ -216,44 +217,38 @@ def start(orch, username: str = "pemda_a") -> int:
     return orch.start("antrean", who.region_code, {"kelompok": ""}, actor=who)
 
 
-def stuck_by_rule(session) -> set[str]:
-    """The rule read task by task, as an operator would: an assigned task is stuck when its
-    assignee has no active account; an unassigned one when no active account holds one of its
-    groups (a regional group in the case's region) and none of its named users is active."""
-    accounts = session.execute(select(User.username, User.groups, User.region_code).where(User.active)).all()
-    active = {name for name, _, _ in accounts}
+def stuck_by_service(orch) -> set[str]:
+    """The rule asked of the service, task by task: a ready task is stuck when no active account
+    may work it (`_ready_task(work=True)`, as a claim and a completion ask); an assigned task when
+    its assignee may not."""
     stuck = set()
-    ready = session.execute(
-        select(Task, Instance.region_code)
-        .join(Instance, Instance.id == Task.instance_id)
-        .where(Task.status == "ready")
-    ).all()
-    for task, region in ready:
-        if task.assignee:
-            stuck |= {task.id} - ({task.id} if task.assignee in active else set())
-            continue
-        served = any(name in active for name in split_names(task.candidate_users)) or any(
-            group in KSDPL_ACCESS.groups
-            and any(
-                group in split_names(groups)
-                and (
-                    group not in KSDPL_ACCESS.regional_groups
-                    or (user_region is not None and user_region == region)
-                )
-                for _, groups, user_region in accounts
+    with orch.session() as s:
+        accounts = {
+            name: KSDPL_ACCESS.actor(name, split_names(groups), region)
+            for name, groups, region in s.execute(
+                select(User.username, User.groups, User.region_code).where(User.active)
             )
-            for group in split_names(task.candidate_groups)
-        )
-        if not served:
-            stuck.add(task.id)
+        }
+        for task_id, assignee in s.execute(select(Task.id, Task.assignee).where(Task.status == "ready")):
+            who = [accounts[assignee]] if assignee in accounts else [] if assignee else accounts.values()
+            if not any(_may_work(orch, s, task_id, account) for account in who):
+                stuck.add(task_id)
     return stuck
+
+
+def _may_work(orch, s, task_id: str, account) -> bool:
+    try:
+        orch._ready_task(s, task_id, account, work=True)
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 def stuck_now(orch) -> set[str]:
     with orch.session() as s:
         found = set(s.scalars(stuck_tasks(s, KSDPL_ACCESS)))
-        assert found == stuck_by_rule(s)
-        return found
+    assert found == stuck_by_service(orch)
+    return found
 
 
 def names(orch, ids: set[str]) -> set[tuple[int, str]]:
@@ -269,16 +264,19 @@ def deactivate(orch, *usernames: str, active: bool = False) -> None:
 
 def test_the_queue_holds_every_task_the_rule_calls_stuck(antrean):
     """Each way a task can be stuck, in two regions, as accounts leave and come back, after a
-    claim and a reassignment: the query finds what the rule says, no more, no fewer."""
+    claim and a reassignment: the query finds what the service says, task by task, no more, no
+    fewer. Finding: a regional account named on another region's task counted as able to take
+    it, which the service refuses (Kota A's kada_a on Kota B's "Kada", pemda_a2 assigned
+    Kota B's "Ditugaskan")."""
     a, b = start(antrean, "pemda_a"), start(antrean, "pemda_b")
     assert names(antrean, stuck_now(antrean)) == {
         (case, task) for case in (a, b) for task in ("Humas", "Budi", "Kosong")
-    }
+    } | {(b, "Kada"), (b, "Ditugaskan")}
 
     deactivate(antrean, "dprd_a", "kemenlu", "pemda_a2")
     assert names(antrean, stuck_now(antrean)) == {
         (case, task) for case in (a, b) for task in ("Humas", "Budi", "Kosong", "Kemenlu", "Ditugaskan")
-    } | {(a, "Dprd")}  # Kota B keeps its DPRD; "dprd, kemendagri" keeps Kemendagri
+    } | {(a, "Dprd"), (b, "Kada")}  # Kota B keeps its DPRD; "dprd, kemendagri" keeps Kemendagri
 
     deactivate(antrean, "kemendagri")
     assert (a, "DprdAtauKemendagri") in names(antrean, stuck_now(antrean))
@@ -296,6 +294,17 @@ def test_the_queue_holds_every_task_the_rule_calls_stuck(antrean):
     deactivate(antrean, "dprd_a")  # the claimed task is stuck on its assignee, not its group
     found = names(antrean, stuck_now(antrean))
     assert (a, "Budi") not in found and (a, "Kosong") not in found and (a, "Dprd") in found
+
+    with antrean.uow() as uow:  # a national account in a regional group; an operator named "budi"
+        uow.session.execute(
+            update(User).where(User.username == "kemendagri").values(groups="kemendagri,dprd")
+        )
+        budi = {"name": "Budi", "password_hash": "-", "groups": "operator", "created_at": clock.now()}
+        uow.session.add(User(username="budi", active=True, **budi))
+        uow.commit()
+    c = start(antrean, "pemda_a")
+    found = names(antrean, stuck_now(antrean))
+    assert (c, "Dprd") not in found and (c, "Budi") in found  # operators work no task
 
 
 def test_the_queue_and_the_dashboard_read_no_task_and_no_case_one_by_one(antrean, login):

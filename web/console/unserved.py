@@ -22,8 +22,9 @@ from engine.models import OFFERED_TO_NO_ONE, Region, Task, TaskCandidate, User
 @dataclass(frozen=True)
 class Unserved:
     """The offers (kind, name) no active account serves: `everywhere` (a group nobody active holds
-    or no policy knows, a user with no active account), and `in_regions`, regional groups served
-    in some regions only, with the regions they are not (None: a case without a region)."""
+    or no policy knows, a user with no active account or an operator's), and `in_regions`, offers
+    served in some regions only (a regional group, a regional account named), with the regions
+    they are not (None: a case without a region)."""
 
     everywhere: frozenset[tuple[str, str]]
     in_regions: dict[tuple[str, str], frozenset[str | None]]
@@ -72,12 +73,15 @@ def unserved(session: Session, policy: AccessPolicy) -> Unserved:
     for username, groups, region in session.execute(
         select(User.username, User.groups, User.region_code).where(User.active)
     ):
-        # a named user or assignee with an active account serves the offer in every region: whether
-        # a regional user named on another region's case could open it is not asked here
-        serves[("user", username)] = serves[("assignee", username)] = set(regions)
-        for group in set(split_names(groups)) & policy.groups:
-            regional = group in policy.regional_groups
-            serves.setdefault(("group", group), set()).update(({region} - {None}) if regional else regions)
+        # what the service lets the account work (`Orchestrator._ready_task`): an operator no
+        # task, a national account every case, a regional one its region's cases
+        them = policy.actor(username, split_names(groups), region)
+        if them.is_operator:
+            continue
+        reach = set(regions) if them.national else {region} - {None}
+        serves[("user", username)] = serves[("assignee", username)] = reach
+        for group in them.groups & policy.groups:
+            serves.setdefault(("group", group), set()).update(reach)
     everywhere, in_regions = set(), {}
     for kind in ("group", "user", "assignee"):
         for name in _offered_names(session, kind):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Row, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.access import AccessPolicy
@@ -21,6 +21,8 @@ from engine.models import Region, User
 from engine.preferences import NOTIFY_MODES
 from engine.text import single_line
 
+from . import counting
+from .case_search import ESCAPE, contains_pattern
 from .throttle import unlock
 
 if TYPE_CHECKING:
@@ -245,6 +247,36 @@ def user_info(session: Session, user: User) -> UserInfo:
 def list_users(session: Session) -> list[UserInfo]:
     """Every account with its region, in one statement (not one region read per account)."""
     return [info_of(row) for row in session.execute(info_select().order_by(User.username))]
+
+
+ACCOUNTS_PAGE_SIZE = 50
+
+
+def account_page(session: Session, text: str, region_code: str, page: int) -> counting.Page[UserInfo]:
+    """One page of the accounts in username order (its unique index), those whose username or
+    name contains `text` and, when given, of one region; counted to the cap like every list. A
+    national deployment has thousands of accounts: the admin page listed them all, each with a
+    form holding every region."""
+    query = info_select()
+    if text.strip():
+        pattern = contains_pattern(text.strip())
+        query = query.where(
+            or_(
+                func.lower(User.username).like(pattern, escape=ESCAPE),
+                func.lower(User.name).like(pattern, escape=ESCAPE),
+            )
+        )
+    if region_code:
+        query = query.where(User.region_code == region_code)
+    total = counting.capped_count(session, query)
+    pager = counting.Pager.of(total, page, ACCOUNTS_PAGE_SIZE)
+    rows = session.execute(query.order_by(User.username).limit(pager.limit).offset(pager.offset)).all()
+    return counting.Page.of([info_of(row) for row in rows], total, pager)
+
+
+def account_info(session: Session, username: str) -> UserInfo | None:
+    row = session.execute(info_select().where(User.username == username)).first()
+    return info_of(row) if row is not None else None
 
 
 def display_names(session: Session, usernames: set[str | None]) -> dict[str, str]:

@@ -68,12 +68,18 @@ def search_values(text: str) -> dict[str, Any]:
     text as one quoted string) and `case_id` (0, which no case has, when the text is not a case
     number)."""
     text = text.strip()
-    escaped = text.lower().replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
     return {
-        "pattern": f"%{escaped}%",
+        "pattern": contains_pattern(text),
         "phrase": '"' + text.replace('"', '""') + '"',
         "case_id": parse_id(text.removeprefix("#")) or 0,
     }
+
+
+def contains_pattern(text: str) -> str:
+    """`LIKE` (with `ESCAPE`) for a lower-cased column containing `text`, its `%` and `_` as
+    themselves."""
+    escaped = text.lower().replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
+    return f"%{escaped}%"
 
 
 def _fts_rowids(phrase: Any) -> Select:

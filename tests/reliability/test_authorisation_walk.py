@@ -123,6 +123,7 @@ EXPECTED |= {
         ("retry", "POST"),  # no incident
         ("retry_decree", "POST"),  # no decree
         ("accounts", "GET"),  # admins
+        ("account", "GET"),
         ("create_account", "POST"),
         ("toggle_account", "POST"),
         ("reset_password", "POST"),

@@ -536,9 +536,18 @@ def test_admin_manages_accounts_and_regions(konsol, login):
     with konsol.session() as s:
         assert s.scalar(select(User.region_code).where(User.username == "pemda_c")) == "32.73"
         assert s.scalar(select(User.id).where(User.username == "x1")) is None  # pemda needs a region
-    admin.post("/konsol/akun/pemda_c/aktif", data={"aktif": "0"})
+    page = admin.get("/konsol/akun/pemda_c").get_data(as_text=True)
+    assert "Pemda C" in page and "/konsol/akun/pemda_c/grup" in page and "/konsol/akun/pemda_c/sandi" in page
+    back = admin.post("/konsol/akun/pemda_c/aktif", data={"aktif": "0"})
+    assert back.headers["Location"].endswith("/konsol/akun/pemda_c")
     admin.post("/konsol/akun/pemda_c/grup", data={"grup": ["kemendagri"], "wilayah": ""})
     admin.post("/konsol/akun/pemda_c/sandi", data={"sandi": "sandi-lain-123"})
+    assert admin.get("/konsol/akun/tidak-ada").status_code == 404
+    assert (
+        admin.post("/konsol/akun/tidak-ada/aktif", data={"aktif": "1"})
+        .headers["Location"]
+        .endswith("/konsol/akun")
+    )
     with konsol.session() as s:
         user = s.scalars(select(User).where(User.username == "pemda_c")).one()
     assert not user.active and user.groups == "kemendagri" and user.region_code is None
@@ -546,6 +555,41 @@ def test_admin_manages_accounts_and_regions(konsol, login):
         "/konsol/wilayah", data={"kode": "73.71", "nama": "Kota Makassar", "tingkat": "kota", "zona": "WITA"}
     )
     assert "Kota Makassar" in text_of(admin.get("/konsol/wilayah"))
+
+
+def test_the_accounts_page_is_one_page_of_accounts_found_by_name_or_region(konsol, login, monkeypatch):
+    """Finding: the accounts page listed every account, each row with a form holding every
+    region (a national deployment: 552 regions, thousands of accounts, megabytes a page). Now a
+    page of accounts, searched by name or region, each changed on its own page."""
+    from web import accounts
+
+    monkeypatch.setattr(accounts, "ACCOUNTS_PAGE_SIZE", 3)
+    with konsol.uow() as uow:
+        for n in range(5):
+            uow.session.add(
+                User(
+                    username=f"staf_{n}",
+                    name=f"Staf Nomor {n}",
+                    password_hash="-",
+                    groups="pemda",
+                    region_code="91.71",
+                    active=True,
+                    created_at=clock.now(),
+                )
+            )
+        uow.commit()
+    admin = login("admin")
+    first = admin.get("/konsol/akun").get_data(as_text=True)
+    assert first.count('name="wilayah"') == 2  # the search's and the new account's, none per row
+    assert first.count("<tr data-user=") == 3 and "halaman=2" in first
+    found = text_of(admin.get("/konsol/akun?q=NOMOR+3"))
+    assert "Staf Nomor 3" in found and "Staf Nomor 2" not in found
+    # Kota B: dprd_b, pemda_b and the five staff, three a page
+    last = admin.get("/konsol/akun?wilayah=91.71&halaman=3").get_data(as_text=True)
+    assert 'data-user="staf_4"' in last and last.count("<tr data-user=") == 1 and "halaman=4" not in last
+    past = admin.get("/konsol/akun?q=staf&halaman=9").get_data(as_text=True)  # the last page
+    assert 'data-user="staf_3"' in past and 'data-user="staf_4"' in past and past.count("<tr data-user=") == 2
+    assert "Tidak ada akun yang cocok" in text_of(admin.get("/konsol/akun?q=%25%25"))  # % is itself
 
 
 # --- the staff case page: diagram and live status --------------------------------------------------------

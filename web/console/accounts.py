@@ -3,7 +3,7 @@ regions. Every change is one transaction with its audit event."""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
@@ -12,7 +12,16 @@ from engine.clock import clock
 from engine.jsonvalues import dumps
 from engine.models import AuditEvent, Region, User
 
-from ..accounts import AccountError, create_user, list_users, set_active, set_groups, set_password
+from .. import counting
+from ..accounts import (
+    AccountError,
+    account_info,
+    account_page,
+    create_user,
+    set_active,
+    set_groups,
+    set_password,
+)
 from ..db import access, db, fresh, orchestrator
 from . import admin_only, bp
 
@@ -41,13 +50,40 @@ def _account_change(apply, success: str, **audit) -> None:
     flash(success, "sukses")
 
 
+def _regions() -> list:
+    return db().execute(select(Region.code, Region.name).order_by(Region.name)).all()
+
+
+def _back_to(username: str) -> ResponseReturnValue:
+    """After a change: the account's page, or the list when there is no such account."""
+    if account_info(db(), username) is None:
+        return redirect(url_for("console.accounts"))
+    return redirect(url_for("console.account", username=username))
+
+
 @bp.get("/akun")
 def accounts() -> ResponseReturnValue:
+    """A page of accounts, found by name or region; each opens its own page to change it."""
     admin_only()
-    regions = db().execute(select(Region.code, Region.name).order_by(Region.name)).all()
+    text, region = request.args.get("q", "")[:200], request.args.get("wilayah", "")[:20]
+    page = account_page(db(), text, region, counting.asked_page(request.args.get("halaman")))
     return render_template(
-        "console/accounts.html", users=list_users(db()), regions=regions, groups=sorted(access().groups)
+        "console/accounts.html",
+        page=page,
+        q=text,
+        region=region,
+        regions=_regions(),
+        groups=sorted(access().groups),
     )
+
+
+@bp.get("/akun/<username>")
+def account(username: str) -> ResponseReturnValue:
+    admin_only()
+    user = account_info(db(), username)
+    if user is None:
+        abort(404)
+    return render_template("console/account.html", u=user, regions=_regions(), groups=sorted(access().groups))
 
 
 @bp.post("/akun")
@@ -79,14 +115,14 @@ def toggle_account(username: str) -> ResponseReturnValue:
     active = request.form.get("aktif") == "1"
     if username == g.actor.username and not active:
         flash("Anda tidak dapat menonaktifkan akun Anda sendiri", "galat")
-        return redirect(url_for("console.accounts"))
+        return _back_to(username)
     _account_change(
         lambda s: set_active(s, username, active),
         f"Akun {username} {'diaktifkan' if active else 'dinonaktifkan'}.",
         change="activate" if active else "disable",
         username=username,
     )
-    return redirect(url_for("console.accounts"))
+    return _back_to(username)
 
 
 @bp.post("/akun/<username>/sandi")
@@ -98,7 +134,7 @@ def reset_password(username: str) -> ResponseReturnValue:
         change="password",
         username=username,
     )
-    return redirect(url_for("console.accounts"))
+    return _back_to(username)
 
 
 @bp.post("/akun/<username>/grup")
@@ -114,7 +150,7 @@ def change_groups(username: str) -> ResponseReturnValue:
         groups=groups,
         region=region_code,
     )
-    return redirect(url_for("console.accounts"))
+    return _back_to(username)
 
 
 @bp.get("/wilayah")

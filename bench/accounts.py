@@ -3,31 +3,30 @@ regions, a handful of accounts each).
 
     python bench/accounts.py [--accounts 100 3000] [--regions 552] [--requests 10] [--pg URL]
 
-Each size gets its own database with `--regions` regions and that many accounts spread over
-them, written in bulk. Timed through Flask (an admin logged in once, then GET): the first page,
-a search for one account by name and one region's accounts. Prints the median per page and size,
-the bytes of the page, and the ratio of the largest size to the smallest. SQLite unless `--pg`.
+One database gets `--regions` regions, then accounts spread over them, written in bulk up to
+each size in turn (at `--pg`, an empty PostgreSQL database; else SQLite). Timed through Flask
+(an admin logged in once, then GET): the first page, a search for one account by name and one
+region's accounts. Prints the median per page and size, the bytes of the page, and the ratio
+of the largest size to the smallest.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert  # noqa: E402
+from console import time_pages  # noqa: E402  (the benches' shared helpers)
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from engine.clock import clock  # noqa: E402
 from engine.models import Region, User  # noqa: E402
 from engine.service import Orchestrator  # noqa: E402
 from engine.store import upgrade  # noqa: E402
 from handlers import registry as ksdpl  # noqa: E402
-from web import create_app  # noqa: E402
 from web.accounts import hash_password  # noqa: E402
 
 PASSWORD = "rahasia-bench-1"
@@ -38,10 +37,10 @@ PAGES = {
 }
 
 
-def populate(url: str, accounts: int, regions: int) -> Orchestrator:
+def setup(url: str, regions: int) -> Orchestrator:
+    """The regions and the admin, written in bulk."""
     upgrade(url)
     orch = Orchestrator(url, ksdpl)
-    now = clock.now()
     with orch.db.begin() as conn:
         conn.execute(
             insert(Region),
@@ -55,42 +54,31 @@ def populate(url: str, accounts: int, regions: int) -> Orchestrator:
                 for r in range(regions)
             ],
         )
-        rows = [
-            {"username": f"staf_{n}", "name": f"Staf Nomor {n}", "password_hash": "-", "groups": "pemda"}
-            | {"region_code": f"R{n % regions:04d}", "active": True, "created_at": now}
-            for n in range(accounts)
-        ]
-        rows.append(
+        conn.execute(
+            insert(User),
             {
                 "username": "admin",
                 "name": "Admin",
                 "password_hash": hash_password(PASSWORD),
                 "groups": "admin",
             }
-            | {"region_code": None, "active": True, "created_at": now}
+            | {"region_code": None, "active": True, "created_at": clock.now()},
         )
-        conn.execute(insert(User), rows)
     return orch
 
 
-def time_pages(orch: Orchestrator, requests: int) -> dict[str, tuple[float, int]]:
-    app = create_app(
-        {"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "KSDPL_ORCHESTRATOR": orch}
-        | {"KSDPL_DATABASE_URL": orch.database_url}
-    )
-    client = app.test_client()
-    assert client.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 302
-    result = {}
-    for name, path in PAGES.items():
-        size = len(client.get(path).data)  # warm
-        samples = []
-        for _ in range(requests):
-            started = time.perf_counter()
-            response = client.get(path)
-            samples.append(time.perf_counter() - started)
-            assert response.status_code == 200
-        result[name] = (statistics.median(samples) * 1000, size)
-    return result
+def grow(orch: Orchestrator, accounts: int, regions: int) -> None:
+    """Staff accounts spread over the regions until there are `accounts` of them."""
+    with orch.db.begin() as conn:
+        have = conn.scalar(select(func.count()).select_from(User)) - 1  # the admin
+        conn.execute(
+            insert(User),
+            [
+                {"username": f"staf_{n}", "name": f"Staf Nomor {n}", "password_hash": "-", "groups": "pemda"}
+                | {"region_code": f"R{n % regions:04d}", "active": True, "created_at": clock.now()}
+                for n in range(have, accounts)
+            ],
+        )
 
 
 def main() -> None:
@@ -102,15 +90,13 @@ def main() -> None:
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for accounts in args.accounts:
-            url = args.pg if args.pg else f"sqlite:///{tmp}/accounts_{accounts}.db"
-            orch = populate(url, accounts, args.regions)
-            try:
-                results[accounts] = time_pages(orch, args.requests)
-            finally:
-                orch.close()
-            if args.pg:
-                break  # one empty database: one size
+        orch = setup(args.pg or f"sqlite:///{tmp}/accounts.db", args.regions)
+        try:
+            for accounts in sorted(args.accounts):
+                grow(orch, accounts, args.regions)
+                results[accounts] = time_pages(orch, PAGES, args.requests, "admin", PASSWORD)
+        finally:
+            orch.close()
     print(f"{'accounts':>8}  " + "  ".join(f"{name:>22}" for name in PAGES) + "   (median ms, KB of HTML)")
     for accounts, pages in results.items():
         cells = "  ".join(f"{ms:>10.1f} ms {size / 1024:>7.1f} KB" for ms, size in pages.values())

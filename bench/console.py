@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from inbox import bench_app  # noqa: E402  (the benches' shared helpers)
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from engine import case_counts  # noqa: E402
@@ -35,10 +36,10 @@ from engine.models import Instance, Region, Task, TaskCandidate, User  # noqa: E
 from engine.service import Orchestrator  # noqa: E402
 from engine.store import upgrade  # noqa: E402
 from handlers import registry as ksdpl  # noqa: E402
-from web import create_app  # noqa: E402
 from web.accounts import hash_password  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "rahasia-bench-1"
 KONSOL = (ROOT / "tests/web/fixtures/konsol.bpmn").read_text()
 PAGES = {
     "dashboard": "/konsol",
@@ -79,7 +80,7 @@ def setup(url: str) -> Orchestrator:
             User(
                 username="operator",
                 name="Operator",
-                password_hash=hash_password("rahasia-bench-1"),
+                password_hash=hash_password(PASSWORD),
                 groups="operator",
                 active=True,
                 created_at=clock.now(),
@@ -125,30 +126,23 @@ def grow(orch: Orchestrator, total: int) -> None:
         uow.commit()
 
 
-def time_pages(orch: Orchestrator, requests: int) -> dict[str, float]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "bench",
-            "WTF_CSRF_ENABLED": False,
-            "KSDPL_ORCHESTRATOR": orch,
-            "KSDPL_DATABASE_URL": orch.database_url,
-        }
-    )
-    client = app.test_client()
-    assert (
-        client.post("/login", data={"username": "operator", "password": "rahasia-bench-1"}).status_code == 302
-    )
+def time_pages(
+    orch: Orchestrator, pages: dict[str, str], requests: int, username: str, password: str
+) -> dict[str, tuple[float, int]]:
+    """Each page's median ms over `requests` GETs by `username` (logged in once, each page warmed
+    once), and the bytes of the page."""
+    client = bench_app(orch).test_client()
+    assert client.post("/login", data={"username": username, "password": password}).status_code == 302
     result = {}
-    for name, path in PAGES.items():
-        assert client.get(path).status_code == 200  # warm
+    for name, path in pages.items():
+        size = len(client.get(path).data)  # warm
         samples = []
         for _ in range(requests):
             started = time.perf_counter()
             response = client.get(path)
             samples.append(time.perf_counter() - started)
             assert response.status_code == 200
-        result[name] = statistics.median(samples) * 1000
+        result[name] = (statistics.median(samples) * 1000, size)
     return result
 
 
@@ -170,7 +164,10 @@ def main() -> None:
             with orch.db.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
             orch.db.dispose()
-            rows[size] = time_pages(orch, args.requests)
+            rows[size] = {
+                name: ms
+                for name, (ms, _) in time_pages(orch, PAGES, args.requests, "operator", PASSWORD).items()
+            }
         orch.close()
     print(f"{'cases':>8} " + " ".join(f"{name:>10}" for name in PAGES) + "   (median ms per request)")
     for size, timings in rows.items():

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Insert, and_, false, func, insert, literal, or_, select, true
 
-from .models import Instance, Task, TaskCandidate
+from .models import Instance, Task, TaskCandidate, User
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,16 @@ class AccessPolicy:
         if groups - self.regional_groups:
             return True
         return bool(groups) and actor.region_code is not None and actor.region_code == region_code
+
+    def workers_of_cases_in(self, region_code: str | None) -> ColumnElement[bool]:
+        """The accounts (rows of `users`) that may work a task of a case in `region_code`, as the
+        service decides it (`visible_instances` and no operator, `Orchestrator._ready_task`;
+        `ConsoleService.reassign` refuses the others): active, no operator group, and national
+        or of that region. What a reassignment offers to choose from."""
+        national = or_(false(), *(_listed(User.groups, g) for g in sorted(self.national_groups)))
+        operator = or_(false(), *(_listed(User.groups, g) for g in sorted(self.operator_groups)))
+        here = User.region_code == region_code if region_code is not None else false()
+        return and_(User.active, ~operator, or_(national, here))
 
     def starters_text(self, starter_groups: Iterable[str]) -> str:
         """Who may start a process, for a refusal: "<labels of the groups> wilayah ini"."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.clock import clock
 from engine.errors import Conflict, Forbidden, ValidationFailed
@@ -316,6 +317,38 @@ def test_reassign_to_a_group_moves_the_task_between_inboxes(konsol, login):
     assert task_id not in login("pemda_a").get("/").get_data(as_text=True)
     history = text_of(login("pemda_a").get(f"/kasus/{instance_id}"))
     assert "Mengalihkan tugas (operator)" in history and "Pemda sedang cuti" in history
+
+
+def test_a_reassignment_offers_the_accounts_the_service_accepts(konsol, login):
+    """Finding: the case page and the queue offered every active account in each open task's
+    form (a national deployment: thousands of options a task), operators and other regions'
+    staff among them, whom the reassignment then refused. Both offer exactly the accounts the
+    service accepts: active, no operator, national or of the case's region."""
+    instance_id = start_konsol(konsol)
+    task_id = ready_task(konsol, instance_id, "Periksa")
+    with konsol.uow() as uow:
+        uow.session.execute(update(User).where(User.username == "dprd_a").values(active=False))
+        uow.commit()
+    operator = login("operator")
+    case_page = operator.get(f"/konsol/kasus/{instance_id}").get_data(as_text=True)
+    offered = set(re.findall(r'value="pengguna:([^"]+)"', case_page))
+    with konsol.session() as s:
+        everyone = set(s.scalars(select(User.username)))
+    accepted = set()
+    for username in sorted(everyone):
+        try:
+            konsol.reassign(task_id, OPERATOR, "uji", assignee=username)
+        except ValidationFailed:
+            continue
+        accepted.add(username)
+    assert offered == accepted == {"pemda_a", "pemda_a2", "kada_a", "kemendagri", "kemenlu"}
+    konsol.reassign(task_id, OPERATOR, "uji", assignee="kada_a")
+    with konsol.uow() as uow:  # held by a disabled account: in the queue, with the same choice
+        uow.session.execute(update(User).where(User.username == "kada_a").values(active=False))
+        uow.commit()
+    queue = operator.get("/konsol/antrean").get_data(as_text=True)
+    row = queue[queue.index(f'data-task="{task_id}"') :].split("</tr>")[0]
+    assert set(re.findall(r'value="pengguna:([^"]+)"', row)) == accepted - {"kada_a"}
 
 
 def test_reassign_to_a_user_and_refusals(konsol):

@@ -89,13 +89,20 @@ def case_list() -> ResponseReturnValue:
 @bp.get("/antrean")
 def queue() -> ResponseReturnValue:
     page = queries.stuck_page(db(), access(), counting.asked_page(request.args.get("halaman")))
-    users = db().execute(select(User.username, User.name).where(User.active).order_by(User.name)).all()
+    regions = {row.instance.region_code for row in page.rows}
     return render_template(
         "console/queue.html",
         page=page,
-        users=users,
+        users={code: _workers(code) for code in regions},
         groups=sorted(access().groups - access().operator_groups),
     )
+
+
+def _workers(region_code: str | None) -> list:
+    """(username, name) of the accounts a task of a case in `region_code` may be reassigned to:
+    those the service lets work it, not every account (a page held them all in each task's form)."""
+    query = select(User.username, User.name).where(access().workers_of_cases_in(region_code))
+    return db().execute(query.order_by(User.name)).all()
 
 
 # --- one case -----------------------------------------------------------------------------------------
@@ -114,7 +121,6 @@ def case(instance_id: int) -> ResponseReturnValue:
     tasks = session.scalars(
         select(Task).where(Task.instance_id == instance.id, Task.status == "ready").order_by(Task.created_at)
     ).all()
-    users = session.execute(select(User.username, User.name).where(User.active).order_by(User.name)).all()
     regions = views._Regions(session)
     timers = [
         (timer, regions.deadline(timer.due_at, instance.region_code, clock.now()))
@@ -130,7 +136,7 @@ def case(instance_id: int) -> ResponseReturnValue:
         timers=timers,
         incidents=incidents,
         tasks=tasks,
-        users=users,
+        users=_workers(instance.region_code),
         groups=sorted(access().groups - access().operator_groups),
         variables=[(k, json.dumps(v, default=json_default, ensure_ascii=False)) for k, v in variables],
         jobs=session.scalars(select(Job).where(Job.instance_id == instance.id)).all(),

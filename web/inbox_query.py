@@ -314,7 +314,7 @@ class _Offered:
                 )
             if self.shape.search:
                 statement = (
-                    statement.join(Task, Task.id == TaskCandidate.task_id)
+                    statement.join(Task, and_(Task.id == TaskCandidate.task_id, Task.status == "ready"))
                     .join(Instance, Instance.id == Task.instance_id)
                     .where(
                         case_search.matching(

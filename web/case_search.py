@@ -46,10 +46,12 @@ INDEXED_LENGTH = 3  # the shortest text a trigram index can find
 _FTS = table("instances_search")  # SQLite: the FTS5 trigram table over SEARCHED (migration 0015)
 # SQLite: a text the FTS5 table finds in at most FEW cases is asked as the list of them, one
 # found in more than MANY with LIKE (`reading`). At 100,000 cases (bench/inbox.py's data), asked
-# by the list an inbox search took 3-4 ms for one case, 16 ms for 111 and 114-122 ms for 1,111,
-# with the MATCH in the statement 61-147 ms whatever it found. With LIKE a text in every case
-# took 37-44 ms (330-346 ms with the MATCH) and one in 11,111 cases 129-192 ms (184-252), but one
-# in 1,111 took 80-125 ms (73-94). The console's list gained from LIKE at all three.
+# by the list an inbox search took 4.5-6 ms for one case, 5.5 ms for 111 and 46-56 ms for 1,111,
+# with the MATCH in the statement 61-147 ms whatever it found; but once the person's tasks among
+# them pass the inbox's tally (`inbox_query.TALLY_CAP`), every count reads each case of the list
+# (1.5-2.9 s for 11,111). With LIKE a text in every case took 37-44 ms (330-346 ms with the
+# MATCH) and one in 11,111 cases 129-192 ms (184-252), but one in 1,111 took 80-125 ms (73-94).
+# The console's list gained from LIKE at all three.
 FEW = 500
 MANY = 5000
 

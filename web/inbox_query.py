@@ -496,7 +496,7 @@ def inbox_page(
     own, values, calendars = _soon_cutoffs(session, actor, now, None if actor.national else viewer_tz)
     groups = sorted(actor.groups)
     stage_list = tuple(sorted(set(stages)))
-    how = case_search.reading(session, query.search) if query.search else case_search.Reading(False)
+    how = case_search.reading(session, query.search)
     shape = _Shape(
         len(groups),
         actor.national,

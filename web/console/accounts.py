@@ -24,6 +24,7 @@ from ..accounts import (
 )
 from ..db import access, db, fresh, orchestrator
 from . import admin_only, bp
+from .queries import region_choices
 
 
 def _audit_admin(action: str, **detail) -> None:
@@ -50,10 +51,6 @@ def _account_change(apply, success: str, **audit) -> None:
     flash(success, "sukses")
 
 
-def _regions() -> list:
-    return db().execute(select(Region.code, Region.name).order_by(Region.name)).all()
-
-
 def _back_to(username: str) -> ResponseReturnValue:
     """After a change: the account's page, or the list when there is no such account."""
     if account_info(db(), username) is None:
@@ -72,7 +69,7 @@ def accounts() -> ResponseReturnValue:
         page=page,
         q=text,
         region=region,
-        regions=_regions(),
+        regions=region_choices(db()),
         groups=sorted(access().groups),
     )
 
@@ -83,7 +80,9 @@ def account(username: str) -> ResponseReturnValue:
     user = account_info(db(), username)
     if user is None:
         abort(404)
-    return render_template("console/account.html", u=user, regions=_regions(), groups=sorted(access().groups))
+    return render_template(
+        "console/account.html", u=user, regions=region_choices(db()), groups=sorted(access().groups)
+    )
 
 
 @bp.post("/akun")

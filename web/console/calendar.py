@@ -19,7 +19,7 @@ from engine.models import CalendarOverride, Region
 from ..db import db, fresh, orchestrator
 from ..views import calendar_for
 from . import bp
-from .queries import WIB
+from .queries import WIB, region_choices
 
 
 @bp.get("/kalender")
@@ -50,7 +50,7 @@ def calendar() -> ResponseReturnValue:
         .where(scope, CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
         .order_by(CalendarOverride.day)
     ).all()
-    regions = session.execute(select(Region.code, Region.name).order_by(Region.name)).all()
+    regions = region_choices(session)
     return render_template(
         "console/calendar.html",
         year=year,

@@ -21,7 +21,7 @@ from engine.errors import EngineError, ValidationFailed
 from engine.forms import coerce_values
 from engine.ids import parse_id
 from engine.jsonvalues import json_default
-from engine.models import Incident, Instance, Job, Region, Task, Timer, User
+from engine.models import Incident, Instance, Job, Task, Timer, User
 from engine.service import NewDocument
 
 from .. import counting, views
@@ -69,7 +69,7 @@ def dashboard() -> ResponseReturnValue:
 def case_list() -> ResponseReturnValue:
     filters = queries.CaseFilters.from_args(request.args)
     page = queries.case_page(db(), filters, clock.now())
-    regions = db().execute(select(Region.code, Region.name).order_by(Region.name)).all()
+    regions = queries.region_choices(db())
     return render_template(
         "console/cases.html",
         page=page,

@@ -259,6 +259,11 @@ class CaseFilters:
         return {k: v for k, v in values.items() if v not in ("", None)}
 
 
+def region_choices(session: Session) -> list:
+    """(code, name) of every region by name, for the console's region pickers."""
+    return session.execute(select(Region.code, Region.name).order_by(Region.name)).all()
+
+
 STATUS_FILTERS = {
     "running": "Berjalan",
     "suspended": "Ditangguhkan",

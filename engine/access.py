@@ -86,15 +86,20 @@ class AccessPolicy:
             return True
         return bool(groups) and actor.region_code is not None and actor.region_code == region_code
 
-    def workers_of_cases_in(self, region_code: str | None) -> ColumnElement[bool]:
-        """The accounts (rows of `users`) that may work a task of a case in `region_code`, as the
-        service decides it (`visible_instances` and no operator, `Orchestrator._ready_task`;
+    def workers_of_cases_in(self, region_codes: Iterable[str | None]) -> ColumnElement[bool]:
+        """The accounts (rows of `users`) that may work a task of a case in one of `region_codes`,
+        as the service decides it (`visible_instances` and no operator, `Orchestrator._ready_task`;
         `ConsoleService.reassign` refuses the others): active, no operator group, and national
-        or of that region. What a reassignment offers to choose from."""
-        national = or_(false(), *(_listed(User.groups, g) for g in sorted(self.national_groups)))
+        or of such a region. What a reassignment offers to choose from; `national_account` tells
+        which of them serve every region, for a page that offers them for several."""
         operator = or_(false(), *(_listed(User.groups, g) for g in sorted(self.operator_groups)))
-        here = User.region_code == region_code if region_code is not None else false()
-        return and_(User.active, ~operator, or_(national, here))
+        codes = sorted({code for code in region_codes if code is not None})
+        here = User.region_code.in_(codes) if codes else false()
+        return and_(User.active, ~operator, or_(self.national_account(), here))
+
+    def national_account(self) -> ColumnElement[bool]:
+        """An account (a row of `users`) in a national group."""
+        return or_(false(), *(_listed(User.groups, g) for g in sorted(self.national_groups)))
 
     def starters_text(self, starter_groups: Iterable[str]) -> str:
         """Who may start a process, for a refusal: "<labels of the groups> wilayah ini"."""

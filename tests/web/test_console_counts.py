@@ -3,6 +3,7 @@ cases and reading the rule task by task, found without reading every case or eve
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -326,6 +327,24 @@ def test_the_queue_and_the_dashboard_read_no_task_and_no_case_one_by_one(antrean
         plan = sqlite_plan(antrean.db, statement, parameters)
         for table in ("tasks", "task_candidates", "instances"):
             assert f"SCAN {table}" not in plan, plan
+
+
+def test_the_queue_reads_the_reassignment_choices_of_every_region_at_once(antrean, login):
+    """Finding (stop 26): the queue read the accounts a task may be reassigned to once for each
+    region on the page, up to a page's 50 statements. One statement now serves every row, and
+    each row still offers its own region's staff and the national offices, no other region's."""
+    a, b = start(antrean, "pemda_a"), start(antrean, "pemda_b")
+    operator = login("operator")
+    with reads_sent(antrean.db) as reads:
+        queue = operator.get("/konsol/antrean").get_data(as_text=True)
+    assert len([statement for statement, _ in reads if "ORDER BY users.name" in statement]) == 1
+    with antrean.session() as s:
+        humas = dict(s.execute(select(Task.instance_id, Task.id).where(Task.bpmn_id == "Humas")).all())
+    national = {"kemendagri", "kemenlu"}
+    for case, own, other in ((a, "pemda_a", "pemda_b"), (b, "pemda_b", "pemda_a")):
+        row = queue[queue.index(f'data-task="{humas[case]}"') :].split("</tr>")[0]
+        offered = set(re.findall(r'value="pengguna:([^"]+)"', row))
+        assert own in offered and other not in offered and national <= offered, offered
 
 
 def test_queue_pages_past_the_cap(antrean, login, monkeypatch):

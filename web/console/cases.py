@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -93,16 +94,23 @@ def queue() -> ResponseReturnValue:
     return render_template(
         "console/queue.html",
         page=page,
-        users={code: _workers(code) for code in regions},
+        users=_workers(regions),
         groups=sorted(access().groups - access().operator_groups),
     )
 
 
-def _workers(region_code: str | None) -> list:
-    """(username, name) of the accounts a task of a case in `region_code` may be reassigned to:
-    those the service lets work it, not every account (a page held them all in each task's form)."""
-    query = select(User.username, User.name).where(access().workers_of_cases_in(region_code))
-    return db().execute(query.order_by(User.name)).all()
+def _workers(region_codes: Iterable[str | None]) -> dict[str | None, list[tuple[str, str]]]:
+    """For each region, (username, name) of the accounts a task of a case there may be
+    reassigned to: those the service lets work it, not every account (a page held them all in
+    each task's form). One statement for every region of a page."""
+    codes = set(region_codes)
+    policy = access()
+    query = select(User.username, User.name, User.region_code, policy.national_account().label("national"))
+    rows = db().execute(query.where(policy.workers_of_cases_in(codes)).order_by(User.name)).all()
+    return {
+        code: [(row.username, row.name) for row in rows if row.national or row.region_code == code]
+        for code in codes
+    }
 
 
 # --- one case -----------------------------------------------------------------------------------------
@@ -136,7 +144,7 @@ def case(instance_id: int) -> ResponseReturnValue:
         timers=timers,
         incidents=incidents,
         tasks=tasks,
-        users=_workers(instance.region_code),
+        users=_workers([instance.region_code])[instance.region_code],
         groups=sorted(access().groups - access().operator_groups),
         variables=[(k, json.dumps(v, default=json_default, ensure_ascii=False)) for k, v in variables],
         jobs=session.scalars(select(Job).where(Job.instance_id == instance.id)).all(),

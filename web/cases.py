@@ -258,10 +258,17 @@ def _render_task(
     submitted: list[tuple[str, str, int | None]] = []
     if task.status == "completed" and task.submitted:
         values = json.loads(task.submitted)
+        uploads = [values.get(f["id"]) for f in fields if f.get("type") == "file"]
+        uploads = [value for value in uploads if isinstance(value, int)]
+        filenames = dict(
+            session.execute(select(Document.id, Document.filename).where(Document.id.in_(uploads))).all()
+            if uploads
+            else []
+        )
         for f in fields:
             value = values.get(f["id"])
             if f.get("type") == "file" and isinstance(value, int):
-                name = session.scalar(select(Document.filename).where(Document.id == value))
+                name = filenames.get(value)
                 submitted.append((f.get("label") or f["id"], name or f"Dokumen #{value}", value))
             else:
                 submitted.append((f.get("label") or f["id"], display_value(f, value), None))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from engine.clock import clock
 from engine.errors import Conflict
 from engine.models import Document, Instance
+from tests.statements import statements_sent
 from tests.web.conftest import (
     MONDAY,
     PDF,
@@ -141,6 +142,43 @@ def test_complete_with_upload_and_see_what_happens_next(orch, login, penjajakan)
         "kajian": document.id,
     }
     assert variables["kajian"] == document.id and variables["penjajakan_oleh"] == "pemda_a"
+
+
+LAMPIRAN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_lampiran"
+    targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="lampiran" name="Uji lampiran" isExecutable="true" camunda:historyTimeToLive="30">
+    <bpmn:startEvent id="Mulai"><bpmn:outgoing>F0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="F0" sourceRef="Mulai" targetRef="Unggah" />
+    <bpmn:userTask id="Unggah" name="Unggah lampiran" camunda:candidateGroups="pemda">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="surat" label="Surat" type="file" />
+        <camunda:formField id="kajian" label="Kajian" type="file" />
+        <camunda:formField id="foto" label="Foto" type="file" />
+      </camunda:formData></bpmn:extensionElements>
+      <bpmn:incoming>F0</bpmn:incoming><bpmn:outgoing>F1</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="F1" sourceRef="Unggah" targetRef="Selesai" />
+    <bpmn:endEvent id="Selesai"><bpmn:incoming>F1</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_completed_task_names_its_uploads_in_one_statement(orch, login):
+    """Finding (stop 26): the page of a completed task read each uploaded file's name with a
+    statement of its own. The names of all its uploads now come in one."""
+    orch.deploy({"lampiran.bpmn": LAMPIRAN}, user="analis")
+    who = actor("pemda_a")
+    case = orch.start("lampiran", who.region_code, {}, actor=who)
+    task_id = ready_task(orch, case, "Unggah")
+    client = login("pemda_a")
+    files = {name: (io.BytesIO(PDF), f"{name}.pdf") for name in ("surat", "kajian", "foto")}
+    assert client.post(f"/tugas/{task_id}", data=files).status_code == 302
+    with statements_sent() as statements:
+        page = text_of(client.get(f"/tugas/{task_id}"))
+    assert "Surat surat.pdf" in page and "Kajian kajian.pdf" in page and "Foto foto.pdf" in page
+    assert len([q for q in statements if "WHERE documents.id" in q]) == 1, statements
 
 
 def test_unticked_checkbox_is_false(orch, login, penjajakan):

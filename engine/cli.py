@@ -336,7 +336,7 @@ def paged(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _listing_text(listing: Listing, line: Callable[[dict[str, Any]], str], empty: str) -> str:
+def listing_text(listing: Listing, line: Callable[[dict[str, Any]], str], empty: str) -> str:
     """The rows, then where this page stands in the whole list when it is not all of it."""
     lines = [line(row) for row in listing.rows] or [empty]
     if listing.total > len(listing.rows):
@@ -359,7 +359,7 @@ def instances(ctx: Context, status: str | None, limit: int, offset: int, as_json
     emit(
         as_json,
         listing.rows,
-        lambda _: _listing_text(
+        lambda _: listing_text(
             listing,
             lambda r: (
                 f"{r['id']:>6}  {r['status']:<9} stage {r['stage'] or '-':>2}  "
@@ -437,7 +437,7 @@ def tasks(
     emit(
         as_json,
         listing.rows,
-        lambda _: _listing_text(
+        lambda _: listing_text(
             listing,
             lambda r: (
                 f"{r['id']}  case {r['instance_id']:>5}  stage {r['stage'] or '-':>2}  {r['name']} "

@@ -244,19 +244,12 @@ def user_info(session: Session, user: User) -> UserInfo:
     return info_of(session.execute(info_select().where(User.id == user.id)).one())
 
 
-def list_users(session: Session) -> list[UserInfo]:
-    """Every account with its region, in one statement (not one region read per account)."""
-    return [info_of(row) for row in session.execute(info_select().order_by(User.username))]
-
-
 ACCOUNTS_PAGE_SIZE = 50
 
 
-def account_page(session: Session, text: str, region_code: str, page: int) -> counting.Page[UserInfo]:
-    """One page of the accounts in username order (its unique index), those whose username or
-    name contains `text` and, when given, of one region; counted to the cap like every list. A
-    national deployment has thousands of accounts: the admin page listed them all, each with a
-    form holding every region."""
+def _accounts(text: str, region_code: str | None) -> Select:
+    """The accounts whose username or name contains `text` and, when given, of one region; the
+    accounts page and `ksdpl user list` find them alike."""
     query = info_select()
     if text.strip():
         pattern = contains_pattern(text.strip())
@@ -268,6 +261,25 @@ def account_page(session: Session, text: str, region_code: str, page: int) -> co
         )
     if region_code:
         query = query.where(User.region_code == region_code)
+    return query
+
+
+def list_users(
+    session: Session, text: str = "", region_code: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[UserInfo], int]:
+    """A page of the accounts in username order, with their regions in the same statement, and
+    how many there are in all (`ksdpl user list`: a national deployment has thousands)."""
+    query = _accounts(text, region_code)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(User.username).limit(limit).offset(offset))
+    return [info_of(row) for row in rows], total
+
+
+def account_page(session: Session, text: str, region_code: str, page: int) -> counting.Page[UserInfo]:
+    """One page of the accounts in username order (its unique index), found as `_accounts` finds
+    them; counted to the cap like every list. A national deployment has thousands of accounts:
+    the admin page listed them all, each with a form holding every region."""
+    query = _accounts(text, region_code)
     total = counting.capped_count(session, query)
     pager = counting.Pager.of(total, page, ACCOUNTS_PAGE_SIZE)
     rows = session.execute(query.order_by(User.username).limit(pager.limit).offset(pager.offset)).all()

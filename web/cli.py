@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import click
 
-from engine.cli import Context, pass_context
+from engine.cli import Context, listing_text, paged, pass_context
 from engine.cli import cli as engine_cli
 from engine.errors import EngineError
 from engine.preferences import NOTIFY_MODES
@@ -218,37 +218,45 @@ def user_notify(ctx: Context, username: str, mode: str) -> None:
 
 
 @user.command("list")
+@click.option("--search", "text", default="", help="Part of the username or name.")
+@click.option("--region", "region_code", default=None, help="Only the accounts of this region.")
+@paged
 @json_option
 @pass_context
-def user_list(ctx: Context, as_json: bool) -> None:
-    """List accounts (never their password hashes)."""
+def user_list(
+    ctx: Context, text: str, region_code: str | None, limit: int, offset: int, as_json: bool
+) -> None:
+    """List accounts in username order, a page at a time (never their password hashes)."""
+    from engine.views import Listing
+
     from .accounts import list_users
 
     with ctx.session() as session:
-        users = list_users(session)
+        users, total = list_users(session, text, region_code, limit, offset)
+    rows = [
+        {
+            "username": u.username,
+            "name": u.name,
+            "groups": list(u.groups),
+            "region": u.region_code,
+            "active": u.active,
+            "email": u.email,
+            "notify": u.notify_mode,
+        }
+        for u in users
+    ]
     if as_json:
-        rows = [
-            {
-                "username": u.username,
-                "name": u.name,
-                "groups": list(u.groups),
-                "region": u.region_code,
-                "active": u.active,
-                "email": u.email,
-                "notify": u.notify_mode,
-            }
-            for u in users
-        ]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    if not users:
-        click.echo("no users")
-    for u in users:
-        state = "" if u.active else "  (nonaktif)"
-        click.echo(
-            f"{u.username:<20} {','.join(u.groups):<24} {u.region_code or '-':<8} "
-            f"{u.email or '-':<32} {u.notify_mode:<6} {u.name}{state}"
+
+    def line(r: dict) -> str:
+        state = "" if r["active"] else "  (nonaktif)"
+        return (
+            f"{r['username']:<20} {','.join(r['groups']):<24} {r['region'] or '-':<8} "
+            f"{r['email'] or '-':<32} {r['notify']:<6} {r['name']}{state}"
         )
+
+    click.echo(listing_text(Listing(rows, total, limit, offset), line, "no users"))
 
 
 @click.group()

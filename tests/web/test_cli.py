@@ -129,6 +129,15 @@ def test_user_add_list_and_passwd(ksdpl, url):
     assert "password" not in json.dumps(listed) and "argon2" not in json.dumps(listed)
     text = ksdpl("user", "list").stdout
     assert "pemda.bandung" in text and "32.73" in text
+    # a page at a time, found by part of a name and by region (a national deployment has thousands)
+    first = ksdpl("user", "list", "--limit", "2").stdout
+    assert "kemendagri" in first and "pemda.bandung" not in first and "(1-2 of 3; --offset for more)" in first
+    rest = json.loads(ksdpl("user", "list", "--limit", "2", "--offset", "2", "--json").stdout)
+    assert [u["username"] for u in rest] == ["pemda.bandung"]
+    for asked in (["--search", "RIN"], ["--search", "bandung"], ["--region", "32.73"]):
+        found = json.loads(ksdpl("user", "list", *asked, "--json").stdout)
+        assert [u["username"] for u in found] == ["pemda.bandung"], asked
+    assert ksdpl("user", "list", "--search", "tidak-ada").stdout.strip() == "no users"
 
     users = users_in(url)
     assert users["pemda.bandung"].password_hash.startswith("$argon2id$")

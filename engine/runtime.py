@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from .jsonvalues import dumps as dumps  # where the engine modules read it
@@ -94,8 +95,7 @@ class StateConverter(BpmnWorkflowConverter):
         ]
         for wf, tasks in written:
             carriers = top if wf is workflow else list(top)  # a sub-process reads its own and the top's
-            for key, task_dct in tasks.items():
-                task = wf.tasks[UUID(key)]
+            for task, task_dct in zip(wf.tasks.values(), tasks.values(), strict=True):  # in the same order
                 _rebase(task, task_dct, carriers)
                 if len(task.data) >= _CARRIER and not task.has_state(_PREDICTED):
                     carriers.append(task)  # a prediction may be dropped (`Case.load_onto`)
@@ -195,10 +195,31 @@ class StateTaskConverter(TaskConverter):
     is that task's data with the difference. Older states load alike."""
 
     def to_dict(self, task):
-        dct = super().to_dict(task)
-        if task.parent is not None and not task.data:
-            dct["delta"] = {}  # with "data" {}: restored as empty data
-        return dct
+        """SpiffWorkflow's own layout, its parent looked up once and no difference worked out
+        for a task without data (at a late stage a dump looked up each task's parent six times)."""
+        parent = task.parent
+        if parent is None:
+            data, delta = task.data, {}
+        elif not task.data:
+            data, delta = {}, {}  # restored as empty data
+        else:
+            data = {}
+            delta = {
+                "updates": DeepMerge.get_updated_keys(parent.data, task.data),
+                "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
+            }
+        return {
+            "id": str(task.id),
+            "parent": str(task._parent) if parent is not None else None,
+            "children": [str(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data),
+            "data": data,
+            "delta": delta,
+        }
 
     def from_dict(self, dct, workflow):
         base_id = dct.pop("from", None)

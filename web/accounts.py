@@ -265,7 +265,7 @@ def _accounts(text: str, region_code: str | None) -> Select:
 
 
 def list_users(
-    session: Session, text: str = "", region_code: str | None = None, limit: int = 50, offset: int = 0
+    session: Session, text: str, region_code: str | None, limit: int, offset: int
 ) -> tuple[list[UserInfo], int]:
     """A page of the accounts in username order, with their regions in the same statement, and
     how many there are in all (`ksdpl user list`: a national deployment has thousands)."""

@@ -147,7 +147,7 @@ def test_create_user_and_authenticate(orch):
         assert authenticate(s, "RINA.BANDUNG", "rahasia-123").name == "Rina"
         assert authenticate(s, "rina.bandung", "salah") is None
         assert authenticate(s, "tidak.ada", "rahasia-123") is None
-        info = {u.username: u for u in list_users(s)[0]}["rina.bandung"]
+        info = {u.username: u for u in list_users(s, "", None, 50, 0)[0]}["rina.bandung"]
         who = KSDPL_ACCESS.actor(info.username, info.groups, info.region_code)
         assert info.region_name == "Kota A" and who.region_code == "32.73" and not who.national
         assert display_names(s, {"rina.bandung", "siapa", None}) == {"rina.bandung": "Rina", "siapa": "siapa"}
@@ -164,7 +164,7 @@ def test_the_account_list_reads_users_and_their_regions_in_one_statement(orch):
     with orch.session() as s:
         s.connection()  # the session's own set-up is not the list's
         with statements_sent(s.get_bind()) as statements:
-            page, total = list_users(s)
+            page, total = list_users(s, "", None, 50, 0)
     users = {u.username: u for u in page}
     assert len(statements) == 2 and total == len(users), statements
     assert users["satu"].region_name == "Kota A" and users["dua"].region_name == "Kota B"

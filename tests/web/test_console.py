@@ -91,8 +91,9 @@ def konsol(orch):
 OPERATOR = KSDPL_ACCESS.actor("operator", ["operator"])
 
 
-def start_konsol(orch, username="pemda_a", **values) -> int:
-    who = actor(username)
+def start_konsol(orch, username="pemda_a", *, who=None, **values) -> int:
+    """A `konsol` case started by `username` of USERS, or by the actor `who`."""
+    who = who or actor(username)
     base = {"judul_kerja_sama": "Kerja sama uji", "nama_mitra": "Kota Fukuoka", "negara_mitra": "Jepang"}
     return orch.start("konsol", who.region_code, {**base, "jenis_kerja_sama": "KSDPL", **values}, actor=who)
 

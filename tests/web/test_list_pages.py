@@ -1,0 +1,110 @@
+"""Every list page, for staff, operators and API clients, sends no more statements for many rows
+than for few (fewer where the inbox's first range fills the page). A statement per row (a region
+read per account, the reassignment choices per region) is how a page grows with the cases; each
+was found one page at a time, so this asks every list page at once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from engine.clock import clock
+from engine.delivery import Delivery, DeliverySettings
+from engine.models import Region, User
+from tests.statements import statements_sent
+from tests.web.conftest import KSDPL_ACCESS, password_hash, ready_task
+from tests.web.test_console import OPERATOR, konsol, start_konsol, to_incident  # noqa: F401 (a fixture)
+from web.tokens import create_token
+
+# (who, path, rows): rows is how a row of the page starts, None for a page of counts
+PAGES = (
+    ("pemda_a", "/", "<tr"),
+    ("pemda_a", "/kasus", "<tr"),
+    ("pemda_a2", "/pemberitahuan", '<li class="notification'),
+    ("kemendagri", "/kasus", "<tr"),
+    ("operator", "/konsol", None),
+    ("operator", "/konsol/kasus", "<tr"),
+    ("operator", "/konsol/antrean", "<tr data-task"),
+    ("operator", "/konsol/insiden", "<tr"),
+    ("admin", "/konsol/akun", "<tr"),
+)
+API = ("/api/v1/instances", "/api/v1/tasks", "/api/v1/incidents")
+
+
+@pytest.fixture
+def db_file(db_url) -> str:
+    """Both databases: each plans and reads its own way."""
+    return db_url
+
+
+def account(orch, username: str, region: str) -> None:
+    with orch.uow() as uow:
+        uow.session.add(
+            User(
+                username=username,
+                name=username.title(),
+                password_hash=password_hash(),
+                groups="pemda",
+                region_code=region,
+                active=True,
+                created_at=clock.now(),
+            )
+        )
+        uow.commit()
+
+
+def add_cases(orch, round_: int) -> None:
+    """Rows for every list: in Kota A a case with an open incident and one waiting for its
+    staff; in a region of the round's own, with two accounts, a case whose task is held by one
+    of them, then disabled (a row of the console's queue, in one more region each round)."""
+    to_incident(orch, "pemda_a")
+    start_konsol(orch, "pemda_a")
+    region, starter, holder = f"99.{round_ + 10}", f"pemda.r{round_}", f"cuti.r{round_}"
+    with orch.uow() as uow:
+        uow.session.add(
+            Region(code=region, name=f"Kota Uji {round_}", level="kota", timezone="Asia/Makassar")
+        )
+        uow.commit()
+    account(orch, starter, region)
+    account(orch, holder, region)
+    case = start_konsol(orch, who=KSDPL_ACCESS.actor(starter, ["pemda"], region))
+    orch.reassign(ready_task(orch, case, "Periksa"), OPERATOR, "cuti", assignee=holder)
+    with orch.uow() as uow:
+        uow.session.execute(update(User).where(User.username == holder).values(active=False))
+        uow.commit()
+    Delivery(orch, DeliverySettings()).run()  # the notifications in the app, as the worker makes them
+
+
+def read_pages(clients, api, token: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Statements sent and rows shown, per page."""
+    sent: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    for who, path, row in PAGES:
+        with statements_sent() as statements:
+            response = clients[who].get(path)
+        assert response.status_code == 200, (who, path)
+        sent[f"{who} {path}"] = len(statements)
+        rows[f"{who} {path}"] = response.get_data(as_text=True).count(row) if row else 0
+    for path in API:
+        with statements_sent() as statements:
+            response = api.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, path
+        sent[path] = len(statements)
+        rows[path] = len(response.get_json()["items"])
+    return sent, rows
+
+
+def test_no_list_page_sends_more_statements_for_more_rows(konsol, login, app):  # noqa: F811
+    with konsol.uow() as uow:
+        token = create_token(uow.session, "pemda_a", "uji")
+        uow.commit()
+    add_cases(konsol, 0)
+    clients = {who: login(who) for who in {who for who, _path, _row in PAGES}}
+    api = app.test_client()
+    few, few_rows = read_pages(clients, api, token)
+    for round_ in (1, 2, 3):
+        add_cases(konsol, round_)
+    many, many_rows = read_pages(clients, api, token)
+    lists = [page for page in few_rows if not page.endswith(" /konsol")]
+    assert [page for page in lists if many_rows[page] <= few_rows[page]] == [], (few_rows, many_rows)
+    assert {page: n for page, n in many.items() if n > few[page]} == {}, (few, many)

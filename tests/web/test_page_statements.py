@@ -1,7 +1,8 @@
 """Every list page, for staff, operators and API clients, sends no more statements for many rows
-than for few (fewer where the inbox's first range fills the page). A statement per row (a region
-read per account, the reassignment choices per region) is how a page grows with the cases; each
-was found one page at a time, so this asks every list page at once."""
+than for few (fewer where the inbox's first range fills the page), and a case's pages no more for
+a long history than for a short one. A statement per row (a region read per account, the
+reassignment choices per region) is how a page grows with the cases; each was found one page at a
+time, so this asks every page at once."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from engine.clock import clock
 from engine.delivery import Delivery, DeliverySettings
 from engine.models import Region, User
 from tests.statements import statements_sent
-from tests.web.conftest import KSDPL_ACCESS, password_hash, ready_task
+from tests.web.conftest import KSDPL_ACCESS, PENJAJAKAN, actor, add_pdf, password_hash, ready_task, start_case
 from tests.web.test_console import OPERATOR, konsol, start_konsol, to_incident  # noqa: F401 (a fixture)
 from web.tokens import create_token
 
@@ -101,6 +102,7 @@ def test_no_list_page_sends_more_statements_for_more_rows(konsol, login, app):  
     add_cases(konsol, 0)
     clients = {who: login(who) for who in {who for who, _path, _row in PAGES}}
     api = app.test_client()
+    read_pages(clients, api, token)  # what a process reads once is not a page's
     few, few_rows = read_pages(clients, api, token)
     for round_ in (1, 2, 3):
         add_cases(konsol, round_)
@@ -108,3 +110,55 @@ def test_no_list_page_sends_more_statements_for_more_rows(konsol, login, app):  
     lists = [page for page in few_rows if not page.endswith(" /konsol")]
     assert [page for page in lists if many_rows[page] <= few_rows[page]] == [], (few_rows, many_rows)
     assert {page: n for page, n in many.items() if n > few[page]} == {}, (few, many)
+
+
+def revise(orch, case: int) -> None:
+    """One more round: Kemendagri sends the plan back, the Pemda revises it with a new file."""
+    kemendagri = actor("kemendagri")
+    orch.complete_task(ready_task(orch, case, "Verifikasi"), {"hasil_verifikasi": "revisi"}, kemendagri)
+    task_id = ready_task(orch, case, "Revisi")
+    document_id = add_pdf(orch, case, task_id, name="revisi.pdf")
+    values = {"hasil_penjajakan": "Direvisi.", "kajian": str(document_id)}
+    orch.complete_task(task_id, values, actor("pemda_a"))
+
+
+def test_a_case_page_sends_no_more_statements_for_a_longer_history(orch, login, app):
+    """The case's page, a completed task's page, the console's case page and the API's case,
+    history and documents, after one revision round and after four (more tasks, uploads and
+    history events)."""
+    with orch.uow() as uow:
+        token = create_token(uow.session, "kemendagri", "uji")
+        uow.commit()
+    case = start_case(orch)
+    first = ready_task(orch, case, "Penjajakan")
+    document_id = add_pdf(orch, case, first)
+    orch.complete_task(first, {**PENJAJAKAN, "kajian": str(document_id)}, actor("pemda_a"))
+    orch.complete_task(
+        ready_task(orch, case, "PersetujuanDprd"), {"keputusan_dprd": "setuju"}, actor("dprd_a")
+    )
+    pemda, operator, api = login("pemda_a"), login("operator"), app.test_client()
+    bearer = {"Authorization": f"Bearer {token}"}
+    pages = (
+        (pemda, f"/kasus/{case}", {}),
+        (pemda, f"/tugas/{first}", {}),
+        (operator, f"/konsol/kasus/{case}", {}),
+        (api, f"/api/v1/instances/{case}", bearer),
+        (api, f"/api/v1/instances/{case}/history", bearer),
+        (api, f"/api/v1/instances/{case}/documents", bearer),
+    )
+
+    def sent() -> dict[str, int]:
+        counts = {}
+        for client, path, headers in pages:
+            with statements_sent() as statements:
+                response = client.get(path, headers=headers)
+            assert response.status_code == 200, path
+            counts[path] = len(statements)
+        return counts
+
+    revise(orch, case)
+    sent()  # what a process reads once (the deployment, the calendar) is not a page's
+    short = sent()
+    for _ in range(3):
+        revise(orch, case)
+    assert sent() == short

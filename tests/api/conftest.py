@@ -16,11 +16,11 @@ import requests
 from werkzeug.serving import make_server
 
 from engine.clock import clock
-from engine.models import LookupValue, Region, User
+from engine.models import LookupValue, Region
 from engine.service import Orchestrator
 from handlers import registry
 from tests.ksdpl.conftest import JANUARY_2027, PROVINCE_OF, REGIONS, deploy_ksdpl
-from tests.web.conftest import password_hash
+from tests.web.conftest import new_account
 from web import create_app
 from web.tokens import create_token
 
@@ -64,17 +64,7 @@ class Api:
 def add_users(orch: Orchestrator) -> None:
     with orch.uow() as uow:
         for username, (name, groups, region) in USERS.items():
-            uow.session.add(
-                User(
-                    username=username,
-                    name=name,
-                    password_hash=password_hash(),
-                    groups=groups,
-                    region_code=region,
-                    active=True,
-                    created_at=clock.now(),
-                )
-            )
+            uow.session.add(new_account(username, name, groups, region))
         uow.commit()
 
 

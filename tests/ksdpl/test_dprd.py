@@ -8,13 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from engine.calendar import WorkingCalendar
-from engine.clock import clock
 from engine.errors import Conflict
-from engine.models import Instance, User
+from engine.models import Instance
 from tests.ksdpl import paths
 from tests.ksdpl.conftest import StartCase
 from tests.test_deadlines import IDUL_FITRI_2026, YEAR_END_2026
-from tests.web.conftest import PASSWORD, app_config, password_hash
+from tests.web.conftest import PASSWORD, app_config, new_account
 from web import create_app
 
 # (d) Idul Fitri 2027, hand-counted like the windows in tests/test_deadlines.py.
@@ -200,17 +199,7 @@ def case_page(case, group: str) -> str:
     username = f"{group}.uji"
     with case.orch.uow() as uow:
         region = uow.session.get(Instance, case.id).region_code
-        uow.session.add(
-            User(
-                username=username,
-                name="Petugas uji",
-                password_hash=password_hash(),
-                groups=group,
-                region_code=region,
-                active=True,
-                created_at=clock.now(),
-            )
-        )
+        uow.session.add(new_account(username, "Petugas uji", group, region))
         uow.commit()
     client = create_app(app_config(case.orch, KSDPL_PROCESS_KEY="ksdpl")).test_client()
     assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302

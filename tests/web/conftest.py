@@ -68,6 +68,19 @@ def password_hash() -> str:
     return _HASH["h"]
 
 
+def new_account(username: str, name: str, groups: str, region: str | None) -> User:
+    """An active account that logs in with PASSWORD, to add to a session."""
+    return User(
+        username=username,
+        name=name,
+        password_hash=password_hash(),
+        groups=groups,
+        region_code=region,
+        active=True,
+        created_at=clock.now(),
+    )
+
+
 def actor(username: str) -> Actor:
     _name, groups, region = USERS[username]
     return KSDPL_ACCESS.actor(username, groups.split(","), region)
@@ -116,17 +129,7 @@ def seeded(orchestrator: Orchestrator) -> Orchestrator:
         )
         s.flush()
         for username, (name, groups, region) in USERS.items():
-            s.add(
-                User(
-                    username=username,
-                    name=name,
-                    password_hash=password_hash(),
-                    groups=groups,
-                    region_code=region,
-                    active=True,
-                    created_at=clock.now(),
-                )
-            )
+            s.add(new_account(username, name, groups, region))
         uow.commit()
     orchestrator.deploy({"uji.bpmn": UJI}, user="analis")
     return orchestrator

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.clock import clock
-from engine.models import Document, Instance, Task, User
+from engine.models import Document, Instance, Task
 from tests.web.conftest import (
     MONDAY,
     PDF,
     actor,
-    password_hash,
+    new_account,
     ready_task,
     snapshot,
     start_case,
@@ -160,16 +160,7 @@ def test_only_pemda_with_a_region_may_start_a_case(orch, login):
 def test_a_regional_account_without_a_region_sees_nothing(orch, login):
     case = start_case(orch, "pemda_a")
     with orch.uow() as uow:
-        uow.session.add(
-            User(
-                username="tanpa_wilayah",
-                name="Tanpa Wilayah",
-                password_hash=password_hash(),
-                groups="pemda",
-                region_code=None,
-                created_at=clock.now(),
-            )
-        )
+        uow.session.add(new_account("tanpa_wilayah", "Tanpa Wilayah", "pemda", None))
         uow.commit()
     client = login("tanpa_wilayah")
     assert client.get(f"/kasus/{case}").status_code == 404

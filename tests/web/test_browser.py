@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from engine.clock import clock
 from engine.models import Document, Instance, Region, Task
 from engine.service import Orchestrator
-from tests.web.conftest import PASSWORD, PDF, app_config, password_hash
+from tests.web.conftest import PASSWORD, PDF, app_config, new_account
 from web import create_app
 
 pytestmark = pytest.mark.browser
@@ -264,7 +264,6 @@ def ksdpl_orch(db_file) -> Iterator[Orchestrator]:
     reason = _ksdpl_missing()
     if reason:
         pytest.skip(reason)
-    from engine.models import User
     from handlers import registry
 
     orch = Orchestrator(db_file, registry)
@@ -282,17 +281,7 @@ def ksdpl_orch(db_file) -> Iterator[Orchestrator]:
             ("dprd.bandung", "Sekretariat DPRD Bandung", "dprd", "32.73"),
             ("kemendagri", "Verifikator Kemendagri", "kemendagri", None),
         ]:
-            s.add(
-                User(
-                    username=username,
-                    name=name,
-                    password_hash=password_hash(),
-                    groups=group,
-                    region_code=region,
-                    active=True,
-                    created_at=clock.now(),
-                )
-            )
+            s.add(new_account(username, name, group, region))
         uow.commit()
     orch.deploy({KSDPL_BPMN.name: KSDPL_BPMN.read_text(), KSDPL_DMN.name: KSDPL_DMN.read_text()}, user="uji")
     yield orch

@@ -35,7 +35,7 @@ from tests.web.conftest import (
     PDF,
     PENJAJAKAN,
     actor,
-    password_hash,
+    new_account,
     ready_task,
     snapshot,
     start_case,
@@ -72,16 +72,7 @@ def konsol(orch):
 
     orch.deploy({"konsol.bpmn": KONSOL}, user="analis")
     with orch.uow() as uow:
-        uow.session.add(
-            User(
-                username="admin",
-                name="Admin Sistem",
-                password_hash=password_hash(),
-                groups="admin",
-                active=True,
-                created_at=clock.now(),
-            )
-        )
+        uow.session.add(new_account("admin", "Admin Sistem", "admin", None))
         uow.commit()
     FAILING["on"] = False
     yield orch

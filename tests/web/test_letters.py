@@ -11,13 +11,12 @@ from collections.abc import Iterator
 import pytest
 from docx import Document as Docx
 
-from engine.clock import clock
-from engine.models import Region, User
+from engine.models import Region
 from engine.service import Orchestrator
 from tests.conftest import ROOT
 from tests.ksdpl import paths
 from tests.ksdpl.driver import Case
-from tests.web.conftest import app_config, password_hash, text_of
+from tests.web.conftest import app_config, new_account, text_of
 from web import create_app
 
 START = {
@@ -49,17 +48,7 @@ def ksdpl(db_file) -> Iterator[Orchestrator]:
             ("dprd.bandung", "dprd", "32.73"),
             ("pemda.bali", "pemda", "51"),
         ):
-            s.add(
-                User(
-                    username=username,
-                    name=username,
-                    password_hash=password_hash(),
-                    groups=group,
-                    region_code=region,
-                    active=True,
-                    created_at=clock.now(),
-                )
-            )
+            s.add(new_account(username, username, group, region))
         uow.commit()
     processes = ROOT / "processes"
     orch.deploy(

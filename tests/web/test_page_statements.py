@@ -9,11 +9,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from engine.clock import clock
 from engine.delivery import Delivery, DeliverySettings
 from engine.models import Region, User
 from tests.statements import statements_sent
-from tests.web.conftest import KSDPL_ACCESS, PENJAJAKAN, actor, add_pdf, password_hash, ready_task, start_case
+from tests.web.conftest import (
+    KSDPL_ACCESS,
+    PENJAJAKAN,
+    actor,
+    add_pdf,
+    new_account,
+    ready_task,
+    start_case,
+)
 from tests.web.test_console import OPERATOR, konsol, start_konsol, to_incident  # noqa: F401 (a fixture)
 from web.tokens import create_token
 
@@ -38,22 +45,6 @@ def db_file(db_url) -> str:
     return db_url
 
 
-def account(orch, username: str, region: str) -> None:
-    with orch.uow() as uow:
-        uow.session.add(
-            User(
-                username=username,
-                name=username.title(),
-                password_hash=password_hash(),
-                groups="pemda",
-                region_code=region,
-                active=True,
-                created_at=clock.now(),
-            )
-        )
-        uow.commit()
-
-
 def add_cases(orch, round_: int) -> None:
     """Rows for every list: in Kota A a case with an open incident and one waiting for its
     staff; in a region of the round's own, with two accounts, a case whose task is held by one
@@ -65,9 +56,9 @@ def add_cases(orch, round_: int) -> None:
         uow.session.add(
             Region(code=region, name=f"Kota Uji {round_}", level="kota", timezone="Asia/Makassar")
         )
+        uow.session.flush()
+        uow.session.add_all(new_account(name, name.title(), "pemda", region) for name in (starter, holder))
         uow.commit()
-    account(orch, starter, region)
-    account(orch, holder, region)
     case = start_konsol(orch, who=KSDPL_ACCESS.actor(starter, ["pemda"], region))
     orch.reassign(ready_task(orch, case, "Periksa"), OPERATOR, "cuti", assignee=holder)
     with orch.uow() as uow:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from engine.clock import clock
 from engine.errors import ValidationFailed
-from engine.models import Instance, Region, Task, User
+from engine.models import Instance, Region, Task
 from engine.service import Orchestrator
 from tests.conftest import ROOT
 from tests.web.conftest import (
@@ -23,7 +23,7 @@ from tests.web.conftest import (
     actor,
     add_pdf,
     app_config,
-    password_hash,
+    new_account,
     ready_task,
     start_case,
     text_of,
@@ -180,17 +180,7 @@ def ksdpl(db_file) -> Iterator[Orchestrator]:
         s = uow.session
         s.add(Region(code="32.73", name="Kota Bandung", level="kota", timezone="Asia/Jakarta"))
         s.flush()
-        s.add(
-            User(
-                username="pemda.bandung",
-                name="Pemda Bandung",
-                password_hash=password_hash(),
-                groups="pemda",
-                region_code="32.73",
-                active=True,
-                created_at=clock.now(),
-            )
-        )
+        s.add(new_account("pemda.bandung", "Pemda Bandung", "pemda", "32.73"))
         uow.commit()
     orch.deploy({"ksdpl.bpmn": BPMN, "kelayakan.dmn": DMN}, user="analis")
     yield orch

@@ -14,8 +14,7 @@ from urllib.request import HTTPCookieProcessor, build_opener
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from engine.clock import clock
-from engine.models import Comment, Region, User
+from engine.models import Comment, Region
 from engine.service import Orchestrator
 from engine.store import upgrade
 from tests.conftest import _pg_schema_url
@@ -28,7 +27,7 @@ from tests.web.conftest import (
     actor,
     app_config,
     make_registry,
-    password_hash,
+    new_account,
 )
 from tests.web.test_browser import LiveServer
 from web import create_app
@@ -52,17 +51,7 @@ def orch(cluster) -> Iterator[Orchestrator]:
     with orchestrator.uow() as uow:
         uow.session.add(Region(code=KOTA_A, name="Kota A", level="kota", timezone="Asia/Jakarta"))
         uow.session.flush()
-        uow.session.add(
-            User(
-                username="pemda_a",
-                name="Ani Pemda A",
-                password_hash=password_hash(),
-                groups="pemda",
-                region_code=KOTA_A,
-                active=True,
-                created_at=clock.now(),
-            )
-        )
+        uow.session.add(new_account("pemda_a", "Ani Pemda A", "pemda", KOTA_A))
         uow.commit()
     orchestrator.deploy({"uji.bpmn": UJI}, user="analis")
     yield orchestrator

@@ -255,20 +255,14 @@ def _render_task(
     taken_by_other = task.assignee is not None and task.assignee != g.actor.username
     names = display_names(session, {task.assignee, task.completed_by})
     task_due = views.task_deadline(session, task, instance, clock.now(), viewer_timezone())
+    documents = {doc.id: doc.filename for doc in case.documents}  # the case view read them all
     submitted: list[tuple[str, str, int | None]] = []
     if task.status == "completed" and task.submitted:
         values = json.loads(task.submitted)
-        uploads = [values.get(f["id"]) for f in fields if f.get("type") == "file"]
-        uploads = [value for value in uploads if isinstance(value, int)]
-        filenames = dict(
-            session.execute(select(Document.id, Document.filename).where(Document.id.in_(uploads))).all()
-            if uploads
-            else []
-        )
         for f in fields:
             value = values.get(f["id"])
             if f.get("type") == "file" and isinstance(value, int):
-                name = filenames.get(value)
+                name = documents.get(value)
                 submitted.append((f.get("label") or f["id"], name or f"Dokumen #{value}", value))
             else:
                 submitted.append((f.get("label") or f["id"], display_value(f, value), None))
@@ -280,7 +274,6 @@ def _render_task(
         select(Document.id, Document.filename).where(Document.task_id == task.id).order_by(Document.id)
     ).all()
     if form is None:
-        documents = {doc.id: doc.filename for doc in case.documents}
         form = initial_form(fields, case.variables, _decided_before(session, task, fields), documents)
     return (
         render_template(

@@ -102,15 +102,17 @@ def queue() -> ResponseReturnValue:
 def _workers(region_codes: Iterable[str | None]) -> dict[str | None, list[tuple[str, str]]]:
     """For each region, (username, name) of the accounts a task of a case there may be
     reassigned to: those the service lets work it, not every account (a page held them all in
-    each task's form). One statement for every region of a page."""
-    codes = set(region_codes)
+    each task's form). One statement for every region of a page, each account put in the lists
+    it belongs to (a national one in all), in name order."""
+    choices: dict[str | None, list[tuple[str, str]]] = {code: [] for code in region_codes}
     policy = access()
     query = select(User.username, User.name, User.region_code, policy.national_account().label("national"))
-    rows = db().execute(query.where(policy.workers_of_cases_in(codes)).order_by(User.name)).all()
-    return {
-        code: [(row.username, row.name) for row in rows if row.national or row.region_code == code]
-        for code in codes
-    }
+    rows = db().execute(query.where(policy.workers_of_cases_in(choices)).order_by(User.name))
+    for row in rows:
+        for code in choices if row.national else (row.region_code,):
+            if code in choices:
+                choices[code].append((row.username, row.name))
+    return choices
 
 
 # --- one case -----------------------------------------------------------------------------------------
